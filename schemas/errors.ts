@@ -1,0 +1,217 @@
+/**
+ * The error-code registry: every code a Parley provider may send, in one place.
+ * Spec: spec/errors.md (its table is checked against this registry by the tests).
+ */
+
+/** How the provider delivers an error: an `error` frame, an HTTP status, or a WebSocket close. */
+export interface ErrorCodeInfo {
+  /** What the code means, as the spec states it. */
+  readonly meaning: string;
+  /** When a provider sends it. */
+  readonly sentWhen: string;
+  /** Where it appears: the WebSocket `error` frame, an HTTP attachment response, or both. */
+  readonly carriers: readonly ('frame' | 'http')[];
+  /** HTTP status when carried over HTTP. */
+  readonly httpStatus?: number;
+  /** Whether the WebSocket connection stays open after the error frame. */
+  readonly connectionSurvives: boolean;
+  /** The WebSocket close code sent right after the error frame when the connection does not survive. */
+  readonly closeCode?: number;
+}
+
+export const ERROR_CODES = {
+  BAD_JSON: {
+    meaning: 'The text frame is not a JSON object.',
+    sentWhen: 'A text frame does not parse as JSON, or parses to something other than an object.',
+    carriers: ['frame'],
+    connectionSurvives: true,
+  },
+  BINARY_NOT_SUPPORTED: {
+    meaning: 'The frame is a binary WebSocket frame.',
+    sentWhen: 'The client sends a binary frame; Parley frames are UTF-8 JSON text frames only.',
+    carriers: ['frame'],
+    connectionSurvives: true,
+  },
+  FRAME_TOO_LARGE: {
+    meaning: 'The frame exceeds the advertised maximum frame size.',
+    sentWhen: 'A frame is larger than `limits.maxFrameBytes` from `welcome`.',
+    carriers: ['frame'],
+    connectionSurvives: false,
+    closeCode: 1009,
+  },
+  UNSUPPORTED_VERSION: {
+    meaning: 'The protocol version is not supported.',
+    sentWhen:
+      'A frame carries a `v` the provider does not speak, or `hello` offers no version in common.',
+    carriers: ['frame'],
+    connectionSurvives: false,
+    closeCode: 4000,
+  },
+  UNKNOWN_TYPE: {
+    meaning: 'The frame type is not defined by this protocol version.',
+    sentWhen: 'The `type` member names no client-to-provider frame.',
+    carriers: ['frame'],
+    connectionSurvives: true,
+  },
+  SCHEMA_VIOLATION: {
+    meaning: 'The frame does not match its schema.',
+    sentWhen:
+      'A frame of a known type fails its JSON Schema; `pointer` names the first offending member.',
+    carriers: ['frame'],
+    connectionSurvives: true,
+  },
+  OUT_OF_ORDER: {
+    meaning: 'The frame is not valid in the current session state.',
+    sentWhen: 'A frame arrives before `hello`, `auth` arrives twice, or `hello` is repeated.',
+    carriers: ['frame'],
+    connectionSurvives: true,
+  },
+  NOT_AUTHENTICATED: {
+    meaning: 'The frame needs an authenticated session.',
+    sentWhen:
+      'A frame other than `hello`, `auth`, `account.register` or `ping` arrives before `auth.ok`.',
+    carriers: ['frame'],
+    connectionSurvives: true,
+  },
+  AUTH_FAILED: {
+    meaning: 'Authentication was refused.',
+    sentWhen:
+      'A device signature or partner token does not verify, the token is expired, from an issuer that is not enlisted or for a domain it may not speak for, or the challenge was already used.',
+    carriers: ['frame'],
+    connectionSurvives: false,
+    closeCode: 4401,
+  },
+  REGISTRATION_REFUSED: {
+    meaning: 'The account registration was refused.',
+    sentWhen: 'The registration token is wrong, or registration is disabled on this provider.',
+    carriers: ['frame'],
+    connectionSurvives: true,
+  },
+  CONFLICT: {
+    meaning: 'The request conflicts with existing state.',
+    sentWhen:
+      'A registered name is taken, or an idempotency key is reused with a different message.',
+    carriers: ['frame'],
+    connectionSurvives: true,
+  },
+  FORBIDDEN: {
+    meaning: 'This session may not perform the request.',
+    sentWhen:
+      'A partner session asks for a first-party-only operation, or a device acts on data it does not own.',
+    carriers: ['frame', 'http'],
+    httpStatus: 403,
+    connectionSurvives: true,
+  },
+  BAD_SIGNATURE: {
+    meaning: 'A signature over key material does not verify.',
+    sentWhen:
+      'The signed prekey (or Kyber prekey) signature in `keys.publish` does not verify with the identity key.',
+    carriers: ['frame'],
+    connectionSurvives: true,
+  },
+  IDENTITY_MISMATCH: {
+    meaning: 'The identity key differs from the one registered for this account.',
+    sentWhen: '`keys.publish` carries an identity key other than the account’s.',
+    carriers: ['frame'],
+    connectionSurvives: true,
+  },
+  NOT_FOUND: {
+    meaning: 'No such recipient, or the recipient does not accept this sender.',
+    sentWhen:
+      'The address is unknown, or the recipient has not opted in to interoperability with the sender’s platform. Both cases are indistinguishable by design.',
+    carriers: ['frame', 'http'],
+    httpStatus: 404,
+    connectionSurvives: true,
+  },
+  DEVICE_MISMATCH: {
+    meaning: 'The ciphertexts do not address exactly the recipient’s current devices.',
+    sentWhen:
+      '`message.send` misses a device, names a device that does not exist, or uses a stale registration id; `details` lists `missing`, `extra` and `stale` device ids.',
+    carriers: ['frame'],
+    connectionSurvives: true,
+  },
+  NOT_SIGNAL_CIPHERTEXT: {
+    meaning: 'A message body is not a Signal Protocol ciphertext.',
+    sentWhen:
+      'A body does not parse as a `SignalMessage` or `PreKeySignalMessage` of a supported version, or its type does not match.',
+    carriers: ['frame'],
+    connectionSurvives: true,
+  },
+  MESSAGE_TOO_LARGE: {
+    meaning: 'A message body exceeds the advertised limit.',
+    sentWhen: 'A ciphertext body is larger than `limits.maxMessageBytes`.',
+    carriers: ['frame'],
+    connectionSurvives: true,
+  },
+  RATE_LIMITED: {
+    meaning: 'Too many requests; retry later.',
+    sentWhen:
+      'A per-sender or per-platform rate limit is exceeded; `retryAfterMs` says when to retry.',
+    carriers: ['frame', 'http'],
+    httpStatus: 429,
+    connectionSurvives: true,
+  },
+  ATTACHMENT_TOO_LARGE: {
+    meaning: 'The attachment exceeds the advertised limit for its kind.',
+    sentWhen:
+      '`attachment.slot` declares a size over the kind’s limit, or an upload exceeds its declared size.',
+    carriers: ['frame', 'http'],
+    httpStatus: 413,
+    connectionSurvives: true,
+  },
+  QUOTA_EXCEEDED: {
+    meaning: 'The user’s attachment storage quota is used up.',
+    sentWhen: 'An `attachment.slot` would take the user’s stored bytes over the quota.',
+    carriers: ['frame'],
+    connectionSurvives: true,
+  },
+  DIGEST_MISMATCH: {
+    meaning: 'The uploaded bytes do not match the declared digest.',
+    sentWhen: 'An upload completes with a SHA-256 other than the one declared for its slot.',
+    carriers: ['http'],
+    httpStatus: 422,
+    connectionSurvives: true,
+  },
+  UPLOAD_TOKEN_INVALID: {
+    meaning: 'The upload token is missing, unknown, expired or already used.',
+    sentWhen: 'An attachment upload request does not carry a live upload token for its blob.',
+    carriers: ['http'],
+    httpStatus: 401,
+    connectionSurvives: true,
+  },
+  UPLOAD_IN_PROGRESS: {
+    meaning: 'Another upload to this slot is running.',
+    sentWhen: 'A second upload request targets a slot while one is still streaming.',
+    carriers: ['http'],
+    httpStatus: 409,
+    connectionSurvives: true,
+  },
+  UPLOAD_OFFSET_MISMATCH: {
+    meaning: 'A resumed upload does not start where the stored bytes end.',
+    sentWhen: 'An append request names an offset other than the stored length.',
+    carriers: ['http'],
+    httpStatus: 409,
+    connectionSurvives: true,
+  },
+  INTERNAL: {
+    meaning: 'The provider failed to handle the request.',
+    sentWhen: 'An unexpected provider-side failure; nothing was committed.',
+    carriers: ['frame', 'http'],
+    httpStatus: 500,
+    connectionSurvives: true,
+  },
+  UNAVAILABLE: {
+    meaning: 'The provider is shutting down or cannot serve now.',
+    sentWhen: 'The provider is stopping or its store is unavailable.',
+    carriers: ['frame', 'http'],
+    httpStatus: 503,
+    connectionSurvives: false,
+    closeCode: 1012,
+  },
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+/** Every error code of the registry. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The registry's codes in a stable order, for schemas and documentation. */
+export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as ErrorCode[];

@@ -193,6 +193,14 @@ export const ERROR_CODES = {
     httpStatus: 409,
     connectionSurvives: true,
   },
+  BAD_REQUEST: {
+    meaning: 'The HTTP request is malformed.',
+    sentWhen:
+      'An attachment request lacks a required header or carries one that does not parse (`Content-Length`, `Upload-Offset`, `Range`).',
+    carriers: ['http'],
+    httpStatus: 400,
+    connectionSurvives: true,
+  },
   INTERNAL: {
     meaning: 'The provider failed to handle the request.',
     sentWhen: 'An unexpected provider-side failure; nothing was committed.',
@@ -215,3 +223,8 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 /** The registry's codes in a stable order, for schemas and documentation. */
 export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as ErrorCode[];
+
+/** The codes a provider may carry in a WebSocket `error` frame (the rest are HTTP-only). */
+export type FrameErrorCode = {
+  [K in ErrorCode]: 'frame' extends (typeof ERROR_CODES)[K]['carriers'][number] ? K : never;
+}[ErrorCode];

@@ -1,0 +1,30 @@
+/**
+ * The hard ceilings the v1 schemas enforce, each with its reason. A provider advertises its own
+ * limits in `welcome`, never above these. Spec: spec/protocol.md "Limits".
+ */
+
+/** Encoded length of `bytes` bytes in base64url without padding. */
+export function base64UrlLength(bytes: number): number {
+  return Math.ceil((bytes * 4) / 3);
+}
+
+/** The schema ceilings; the annotations in schemas/ carry the same numbers and a test compares them. */
+export const SCHEMA_LIMITS = {
+  /**
+   * Decoded bytes of one Signal ciphertext. A 65 536-character text in JSON content, escaped at
+   * worst 6 bytes a character, plus Signal padding, protobuf and MAC stays below 512 KiB.
+   */
+  maxCiphertextBytes: 524_288,
+  /** Devices per `message.send` and per bundle: today's platforms allow a handful of linked devices; 64 leaves room. */
+  maxDevicesPerMessage: 64,
+  /** One-time prekeys per `keys.publish`: Signal's clients generate them in batches of 100. */
+  maxOneTimePreKeysPerPublish: 100,
+  /** UTF-16 code units of a text body, caption or edit. */
+  maxTextLength: 65_536,
+  /** Attachments in one message: an album. */
+  maxAttachmentsPerMessage: 32,
+  /** Delivery ids in one `message.ack`. */
+  maxAcksPerFrame: 256,
+  /** Pending message requests listed by `requests`. */
+  maxPendingRequests: 1000,
+} as const;

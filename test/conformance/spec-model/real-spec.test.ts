@@ -15,7 +15,7 @@ import {
   type FrameValidator,
   type SchemaRegistry,
   type Validation,
-} from '../../../conformance/spec-model/schemas.ts';
+} from '../../../schemas/validator.ts';
 import { SCHEMA_DIR, SPEC_DIR } from '../spec-fixtures.ts';
 
 type Obj = Record<string, unknown>;

@@ -6,8 +6,8 @@ import {
   describeError,
   frameTypesOf,
   loadSchemaRegistry,
-} from '../../../conformance/spec-model/schemas.ts';
-import { MINIMAL_SCHEMA_DIR } from '../spec-fixtures.ts';
+} from '../../schemas/validator.ts';
+import { MINIMAL_SCHEMA_DIR } from '../conformance/spec-fixtures.ts';
 
 const hello = { v: 1, type: 'hello', id: 'c1', versions: [1] };
 

@@ -1,11 +1,20 @@
 // The generated JSON Schemas (schemas/json/*.json) in one strict draft-07 ajv instance, and a
 // frame validator keyed by frame `type`: what spec check, the conformance runner and the server use.
 import { readdirSync, readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import type { Diagnostic } from './diagnostics.ts';
+
+/** The committed JSON Schemas of this package. */
+export const SCHEMA_DIR = join(dirname(fileURLToPath(import.meta.url)), 'json');
+
+/** A schema file that could not be loaded or compiled (the shape of a spec-check diagnostic). */
+export interface SchemaFault {
+  file: string;
+  message: string;
+}
 
 /** A JSON Schema object as read from a file. */
 export type SchemaObject = Record<string, unknown>;
@@ -26,7 +35,7 @@ export interface SchemaRegistry {
   files: SchemaFile[];
   ajv: Ajv;
   /** Faults found while loading (unreadable JSON, duplicate `$id` or frame type). */
-  diagnostics: Diagnostic[];
+  diagnostics: SchemaFault[];
 }
 
 /** The outcome of validating a value: `pointer` is the JSON pointer of the first fault. */
@@ -89,7 +98,7 @@ export function loadSchemaRegistry(schemaDir: string): SchemaRegistry {
   const dir = resolve(schemaDir);
   const ajv = createAjv();
   const files: SchemaFile[] = [];
-  const diagnostics: Diagnostic[] = [];
+  const diagnostics: SchemaFault[] = [];
   for (const entry of readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()) {
@@ -143,8 +152,8 @@ export function compile(
 }
 
 /** Compiles every schema file; each one that fails becomes a diagnostic. */
-export function compileAll(registry: SchemaRegistry): Diagnostic[] {
-  const out: Diagnostic[] = [];
+export function compileAll(registry: SchemaRegistry): SchemaFault[] {
+  const out: SchemaFault[] = [];
   for (const file of registry.files) {
     try {
       compile(registry, file);

@@ -2,6 +2,7 @@
 // external resources (prose images become links), every text escaped.
 import { Marked } from 'marked';
 import type { DocArea, DocChapter, DocField, DocMessage, DocModel } from './docs-model.ts';
+import { slugify } from './prose.ts';
 
 /** Escapes text for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {
@@ -26,14 +27,30 @@ export function anchor(prefix: string, name: string): string {
     .replace(/^-|-$/g, '')}`;
 }
 
-/** Prose Markdown to HTML, headings demoted by `shift`, raw HTML escaped, images not loaded. */
-function prose(markdown: string, shift: number): string {
+/** Where a prose link lands in the single page: `keys.md#claim` → that chapter's heading. */
+function chapterHref(href: string): string {
+  const m = /^([\w-]+\.md)(?:#(.*))?$/.exec(href);
+  if (!m) return href;
+  const chapterId = anchor('chapter', m[1] as string);
+  return m[2] ? `#${chapterId}--${m[2]}` : `#${chapterId}`;
+}
+
+/**
+ * Prose Markdown of chapter `file` to HTML: headings demoted by `shift` and given ids that links
+ * between chapters (`keys.md#claim`) resolve to inside the page, raw HTML escaped, images not loaded.
+ */
+function prose(markdown: string, shift: number, file: string): string {
+  const chapterId = anchor('chapter', file);
   const marked = new Marked({
     gfm: true,
     renderer: {
-      heading({ tokens, depth }) {
+      heading({ tokens, depth, text }) {
         const level = Math.min(6, depth + shift);
-        return `<h${level}>${this.parser.parseInline(tokens)}</h${level}>\n`;
+        const id = `${chapterId}--${slugify(text)}`;
+        return `<h${level} id="${escapeHtml(id)}">${this.parser.parseInline(tokens)}</h${level}>\n`;
+      },
+      link({ href, tokens }) {
+        return `<a href="${escapeHtml(chapterHref(href))}">${this.parser.parseInline(tokens)}</a>`;
       },
       html({ text }) {
         return escapeHtml(text);
@@ -118,7 +135,7 @@ function message(doc: DocMessage): string {
   return (
     `<section class="message" id="${anchor('msg', m.name)}"><h3><code>${escapeHtml(m.name)}</code>${m.title ? ` — ${escapeHtml(m.title)}` : ''}</h3>` +
     (m.summary ? `<p>${inline(m.summary)}</p>` : '') +
-    (m.description ? prose(m.description, 3) : '') +
+    (m.description ? prose(m.description, 3, 'messages') : '') +
     `<p class="meta">${meta.join(' · ')}</p>` +
     `<h4>Fields</h4>${variants || '<p class="meta">No payload.</p>'}${examples}</section>`
   );
@@ -134,7 +151,7 @@ function area(a: DocArea): string {
 }
 
 function chapter(c: DocChapter): string {
-  return `<section id="${anchor('chapter', c.file)}" class="chapter">${prose(c.markdown, 2)}<p class="meta">Source: <code>spec/${escapeHtml(c.file)}</code></p></section>`;
+  return `<section id="${anchor('chapter', c.file)}" class="chapter">${prose(c.markdown, 2, c.file)}<p class="meta">Source: <code>spec/${escapeHtml(c.file)}</code></p></section>`;
 }
 
 function errorsTable(model: DocModel): string {
@@ -209,7 +226,7 @@ export function renderHtml(model: DocModel): string {
     '<!doctype html>',
     `<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>${CSS}</style></head><body>`,
     toc(model),
-    `<main><section id="overview"><h1>${escapeHtml(title)}</h1>${prose(model.description, 1)}`,
+    `<main><section id="overview"><h1>${escapeHtml(title)}</h1>${prose(model.description, 1, 'overview')}`,
     `<p class="meta">HTTP attachment transfer: <code>spec/openapi/attachments.yaml</code> (OpenAPI 3.1).</p></section>`,
     model.chapters.length
       ? `<section id="prose"><h2>Specification</h2>${model.chapters.map(chapter).join('')}</section>`

@@ -191,10 +191,16 @@ function chapters(specDir: string): DocChapter[] {
   } catch {
     return [];
   }
-  // README first, then the chapters in file-name order.
-  files.sort(
-    (a, b) => Number(b.toLowerCase() === 'readme.md') - Number(a.toLowerCase() === 'readme.md'),
-  );
+  // README first, then the chapters in the order its document table links them, then the rest.
+  const readme = files.find((f) => f.toLowerCase() === 'readme.md');
+  const linked = readme
+    ? [...readFileSync(join(specDir, readme), 'utf8').matchAll(/\]\(([\w-]+\.md)\)/g)].map(
+        (m) => m[1] as string,
+      )
+    : [];
+  const rank = (f: string): number =>
+    f === readme ? -1 : linked.includes(f) ? linked.indexOf(f) : linked.length;
+  files.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   return files.map((f) => {
     const markdown = readFileSync(join(specDir, f), 'utf8');
     const heading = /^#\s+(.+)$/m.exec(markdown)?.[1]?.trim();

@@ -162,6 +162,27 @@ describe('the spec documentation', function () {
     expect(html).to.include('&lt;b&gt;html&lt;/b&gt;');
   });
 
+  it('points links between prose chapters at headings inside the single page', function () {
+    const html = renderHtml({
+      ...model({}),
+      chapters: [
+        {
+          file: 'keys.md',
+          title: 'Keys',
+          markdown: '# Keys\n\n## Claim\n\nSee [auth](auth.md#device-proof).',
+        },
+        {
+          file: 'auth.md',
+          title: 'Auth',
+          markdown: '# Auth\n\n## Device proof\n\nSee [keys](keys.md).',
+        },
+      ],
+    });
+    const links = [...html.matchAll(/href="#([^"]+)"/g)].map((m) => m[1] as string);
+    expect(links).to.include.members(['chapter-auth-md--device-proof', 'chapter-keys-md']);
+    for (const id of links) expect(html, id).to.include(`id="${id}"`);
+  });
+
   it('writes Markdown tables with escaped pipes and the requirements by area', function () {
     const md = renderMarkdown(model({ payload: bundle }));
     expect(md).to.include('| `BAD_JSON` | Not <JSON>. | a \\| b | frame | yes |');

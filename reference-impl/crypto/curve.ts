@@ -1,0 +1,147 @@
+// Curve25519 keys as libsignal encodes them (spec: Cryptography — "public keys encoded 0x05 || 32 bytes").
+// X25519 agreement runs on node:crypto KeyObjects imported through JWK, cached per key.
+import {
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPair as generateKeyPairAsync,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
+import { InvalidKeyError } from './errors.ts';
+
+/** libsignal's key type byte for Curve25519 ("DJB") public keys. */
+export const DJB_TYPE = 0x05;
+export const PUBLIC_KEY_LENGTH = 33;
+export const PRIVATE_KEY_LENGTH = 32;
+
+/** A Curve25519 key pair: publicKey is the 33-byte 0x05-prefixed form, privateKey the clamped 32 bytes. */
+export interface KeyPair {
+  readonly publicKey: Uint8Array;
+  readonly privateKey: Uint8Array;
+}
+
+// Importing a raw private key makes OpenSSL recompute its public key (one scalar multiplication),
+// so KeyObjects are cached against the byte arrays that sessions keep and reuse.
+const privateObjects = new WeakMap<Uint8Array, KeyObject>();
+const publicObjects = new WeakMap<Uint8Array, KeyObject>();
+
+const b64u = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
+const fromB64u = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64url'));
+
+/** Clamps a 32-byte X25519 scalar as libsignal does on load (returns a copy). Throws InvalidKeyError on bad length. */
+export function clampPrivateKey(bytes: Uint8Array): Uint8Array {
+  if (bytes.length !== PRIVATE_KEY_LENGTH) {
+    throw new InvalidKeyError(
+      `private key must be ${PRIVATE_KEY_LENGTH} bytes, got ${bytes.length}`,
+    );
+  }
+  const out = Uint8Array.from(bytes);
+  out[0] = out[0]! & 248;
+  out[31] = (out[31]! & 127) | 64;
+  return out;
+}
+
+/** Checks the 0x05 || 32 bytes encoding and returns the key unchanged. Throws InvalidKeyError. */
+export function checkPublicKey(bytes: Uint8Array): Uint8Array {
+  if (bytes.length !== PUBLIC_KEY_LENGTH) {
+    throw new InvalidKeyError(`public key must be ${PUBLIC_KEY_LENGTH} bytes, got ${bytes.length}`);
+  }
+  if (bytes[0] !== DJB_TYPE) throw new InvalidKeyError(`unknown public key type ${bytes[0]}`);
+  return bytes;
+}
+
+function privateObject(privateKey: Uint8Array): KeyObject {
+  let key = privateObjects.get(privateKey);
+  if (key === undefined) {
+    // node requires an `x` member but derives the public key from `d` itself.
+    key = createPrivateKey({
+      key: { kty: 'OKP', crv: 'X25519', d: b64u(privateKey), x: '' },
+      format: 'jwk',
+    });
+    privateObjects.set(privateKey, key);
+  }
+  return key;
+}
+
+function publicObject(publicKey: Uint8Array): KeyObject {
+  let key = publicObjects.get(publicKey);
+  if (key === undefined) {
+    checkPublicKey(publicKey);
+    key = createPublicKey({
+      key: { kty: 'OKP', crv: 'X25519', x: b64u(publicKey.subarray(1)) },
+      format: 'jwk',
+    });
+    publicObjects.set(publicKey, key);
+  }
+  return key;
+}
+
+function fromKeyObject(object: KeyObject): KeyPair {
+  const jwk = object.export({ format: 'jwk' });
+  const privateKey = clampPrivateKey(fromB64u(jwk.d!));
+  const publicKey = new Uint8Array(PUBLIC_KEY_LENGTH);
+  publicKey[0] = DJB_TYPE;
+  publicKey.set(fromB64u(jwk.x!), 1);
+  // Clamping does not change the X25519 result, so the generated KeyObject serves the clamped bytes.
+  privateObjects.set(privateKey, object);
+  return { publicKey, privateKey };
+}
+
+// OpenSSL derives an X25519 public key with a full ladder (~4× libsignal's table-based base point
+// multiplication), so fresh key pairs (base keys, ratchet keys) are made ahead of need on libuv's
+// thread pool; a pool that is empty falls back to generating on the spot.
+const POOL_SIZE = 4;
+const pool: KeyPair[] = [];
+let refilling = 0;
+
+function refill(): void {
+  while (pool.length + refilling < POOL_SIZE) {
+    refilling += 1;
+    generateKeyPairAsync('x25519', undefined, (error, _publicKey, privateKey) => {
+      refilling -= 1;
+      if (error === null) pool.push(fromKeyObject(privateKey));
+    });
+  }
+}
+
+/** Generates a fresh, never-used key pair (private key clamped, as libsignal stores it). */
+export function generateKeyPair(): KeyPair {
+  const pair = pool.pop() ?? fromKeyObject(generateKeyPairSync('x25519').privateKey);
+  refill();
+  return pair;
+}
+
+/** Derives the 33-byte public key of a private key (clamping it first). Throws InvalidKeyError. */
+export function keyPairFromPrivate(privateKeyBytes: Uint8Array): KeyPair {
+  const privateKey = clampPrivateKey(privateKeyBytes);
+  const jwk = createPublicKey(privateObject(privateKey)).export({ format: 'jwk' });
+  const publicKey = new Uint8Array(PUBLIC_KEY_LENGTH);
+  publicKey[0] = DJB_TYPE;
+  publicKey.set(fromB64u(jwk.x!), 1);
+  return { publicKey, privateKey };
+}
+
+/**
+ * X25519(privateKey, publicKey) → 32-byte shared secret. Throws InvalidKeyError for a malformed key
+ * or a low-order public key (OpenSSL refuses an all-zero result).
+ */
+export function calculateAgreement(publicKey: Uint8Array, privateKey: Uint8Array): Uint8Array {
+  try {
+    return diffieHellman({
+      privateKey: privateObject(privateKey),
+      publicKey: publicObject(publicKey),
+    });
+  } catch (error) {
+    if (error instanceof InvalidKeyError) throw error;
+    throw new InvalidKeyError(`X25519 agreement failed: ${(error as Error).message}`);
+  }
+}
+
+/** Constant-time-ish equality for key bytes (lengths are public). */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}

@@ -1,0 +1,135 @@
+// The one error hierarchy of the Signal Protocol core (spec: Cryptography, failure semantics).
+// Every failure raised by reference-impl/crypto is a ProtocolError carrying one ProtocolErrorCode.
+
+/** Every way the protocol core can refuse an input, in one place (cf. libsignal's SignalProtocolError). */
+export const ProtocolErrorCode = {
+  /** A public or private key has the wrong length, type byte or is unusable for X25519. */
+  InvalidKey: 'INVALID_KEY',
+  /** A signed prekey's XEdDSA signature does not verify under the bundle's identity key. */
+  SignatureValidationFailed: 'SIGNATURE_VALIDATION_FAILED',
+  /** The peer's identity key differs from the one on record for that address. */
+  UntrustedIdentity: 'UNTRUSTED_IDENTITY',
+  /** No session exists (or none usable) for the address. */
+  NoSession: 'NO_SESSION',
+  /** A prekey message names a one-time prekey id we do not hold (already used or never issued). */
+  UnknownPreKey: 'UNKNOWN_PREKEY',
+  /** A prekey message names a signed prekey id we do not hold. */
+  UnknownSignedPreKey: 'UNKNOWN_SIGNED_PREKEY',
+  /** The ciphertext's version nibble is not one this core speaks (only 3 = X3DH). */
+  UnrecognizedVersion: 'UNRECOGNIZED_VERSION',
+  /** The bytes are not a well-formed SignalMessage / PreKeySignalMessage. */
+  InvalidMessage: 'INVALID_MESSAGE',
+  /** The ciphertext is shorter than the smallest possible message. */
+  MessageTooShort: 'MESSAGE_TOO_SHORT',
+  /** The ciphertext exceeds limits.ts MAX_CIPHERTEXT_BYTES. */
+  MessageTooLarge: 'MESSAGE_TOO_LARGE',
+  /** The 8-byte MAC does not verify, or the CBC padding is wrong. */
+  BadMac: 'BAD_MAC',
+  /** The message key for that counter was already used (replay / duplicate delivery). */
+  DuplicatedMessage: 'DUPLICATED_MESSAGE',
+  /** The counter is more than MAX_FORWARD_JUMPS ahead of the chain. */
+  MessageTooFarAhead: 'MESSAGE_TOO_FAR_AHEAD',
+  /** A serialised session record does not parse strictly. */
+  InvalidSessionRecord: 'INVALID_SESSION_RECORD',
+} as const;
+export type ProtocolErrorCode = (typeof ProtocolErrorCode)[keyof typeof ProtocolErrorCode];
+
+/** Base class: catch this to catch every protocol failure; switch on `code` for the reason. */
+export class ProtocolError extends Error {
+  readonly code: ProtocolErrorCode;
+  constructor(code: ProtocolErrorCode, message: string) {
+    super(message);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidKeyError extends ProtocolError {
+  constructor(message: string) {
+    super(ProtocolErrorCode.InvalidKey, message);
+  }
+}
+
+export class SignatureValidationError extends ProtocolError {
+  constructor(message = 'signed prekey signature does not verify') {
+    super(ProtocolErrorCode.SignatureValidationFailed, message);
+  }
+}
+
+export class UntrustedIdentityError extends ProtocolError {
+  constructor(readonly address: string) {
+    super(ProtocolErrorCode.UntrustedIdentity, `untrusted identity key for ${address}`);
+  }
+}
+
+export class NoSessionError extends ProtocolError {
+  constructor(readonly address: string) {
+    super(ProtocolErrorCode.NoSession, `no session for ${address}`);
+  }
+}
+
+export class UnknownPreKeyError extends ProtocolError {
+  constructor(readonly preKeyId: number) {
+    super(ProtocolErrorCode.UnknownPreKey, `unknown one-time prekey id ${preKeyId}`);
+  }
+}
+
+export class UnknownSignedPreKeyError extends ProtocolError {
+  constructor(readonly signedPreKeyId: number) {
+    super(ProtocolErrorCode.UnknownSignedPreKey, `unknown signed prekey id ${signedPreKeyId}`);
+  }
+}
+
+export class UnrecognizedVersionError extends ProtocolError {
+  constructor(readonly version: number) {
+    super(ProtocolErrorCode.UnrecognizedVersion, `unrecognized ciphertext version ${version}`);
+  }
+}
+
+export class InvalidMessageError extends ProtocolError {
+  constructor(message: string) {
+    super(ProtocolErrorCode.InvalidMessage, message);
+  }
+}
+
+export class MessageTooShortError extends ProtocolError {
+  constructor(readonly length: number) {
+    super(ProtocolErrorCode.MessageTooShort, `ciphertext of ${length} bytes is too short`);
+  }
+}
+
+export class MessageTooLargeError extends ProtocolError {
+  constructor(readonly length: number) {
+    super(ProtocolErrorCode.MessageTooLarge, `ciphertext of ${length} bytes is too large`);
+  }
+}
+
+export class BadMacError extends ProtocolError {
+  constructor(message = 'MAC verification failed') {
+    super(ProtocolErrorCode.BadMac, message);
+  }
+}
+
+export class DuplicatedMessageError extends ProtocolError {
+  constructor(
+    readonly chainIndex: number,
+    readonly counter: number,
+  ) {
+    super(
+      ProtocolErrorCode.DuplicatedMessage,
+      `message ${counter} already received (chain at ${chainIndex})`,
+    );
+  }
+}
+
+export class MessageTooFarAheadError extends ProtocolError {
+  constructor(readonly jump: number) {
+    super(ProtocolErrorCode.MessageTooFarAhead, `message ${jump} steps ahead of the chain`);
+  }
+}
+
+export class InvalidSessionRecordError extends ProtocolError {
+  constructor(message: string) {
+    super(ProtocolErrorCode.InvalidSessionRecord, `invalid session record: ${message}`);
+  }
+}

@@ -1,0 +1,195 @@
+// The versioned, strictly parsed serialisation of a SessionRecord that the SDK persists (spec:
+// Cryptography — sessions). UTF-8 JSON, binary values base64url; unknown or missing members refuse.
+import { InvalidSessionRecordError } from './errors.ts';
+import { ARCHIVED_STATES_MAX_LENGTH, MAX_MESSAGE_KEYS, MAX_RECEIVER_CHAINS } from './limits.ts';
+import { SessionRecord, type ReceiverChain, type SessionState } from './state.ts';
+
+/** Version of the record format below; bump on any incompatible change. */
+export const SESSION_RECORD_VERSION = 1;
+
+type Json = Record<string, unknown>;
+
+const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
+
+function fail(path: string, why: string): never {
+  throw new InvalidSessionRecordError(`${path}: ${why}`);
+}
+
+function object(value: unknown, path: string, keys: readonly string[]): Json {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    fail(path, 'not an object');
+  const actual = Object.keys(value).sort();
+  const expected = [...keys].sort();
+  if (actual.length !== expected.length || actual.some((key, i) => key !== expected[i])) {
+    fail(path, `members must be exactly ${expected.join(', ')}`);
+  }
+  return value as Json;
+}
+
+function array(value: unknown, path: string, max: number): unknown[] {
+  if (!Array.isArray(value)) fail(path, 'not an array');
+  if (value.length > max) fail(path, `more than ${max} entries`);
+  return value;
+}
+
+function uint(value: unknown, path: string, max = 0xffff_ffff): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    fail(path, `not an integer in 0..${max}`);
+  }
+  return value;
+}
+
+function bytes(value: unknown, path: string, length: number): Uint8Array {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]*$/.test(value)) fail(path, 'not base64url');
+  const out = new Uint8Array(Buffer.from(value, 'base64url'));
+  if (out.length !== length || b64(out) !== value) fail(path, `not ${length} canonical bytes`);
+  return out;
+}
+
+function publicKey(value: unknown, path: string): Uint8Array {
+  const key = bytes(value, path, 33);
+  if (key[0] !== 0x05) fail(path, 'not a 0x05 public key');
+  return key;
+}
+
+function encodeState(state: SessionState): Json {
+  return {
+    sessionVersion: state.sessionVersion,
+    localIdentityKey: b64(state.localIdentityKey),
+    remoteIdentityKey: b64(state.remoteIdentityKey),
+    rootKey: b64(state.rootKey),
+    previousCounter: state.previousCounter,
+    senderChain: {
+      ratchetPublicKey: b64(state.senderChain.ratchetKeyPair.publicKey),
+      ratchetPrivateKey: b64(state.senderChain.ratchetKeyPair.privateKey),
+      chainKey: b64(state.senderChain.chainKey.key),
+      index: state.senderChain.chainKey.index,
+    },
+    receiverChains: state.receiverChains.map((chain) => ({
+      ratchetKey: b64(chain.ratchetKey),
+      chainKey: b64(chain.chainKey.key),
+      index: chain.chainKey.index,
+      messageKeys: chain.messageKeys.map((key) => [key.index, b64(key.seed)]),
+    })),
+    pendingPreKey:
+      state.pendingPreKey === null
+        ? null
+        : {
+            preKeyId: state.pendingPreKey.preKeyId,
+            signedPreKeyId: state.pendingPreKey.signedPreKeyId,
+            baseKey: b64(state.pendingPreKey.baseKey),
+          },
+    localRegistrationId: state.localRegistrationId,
+    remoteRegistrationId: state.remoteRegistrationId,
+    aliceBaseKey: b64(state.aliceBaseKey),
+  };
+}
+
+function decodeReceiverChain(value: unknown, path: string): ReceiverChain {
+  const o = object(value, path, ['ratchetKey', 'chainKey', 'index', 'messageKeys']);
+  const messageKeys = array(o.messageKeys, `${path}.messageKeys`, MAX_MESSAGE_KEYS).map(
+    (entry, i) => {
+      const at = `${path}.messageKeys[${i}]`;
+      const pair = array(entry, at, 2);
+      if (pair.length !== 2) fail(at, 'not an [index, seed] pair');
+      return { index: uint(pair[0], `${at}[0]`), seed: bytes(pair[1], `${at}[1]`, 32) };
+    },
+  );
+  return {
+    ratchetKey: publicKey(o.ratchetKey, `${path}.ratchetKey`),
+    chainKey: {
+      key: bytes(o.chainKey, `${path}.chainKey`, 32),
+      index: uint(o.index, `${path}.index`),
+    },
+    messageKeys,
+  };
+}
+
+function decodeState(value: unknown, path: string): SessionState {
+  const o = object(value, path, [
+    'sessionVersion',
+    'localIdentityKey',
+    'remoteIdentityKey',
+    'rootKey',
+    'previousCounter',
+    'senderChain',
+    'receiverChains',
+    'pendingPreKey',
+    'localRegistrationId',
+    'remoteRegistrationId',
+    'aliceBaseKey',
+  ]);
+  if (o.sessionVersion !== 3) fail(`${path}.sessionVersion`, 'only version 3 sessions are known');
+  const s = object(o.senderChain, `${path}.senderChain`, [
+    'ratchetPublicKey',
+    'ratchetPrivateKey',
+    'chainKey',
+    'index',
+  ]);
+  let pendingPreKey: SessionState['pendingPreKey'] = null;
+  if (o.pendingPreKey !== null) {
+    const p = object(o.pendingPreKey, `${path}.pendingPreKey`, [
+      'preKeyId',
+      'signedPreKeyId',
+      'baseKey',
+    ]);
+    pendingPreKey = {
+      preKeyId: p.preKeyId === null ? null : uint(p.preKeyId, `${path}.pendingPreKey.preKeyId`),
+      signedPreKeyId: uint(p.signedPreKeyId, `${path}.pendingPreKey.signedPreKeyId`),
+      baseKey: publicKey(p.baseKey, `${path}.pendingPreKey.baseKey`),
+    };
+  }
+  return {
+    sessionVersion: 3,
+    localIdentityKey: publicKey(o.localIdentityKey, `${path}.localIdentityKey`),
+    remoteIdentityKey: publicKey(o.remoteIdentityKey, `${path}.remoteIdentityKey`),
+    rootKey: bytes(o.rootKey, `${path}.rootKey`, 32),
+    previousCounter: uint(o.previousCounter, `${path}.previousCounter`),
+    senderChain: {
+      ratchetKeyPair: {
+        publicKey: publicKey(s.ratchetPublicKey, `${path}.senderChain.ratchetPublicKey`),
+        privateKey: bytes(s.ratchetPrivateKey, `${path}.senderChain.ratchetPrivateKey`, 32),
+      },
+      chainKey: {
+        key: bytes(s.chainKey, `${path}.senderChain.chainKey`, 32),
+        index: uint(s.index, `${path}.senderChain.index`),
+      },
+    },
+    receiverChains: array(o.receiverChains, `${path}.receiverChains`, MAX_RECEIVER_CHAINS).map(
+      (chain, i) => decodeReceiverChain(chain, `${path}.receiverChains[${i}]`),
+    ),
+    pendingPreKey,
+    localRegistrationId: uint(o.localRegistrationId, `${path}.localRegistrationId`),
+    remoteRegistrationId: uint(o.remoteRegistrationId, `${path}.remoteRegistrationId`),
+    aliceBaseKey: publicKey(o.aliceBaseKey, `${path}.aliceBaseKey`),
+  };
+}
+
+/** Serialises a record: UTF-8 JSON `{version: 1, current, previous}`. */
+export function serializeSessionRecord(record: SessionRecord): Uint8Array {
+  const json = {
+    version: SESSION_RECORD_VERSION,
+    current: record.current === null ? null : encodeState(record.current),
+    previous: record.previous.map(encodeState),
+  };
+  return new TextEncoder().encode(JSON.stringify(json));
+}
+
+/** Parses a serialised record strictly. Throws InvalidSessionRecordError on any deviation. */
+export function deserializeSessionRecord(data: Uint8Array): SessionRecord {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
+  } catch {
+    fail('$', 'not UTF-8 JSON');
+  }
+  const o = object(parsed, '$', ['version', 'current', 'previous']);
+  if (o.version !== SESSION_RECORD_VERSION)
+    fail('$.version', `unknown version ${String(o.version)}`);
+  return new SessionRecord(
+    o.current === null ? null : decodeState(o.current, '$.current'),
+    array(o.previous, '$.previous', ARCHIVED_STATES_MAX_LENGTH).map((state, i) =>
+      decodeState(state, `$.previous[${i}]`),
+    ),
+  );
+}

@@ -1,0 +1,135 @@
+// Storage behind one documented interface per concern, plus the in-memory implementation the tests
+// use (spec: Cryptography — sessions; libsignal storage/traits.rs and storage/inmem.rs).
+import { bytesEqual } from './curve.ts';
+import type { IdentityKeyPair, PreKeyRecord, SignedPreKeyRecord } from './keys.ts';
+import type { SessionRecord } from './state.ts';
+
+/** A peer device: one session exists per (name, deviceId). */
+export interface ProtocolAddress {
+  readonly name: string;
+  readonly deviceId: number;
+}
+
+/** The map key of an address: "name.deviceId", as libsignal prints a ProtocolAddress. */
+export function addressKey(address: ProtocolAddress): string {
+  return `${address.name}.${address.deviceId}`;
+}
+
+/** Whether an identity key is being checked for sending to, or receiving from, the peer. */
+export type Direction = 'sending' | 'receiving';
+
+/** Our identity and the identities we have seen (libsignal IdentityKeyStore). */
+export interface IdentityKeyStore {
+  /** Our own long-term identity key pair. */
+  getIdentityKeyPair(): Promise<IdentityKeyPair>;
+  /** Our registration id (1..16380). */
+  getLocalRegistrationId(): Promise<number>;
+  /** Records `identityKey` for `address`; resolves true when it replaced a different key. */
+  saveIdentity(address: ProtocolAddress, identityKey: Uint8Array): Promise<boolean>;
+  /**
+   * Whether `identityKey` may be used with `address`. Trust-on-first-use: an unknown address is
+   * trusted; a known one only with the same key. Applications may add their own policy.
+   */
+  isTrustedIdentity(
+    address: ProtocolAddress,
+    identityKey: Uint8Array,
+    direction: Direction,
+  ): Promise<boolean>;
+  /** The identity key on record for `address`, if any. */
+  getIdentity(address: ProtocolAddress): Promise<Uint8Array | undefined>;
+}
+
+/** One-time prekeys (libsignal PreKeyStore). A used prekey is removed after the first decryption. */
+export interface PreKeyStore {
+  getPreKey(keyId: number): Promise<PreKeyRecord | undefined>;
+  savePreKey(keyId: number, record: PreKeyRecord): Promise<void>;
+  removePreKey(keyId: number): Promise<void>;
+}
+
+/** Signed prekeys (libsignal SignedPreKeyStore). */
+export interface SignedPreKeyStore {
+  getSignedPreKey(keyId: number): Promise<SignedPreKeyRecord | undefined>;
+  saveSignedPreKey(keyId: number, record: SignedPreKeyRecord): Promise<void>;
+}
+
+/**
+ * Session records, one per address (libsignal SessionStore). The cipher hands a record to
+ * storeSession only after a fully successful operation; a failed one never calls it.
+ */
+export interface SessionStore {
+  loadSession(address: ProtocolAddress): Promise<SessionRecord | undefined>;
+  storeSession(address: ProtocolAddress, record: SessionRecord): Promise<void>;
+}
+
+/** Everything encrypt/decrypt need. */
+export interface ProtocolStores
+  extends IdentityKeyStore, PreKeyStore, SignedPreKeyStore, SessionStore {}
+
+/** All four stores in memory (libsignal InMemSignalProtocolStore). */
+export class InMemoryProtocolStore implements ProtocolStores {
+  private readonly identities = new Map<string, Uint8Array>();
+  private readonly preKeys = new Map<number, PreKeyRecord>();
+  private readonly signedPreKeys = new Map<number, SignedPreKeyRecord>();
+  private readonly sessions = new Map<string, SessionRecord>();
+
+  constructor(
+    private readonly identityKeyPair: IdentityKeyPair,
+    private readonly registrationId: number,
+  ) {}
+
+  async getIdentityKeyPair(): Promise<IdentityKeyPair> {
+    return this.identityKeyPair;
+  }
+
+  async getLocalRegistrationId(): Promise<number> {
+    return this.registrationId;
+  }
+
+  async saveIdentity(address: ProtocolAddress, identityKey: Uint8Array): Promise<boolean> {
+    const key = addressKey(address);
+    const known = this.identities.get(key);
+    this.identities.set(key, identityKey);
+    return known !== undefined && !bytesEqual(known, identityKey);
+  }
+
+  async isTrustedIdentity(
+    address: ProtocolAddress,
+    identityKey: Uint8Array,
+    _direction: Direction,
+  ): Promise<boolean> {
+    const known = this.identities.get(addressKey(address));
+    return known === undefined || bytesEqual(known, identityKey);
+  }
+
+  async getIdentity(address: ProtocolAddress): Promise<Uint8Array | undefined> {
+    return this.identities.get(addressKey(address));
+  }
+
+  async getPreKey(keyId: number): Promise<PreKeyRecord | undefined> {
+    return this.preKeys.get(keyId);
+  }
+
+  async savePreKey(keyId: number, record: PreKeyRecord): Promise<void> {
+    this.preKeys.set(keyId, record);
+  }
+
+  async removePreKey(keyId: number): Promise<void> {
+    this.preKeys.delete(keyId);
+  }
+
+  async getSignedPreKey(keyId: number): Promise<SignedPreKeyRecord | undefined> {
+    return this.signedPreKeys.get(keyId);
+  }
+
+  async saveSignedPreKey(keyId: number, record: SignedPreKeyRecord): Promise<void> {
+    this.signedPreKeys.set(keyId, record);
+  }
+
+  async loadSession(address: ProtocolAddress): Promise<SessionRecord | undefined> {
+    return this.sessions.get(addressKey(address));
+  }
+
+  async storeSession(address: ProtocolAddress, record: SessionRecord): Promise<void> {
+    this.sessions.set(addressKey(address), record);
+  }
+}

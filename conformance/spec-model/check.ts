@@ -7,7 +7,12 @@ import { sortDiagnostics, type Diagnostic } from './diagnostics.ts';
 import { checkExamples, checkSchemaUsage } from './examples.ts';
 import { checkOpenApi, type OpenApiSummary } from './openapi.ts';
 import { loadRequirements, type RequirementsView } from './requirements.ts';
-import { compileAll, createAjv, loadSchemaRegistry, type SchemaRegistry } from '../../schemas/validator.ts';
+import {
+  compileAll,
+  createAjv,
+  loadSchemaRegistry,
+  type SchemaRegistry,
+} from '../../schemas/validator.ts';
 
 /** Where the specification lives; `schemaDir` defaults to `<specDir>/../schemas/json`. */
 export interface SpecLocation {

@@ -3,7 +3,12 @@
 import { relative } from 'node:path';
 import type { AsyncApiModel, SpecMessage } from './asyncapi.ts';
 import { joinPath, type Diagnostic } from './diagnostics.ts';
-import { compile, findSchemaFile, runValidator, type SchemaRegistry } from '../../schemas/validator.ts';
+import {
+  compile,
+  findSchemaFile,
+  runValidator,
+  type SchemaRegistry,
+} from '../../schemas/validator.ts';
 
 /** Where a message is written, as a diagnostic location. */
 function at(

@@ -3,10 +3,16 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EXIT, processIo, type CliContext, type CliIo } from './context.ts';
+import { registerKeygen } from './keygen.ts';
+import { registerServe } from './serve.ts';
 import { registerSpec } from './spec.ts';
 
 /** Subcommand modules: adding a subcommand is one entry here and one module beside this file. */
-const SUBCOMMANDS: readonly ((program: Command, context: CliContext) => void)[] = [registerSpec];
+const SUBCOMMANDS: readonly ((program: Command, context: CliContext) => void)[] = [
+  registerSpec,
+  registerServe,
+  registerKeygen,
+];
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {

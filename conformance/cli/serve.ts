@@ -1,0 +1,102 @@
+// `parley serve`: runs the reference provider (reference-impl/server) with an embedded SQLite store,
+// logging JSON lines to stderr, until SIGTERM or SIGINT (spec/framing.md PROTO-036 on shutdown).
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import {
+  jsonLogger,
+  startProvider,
+  type EnlistedPartnerKey,
+  type LimitOverrides,
+} from '../../reference-impl/server/index.ts';
+import { EXIT, type CliContext } from './context.ts';
+
+/** The settings `--config` may hold; command-line options win over the file. */
+export interface ServeConfig {
+  port?: number;
+  host?: string;
+  db?: string;
+  domain?: string;
+  registrationTokens?: string[];
+  enlist?: string[];
+  limits?: LimitOverrides;
+}
+
+interface ServeOptions {
+  port?: string;
+  host?: string;
+  db?: string;
+  domain?: string;
+  registrationToken: string[];
+  enlist: string[];
+  config?: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Reads an enlisted public key file (one JWK with `domain` and `kid`, or an array of them). */
+export function readPartnerKeys(file: string): EnlistedPartnerKey[] {
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as
+    EnlistedPartnerKey | EnlistedPartnerKey[];
+  const keys = Array.isArray(parsed) ? parsed : [parsed];
+  for (const k of keys) {
+    if (k.kty !== 'OKP' || k.crv !== 'Ed25519' || typeof k.x !== 'string')
+      throw new Error(`${file}: not an Ed25519 public JWK`);
+    if (typeof k.domain !== 'string' || typeof k.kid !== 'string')
+      throw new Error(`${file}: the key needs "domain" and "kid"`);
+    if ('d' in k) throw new Error(`${file}: holds a private key; enlist the .pub.json file`);
+  }
+  return keys;
+}
+
+export function registerServe(program: Command, context: CliContext): void {
+  program
+    .command('serve')
+    .description('run the reference provider (WebSocket /parley/v1, SQLite store)')
+    .option('--port <port>', 'TCP port, 0 for a free one (default 8080)')
+    .option('--host <host>', 'interface to bind (default 127.0.0.1)')
+    .option('--db <file>', 'SQLite database file (default ./data/parley.db)')
+    .option('--domain <domain>', "the provider's domain (default parley.localhost)")
+    .option('--registration-token <token>', 'a registration token (repeatable)', collect, [])
+    .option('--enlist <file>', "a partner's public key file (repeatable)", collect, [])
+    .option('--config <file>', 'a JSON file with the same settings')
+    .action(async (opts: ServeOptions) => {
+      const config: ServeConfig = opts.config
+        ? (JSON.parse(readFileSync(opts.config, 'utf8')) as ServeConfig)
+        : {};
+      const tokens = [...(config.registrationTokens ?? []), ...opts.registrationToken];
+      const logger = jsonLogger((line) => context.io.err(line));
+      if (tokens.length === 0) {
+        tokens.push(randomBytes(18).toString('base64url'));
+        logger.log('info', 'registration.token', { token: tokens[0], generated: true });
+      }
+      const partners = [...(config.enlist ?? []), ...opts.enlist].flatMap(readPartnerKeys);
+      const port = opts.port !== undefined ? Number(opts.port) : (config.port ?? 8080);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        context.io.err(`parley serve: --port must be an integer from 0 to 65535\n`);
+        context.setExitCode(EXIT.usage);
+        return;
+      }
+      const provider = await startProvider({
+        port,
+        host: opts.host ?? config.host ?? '127.0.0.1',
+        dbPath: opts.db ?? config.db ?? './data/parley.db',
+        domain: opts.domain ?? config.domain ?? 'parley.localhost',
+        registrationTokens: tokens,
+        partners,
+        ...(config.limits ? { limits: config.limits } : {}),
+        logger,
+      });
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string): void => {
+          logger.log('info', 'signal', { signal });
+          void provider.close().then(resolve);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      context.setExitCode(EXIT.ok);
+    });
+}

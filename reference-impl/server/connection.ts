@@ -1,0 +1,159 @@
+/**
+ * One client connection: the session state machine (opened → greeted → authenticated) and the
+ * order of checks for every incoming frame (spec/framing.md PROTO-002..005, 020..034, PROTO-030).
+ */
+import { randomUUID } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import { FRAME_TYPES, type ClientFrameType } from '../../schemas/frame-types.ts';
+import type {
+  Challenge,
+  ConnectionHandle,
+  ProviderContext,
+  ReplyBody,
+  Session,
+  SessionState,
+} from './context.ts';
+import { dispatch } from './dispatch.ts';
+import { closeCodeOf, errorFrame, ProviderError } from './errors.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const PROTOCOL_VERSIONS: readonly unknown[] = [1];
+
+/** Frames allowed before `auth.ok` besides `hello` (PROTO-026). */
+const BEFORE_AUTH = new Set(['auth', 'account.register', 'ping']);
+
+function isClientType(type: unknown): type is ClientFrameType {
+  return (
+    typeof type === 'string' &&
+    Object.hasOwn(FRAME_TYPES, type) &&
+    FRAME_TYPES[type as keyof typeof FRAME_TYPES].direction === 'client'
+  );
+}
+
+export class Connection implements ConnectionHandle {
+  readonly id = randomUUID();
+  state: SessionState = 'opened';
+  challenge: Challenge | undefined;
+  session: Session | undefined;
+  /** Frames are handled one at a time so that a connection's sends keep their order (DELIV-026). */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly ctx: ProviderContext,
+    private readonly ws: WebSocket,
+  ) {}
+
+  send(frame: Record<string, unknown>): void {
+    if (this.state === 'closed' || this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(JSON.stringify(frame));
+  }
+
+  flush(): void {
+    this.ctx.delivery.flush(this);
+  }
+
+  /** Sends the error of a non-surviving code and closes with its close code (PROTO-039). */
+  fail(
+    code: 'AUTH_FAILED' | 'UNAVAILABLE' | 'UNSUPPORTED_VERSION',
+    message: string,
+    re?: string,
+  ): void {
+    if (this.state === 'closed') return;
+    this.send(
+      errorFrame(new ProviderError(code, message), re) as unknown as Record<string, unknown>,
+    );
+    this.close(closeCodeOf(code)!, message);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.ctx.delivery.detach(this);
+    this.ws.close(code, reason.slice(0, 120));
+  }
+
+  /** The transport calls this for every WebSocket message. */
+  receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    this.queue = this.queue.then(() => this.handle(data, isBinary));
+  }
+
+  private reject(error: ProviderError, re: string | undefined): void {
+    const close = closeCodeOf(error.code);
+    this.send(errorFrame(error, re) as unknown as Record<string, unknown>);
+    if (close !== undefined) this.close(close, error.message);
+  }
+
+  private async handle(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): Promise<void> {
+    if (this.state === 'closed') return;
+    // PROTO-030: binary, size (ws maxPayload, see transport.ts), JSON, v, type, state, schema, rules.
+    if (isBinary) {
+      this.reject(
+        new ProviderError('BINARY_NOT_SUPPORTED', 'binary frames are not supported'),
+        undefined,
+      );
+      return;
+    }
+    const text = Array.isArray(data)
+      ? Buffer.concat(data).toString('utf8')
+      : Buffer.from(data as Buffer).toString('utf8');
+    let frame: unknown;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      frame = undefined;
+    }
+    if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
+      this.reject(new ProviderError('BAD_JSON', 'a frame must be one JSON object'), undefined);
+      return;
+    }
+    const f = frame as Record<string, unknown>;
+    const re = typeof f.id === 'string' && REQUEST_ID.test(f.id) ? f.id : undefined;
+    try {
+      const reply = await this.check(f);
+      if (reply) {
+        this.send({ v: 1, ...reply.reply, ...(re !== undefined ? { re } : {}) });
+        reply.after?.();
+      }
+    } catch (error) {
+      if (error instanceof ProviderError) {
+        this.reject(error, re);
+      } else {
+        this.ctx.logger.log('error', 'handler.failed', {
+          connection: this.id,
+          type: f.type,
+          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        });
+        this.reject(new ProviderError('INTERNAL', 'the provider failed to handle the request'), re);
+      }
+    }
+  }
+
+  private async check(
+    f: Record<string, unknown>,
+  ): Promise<{ reply: ReplyBody; after?: () => void } | undefined> {
+    if ('v' in f && !PROTOCOL_VERSIONS.includes(f.v))
+      throw new ProviderError(
+        'UNSUPPORTED_VERSION',
+        `version ${JSON.stringify(f.v)} is not spoken here`,
+      );
+    if (!isClientType(f.type))
+      throw new ProviderError('UNKNOWN_TYPE', `unknown frame type ${JSON.stringify(f.type)}`, {
+        pointer: '/type',
+      });
+    const type = f.type;
+    if (this.state === 'opened' && type !== 'hello')
+      throw new ProviderError('OUT_OF_ORDER', 'the first frame must be hello');
+    if (this.state !== 'opened' && type === 'hello')
+      throw new ProviderError('OUT_OF_ORDER', 'hello was already answered');
+    if (this.state === 'authenticated' && type === 'auth')
+      throw new ProviderError('OUT_OF_ORDER', 'the session is already authenticated');
+    if (this.state === 'greeted' && !BEFORE_AUTH.has(type))
+      throw new ProviderError('NOT_AUTHENTICATED', `${type} needs an authenticated session`);
+    const valid = this.ctx.validator.validate(f);
+    if (!valid.ok)
+      throw new ProviderError('SCHEMA_VIOLATION', valid.message.slice(0, 1024), {
+        pointer: valid.pointer,
+      });
+    return dispatch(this.ctx, this, type, f);
+  }
+}

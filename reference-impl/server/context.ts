@@ -1,0 +1,86 @@
+/**
+ * What every handler sees: the provider's configuration, store, limits, delivery and rate limiter,
+ * and the session of the connection a frame arrived on (spec/auth.md "Session origin").
+ */
+import type { JWK } from 'jose';
+import type { Origin } from '../../schemas/common.ts';
+import type { FrameValidator } from '../../schemas/validator.ts';
+import type { ProviderStore } from '../store/types.ts';
+import type { Delivery } from './delivery.ts';
+import type { ServerLimits } from './limits.ts';
+import type { Logger } from './logging.ts';
+import type { RateLimiter } from './rate-limit.ts';
+
+/** A partner platform's enlisted public key (the `*.pub.json` that `parley keygen` writes). */
+export interface EnlistedPartnerKey extends JWK {
+  /** The partner platform's domain, the `iss` of its tokens. */
+  domain: string;
+  kid: string;
+}
+
+/** Shared provider state. */
+export interface ProviderContext {
+  readonly domain: string;
+  readonly store: ProviderStore;
+  readonly limits: ServerLimits;
+  readonly logger: Logger;
+  readonly validator: FrameValidator;
+  readonly delivery: Delivery;
+  readonly rates: RateLimiter;
+  readonly registrationTokens: readonly string[];
+  readonly partners: readonly EnlistedPartnerKey[];
+  /** The http(s) origin clients reach, for attachment URLs. */
+  httpUrl: string;
+  readonly now: () => number;
+}
+
+/** Who an authenticated connection speaks for, fixed by `auth.ok` (AUTH-022). */
+export interface Session {
+  readonly address: string;
+  readonly deviceId: number;
+  readonly origin: Origin;
+}
+
+/** The connection state machine's states (spec/framing.md "Session state"). */
+export type SessionState = 'opened' | 'greeted' | 'authenticated' | 'closed';
+
+/** The challenge of a connection's `welcome` (AUTH-001..004). */
+export interface Challenge {
+  readonly bytes: Uint8Array;
+  readonly issuedAt: number;
+  used: boolean;
+}
+
+/** A reply frame body without the envelope; the connection adds `v` and `re`. */
+export type ReplyBody = { type: string } & Record<string, unknown>;
+
+/** What a handler returns: the reply, and work to do once the reply is on the wire. */
+export interface HandlerResult {
+  readonly reply: ReplyBody;
+  readonly after?: () => void;
+}
+
+/** The part of a connection handlers use. */
+export interface ConnectionHandle {
+  readonly id: string;
+  state: SessionState;
+  challenge: Challenge | undefined;
+  session: Session | undefined;
+  /** Sends a provider push or reply frame. */
+  send(frame: Record<string, unknown>): void;
+  /** Pushes every queued delivery not yet pushed on this connection. */
+  flush(): void;
+  /** Closes with an error frame of a non-surviving code. */
+  fail(
+    code: 'AUTH_FAILED' | 'UNAVAILABLE' | 'UNSUPPORTED_VERSION',
+    message: string,
+    re?: string,
+  ): void;
+}
+
+/** A frame handler; throws ProviderError to refuse. */
+export type Handler = (
+  ctx: ProviderContext,
+  conn: ConnectionHandle,
+  frame: never,
+) => HandlerResult | Promise<HandlerResult>;

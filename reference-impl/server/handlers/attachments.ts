@@ -1,0 +1,58 @@
+/**
+ * `attachment.slot`: size and quota checks, and an upload slot with an upload token and a download
+ * capability drawn independently from the CSPRNG (spec/attachments.md "Slot", ATT-015..018). The
+ * HTTP upload and download routes are served elsewhere (see transport.ts `httpHandler`).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { AttachmentSlotFrame } from '../../../schemas/frames/attachments.ts';
+import type { ConnectionHandle, Handler, HandlerResult, ProviderContext } from '../context.ts';
+import { ProviderError } from '../errors.ts';
+
+/** The HTTP paths of the attachment endpoints (spec/openapi/attachments.yaml). */
+export const UPLOAD_PATH = '/parley/v1/uploads/';
+export const BLOB_PATH = '/parley/v1/blobs/';
+
+function slot(ctx: ProviderContext, conn: ConnectionHandle, f: AttachmentSlotFrame): HandlerResult {
+  const { address } = conn.session!;
+  const limits = ctx.limits.advertised.attachments;
+  if (f.size > limits[f.kind])
+    throw new ProviderError(
+      'ATTACHMENT_TOO_LARGE',
+      `a ${f.kind} is at most ${limits[f.kind]} bytes`,
+      {
+        pointer: '/size',
+      },
+    ); // ATT-015
+  const now = ctx.now();
+  if (ctx.store.attachmentBytes(address, now) + f.size > ctx.limits.attachmentQuotaBytes)
+    throw new ProviderError('QUOTA_EXCEEDED', 'the attachment quota is used up'); // ATT-016
+  const blobId = randomUUID();
+  const uploadToken = randomBytes(32).toString('base64url'); // ATT-017: 256 bits each,
+  const capability = randomBytes(32).toString('base64url'); // independent of each other and blobId
+  const expiresAt = now + limits.ttlSeconds * 1000; // ATT-018
+  ctx.store.createSlot({
+    blobId,
+    owner: address,
+    kind: f.kind,
+    size: f.size,
+    digest: f.digest,
+    uploadToken,
+    capability,
+    createdAt: now,
+    expiresAt,
+  });
+  return {
+    reply: {
+      type: 'attachment.slotted',
+      blobId,
+      uploadUrl: `${ctx.httpUrl}${UPLOAD_PATH}${blobId}`,
+      uploadToken,
+      downloadUrl: `${ctx.httpUrl}${BLOB_PATH}${blobId}/${capability}`,
+      expiresAt,
+    },
+  };
+}
+
+export const attachmentHandlers = {
+  'attachment.slot': slot as Handler,
+};

@@ -1,0 +1,46 @@
+/**
+ * The recipient gate shared by `message.send` and `keys.claim`: existence and consent answered
+ * alike, with the same store work on both paths (spec/consent.md CONSENT-005..009).
+ */
+import type { AccountRecord } from '../../store/types.ts';
+import type { ProviderContext, Session } from '../context.ts';
+import { NOT_FOUND_MESSAGE, ProviderError } from '../errors.ts';
+import type { RateLimit } from '../limits.ts';
+
+/** Whether a user's settings let messages from `platform` through (CONSENT-005). */
+export function interopAllows(account: AccountRecord, platform: string): boolean {
+  const { enabled, platforms } = account.interop;
+  return enabled && (platforms === 'all' || platforms.includes(platform));
+}
+
+/**
+ * The recipient account, or NOT_FOUND. Unknown address and missing consent run the same single
+ * lookup and throw the same error object shape and message (CONSENT-006/007).
+ */
+export function gateRecipient(
+  ctx: ProviderContext,
+  session: Session,
+  address: string,
+): AccountRecord {
+  const account = ctx.store.getAccount(address);
+  let ok = account !== undefined;
+  if (account && session.origin.thirdParty) {
+    // Third-party sessions reach first-party users who opted in for their platform only.
+    ok = account.kind === 'local' && interopAllows(account, session.origin.platform);
+  } else if (account && account.kind === 'partner') {
+    // First-party users reach partner users that connected here; partner users never reach each other.
+    ok = !session.origin.thirdParty;
+  }
+  if (!ok) throw new ProviderError('NOT_FOUND', NOT_FOUND_MESSAGE);
+  return account!;
+}
+
+/** Takes a token from each bucket or refuses with RATE_LIMITED and `retryAfterMs` (PROTO-041). */
+export function limitRate(
+  ctx: ProviderContext,
+  checks: readonly (readonly [string, RateLimit])[],
+): void {
+  const wait = ctx.rates.take(checks);
+  if (wait > 0)
+    throw new ProviderError('RATE_LIMITED', 'too many requests', { retryAfterMs: wait });
+}

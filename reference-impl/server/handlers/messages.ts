@@ -1,0 +1,172 @@
+/**
+ * Message handlers: `message.send` (checks in the order of spec/messages.md "Sending", durable
+ * acceptance, idempotency, fan-out) and `message.ack` (spec/messages.md, spec/crypto.md ENC-034/035,
+ * spec/consent.md CONSENT-014..022 and 025/026).
+ */
+import { randomUUID } from 'node:crypto';
+import type { MessageAckFrame, MessageSendFrame } from '../../../schemas/frames/messages.ts';
+import { parseCiphertext } from '../../crypto/index.ts';
+import { bytesEqual, fromB64, sha256Hex } from '../codec.ts';
+import type { ConnectionHandle, Handler, HandlerResult, ProviderContext } from '../context.ts';
+import { seqOf } from '../delivery.ts';
+import { ProviderError } from '../errors.ts';
+import { gateRecipient, limitRate } from './consent-gate.ts';
+
+function requestHash(f: MessageSendFrame): string {
+  const messages = [...f.messages]
+    .sort((a, b) => a.deviceId - b.deviceId)
+    .map((m) => [m.deviceId, m.registrationId, m.type, m.body]);
+  return sha256Hex(JSON.stringify([f.to, messages]));
+}
+
+function accepted(
+  messageId: string,
+  serverTimestamp: number,
+  duplicate: boolean,
+): HandlerResult['reply'] {
+  return { type: 'message.accepted', messageId, serverTimestamp, duplicate };
+}
+
+function send(ctx: ProviderContext, conn: ConnectionHandle, f: MessageSendFrame): HandlerResult {
+  const session = conn.session!;
+  const hash = requestHash(f);
+  // Idempotency (DELIV-012/014).
+  const earlier = ctx.store.findIdempotent(session.address, session.deviceId, f.idempotencyKey);
+  if (earlier) {
+    if (earlier.requestHash !== hash)
+      throw new ProviderError('CONFLICT', 'the idempotency key names another message', {
+        pointer: '/idempotencyKey',
+      });
+    return { reply: accepted(earlier.messageId, earlier.serverTimestamp, true) };
+  }
+  // Recipient and consent before anything recipient-dependent (CONSENT-005..008).
+  const recipient = gateRecipient(ctx, session, f.to);
+  const thirdParty = session.origin.thirdParty;
+  const contact = thirdParty ? ctx.store.getContact(f.to, session.address) : undefined;
+  if (thirdParty) {
+    const { rates } = ctx.limits;
+    limitRate(ctx, [
+      [`send:${session.address}`, rates.sendPerSender],
+      [`send@${session.origin.platform}`, rates.sendPerPlatform],
+      ...(contact === undefined
+        ? [[`request:${session.address}`, rates.newRequestPerSender] as const]
+        : []),
+    ]); // CONSENT-025/026
+  }
+  // Sizes (DELIV-005).
+  const max = ctx.limits.advertised.maxMessageBytes;
+  const bodies = f.messages.map((m) => fromB64(m.body));
+  bodies.forEach((b, i) => {
+    if (b.length > max)
+      throw new ProviderError('MESSAGE_TOO_LARGE', `a body is longer than ${max} bytes`, {
+        pointer: `/messages/${i}/body`,
+      });
+  });
+  // Device list (DELIV-001..003).
+  const devices = ctx.store.listDevices(f.to);
+  const byId = new Map(devices.map((d) => [d.deviceId, d]));
+  const named = new Set<number>();
+  const extra: number[] = [];
+  const stale: number[] = [];
+  f.messages.forEach((m, i) => {
+    if (named.has(m.deviceId))
+      throw new ProviderError('SCHEMA_VIOLATION', 'a device is addressed twice', {
+        pointer: `/messages/${i}/deviceId`,
+      });
+    named.add(m.deviceId);
+    const d = byId.get(m.deviceId);
+    if (!d) extra.push(m.deviceId);
+    else if (d.registrationId !== m.registrationId) stale.push(m.deviceId);
+  });
+  const missing = devices.map((d) => d.deviceId).filter((id) => !named.has(id));
+  if (missing.length + extra.length + stale.length > 0) {
+    const asc = (a: number, b: number): number => a - b;
+    throw new ProviderError(
+      'DEVICE_MISMATCH',
+      'the ciphertexts do not match the recipient’s devices',
+      {
+        details: { missing: missing.sort(asc), extra: extra.sort(asc), stale: stale.sort(asc) },
+      },
+    );
+  }
+  // Ciphertext structure (ENC-034/035).
+  const sender = ctx.store.getDevice(session.address, session.deviceId);
+  f.messages.forEach((m, i) => {
+    let parsed;
+    try {
+      parsed = parseCiphertext(m.type, bodies[i]!);
+    } catch {
+      throw new ProviderError(
+        'NOT_SIGNAL_CIPHERTEXT',
+        `the body is not a Signal ${m.type} message`,
+        {
+          pointer: `/messages/${i}/body`,
+        },
+      );
+    }
+    if (
+      parsed.type === 'prekey' &&
+      (!sender || !bytesEqual(parsed.message.identityKey, sender.identityKey))
+    )
+      throw new ProviderError(
+        'NOT_SIGNAL_CIPHERTEXT',
+        'the prekey message carries another identity key',
+        {
+          pointer: `/messages/${i}/body`,
+        },
+      );
+  });
+  // Declined or blocked senders are answered as if delivered, and nothing is queued (CONSENT-021/022).
+  const suppressed = ctx.store.isBlocked(f.to, session.address) || contact?.state === 'declined';
+  const now = ctx.now();
+  const result = ctx.store.acceptMessage({
+    messageId: randomUUID(),
+    sender: session.address,
+    senderDevice: session.deviceId,
+    origin: session.origin,
+    recipient: f.to,
+    idempotencyKey: f.idempotencyKey,
+    requestHash: hash,
+    serverTimestamp: now,
+    expiresAt: now + ctx.limits.advertised.queueTtlSeconds * 1000,
+    ciphertexts: suppressed
+      ? []
+      : f.messages.map((m) => ({ deviceId: m.deviceId, type: m.type, body: m.body })),
+    ...(thirdParty && !suppressed ? { openRequest: { platform: session.origin.platform } } : {}),
+    ...(!thirdParty && recipient.kind === 'partner'
+      ? { acceptContact: { platform: recipient.platform } }
+      : {}),
+  });
+  if (result.conflict)
+    throw new ProviderError('CONFLICT', 'the idempotency key names another message', {
+      pointer: '/idempotencyKey',
+    });
+  ctx.logger.log('debug', 'message.accepted', {
+    messageId: result.messageId,
+    devices: f.messages.length,
+    suppressed,
+  });
+  return {
+    reply: accepted(result.messageId, result.serverTimestamp, result.duplicate),
+    // DELIV-008: the reply and the pushes leave only after acceptMessage committed.
+    after: () => {
+      if (!suppressed && !result.duplicate)
+        ctx.delivery.notify(
+          f.to,
+          f.messages.map((m) => m.deviceId),
+        );
+    },
+  };
+}
+
+function ack(ctx: ProviderContext, conn: ConnectionHandle, f: MessageAckFrame): HandlerResult {
+  const { address, deviceId } = conn.session!;
+  const seqs = f.deliveryIds.map(seqOf).filter((s): s is number => s !== undefined);
+  const count = ctx.store.ackDeliveries(address, deviceId, seqs); // DELIV-024/025
+  return { reply: { type: 'message.acked', count } };
+}
+
+export const messageHandlers = {
+  'message.send': send as Handler,
+  'message.ack': ack as Handler,
+};

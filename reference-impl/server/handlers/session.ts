@@ -1,0 +1,103 @@
+/**
+ * Session handlers: `hello` → `welcome`, `auth` → `auth.ok`, `ping` → `pong` (spec/framing.md
+ * "Version negotiation", spec/auth.md).
+ */
+import type { AuthFrame, HelloFrame } from '../../../schemas/frames/session.ts';
+import { checkDeviceAuth, consumeChallenge, newChallenge, verifyDeviceProof } from '../auth.ts';
+import { domainOf, fromB64, toB64 } from '../codec.ts';
+import type { ConnectionHandle, Handler, HandlerResult, ProviderContext } from '../context.ts';
+import { AUTH_FAILED_MESSAGE, ProviderError } from '../errors.ts';
+import { PartnerVerifier } from '../partner.ts';
+
+/** The media types accepted per attachment kind (ATT-009). */
+export const MEDIA_TYPES = {
+  image: ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/heic'],
+  video: ['video/mp4', 'video/webm', 'video/quicktime'],
+  audio: ['audio/ogg', 'audio/mpeg', 'audio/mp4', 'audio/aac', 'audio/webm'],
+  document: ['application/octet-stream', 'application/pdf', 'text/plain'],
+};
+
+const verifiers = new WeakMap<ProviderContext, PartnerVerifier>();
+
+function verifier(ctx: ProviderContext): PartnerVerifier {
+  let v = verifiers.get(ctx);
+  if (!v) verifiers.set(ctx, (v = new PartnerVerifier(ctx.partners)));
+  return v;
+}
+
+function hello(ctx: ProviderContext, conn: ConnectionHandle, f: HelloFrame): HandlerResult {
+  if (!f.versions.includes(1))
+    throw new ProviderError('UNSUPPORTED_VERSION', 'no protocol version in common'); // PROTO-020
+  conn.challenge = newChallenge(ctx.now());
+  conn.state = 'greeted';
+  return {
+    reply: {
+      type: 'welcome',
+      version: 1,
+      provider: { domain: ctx.domain },
+      challenge: toB64(conn.challenge.bytes),
+      limits: ctx.limits.advertised,
+      // PROTO-022/023: both mandatory; `kyber` is not implemented and not claimed (KEYS-015).
+      capabilities: ['attachments', 'consent'],
+      mediaTypes: MEDIA_TYPES,
+      serverTime: ctx.now(),
+    },
+  };
+}
+
+function refuse(ctx: ProviderContext, conn: ConnectionHandle, reason: string): never {
+  ctx.logger.log('info', 'auth.failed', { connection: conn.id, reason });
+  throw new ProviderError('AUTH_FAILED', AUTH_FAILED_MESSAGE);
+}
+
+function authenticated(
+  ctx: ProviderContext,
+  conn: ConnectionHandle,
+  address: string,
+  deviceId: number,
+  platform: string,
+): HandlerResult {
+  const origin = { platform, thirdParty: platform !== ctx.domain };
+  conn.session = { address, deviceId, origin };
+  conn.state = 'authenticated';
+  ctx.logger.log('info', 'auth.ok', { connection: conn.id, address, deviceId, platform });
+  return {
+    reply: { type: 'auth.ok', address, deviceId, origin },
+    after: () => ctx.delivery.attach(conn), // KEYS-022, DELIV-019/021/030
+  };
+}
+
+async function auth(
+  ctx: ProviderContext,
+  conn: ConnectionHandle,
+  f: AuthFrame,
+): Promise<HandlerResult> {
+  const challenge = conn.challenge;
+  if (!consumeChallenge(ctx, challenge)) refuse(ctx, conn, 'challenge-reused-or-expired');
+  const signature = fromB64(f.signature);
+  if (f.method === 'device') {
+    if (domainOf(f.address) !== ctx.domain) refuse(ctx, conn, 'unknown-device');
+    if (!checkDeviceAuth(ctx, challenge!.bytes, f.address, f.deviceId, signature))
+      refuse(ctx, conn, 'bad-signature-or-unknown-device');
+    return authenticated(ctx, conn, f.address, f.deviceId, ctx.domain);
+  }
+  const claims = await verifier(ctx).verify(ctx, f.token);
+  if (typeof claims === 'string') refuse(ctx, conn, claims);
+  const identityKey = fromB64(f.identityKey);
+  if (!verifyDeviceProof(identityKey, challenge!.bytes, claims.sub, f.deviceId, signature))
+    refuse(ctx, conn, 'bad-signature'); // AUTH-019
+  if (!ctx.store.rememberTokenId(claims.iss, claims.jti, claims.exp * 1000))
+    refuse(ctx, conn, 'token-replayed'); // AUTH-017
+  ctx.store.upsertPartnerDevice(
+    { address: claims.sub, deviceId: f.deviceId, registrationId: f.registrationId, identityKey },
+    claims.iss,
+    ctx.now(),
+  );
+  return authenticated(ctx, conn, claims.sub, f.deviceId, claims.iss);
+}
+
+export const sessionHandlers = {
+  hello: hello as Handler,
+  auth: auth as Handler,
+  ping: (() => ({ reply: { type: 'pong' } })) as Handler,
+};

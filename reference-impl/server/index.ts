@@ -1,0 +1,123 @@
+/**
+ * The reference provider's public entry point: `startProvider(options)` opens the store, starts the
+ * HTTP/WebSocket server and returns a handle (spec/README.md; every section of the spec applies).
+ */
+import { createFrameValidator, SCHEMA_DIR } from '../../schemas/validator.ts';
+import { openSqliteStore } from '../store/sqlite/store.ts';
+import type { ProviderStore } from '../store/types.ts';
+import type { EnlistedPartnerKey, ProviderContext } from './context.ts';
+import { Delivery } from './delivery.ts';
+import { resolveLimits, type LimitOverrides } from './limits.ts';
+import { jsonLogger, type Logger } from './logging.ts';
+import { RateLimiter } from './rate-limit.ts';
+import { createTransport, WS_PATH, type HttpHandler } from './transport.ts';
+
+export type { EnlistedPartnerKey } from './context.ts';
+export type { LimitOverrides, ServerLimits } from './limits.ts';
+export { DEFAULT_LIMITS } from './limits.ts';
+export type { Logger } from './logging.ts';
+export { jsonLogger, silentLogger } from './logging.ts';
+export type { HttpHandler } from './transport.ts';
+export { WS_PATH } from './transport.ts';
+
+/** How to start a provider. */
+export interface ProviderOptions {
+  /** TCP port; 0 picks a free one. */
+  port?: number;
+  /** Interface to bind; loopback by default (PROTO-001 allows plain ws:// only there). */
+  host?: string;
+  /** SQLite file, or ':memory:'. Default ./data/parley.db. */
+  dbPath?: string;
+  /** The provider's domain (addresses are name@domain). Default `parley.localhost`. */
+  domain?: string;
+  /** Operator-issued registration tokens; none disables registration. */
+  registrationTokens?: readonly string[];
+  /** Enlisted partner public keys. */
+  partners?: readonly EnlistedPartnerKey[];
+  limits?: LimitOverrides;
+  logger?: Logger;
+  /** Extra HTTP routes (the attachment endpoints). */
+  httpHandlers?: readonly HttpHandler[];
+  /** The clock, for tests. */
+  now?: () => number;
+}
+
+/** A running provider. */
+export interface RunningProvider {
+  readonly wsUrl: string;
+  readonly httpUrl: string;
+  readonly port: number;
+  readonly domain: string;
+  readonly store: ProviderStore;
+  /** Sends UNAVAILABLE + close 1012 to every connection, stops listening, closes the store. */
+  close(): Promise<void>;
+}
+
+/** Starts a provider; resolves once it listens. */
+export async function startProvider(options: ProviderOptions = {}): Promise<RunningProvider> {
+  const host = options.host ?? '127.0.0.1';
+  const logger = options.logger ?? jsonLogger();
+  const limits = resolveLimits(options.limits);
+  const now = options.now ?? Date.now;
+  const store = openSqliteStore(options.dbPath ?? './data/parley.db');
+  const ctx: ProviderContext = {
+    domain: options.domain ?? 'parley.localhost',
+    store,
+    limits,
+    logger,
+    validator: createFrameValidator(SCHEMA_DIR),
+    delivery: new Delivery(store, () => limits.advertised.lowPreKeyThreshold, now),
+    rates: new RateLimiter(now),
+    registrationTokens: options.registrationTokens ?? [],
+    partners: options.partners ?? [],
+    httpUrl: '',
+    now,
+  };
+  const transport = createTransport(ctx, options.httpHandlers ?? []);
+  let port: number;
+  try {
+    port = await transport.listen(options.port ?? 0, host);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  ctx.httpUrl = `http://${hostPart}:${port}`;
+  const wsUrl = `ws://${hostPart}:${port}${WS_PATH}`;
+  const sweep = setInterval(() => {
+    try {
+      const t = now();
+      const n = store.purgeExpired(t, t - limits.idempotencySeconds * 1000);
+      if (n > 0) logger.log('info', 'queue.expired', { deliveries: n });
+    } catch (error) {
+      logger.log('error', 'sweep.failed', { error: String(error) });
+    }
+  }, limits.sweepIntervalMs);
+  sweep.unref();
+  if (!['127.0.0.1', '::1', 'localhost'].includes(host))
+    // PROTO-001: plain ws:// and http:// are for loopback; elsewhere TLS must sit in front.
+    logger.log('warn', 'tls.required', { host, note: 'terminate TLS in front of this provider' });
+  logger.log('info', 'listening', {
+    port,
+    host,
+    domain: ctx.domain,
+    wsUrl,
+    httpUrl: ctx.httpUrl,
+    partners: [...new Set(ctx.partners.map((p) => p.domain))],
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    wsUrl,
+    httpUrl: ctx.httpUrl,
+    port,
+    domain: ctx.domain,
+    store,
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(sweep);
+        await transport.close();
+        store.close();
+        logger.log('info', 'stopped', {});
+      })()),
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * The reference provider's named limits, each with its reason; the advertised ones go into
+ * `welcome.limits` (spec/framing.md PROTO-006, spec/messages.md, spec/keys.md, spec/consent.md).
+ */
+import type { ProviderLimits } from '../../schemas/frames/session.ts';
+import { SCHEMA_LIMITS } from '../../schemas/limits.ts';
+
+const MiB = 1024 * 1024;
+
+/** A token bucket: `burst` requests at once, refilled at `perMinute`. */
+export interface RateLimit {
+  readonly burst: number;
+  readonly perMinute: number;
+}
+
+/** Rate limits of third-party traffic (CONSENT-025, -026) and key claims (KEYS-017). */
+export interface RateLimits {
+  /** Third-party `message.send` per sending account: a person typing fast, not a bulk sender. */
+  readonly sendPerSender: RateLimit;
+  /** Third-party `message.send` per partner platform: many users, but bounded for abuse control. */
+  readonly sendPerPlatform: RateLimit;
+  /** Sends that open a new message request, per sending account: cold contacts are where spam lives. */
+  readonly newRequestPerSender: RateLimit;
+  /** Third-party `keys.claim` per claiming account. */
+  readonly claimPerSender: RateLimit;
+  /** Third-party `keys.claim` per partner platform. */
+  readonly claimPerPlatform: RateLimit;
+  /** Every `keys.claim` per claiming account, first-party included, so nobody drains a pool. */
+  readonly claimPerAccount: RateLimit;
+}
+
+/** Everything the provider bounds. */
+export interface ServerLimits {
+  readonly advertised: ProviderLimits;
+  /** Devices per account; equals `maxDevicesPerMessage` so one send can reach them all (DELIV-006). */
+  readonly maxDevicesPerAccount: number;
+  /** Seconds within which an `auth` must follow its `welcome` (AUTH-004). */
+  readonly challengeTtlSeconds: number;
+  /** Tolerated clock skew for partner tokens' `exp` and `iat` (AUTH-015). */
+  readonly tokenSkewSeconds: number;
+  /** Longest partner token lifetime, `exp - iat` (AUTH-016). */
+  readonly tokenMaxLifetimeSeconds: number;
+  /** How long idempotency keys are remembered (DELIV-012: at least 24 hours). */
+  readonly idempotencySeconds: number;
+  /** Stored, unexpired attachment bytes per user (ATT-016). */
+  readonly attachmentQuotaBytes: number;
+  /** How often expired queue entries and idempotency records are purged. */
+  readonly sweepIntervalMs: number;
+  readonly rates: RateLimits;
+}
+
+/** A partial override, as tests and `--config` give it. */
+export type LimitOverrides = Partial<Omit<ServerLimits, 'advertised' | 'rates'>> & {
+  advertised?: Partial<Omit<ProviderLimits, 'attachments'>> & {
+    attachments?: Partial<ProviderLimits['attachments']>;
+  };
+  rates?: Partial<RateLimits>;
+};
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  advertised: {
+    // 16 devices × 128 KiB bodies in base64url (×4/3) is 2.7 MiB; 4 MiB leaves room for JSON.
+    maxFrameBytes: 4 * MiB,
+    // Two full 65 536-character texts of ASCII content fit; attachments travel over HTTP.
+    maxMessageBytes: 128 * 1024,
+    // Today's platforms link a handful of devices per account.
+    maxDevicesPerMessage: 16,
+    // Signal's clients publish batches of 100.
+    maxOneTimePreKeysPerPublish: SCHEMA_LIMITS.maxOneTimePreKeysPerPublish,
+    // 30 days, DELIV-029's floor: a phone left in a drawer for a month still gets its messages.
+    queueTtlSeconds: 30 * 24 * 3600,
+    // Signal refills below 10 keys.
+    lowPreKeyThreshold: 10,
+    attachments: {
+      image: 25 * MiB,
+      video: 100 * MiB,
+      audio: 25 * MiB,
+      document: 100 * MiB,
+      // ATT-014: a blob outlives the messages that point to it.
+      ttlSeconds: 30 * 24 * 3600,
+      // ATT-011: the chunk size of the attachment stream format.
+      chunkBytes: 65536,
+    },
+  },
+  maxDevicesPerAccount: 16,
+  challengeTtlSeconds: 60,
+  tokenSkewSeconds: 60,
+  tokenMaxLifetimeSeconds: 3600,
+  idempotencySeconds: 24 * 3600,
+  attachmentQuotaBytes: 2 * 1024 * MiB,
+  sweepIntervalMs: 60_000,
+  rates: {
+    sendPerSender: { burst: 60, perMinute: 60 },
+    sendPerPlatform: { burst: 6000, perMinute: 6000 },
+    newRequestPerSender: { burst: 10, perMinute: 5 },
+    claimPerSender: { burst: 60, perMinute: 60 },
+    claimPerPlatform: { burst: 6000, perMinute: 6000 },
+    claimPerAccount: { burst: 600, perMinute: 600 },
+  },
+};
+
+/** The defaults with `overrides` applied member by member. */
+export function resolveLimits(overrides: LimitOverrides = {}): ServerLimits {
+  const { advertised = {}, rates = {}, ...rest } = overrides;
+  const { attachments = {}, ...adv } = advertised;
+  const resolved: ServerLimits = {
+    ...DEFAULT_LIMITS,
+    ...rest,
+    advertised: {
+      ...DEFAULT_LIMITS.advertised,
+      ...adv,
+      attachments: { ...DEFAULT_LIMITS.advertised.attachments, ...attachments },
+    },
+    rates: { ...DEFAULT_LIMITS.rates, ...rates },
+  };
+  // DELIV-006: one send must be able to reach every device an account may have.
+  const maxDevicesPerAccount = Math.min(
+    resolved.maxDevicesPerAccount,
+    resolved.advertised.maxDevicesPerMessage,
+  );
+  return { ...resolved, maxDevicesPerAccount };
+}

@@ -1,0 +1,203 @@
+/**
+ * The SQLite store's account layer: accounts, devices and the key directory, each claim selecting
+ * and deleting its one-time prekey in one transaction (spec/auth.md accounts, spec/keys.md KEYS-012).
+ */
+import type {
+  AccountRecord,
+  ClaimedBundle,
+  DeviceRecord,
+  NewLocalAccount,
+  PublishedKeys,
+  StoredSignedKey,
+} from '../types.ts';
+import { bytes, SqlBase, toAccount, toDevice, toSigned, type Row } from './base.ts';
+
+export class SqliteAccounts extends SqlBase {
+  createLocalAccount(a: NewLocalAccount): boolean {
+    return this.tx(() => {
+      if (this.get('SELECT 1 FROM accounts WHERE address = ?', a.address)) return false;
+      this.run(
+        `INSERT INTO accounts (address, kind, platform, created_at) VALUES (?, 'local', ?, ?)`,
+        a.address,
+        a.platform,
+        a.now,
+      );
+      this.run(
+        `INSERT INTO devices (address, device_id, registration_id, identity_key, created_at)
+         VALUES (?, 1, ?, ?, ?)`,
+        a.address,
+        a.registrationId,
+        Buffer.from(a.identityKey),
+        a.now,
+      );
+      return true;
+    });
+  }
+
+  upsertPartnerDevice(d: DeviceRecord, platform: string, now: number): void {
+    this.tx(() => {
+      const known = this.getDevice(d.address, d.deviceId);
+      if (known && !Buffer.from(known.identityKey).equals(Buffer.from(d.identityKey))) {
+        const where = 'WHERE address = ? AND device_id = ?';
+        this.run(`DELETE FROM signed_prekeys ${where}`, d.address, d.deviceId);
+        this.run(`DELETE FROM one_time_prekeys ${where}`, d.address, d.deviceId);
+      }
+      this.run(
+        `INSERT OR IGNORE INTO accounts (address, kind, platform, created_at)
+         VALUES (?, 'partner', ?, ?)`,
+        d.address,
+        platform,
+        now,
+      );
+      this.run(
+        `INSERT INTO devices (address, device_id, registration_id, identity_key, created_at)
+         VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (address, device_id) DO UPDATE
+         SET registration_id = excluded.registration_id, identity_key = excluded.identity_key`,
+        d.address,
+        d.deviceId,
+        d.registrationId,
+        Buffer.from(d.identityKey),
+        now,
+      );
+    });
+  }
+
+  getAccount(address: string): AccountRecord | undefined {
+    const r = this.get('SELECT * FROM accounts WHERE address = ?', address);
+    return r && toAccount(r);
+  }
+
+  listDevices(address: string): DeviceRecord[] {
+    return this.all('SELECT * FROM devices WHERE address = ? ORDER BY device_id', address).map(
+      toDevice,
+    );
+  }
+
+  getDevice(address: string, deviceId: number): DeviceRecord | undefined {
+    const r = this.get(
+      'SELECT * FROM devices WHERE address = ? AND device_id = ?',
+      address,
+      deviceId,
+    );
+    return r && toDevice(r);
+  }
+
+  addDevice(
+    address: string,
+    registrationId: number,
+    maxDevices: number,
+    now: number,
+  ): number | undefined {
+    return this.tx(() => {
+      const account = this.get(
+        `SELECT next_device_id FROM accounts WHERE address = ? AND kind = 'local'`,
+        address,
+      );
+      const first = this.get(
+        'SELECT identity_key FROM devices WHERE address = ? ORDER BY device_id LIMIT 1',
+        address,
+      );
+      const count = this.get('SELECT count(*) AS n FROM devices WHERE address = ?', address);
+      if (!account || !first || (count?.n as number) >= maxDevices) return undefined;
+      const deviceId = account.next_device_id as number;
+      this.run('UPDATE accounts SET next_device_id = ? WHERE address = ?', deviceId + 1, address);
+      this.run(
+        `INSERT INTO devices (address, device_id, registration_id, identity_key, created_at)
+         VALUES (?, ?, ?, ?, ?)`,
+        address,
+        deviceId,
+        registrationId,
+        first.identity_key,
+        now,
+      );
+      return deviceId;
+    });
+  }
+
+  removeDevice(address: string, deviceId: number): boolean {
+    return this.tx(() => {
+      const where = 'WHERE address = ? AND device_id = ?';
+      if (this.run(`DELETE FROM devices ${where}`, address, deviceId) === 0) return false;
+      this.run(`DELETE FROM signed_prekeys ${where}`, address, deviceId);
+      this.run(`DELETE FROM one_time_prekeys ${where}`, address, deviceId);
+      this.run('DELETE FROM deliveries WHERE recipient = ? AND device_id = ?', address, deviceId);
+      return true;
+    });
+  }
+
+  publishKeys(address: string, deviceId: number, keys: PublishedKeys): number {
+    return this.tx(() => {
+      const putSigned = (kind: string, k: StoredSignedKey): void => {
+        this.run(
+          `INSERT OR REPLACE INTO signed_prekeys
+           (address, device_id, kind, key_id, public_key, signature) VALUES (?, ?, ?, ?, ?, ?)`,
+          address,
+          deviceId,
+          kind,
+          k.keyId,
+          Buffer.from(k.publicKey),
+          Buffer.from(k.signature),
+        );
+      };
+      putSigned('signed', keys.signedPreKey);
+      if (keys.kyberPreKey) putSigned('kyber', keys.kyberPreKey);
+      const put = this.db.prepare(
+        `INSERT OR REPLACE INTO one_time_prekeys (address, device_id, key_id, public_key)
+         VALUES (?, ?, ?, ?)`,
+      );
+      for (const k of keys.oneTimePreKeys)
+        put.run(address, deviceId, k.keyId, Buffer.from(k.publicKey));
+      return this.countOneTimePreKeys(address, deviceId);
+    });
+  }
+
+  countOneTimePreKeys(address: string, deviceId: number): number {
+    return this.get(
+      'SELECT count(*) AS n FROM one_time_prekeys WHERE address = ? AND device_id = ?',
+      address,
+      deviceId,
+    )!.n as number;
+  }
+
+  claimKeys(address: string, deviceIds: readonly number[] | undefined): ClaimedBundle[] {
+    return this.tx(() => {
+      const out: ClaimedBundle[] = [];
+      for (const device of this.listDevices(address)) {
+        if (deviceIds && !deviceIds.includes(device.deviceId)) continue;
+        const key = (kind: string): Row | undefined =>
+          this.get(
+            'SELECT * FROM signed_prekeys WHERE address = ? AND device_id = ? AND kind = ?',
+            address,
+            device.deviceId,
+            kind,
+          );
+        const signedPreKey = toSigned(key('signed'));
+        if (!signedPreKey) continue;
+        const otk = this.get(
+          `SELECT key_id, public_key FROM one_time_prekeys WHERE address = ? AND device_id = ?
+           ORDER BY key_id LIMIT 1`,
+          address,
+          device.deviceId,
+        );
+        if (otk)
+          this.run(
+            'DELETE FROM one_time_prekeys WHERE address = ? AND device_id = ? AND key_id = ?',
+            address,
+            device.deviceId,
+            otk.key_id,
+          );
+        out.push({
+          device,
+          signedPreKey,
+          oneTimePreKey: otk
+            ? { keyId: otk.key_id as number, publicKey: bytes(otk.public_key) }
+            : null,
+          kyberPreKey: toSigned(key('kyber')),
+          remaining: this.countOneTimePreKeys(address, device.deviceId),
+        });
+      }
+      return out;
+    });
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The SQLite schema of the provider store as ordered migrations, applied in one transaction at open
+ * and recorded in `schema_migrations` (spec/messages.md durability; spec/consent.md state).
+ */
+import type Database from 'better-sqlite3';
+
+/** One schema step; versions are applied in ascending order and never edited once released. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    sql: `
+      CREATE TABLE accounts (
+        address TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('local', 'partner')),
+        platform TEXT NOT NULL,
+        next_device_id INTEGER NOT NULL DEFAULT 2,
+        interop_enabled INTEGER NOT NULL DEFAULT 0,
+        interop_platforms TEXT NOT NULL DEFAULT '"all"',
+        interop_inbox TEXT NOT NULL DEFAULT 'separate',
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE devices (
+        address TEXT NOT NULL REFERENCES accounts (address),
+        device_id INTEGER NOT NULL,
+        registration_id INTEGER NOT NULL,
+        identity_key BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (address, device_id)
+      );
+      CREATE TABLE signed_prekeys (
+        address TEXT NOT NULL, device_id INTEGER NOT NULL, kind TEXT NOT NULL,
+        key_id INTEGER NOT NULL, public_key BLOB NOT NULL, signature BLOB NOT NULL,
+        PRIMARY KEY (address, device_id, kind)
+      );
+      CREATE TABLE one_time_prekeys (
+        address TEXT NOT NULL, device_id INTEGER NOT NULL,
+        key_id INTEGER NOT NULL, public_key BLOB NOT NULL,
+        PRIMARY KEY (address, device_id, key_id)
+      );
+      CREATE TABLE messages (
+        message_id TEXT PRIMARY KEY,
+        sender TEXT NOT NULL, sender_device INTEGER NOT NULL,
+        origin_platform TEXT NOT NULL, third_party INTEGER NOT NULL,
+        recipient TEXT NOT NULL, server_ts INTEGER NOT NULL, expires_at INTEGER NOT NULL
+      );
+      CREATE TABLE deliveries (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id TEXT NOT NULL REFERENCES messages (message_id),
+        recipient TEXT NOT NULL, device_id INTEGER NOT NULL,
+        type TEXT NOT NULL, body TEXT NOT NULL, expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX deliveries_by_device ON deliveries (recipient, device_id, seq);
+      CREATE TABLE idempotency (
+        sender TEXT NOT NULL, sender_device INTEGER NOT NULL, idem_key TEXT NOT NULL,
+        request_hash TEXT NOT NULL, message_id TEXT NOT NULL, server_ts INTEGER NOT NULL,
+        PRIMARY KEY (sender, sender_device, idem_key)
+      );
+      CREATE TABLE contacts (
+        recipient TEXT NOT NULL, sender TEXT NOT NULL, platform TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'accepted', 'declined')),
+        first_seen INTEGER NOT NULL,
+        PRIMARY KEY (recipient, sender)
+      );
+      CREATE TABLE blocks (
+        address TEXT NOT NULL, blocked TEXT NOT NULL, created_at INTEGER NOT NULL,
+        PRIMARY KEY (address, blocked)
+      );
+      CREATE TABLE reports (
+        report_id TEXT PRIMARY KEY, reporter TEXT NOT NULL, reported TEXT NOT NULL,
+        reason TEXT NOT NULL, message_ids TEXT NOT NULL, comment TEXT, created_at INTEGER NOT NULL
+      );
+      CREATE TABLE partner_tokens (
+        issuer TEXT NOT NULL, jti TEXT NOT NULL, expires_at INTEGER NOT NULL,
+        PRIMARY KEY (issuer, jti)
+      );
+      CREATE TABLE attachment_slots (
+        blob_id TEXT PRIMARY KEY, owner TEXT NOT NULL, kind TEXT NOT NULL, size INTEGER NOT NULL,
+        digest TEXT NOT NULL, upload_token TEXT NOT NULL, capability TEXT NOT NULL,
+        created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL
+      );
+    `,
+  },
+];
+
+/**
+ * Applies every migration newer than the database's, in order, in one transaction; returns the
+ * versions applied. Throws when the database is newer than this code (a downgrade).
+ */
+export function migrate(db: Database.Database, migrations = MIGRATIONS): number[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+  const applied = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map(
+      (r) => r.version,
+    ),
+  );
+  const known = Math.max(0, ...migrations.map((m) => m.version));
+  const newest = Math.max(0, ...applied);
+  if (newest > known) throw new Error(`store schema version ${newest} is newer than ${known}`);
+  const pending = [...migrations]
+    .sort((a, b) => a.version - b.version)
+    .filter((m) => !applied.has(m.version));
+  db.transaction(() => {
+    const record = db.prepare(
+      'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+    );
+    for (const m of pending) {
+      db.exec(m.sql);
+      record.run(m.version, m.name, Date.now());
+    }
+  }).immediate();
+  return pending.map((m) => m.version);
+}

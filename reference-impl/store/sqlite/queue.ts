@@ -1,0 +1,149 @@
+/**
+ * The SQLite store's queue layer: idempotency records, accepted messages and per-device deliveries
+ * with their expiry (spec/messages.md DELIV-007..028).
+ */
+import type { AcceptResult, IdempotencyRecord, NewMessage, QueuedDelivery } from '../types.ts';
+import { SqliteAccounts } from './accounts.ts';
+
+export class SqliteQueue extends SqliteAccounts {
+  findIdempotent(sender: string, senderDevice: number, key: string): IdempotencyRecord | undefined {
+    const r = this.get(
+      'SELECT * FROM idempotency WHERE sender = ? AND sender_device = ? AND idem_key = ?',
+      sender,
+      senderDevice,
+      key,
+    );
+    return (
+      r && {
+        requestHash: r.request_hash as string,
+        messageId: r.message_id as string,
+        serverTimestamp: r.server_ts as number,
+      }
+    );
+  }
+
+  acceptMessage(m: NewMessage): AcceptResult {
+    return this.tx(() => {
+      const earlier = this.findIdempotent(m.sender, m.senderDevice, m.idempotencyKey);
+      if (earlier)
+        return {
+          messageId: earlier.messageId,
+          serverTimestamp: earlier.serverTimestamp,
+          duplicate: true,
+          conflict: earlier.requestHash !== m.requestHash,
+        };
+      this.run(
+        'INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, ?)',
+        m.sender,
+        m.senderDevice,
+        m.idempotencyKey,
+        m.requestHash,
+        m.messageId,
+        m.serverTimestamp,
+      );
+      this.run(
+        'INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        m.messageId,
+        m.sender,
+        m.senderDevice,
+        m.origin.platform,
+        m.origin.thirdParty ? 1 : 0,
+        m.recipient,
+        m.serverTimestamp,
+        m.expiresAt,
+      );
+      const put = this.db.prepare(
+        `INSERT INTO deliveries (message_id, recipient, device_id, type, body, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      );
+      for (const c of m.ciphertexts)
+        put.run(m.messageId, m.recipient, c.deviceId, c.type, c.body, m.expiresAt);
+      if (m.openRequest)
+        this.run(
+          `INSERT OR IGNORE INTO contacts VALUES (?, ?, ?, 'pending', ?)`,
+          m.recipient,
+          m.sender,
+          m.openRequest.platform,
+          m.serverTimestamp,
+        );
+      if (m.acceptContact)
+        this.run(
+          `INSERT INTO contacts VALUES (?, ?, ?, 'accepted', ?)
+           ON CONFLICT (recipient, sender) DO UPDATE SET state = 'accepted'`,
+          m.sender,
+          m.recipient,
+          m.acceptContact.platform,
+          m.serverTimestamp,
+        );
+      return {
+        messageId: m.messageId,
+        serverTimestamp: m.serverTimestamp,
+        duplicate: false,
+        conflict: false,
+      };
+    });
+  }
+
+  pendingDeliveries(
+    address: string,
+    deviceId: number,
+    afterSeq: number,
+    now: number,
+  ): QueuedDelivery[] {
+    return this.all(
+      `SELECT d.seq, d.message_id, d.type, d.body, m.sender, m.sender_device, m.origin_platform,
+              m.third_party, m.server_ts
+       FROM deliveries d JOIN messages m ON m.message_id = d.message_id
+       WHERE d.recipient = ? AND d.device_id = ? AND d.seq > ? AND d.expires_at > ?
+       ORDER BY d.seq`,
+      address,
+      deviceId,
+      afterSeq,
+      now,
+    ).map((r) => ({
+      seq: r.seq as number,
+      messageId: r.message_id as string,
+      sender: r.sender as string,
+      senderDevice: r.sender_device as number,
+      origin: { platform: r.origin_platform as string, thirdParty: r.third_party === 1 },
+      type: r.type as QueuedDelivery['type'],
+      body: r.body as string,
+      serverTimestamp: r.server_ts as number,
+    }));
+  }
+
+  ackDeliveries(address: string, deviceId: number, seqs: readonly number[]): number {
+    return this.tx(() => {
+      const del = this.db.prepare(
+        'DELETE FROM deliveries WHERE seq = ? AND recipient = ? AND device_id = ?',
+      );
+      let n = 0;
+      for (const seq of seqs) n += del.run(seq, address, deviceId).changes;
+      return n;
+    });
+  }
+
+  purgeExpired(now: number, idempotencyBefore: number): number {
+    return this.tx(() => {
+      const n = this.run('DELETE FROM deliveries WHERE expires_at <= ?', now);
+      this.run('DELETE FROM idempotency WHERE server_ts < ?', idempotencyBefore);
+      this.run(
+        `DELETE FROM messages WHERE server_ts < ? AND NOT EXISTS
+         (SELECT 1 FROM deliveries d WHERE d.message_id = messages.message_id)`,
+        idempotencyBefore,
+      );
+      this.run('DELETE FROM partner_tokens WHERE expires_at < ?', now);
+      return n;
+    });
+  }
+
+  protected dropQueued(recipient: string, sender: string): void {
+    this.run(
+      `DELETE FROM deliveries WHERE recipient = ? AND message_id IN
+       (SELECT message_id FROM messages WHERE recipient = ? AND sender = ?)`,
+      recipient,
+      recipient,
+      sender,
+    );
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * The SQLite engine of the provider store (better-sqlite3): WAL with synchronous FULL, so a method
+ * that returned has committed durably (spec/messages.md DELIV-008). This top layer holds consent,
+ * requests, blocks, reports, partner token ids and attachment slots (spec/consent.md).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import type { InteropSettings, RequestAction } from '../../../schemas/frames/consent.ts';
+import type {
+  AttachmentSlot,
+  ContactRecord,
+  NewReport,
+  ProviderStore,
+  ReportRecord,
+} from '../types.ts';
+import { allowed, toContact, toSlot } from './base.ts';
+import { migrate } from './migrations.ts';
+import { SqliteQueue } from './queue.ts';
+
+/** Opens (creating the file and its directory) and migrates a store; `':memory:'` for tests. */
+export function openSqliteStore(path: string): SqliteStore {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return new SqliteStore(db);
+}
+
+export class SqliteStore extends SqliteQueue implements ProviderStore {
+  setConsent(address: string, settings: InteropSettings): void {
+    this.tx(() => {
+      this.run(
+        `UPDATE accounts SET interop_enabled = ?, interop_platforms = ?, interop_inbox = ?
+         WHERE address = ?`,
+        settings.enabled ? 1 : 0,
+        JSON.stringify(settings.platforms),
+        settings.inbox,
+        address,
+      );
+      const queued = this.all(
+        `SELECT DISTINCT m.origin_platform AS p FROM deliveries d
+         JOIN messages m ON m.message_id = d.message_id
+         WHERE d.recipient = ? AND m.third_party = 1`,
+        address,
+      ).map((r) => r.p as string);
+      for (const p of new Set(queued))
+        if (!allowed(settings, p))
+          this.run(
+            `DELETE FROM deliveries WHERE recipient = ? AND message_id IN
+             (SELECT message_id FROM messages WHERE third_party = 1 AND origin_platform = ?)`,
+            address,
+            p,
+          );
+      const known = this.all(
+        'SELECT DISTINCT platform AS p FROM contacts WHERE recipient = ?',
+        address,
+      );
+      for (const r of known)
+        if (!allowed(settings, r.p as string))
+          this.run('DELETE FROM contacts WHERE recipient = ? AND platform = ?', address, r.p);
+    });
+  }
+
+  getContact(recipient: string, sender: string): ContactRecord | undefined {
+    const r = this.get(
+      'SELECT * FROM contacts WHERE recipient = ? AND sender = ?',
+      recipient,
+      sender,
+    );
+    return r && toContact(r);
+  }
+
+  listRequests(recipient: string): ContactRecord[] {
+    return this.all(
+      `SELECT * FROM contacts WHERE recipient = ? AND state = 'pending'
+       ORDER BY first_seen, sender LIMIT 1000`,
+      recipient,
+    ).map(toContact);
+  }
+
+  respondRequest(recipient: string, sender: string, action: RequestAction, now: number): void {
+    this.tx(() => {
+      const platform = sender.slice(sender.indexOf('@') + 1);
+      if (action === 'block') {
+        this.run('DELETE FROM contacts WHERE recipient = ? AND sender = ?', recipient, sender);
+        this.setBlock(recipient, sender, true, now);
+        return;
+      }
+      const state = action === 'accept' ? 'accepted' : 'declined';
+      this.run(
+        `INSERT INTO contacts VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (recipient, sender) DO UPDATE SET state = excluded.state`,
+        recipient,
+        sender,
+        platform,
+        state,
+        now,
+      );
+      if (action === 'decline') this.dropQueued(recipient, sender);
+    });
+  }
+
+  setBlock(address: string, blocked: string, on: boolean, now: number): void {
+    this.tx(() => {
+      if (on) {
+        this.run('INSERT OR IGNORE INTO blocks VALUES (?, ?, ?)', address, blocked, now);
+        this.dropQueued(address, blocked);
+      } else {
+        this.run('DELETE FROM blocks WHERE address = ? AND blocked = ?', address, blocked);
+      }
+    });
+  }
+
+  isBlocked(address: string, blocked: string): boolean {
+    return !!this.get('SELECT 1 FROM blocks WHERE address = ? AND blocked = ?', address, blocked);
+  }
+
+  addReport(r: NewReport): string {
+    const reportId = randomUUID();
+    this.tx(() =>
+      this.run(
+        'INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?, ?)',
+        reportId,
+        r.reporter,
+        r.reported,
+        r.reason,
+        JSON.stringify(r.messageIds),
+        r.comment,
+        r.now,
+      ),
+    );
+    return reportId;
+  }
+
+  getReport(reportId: string): ReportRecord | undefined {
+    const r = this.get('SELECT * FROM reports WHERE report_id = ?', reportId);
+    return (
+      r && {
+        reportId,
+        reporter: r.reporter as string,
+        reported: r.reported as string,
+        reason: r.reason as string,
+        messageIds: JSON.parse(r.message_ids as string) as string[],
+        comment: (r.comment as string | null) ?? null,
+        now: r.created_at as number,
+      }
+    );
+  }
+
+  rememberTokenId(issuer: string, jti: string, expiresAt: number): boolean {
+    return this.tx(
+      () =>
+        this.run(
+          'INSERT OR IGNORE INTO partner_tokens VALUES (?, ?, ?)',
+          issuer,
+          jti,
+          expiresAt,
+        ) === 1,
+    );
+  }
+
+  attachmentBytes(owner: string, now: number): number {
+    return this.get(
+      'SELECT coalesce(sum(size), 0) AS n FROM attachment_slots WHERE owner = ? AND expires_at > ?',
+      owner,
+      now,
+    )!.n as number;
+  }
+
+  createSlot(s: AttachmentSlot): void {
+    this.tx(() =>
+      this.run(
+        'INSERT INTO attachment_slots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        s.blobId,
+        s.owner,
+        s.kind,
+        s.size,
+        s.digest,
+        s.uploadToken,
+        s.capability,
+        s.createdAt,
+        s.expiresAt,
+      ),
+    );
+  }
+
+  getSlot(blobId: string): AttachmentSlot | undefined {
+    const r = this.get('SELECT * FROM attachment_slots WHERE blob_id = ?', blobId);
+    return r && toSlot(r);
+  }
+}

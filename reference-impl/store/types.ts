@@ -1,0 +1,236 @@
+/**
+ * The provider store: one interface for everything a Parley provider keeps (spec/auth.md accounts,
+ * spec/keys.md prekeys, spec/messages.md queue and idempotency, spec/consent.md consent state).
+ */
+import type { InteropSettings, RequestAction } from '../../schemas/frames/consent.ts';
+
+/** Whether an account is hosted here (`local`) or belongs to a partner platform's directly connected user. */
+export type AccountKind = 'local' | 'partner';
+
+/** An account as stored. Partner accounts exist once one of their devices authenticated. */
+export interface AccountRecord {
+  readonly address: string;
+  readonly kind: AccountKind;
+  /** The account's platform: the provider's domain for local accounts, the partner's domain otherwise. */
+  readonly platform: string;
+  readonly interop: InteropSettings;
+  readonly createdAt: number;
+}
+
+/** A device of an account with its identity key (shared by all devices of a local account). */
+export interface DeviceRecord {
+  readonly address: string;
+  readonly deviceId: number;
+  readonly registrationId: number;
+  readonly identityKey: Uint8Array;
+}
+
+/** A new first-party account with device 1. */
+export interface NewLocalAccount {
+  readonly address: string;
+  readonly platform: string;
+  readonly identityKey: Uint8Array;
+  readonly registrationId: number;
+  readonly now: number;
+}
+
+/** A signed prekey or Kyber prekey as published. */
+export interface StoredSignedKey {
+  readonly keyId: number;
+  readonly publicKey: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+/** A one-time prekey as published. */
+export interface StoredOneTimeKey {
+  readonly keyId: number;
+  readonly publicKey: Uint8Array;
+}
+
+/** What one `keys.publish` stores for a device. */
+export interface PublishedKeys {
+  readonly signedPreKey: StoredSignedKey;
+  readonly oneTimePreKeys: readonly StoredOneTimeKey[];
+  readonly kyberPreKey?: StoredSignedKey;
+}
+
+/** One device's entry of a claim; `oneTimePreKey` was deleted from the store in the same transaction. */
+export interface ClaimedBundle {
+  readonly device: DeviceRecord;
+  readonly signedPreKey: StoredSignedKey;
+  readonly oneTimePreKey: StoredOneTimeKey | null;
+  readonly kyberPreKey: StoredSignedKey | null;
+  /** One-time prekeys left for the device after the claim. */
+  readonly remaining: number;
+}
+
+/** The origin stamped on a message from the sender's session. */
+export interface StoredOrigin {
+  readonly platform: string;
+  readonly thirdParty: boolean;
+}
+
+/** One ciphertext of a send, for one recipient device. */
+export interface StoredCiphertext {
+  readonly deviceId: number;
+  readonly type: 'prekey' | 'whisper';
+  /** base64url exactly as the sender submitted it (ENC-003). */
+  readonly body: string;
+}
+
+/** An accepted send, committed by `acceptMessage` in one transaction. */
+export interface NewMessage {
+  readonly messageId: string;
+  readonly sender: string;
+  readonly senderDevice: number;
+  readonly origin: StoredOrigin;
+  readonly recipient: string;
+  readonly idempotencyKey: string;
+  /** A digest of `to` and `messages`, to tell a retry from a conflicting reuse of the key. */
+  readonly requestHash: string;
+  readonly serverTimestamp: number;
+  readonly expiresAt: number;
+  /** Queued ciphertexts; empty when the recipient declined or blocked the sender (CONSENT-021). */
+  readonly ciphertexts: readonly StoredCiphertext[];
+  /** Records a pending message request (recipient, sender, platform) unless one exists. */
+  readonly openRequest?: { readonly platform: string };
+  /** Marks the recipient, a partner user, as accepted by the sending first-party user (CONSENT-015). */
+  readonly acceptContact?: { readonly platform: string };
+}
+
+/** What the idempotency record of an accepted send says. */
+export interface IdempotencyRecord {
+  readonly requestHash: string;
+  readonly messageId: string;
+  readonly serverTimestamp: number;
+}
+
+/** The outcome of `acceptMessage`. */
+export interface AcceptResult {
+  readonly messageId: string;
+  readonly serverTimestamp: number;
+  readonly duplicate: boolean;
+  /** Set when a concurrent send with the same key but other content won the race. */
+  readonly conflict: boolean;
+}
+
+/** One queued ciphertext for one device; `seq` orders the queue and names the delivery. */
+export interface QueuedDelivery {
+  readonly seq: number;
+  readonly messageId: string;
+  readonly sender: string;
+  readonly senderDevice: number;
+  readonly origin: StoredOrigin;
+  readonly type: 'prekey' | 'whisper';
+  readonly body: string;
+  readonly serverTimestamp: number;
+}
+
+/** A recipient's relation with a third-party sender. */
+export type ContactState = 'pending' | 'accepted' | 'declined';
+
+/** A third-party sender as the recipient sees them. */
+export interface ContactRecord {
+  readonly recipient: string;
+  readonly sender: string;
+  readonly platform: string;
+  readonly state: ContactState;
+  readonly firstSeen: number;
+}
+
+/** An abuse report (CONSENT-023). */
+export interface NewReport {
+  readonly reporter: string;
+  readonly reported: string;
+  readonly reason: string;
+  readonly messageIds: readonly string[];
+  readonly comment: string | null;
+  readonly now: number;
+}
+
+/** A stored report. */
+export interface ReportRecord extends NewReport {
+  readonly reportId: string;
+}
+
+/** An attachment upload slot (spec/attachments.md "Slot"). */
+export interface AttachmentSlot {
+  readonly blobId: string;
+  readonly owner: string;
+  readonly kind: string;
+  readonly size: number;
+  readonly digest: string;
+  readonly uploadToken: string;
+  readonly capability: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+/**
+ * Everything the provider persists. Methods are synchronous and each one is atomic: an engine
+ * runs every method that writes in one transaction, so a method that returns has committed durably.
+ */
+export interface ProviderStore {
+  close(): void;
+
+  /** Creates a first-party account with device 1; false when the address is taken. */
+  createLocalAccount(account: NewLocalAccount): boolean;
+  /**
+   * Records a partner device from a successful partner authentication (account created on first
+   * use); a changed identity key drops the device's prekeys, which the old key signed.
+   */
+  upsertPartnerDevice(device: DeviceRecord, platform: string, now: number): void;
+  getAccount(address: string): AccountRecord | undefined;
+  listDevices(address: string): DeviceRecord[];
+  getDevice(address: string, deviceId: number): DeviceRecord | undefined;
+  /** Adds a sibling device of a local account with a device id never used by it; undefined past `maxDevices`. */
+  addDevice(
+    address: string,
+    registrationId: number,
+    maxDevices: number,
+    now: number,
+  ): number | undefined;
+  /** Removes a device with its prekeys and queued messages (AUTH-028); false when it does not exist. */
+  removeDevice(address: string, deviceId: number): boolean;
+
+  /** Stores a publish; returns the device's one-time prekey count afterwards. */
+  publishKeys(address: string, deviceId: number, keys: PublishedKeys): number;
+  /** Hands out one bundle per device with published keys, each one-time prekey at most once. */
+  claimKeys(address: string, deviceIds: readonly number[] | undefined): ClaimedBundle[];
+  countOneTimePreKeys(address: string, deviceId: number): number;
+
+  findIdempotent(sender: string, senderDevice: number, key: string): IdempotencyRecord | undefined;
+  acceptMessage(message: NewMessage): AcceptResult;
+  /** Unexpired deliveries for a device with `seq > afterSeq`, in acceptance order. */
+  pendingDeliveries(
+    address: string,
+    deviceId: number,
+    afterSeq: number,
+    now: number,
+  ): QueuedDelivery[];
+  /** Removes the device's deliveries named by `seqs`; returns how many existed. */
+  ackDeliveries(address: string, deviceId: number, seqs: readonly number[]): number;
+  /** Deletes expired deliveries and idempotency records older than `idempotencyBefore`. */
+  purgeExpired(now: number, idempotencyBefore: number): number;
+
+  /** Replaces a user's settings and, in the same transaction, deletes the queued messages and contacts of platforms no longer allowed (CONSENT-028..031). */
+  setConsent(address: string, settings: InteropSettings): void;
+  getContact(recipient: string, sender: string): ContactRecord | undefined;
+  listRequests(recipient: string): ContactRecord[];
+  /** Applies a request decision (CONSENT-015, -016); `block` also records a block. */
+  respondRequest(recipient: string, sender: string, action: RequestAction, now: number): void;
+  /** Blocks (deleting the sender's queued messages to the user, CONSENT-020) or unblocks. */
+  setBlock(address: string, blocked: string, on: boolean, now: number): void;
+  isBlocked(address: string, blocked: string): boolean;
+  addReport(report: NewReport): string;
+  getReport(reportId: string): ReportRecord | undefined;
+
+  /** Remembers an accepted partner token id; false when (issuer, jti) was seen before (AUTH-017). */
+  rememberTokenId(issuer: string, jti: string, expiresAt: number): boolean;
+
+  /** Stored, unexpired attachment bytes of an owner (ATT-016). */
+  attachmentBytes(owner: string, now: number): number;
+  createSlot(slot: AttachmentSlot): void;
+  /** A slot by blob id, for the attachment HTTP routes. */
+  getSlot(blobId: string): AttachmentSlot | undefined;
+}

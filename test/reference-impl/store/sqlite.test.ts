@@ -1,0 +1,130 @@
+// The SQLite engine of the provider store: migrations, durability settings, claims and idempotent
+// acceptance (spec/keys.md KEYS-012/013, spec/messages.md DELIV-008/012/014).
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  migrate,
+  MIGRATIONS,
+  openSqliteStore,
+  type NewMessage,
+} from '../../../reference-impl/store/index.ts';
+
+const key = (fill: number): Uint8Array => {
+  const k = new Uint8Array(33).fill(fill);
+  k[0] = 5;
+  return k;
+};
+
+function message(overrides: Partial<NewMessage> = {}): NewMessage {
+  return {
+    messageId: 'm1',
+    sender: 'alice@wa.example',
+    senderDevice: 1,
+    origin: { platform: 'wa.example', thirdParty: false },
+    recipient: 'bob@wa.example',
+    idempotencyKey: 'k1',
+    requestHash: 'h1',
+    serverTimestamp: 1000,
+    expiresAt: 10_000,
+    ciphertexts: [{ deviceId: 1, type: 'whisper', body: 'Mw' }],
+    ...overrides,
+  };
+}
+
+describe('the SQLite provider store', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'parley-store-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('applies every migration once, in order, recorded in schema_migrations', () => {
+    const path = join(dir, 'nested', 'p.db');
+    openSqliteStore(path).close();
+    const db = new Database(path);
+    const rows = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all();
+    expect(rows).to.deep.equal(MIGRATIONS.map((m) => ({ version: m.version })));
+    expect(migrate(db)).to.deep.equal([]);
+    db.close();
+  });
+
+  it('refuses to open a database newer than the code', () => {
+    const db = new Database(':memory:');
+    migrate(db);
+    db.prepare('INSERT INTO schema_migrations VALUES (999, ?, 0)').run('future');
+    expect(() => migrate(db)).to.throw(/newer/);
+  });
+
+  it('rolls back a failing migration as a whole', () => {
+    const db = new Database(':memory:');
+    const broken = [{ version: 1, name: 'broken', sql: 'CREATE TABLE t (x); CREATE TABLE t (x);' }];
+    expect(() => migrate(db, broken)).to.throw();
+    expect(db.prepare(`SELECT name FROM sqlite_master WHERE name = 't'`).get()).to.equal(undefined);
+  });
+
+  it('runs in WAL mode with synchronous FULL so that a returned write is durable (DELIV-008)', () => {
+    const store = openSqliteStore(join(dir, 'p.db'));
+    expect(store.db.pragma('journal_mode', { simple: true })).to.equal('wal');
+    expect(store.db.pragma('synchronous', { simple: true })).to.equal(2);
+    store.close();
+  });
+
+  it('hands out each one-time prekey once and then null (KEYS-012, KEYS-013, KEYS-018)', () => {
+    const store = openSqliteStore(':memory:');
+    store.createLocalAccount({
+      address: 'bob@wa.example',
+      platform: 'wa.example',
+      identityKey: key(1),
+      registrationId: 7,
+      now: 0,
+    });
+    store.publishKeys('bob@wa.example', 1, {
+      signedPreKey: { keyId: 1, publicKey: key(2), signature: new Uint8Array(64) },
+      oneTimePreKeys: [
+        { keyId: 1, publicKey: key(3) },
+        { keyId: 2, publicKey: key(4) },
+      ],
+    });
+    const ids = [0, 1, 2].map(
+      () => store.claimKeys('bob@wa.example', undefined)[0]!.oneTimePreKey?.keyId ?? null,
+    );
+    expect(ids).to.deep.equal([1, 2, null]);
+    store.close();
+  });
+
+  it('stores one message per idempotency key and flags a conflicting reuse (DELIV-012, DELIV-014)', () => {
+    const store = openSqliteStore(':memory:');
+    expect(store.acceptMessage(message())).to.include({ duplicate: false, conflict: false });
+    expect(store.acceptMessage(message({ messageId: 'm2' }))).to.include({
+      messageId: 'm1',
+      duplicate: true,
+      conflict: false,
+    });
+    expect(store.acceptMessage(message({ messageId: 'm3', requestHash: 'other' }))).to.include({
+      conflict: true,
+    });
+    expect(store.pendingDeliveries('bob@wa.example', 1, 0, 0)).to.have.length(1);
+    store.close();
+  });
+
+  it('keeps accepted messages across reopening the file', () => {
+    const path = join(dir, 'p.db');
+    const a = openSqliteStore(path);
+    a.acceptMessage(message());
+    a.close();
+    const b = openSqliteStore(path);
+    expect(b.pendingDeliveries('bob@wa.example', 1, 0, 0).map((d) => d.messageId)).to.deep.equal([
+      'm1',
+    ]);
+    b.close();
+  });
+
+  it('never returns an expired delivery and purges it (DELIV-028)', () => {
+    const store = openSqliteStore(':memory:');
+    store.acceptMessage(message());
+    expect(store.pendingDeliveries('bob@wa.example', 1, 0, 10_000)).to.have.length(0);
+    expect(store.purgeExpired(10_000, 0)).to.equal(1);
+    store.close();
+  });
+});

@@ -1,0 +1,286 @@
+// A runnable third-party chat (spec/consent.md "Origin and folders", spec/content.md): alice of
+// wa.example, bob of chat.example (partner token), carol first-party; alice's inbox keeps them apart.
+//
+// Usage:
+//   npx tsx examples/third-party-chat.ts          (starts the reference provider in-process)
+//   npx tsx examples/third-party-chat.ts --server ws://127.0.0.1:8080/parley/v1 \
+//       --registration-token T --partner-key partner.json
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  generatePartnerKey,
+  loadPartnerKey,
+  ParleyClient,
+  SqliteClientStore,
+  type IncomingMessage,
+  type PartnerKey,
+} from '../reference-impl/client/index.ts';
+import { silentLogger, startProvider } from '../reference-impl/server/index.ts';
+
+const USAGE =
+  'usage: tsx examples/third-party-chat.ts [--server ws://… --registration-token T --partner-key partner.json]';
+
+/** One line of the transcript. */
+function say(who: string, text: string): void {
+  console.log(`${who.padEnd(7)}│ ${text}`);
+}
+
+/** The next message `client` receives that `match` accepts (10 s at most). */
+function next(
+  client: ParleyClient,
+  match: (m: IncomingMessage) => boolean,
+): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no message within 10 s')), 10_000);
+    const listener = (m: IncomingMessage): void => {
+      if (!match(m)) return;
+      clearTimeout(timer);
+      client.off('message', listener);
+      resolve(m);
+    };
+    client.on('message', listener);
+  });
+}
+
+/** What alice's app keeps per chat: the peer's platform, the folder and a line per message. */
+interface Chat {
+  peer: string;
+  platform: string;
+  thirdParty: boolean;
+  folder: IncomingMessage['folder'];
+  lines: string[];
+}
+
+/** Alice's app: files every incoming message into a chat, as a client UI would. */
+function inbox(client: ParleyClient): {
+  chats: Map<string, Chat>;
+  sent(peer: string, text: string): void;
+} {
+  const chats = new Map<string, Chat>();
+  client.on('message', (m) => {
+    const chat = chats.get(m.from) ?? {
+      peer: m.from,
+      platform: m.origin.platform,
+      thirdParty: m.origin.thirdParty,
+      folder: m.folder,
+      lines: [],
+    };
+    chat.folder = m.folder;
+    const c = m.content;
+    const who = m.from.split('@')[0]!;
+    if (c.kind === 'text') chat.lines.push(`${who}: ${c.body}`);
+    else if (c.kind === 'reaction') chat.lines.push(`${who} reacted ${c.emoji}`);
+    chats.set(m.from, chat);
+  });
+  return {
+    chats,
+    sent(peer, text) {
+      chats.get(peer)?.lines.push(`me: ${text}`);
+    },
+  };
+}
+
+/** Prints alice's chats: first-party chats, then the "Third Party Chats" section (CONSENT-012/013). */
+function printInbox(owner: string, chats: Map<string, Chat>): void {
+  const all = [...chats.values()];
+  const sections: [string, Chat[]][] = [
+    ['Chats', all.filter((c) => c.folder === 'inbox')],
+    ['Third Party Chats', all.filter((c) => c.folder === 'third-party')],
+    ['Message requests', all.filter((c) => c.folder === 'requests')],
+  ];
+  console.log(`\n┌─ ${owner}'s inbox`);
+  for (const [title, list] of sections) {
+    if (list.length === 0) continue;
+    console.log(`│ ${title}`);
+    for (const chat of list) {
+      const mark = chat.thirdParty ? ` [via ${chat.platform}]` : '';
+      console.log(`│   ${chat.peer}${mark}`);
+      for (const line of chat.lines) console.log(`│     ${line}`);
+    }
+  }
+  console.log('└─\n');
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      server: { type: 'string' },
+      'registration-token': { type: 'string' },
+      'partner-key': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'parley-example-'));
+  let url: string;
+  let registrationToken: string;
+  let partnerKey: PartnerKey;
+  let stopProvider: (() => Promise<void>) | undefined;
+  let suffix = '';
+  if (values.server === undefined) {
+    const generated = await generatePartnerKey('chat.example');
+    partnerKey = generated.key;
+    registrationToken = randomBytes(12).toString('base64url');
+    const provider = await startProvider({
+      port: 0,
+      dbPath: join(dir, 'provider.db'),
+      domain: 'wa.example',
+      registrationTokens: [registrationToken],
+      partners: [{ ...generated.publicJwk, domain: partnerKey.domain, kid: partnerKey.kid }],
+      logger: silentLogger,
+    });
+    url = provider.wsUrl;
+    stopProvider = provider.close;
+    say('setup', `started the reference provider for wa.example at ${url}`);
+    say('setup', `enlisted a fresh partner key for ${partnerKey.domain} (kid ${partnerKey.kid})`);
+  } else {
+    if (values['registration-token'] === undefined || values['partner-key'] === undefined) {
+      console.error(USAGE);
+      return 2;
+    }
+    url = values.server;
+    registrationToken = values['registration-token'];
+    partnerKey = await loadPartnerKey(values['partner-key']);
+    // A long-running provider keeps earlier accounts: make this run's names unique.
+    suffix = `-${randomBytes(3).toString('hex')}`;
+    say('setup', `using the provider at ${url}, partner ${partnerKey.domain}`);
+  }
+
+  const client = (name: string, partner?: PartnerKey): ParleyClient => {
+    const c = new ParleyClient({
+      url,
+      store: new SqliteClientStore(join(dir, `${name}.db`)),
+      clientInfo: { name: 'parley-example', version: '1' },
+      ...(partner ? { partner } : {}),
+    });
+    c.on('problem', (e) => say(name, `problem: ${e.code} ${e.message}`));
+    c.on('unreadable', (m) =>
+      say(name, `(a message from ${m.from} could not be shown: ${m.reason})`),
+    );
+    return c;
+  };
+  const alice = client('alice');
+  const carol = client('carol');
+  const bob = client('bob', partnerKey);
+  const app = inbox(alice);
+
+  try {
+    const a = await alice.connect({
+      method: 'register',
+      registrationToken,
+      name: `alice${suffix}`,
+    });
+    say(
+      'alice',
+      `registered ${a.address} (device ${a.deviceId}, first-party) and published her prekeys`,
+    );
+    const c = await carol.connect({
+      method: 'register',
+      registrationToken,
+      name: `carol${suffix}`,
+    });
+    say('carol', `registered ${c.address} (first-party)`);
+    const b = await bob.connect({
+      method: 'partner',
+      address: `bob${suffix}@${partnerKey.domain}`,
+    });
+    say('bob', `signed in as ${b.address} with a ${b.origin.platform} partner token (third-party)`);
+
+    // CONSENT-002: only an explicit action of alice turns interop on; here, her tap in settings.
+    const consent = await alice.setConsent({
+      enabled: true,
+      platforms: [partnerKey.domain],
+      inbox: 'separate',
+    });
+    say(
+      'alice',
+      `turns on third-party chats for ${JSON.stringify(consent.platforms)}, separate inbox`,
+    );
+
+    const hello = next(alice, (m) => m.from === b.address);
+    const first = await bob.sendText(
+      a.address,
+      `Hi Alice! Bob here, writing from ${partnerKey.domain}.`,
+    );
+    say('bob', `→ alice: "${first.content.kind === 'text' ? first.content.body : ''}"`);
+    const request = await hello;
+    say(
+      'alice',
+      `← message request from ${request.from} via ${request.origin.platform} (folder ${request.folder})`,
+    );
+    const pending = await alice.listRequests();
+    say('alice', `pending requests: ${pending.map((p) => p.from).join(', ')}`);
+    await alice.respondToRequest(b.address, 'accept');
+    say('alice', `accepts ${b.address}'s request`);
+
+    const lunch = next(alice, (m) => m.from === c.address);
+    await carol.sendText(a.address, 'Lunch tomorrow?');
+    say('carol', '→ alice: "Lunch tomorrow?"');
+    const fromCarol = await lunch;
+    say(
+      'alice',
+      `← ${fromCarol.from} (origin ${fromCarol.origin.platform}, folder ${fromCarol.folder})`,
+    );
+
+    const replyArrives = next(bob, (m) => m.content.kind === 'text');
+    const reply = await alice.sendText(b.address, 'Hi Bob, nice to hear from you!', {
+      id: first.content.id,
+      author: b.address,
+    });
+    app.sent(b.address, 'Hi Bob, nice to hear from you!');
+    say('alice', `→ bob (replying to his first message): "Hi Bob, nice to hear from you!"`);
+    const gotReply = await replyArrives;
+    const quoted = gotReply.content.kind === 'text' ? gotReply.content.replyTo?.id : undefined;
+    say(
+      'bob',
+      `← ${gotReply.from} (origin ${gotReply.origin.platform}), a reply to ${quoted === first.content.id ? 'his first message' : 'something else'}`,
+    );
+
+    const reactionArrives = next(alice, (m) => m.content.kind === 'reaction');
+    await bob.react(a.address, { id: reply.content.id, author: a.address }, '👍');
+    say('bob', '→ alice: reacts 👍 to her reply');
+    const reaction = await reactionArrives;
+    say(
+      'alice',
+      `← reaction ${reaction.content.kind === 'reaction' ? reaction.content.emoji : ''} from ${reaction.from} (folder ${reaction.folder})`,
+    );
+
+    const followUp = next(alice, (m) => m.content.kind === 'text' && m.from === b.address);
+    const second = await bob.sendText(a.address, 'Talk soon!');
+    say('bob', '→ alice: "Talk soon!"');
+    say('alice', `← "Talk soon!" lands in folder ${(await followUp).folder}`);
+
+    const receiptArrives = next(bob, (m) => m.content.kind === 'receipt');
+    await alice.sendReceipt(b.address, 'read', [first.content.id, second.content.id]);
+    say('alice', '→ bob: read receipt for his two messages');
+    const receipt = await receiptArrives;
+    say(
+      'bob',
+      `← ${receipt.content.kind === 'receipt' ? receipt.content.receipt : ''} receipt for ${receipt.content.kind === 'receipt' ? receipt.content.messageIds.length : 0} messages`,
+    );
+
+    printInbox(a.address, app.chats);
+    say('done', 'every message above was end-to-end encrypted with the Signal Protocol');
+    return 0;
+  } finally {
+    await Promise.all([alice.dispose(), carol.dispose(), bob.dispose()]);
+    await stopProvider?.();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+    process.exitCode = 1;
+  },
+);

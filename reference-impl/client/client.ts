@@ -1,0 +1,612 @@
+// ParleyClient, what a partner platform builds a client on: connection lifecycle, auth, reconnect
+// back-off, prekeys, devices and consent (spec/auth.md, keys.md, consent.md; messages.md via outbox/inbox).
+import { EventEmitter } from 'node:events';
+import { IdentityKeyPair, generateRegistrationId } from '../crypto/index.ts';
+import type { Content, ReceiptType, ReplyTarget, TypingState } from '../../schemas/content.ts';
+import type { ClientFrameType } from '../../schemas/frame-types.ts';
+import type {
+  InteropSettings,
+  KeysBundleFrame,
+  KeysLowFrame,
+  PendingRequest,
+  ReportReason,
+  RequestAction,
+  WelcomeFrame,
+} from '../../schemas/frames/index.ts';
+import { authInput, tokenSourceFromKey, type PartnerKey, type TokenSource } from './auth.ts';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
+import { Connection, type PushFrame, type ReplyTo, type RequestBody } from './connection.ts';
+import { reactionContent, receiptContent, textContent, typingContent } from './content.ts';
+import { ParleyError } from './errors.ts';
+import { Inbox } from './inbox.ts';
+import {
+  currentSignedPreKey,
+  INITIAL_PREKEY_BATCH,
+  newOneTimePreKeys,
+  pruneSignedPreKeys,
+  publishBody,
+} from './keys.ts';
+import { Outbox } from './outbox.ts';
+import { Lock, Sessions, translate } from './sessions.ts';
+import type { AccountRecord, ClientStore } from './store.ts';
+import type {
+  ClientEvents,
+  DeviceLink,
+  Enrolment,
+  IncomingMessage,
+  SendResult,
+  Session,
+} from './types.ts';
+
+const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
+
+/** Processed message ids are kept this long, well beyond any provider's redelivery window. */
+export const DEDUPE_RETENTION_MS = 60 * 24 * 3600 * 1000;
+
+/** Options of a ParleyClient. */
+export interface ParleyClientOptions {
+  /** The provider's client endpoint, `wss://…` (or `ws://` on loopback). */
+  url: string;
+  /** Where keys, sessions and SDK state persist. */
+  store: ClientStore;
+  /** For partner accounts: the partner key to mint tokens with, or a token source. */
+  partner?: PartnerKey | TokenSource;
+  /** Reconnect back-off, or false to stay disconnected after a drop. */
+  reconnect?: Partial<BackoffOptions> | false;
+  /** How long a request waits for its reply (default 10 s). */
+  requestTimeoutMs?: number;
+  /** Accept a peer's changed identity key and emit `identityChanged` (default true), or refuse. */
+  trustNewIdentities?: boolean;
+  /**
+   * Called with every incoming message before the SDK records it as processed and acks it; an
+   * application stores the content durably here (DELIV-022). A throw leaves the delivery unacked.
+   */
+  onMessage?: (message: IncomingMessage) => void | Promise<void>;
+  /** Name and version sent in `hello`. */
+  clientInfo?: { name: string; version: string };
+}
+
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+/** A Parley client for one device. */
+export class ParleyClient extends EventEmitter<ClientEvents> {
+  private readonly store: ClientStore;
+  private readonly sessions: Sessions;
+  private readonly backoff: BackoffOptions | false;
+  private readonly requestTimeoutMs: number;
+  private readonly tokenSource: TokenSource | undefined;
+  private connection: Connection | undefined;
+  private welcomeFrame: WelcomeFrame | undefined;
+  private sessionInfo: Session | undefined;
+  private closing = false;
+  private reconnecting = false;
+  private abort = new AbortController();
+  private waiters: { resolve(): void; reject(e: ParleyError): void }[] = [];
+  private inbound: Promise<void> = Promise.resolve();
+  private readonly keyLock = new Lock();
+  private readonly outbox: Outbox;
+  private readonly inbox: Inbox;
+  private publishedSeq = 0;
+  private readonly notBefore = new Map<ClientFrameType, number>();
+  private lastPreKeyCount = 0;
+
+  constructor(private readonly options: ParleyClientOptions) {
+    super();
+    this.store = options.store;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.backoff =
+      options.reconnect === false ? false : { ...DEFAULT_BACKOFF, ...options.reconnect };
+    const partner = options.partner;
+    this.tokenSource =
+      partner === undefined
+        ? undefined
+        : typeof partner === 'function'
+          ? partner
+          : tokenSourceFromKey(partner);
+    this.sessions = new Sessions(this.store, options.trustNewIdentities ?? true, (address) =>
+      this.emit('identityChanged', { address: address.name, deviceId: address.deviceId }),
+    );
+    this.outbox = new Outbox({
+      store: this.store,
+      sessions: this.sessions,
+      request: (type, body) => this.request(type, body),
+      claimKeys: (address, deviceIds) => this.claimKeys(address, deviceIds),
+      ready: () => this.ready(),
+      limits: () => this.limits(),
+      reconnectable: () => this.reconnecting || this.connected,
+      connected: () => this.connected,
+      sleep: (ms) => sleep(ms, this.abort.signal),
+      problem: (error) => this.emit('problem', error),
+    });
+    this.inbox = new Inbox({
+      store: this.store,
+      sessions: this.sessions,
+      onMessage: options.onMessage,
+      emitMessage: (message) => this.emit('message', message),
+      emitUnreadable: (message) => this.emit('unreadable', message),
+    });
+  }
+
+  /** The `welcome` of the current connection (limits, capabilities), once connected. */
+  get welcome(): WelcomeFrame | undefined {
+    return this.welcomeFrame;
+  }
+
+  /** The authenticated session, once connected. */
+  get session(): Session | undefined {
+    return this.sessionInfo;
+  }
+
+  /** Whether an authenticated connection is open. */
+  get connected(): boolean {
+    return this.connection?.isOpen === true && this.sessionInfo !== undefined;
+  }
+
+  /**
+   * Connects and authenticates. Without `enrolment`, the store must already hold an account;
+   * `register` creates a first-party account, `partner` a partner-platform device, `link` a
+   * sibling device from a DeviceLink. Publishes prekeys when the device has none published,
+   * then retries pending sends. Throws ParleyError (AUTH_FAILED, REGISTRATION_REFUSED, CONFLICT,
+   * UNAVAILABLE, ...).
+   */
+  async connect(enrolment?: Enrolment): Promise<Session> {
+    if (this.connected && enrolment === undefined) return this.sessionInfo!;
+    this.closing = false;
+    if (this.abort.signal.aborted) this.abort = new AbortController();
+    if (enrolment !== undefined) await this.prepareIdentity(enrolment);
+    return this.establish(enrolment);
+  }
+
+  /** Closes the connection for good (no reconnect) and the store stays open; see `dispose`. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.abort.abort();
+    const connection = this.connection;
+    this.connection = undefined;
+    this.sessionInfo = undefined;
+    connection?.close();
+    await connection?.whenClosed();
+    this.rejectWaiters(new ParleyError('UNAVAILABLE', 'the client was closed'));
+    await this.inbound.catch(() => undefined);
+  }
+
+  /** Closes the connection and the store. */
+  async dispose(): Promise<void> {
+    await this.close();
+    await this.store.close();
+  }
+
+  private async prepareIdentity(enrolment: Enrolment): Promise<void> {
+    if (enrolment.method === 'link') {
+      const { link } = enrolment;
+      await this.store.setLocalIdentity({
+        identityPrivateKey: link.identityPrivateKey,
+        registrationId: link.registrationId,
+      });
+      await this.store.setAccount({
+        address: link.address,
+        deviceId: link.deviceId,
+        mode: 'first-party',
+      });
+      return;
+    }
+    if ((await this.store.getLocalIdentity()) === undefined) {
+      const identity = IdentityKeyPair.generate();
+      await this.store.setLocalIdentity({
+        identityPrivateKey: identity.privateKey,
+        registrationId: generateRegistrationId(),
+      });
+    }
+    if (enrolment.method === 'partner') {
+      await this.store.setAccount({
+        address: enrolment.address,
+        deviceId: enrolment.deviceId ?? 1,
+        mode: 'partner',
+      });
+    }
+  }
+
+  private async establish(enrolment?: Enrolment): Promise<Session> {
+    const connection = await Connection.open(this.options.url, {
+      requestTimeoutMs: this.requestTimeoutMs,
+    });
+    try {
+      connection.on('push', (frame) => this.onPush(connection, frame));
+      connection.on('problem', (error) => this.emit('problem', error));
+      const welcome = await connection.request('hello', {
+        type: 'hello',
+        versions: [1],
+        ...(this.options.clientInfo ? { client: this.options.clientInfo } : {}),
+      });
+      connection.maxFrameBytes = welcome.limits.maxFrameBytes;
+      this.welcomeFrame = welcome;
+      if (enrolment?.method === 'register') await this.register(connection, enrolment);
+      const session = await this.authenticate(connection, welcome);
+      this.connection = connection;
+      this.sessionInfo = session;
+      connection.on('close', (code, reason) => this.onClose(connection, code, reason));
+      await this.ensureKeys();
+      this.emit('connected', session);
+      this.resolveWaiters();
+      void this.outbox.flushPending();
+      void this.store.pruneProcessed(Date.now() - DEDUPE_RETENTION_MS).catch(() => 0);
+      return session;
+    } catch (error) {
+      if (this.connection === connection) {
+        this.connection = undefined; // so that onClose does not start reconnecting
+        this.sessionInfo = undefined;
+      }
+      connection.close();
+      throw error;
+    }
+  }
+
+  private async register(
+    connection: Connection,
+    enrolment: { registrationToken: string; name: string },
+  ): Promise<void> {
+    const identity = await this.store.getIdentityKeyPair();
+    const registered = await connection.request('account.register', {
+      type: 'account.register',
+      registrationToken: enrolment.registrationToken,
+      name: enrolment.name,
+      identityKey: b64(identity.publicKey),
+      registrationId: await this.store.getLocalRegistrationId(),
+    });
+    await this.store.setAccount({
+      address: registered.address,
+      deviceId: registered.deviceId,
+      mode: 'first-party',
+    });
+  }
+
+  private async requireAccount(): Promise<AccountRecord> {
+    const account = await this.store.getAccount();
+    if (account === undefined) {
+      throw new ParleyError(
+        'NOT_AUTHENTICATED',
+        'this store holds no account: connect with an enrolment first',
+      );
+    }
+    return account;
+  }
+
+  private async authenticate(connection: Connection, welcome: WelcomeFrame): Promise<Session> {
+    const account = await this.requireAccount();
+    const identity = await this.store.getIdentityKeyPair();
+    const challenge = new Uint8Array(Buffer.from(welcome.challenge, 'base64url'));
+    const signature = b64(identity.sign(authInput(challenge, account.address, account.deviceId)));
+    let ok: ReplyTo<'auth'>;
+    if (account.mode === 'first-party') {
+      ok = await connection.request('auth', {
+        type: 'auth',
+        method: 'device',
+        address: account.address,
+        deviceId: account.deviceId,
+        signature,
+      });
+    } else {
+      if (this.tokenSource === undefined) {
+        throw new ParleyError(
+          'AUTH_FAILED',
+          'a partner account needs options.partner to mint its token',
+        );
+      }
+      const token = await this.tokenSource({
+        address: account.address,
+        audience: welcome.provider.domain,
+      });
+      ok = await connection.request('auth', {
+        type: 'auth',
+        method: 'partner',
+        token,
+        deviceId: account.deviceId,
+        registrationId: await this.store.getLocalRegistrationId(),
+        identityKey: b64(identity.publicKey),
+        signature,
+      });
+    }
+    return { address: ok.address, deviceId: ok.deviceId, origin: ok.origin };
+  }
+
+  /** Sends a request on the live connection, waiting for a reconnect when there is none. */
+  private async request<T extends ClientFrameType>(
+    type: T,
+    body: RequestBody<T>,
+  ): Promise<ReplyTo<T>> {
+    // CONSENT-027: after RATE_LIMITED, the same request type waits out retryAfterMs.
+    const wait = (this.notBefore.get(type) ?? 0) - Date.now();
+    if (wait > 0) {
+      throw new ParleyError('RATE_LIMITED', `${type} was rate-limited; retry in ${wait} ms`, {
+        retryAfterMs: wait,
+      });
+    }
+    await this.ready();
+    try {
+      return await this.connection!.request(type, body);
+    } catch (error) {
+      if (error instanceof ParleyError && error.code === 'RATE_LIMITED') {
+        this.notBefore.set(type, Date.now() + (error.retryAfterMs ?? 0));
+      }
+      throw error;
+    }
+  }
+
+  /** Resolves once an authenticated connection is open; rejects when the client is closed or will not reconnect. */
+  ready(): Promise<void> {
+    if (this.connected) return Promise.resolve();
+    if (this.closing) return Promise.reject(new ParleyError('UNAVAILABLE', 'the client is closed'));
+    if (!this.reconnecting) return Promise.reject(new ParleyError('UNAVAILABLE', 'not connected'));
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  private resolveWaiters(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.resolve();
+  }
+
+  private rejectWaiters(error: ParleyError): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.reject(error);
+  }
+
+  private onClose(connection: Connection, code: number, reason: string): void {
+    if (this.connection !== connection) return;
+    this.connection = undefined;
+    this.sessionInfo = undefined;
+    this.emit('disconnected', { code, reason });
+    if (this.closing || this.backoff === false || code === 4401 || code === 4000) {
+      this.rejectWaiters(
+        new ParleyError('UNAVAILABLE', `disconnected (${code}) and not reconnecting`),
+      );
+      return;
+    }
+    void this.reconnectLoop(this.backoff);
+  }
+
+  private async reconnectLoop(backoff: BackoffOptions): Promise<void> {
+    if (this.reconnecting) return;
+    this.reconnecting = true;
+    try {
+      for (let attempt = 0; attempt < backoff.maxAttempts && !this.closing; attempt++) {
+        const delayMs = backoffDelay(backoff, attempt);
+        this.emit('reconnecting', { attempt: attempt + 1, delayMs });
+        await sleep(delayMs, this.abort.signal);
+        if (this.closing) break;
+        try {
+          await this.establish();
+          return;
+        } catch (error) {
+          const e = error instanceof ParleyError ? error : translate(error, 'reconnect failed');
+          if (e.code === 'AUTH_FAILED' || e.code === 'UNSUPPORTED_VERSION') {
+            this.emit('problem', e);
+            break;
+          }
+        }
+      }
+      this.rejectWaiters(new ParleyError('UNAVAILABLE', 'gave up reconnecting'));
+    } finally {
+      this.reconnecting = false;
+    }
+  }
+
+  // ---- keys -------------------------------------------------------------------------------
+
+  /** Publishes a first set of keys when the device has none, and rotates an old signed prekey. */
+  private async ensureKeys(): Promise<void> {
+    await this.keyLock.run(async () => {
+      const fresh = (await this.store.listSignedPreKeys()).length === 0;
+      const { record, rotated } = await currentSignedPreKey(this.store);
+      if (!fresh && !rotated) return;
+      const batch = Math.min(INITIAL_PREKEY_BATCH, this.limits().maxOneTimePreKeysPerPublish);
+      const oneTime = fresh ? await newOneTimePreKeys(this.store, batch) : [];
+      const reply = await this.connection!.request(
+        'keys.publish',
+        await publishBody(this.store, record, oneTime),
+      );
+      this.emit('keysPublished', {
+        oneTimePreKeyCount: this.notePublished(reply.oneTimePreKeyCount),
+      });
+      await pruneSignedPreKeys(this.store, this.limits().queueTtlSeconds * 1000);
+    });
+  }
+
+  /**
+   * Publishes `count` fresh one-time prekeys (in frames of at most maxOneTimePreKeysPerPublish,
+   * PROTO-024) with the current signed prekey; resolves with the count the provider now holds.
+   */
+  async publishPreKeys(count: number): Promise<number> {
+    return this.keyLock.run(() => this.publishUnlocked(count));
+  }
+
+  private async publishUnlocked(count: number): Promise<number> {
+    const max = this.limits().maxOneTimePreKeysPerPublish;
+    let stored: number;
+    let remaining = count;
+    do {
+      const { record } = await currentSignedPreKey(this.store);
+      const oneTime = await newOneTimePreKeys(this.store, Math.min(max, remaining));
+      const reply = await this.request(
+        'keys.publish',
+        await publishBody(this.store, record, oneTime),
+      );
+      stored = this.notePublished(reply.oneTimePreKeyCount);
+      remaining -= oneTime.length;
+    } while (remaining > 0);
+    this.emit('keysPublished', { oneTimePreKeyCount: stored });
+    return stored;
+  }
+
+  private notePublished(count: number): number {
+    this.publishedSeq++;
+    this.lastPreKeyCount = count;
+    return count;
+  }
+
+  /**
+   * Answers `keys.low` by publishing until at least the threshold is stored (KEYS-023), unless a
+   * publish answered after the push already brought the count up to the threshold.
+   */
+  private async onKeysLow(frame: KeysLowFrame): Promise<void> {
+    const seenAtPush = this.publishedSeq;
+    await this.keyLock.run(async () => {
+      if (this.publishedSeq > seenAtPush && this.lastPreKeyCount >= frame.threshold) return;
+      const missing = frame.threshold - frame.oneTimePreKeyCount;
+      if (missing <= 0) return;
+      const batch = Math.min(this.limits().maxOneTimePreKeysPerPublish, INITIAL_PREKEY_BATCH);
+      await this.publishUnlocked(Math.max(missing, batch));
+    });
+  }
+
+  /** Claims prekey bundles of `address` (all devices, or `deviceIds`). Throws NOT_FOUND, RATE_LIMITED, ... */
+  async claimKeys(address: string, deviceIds?: number[]): Promise<KeysBundleFrame> {
+    return this.request('keys.claim', {
+      type: 'keys.claim',
+      address,
+      ...(deviceIds && deviceIds.length > 0 ? { deviceIds } : {}),
+    });
+  }
+
+  private limits(): WelcomeFrame['limits'] {
+    if (this.welcomeFrame === undefined) throw new ParleyError('UNAVAILABLE', 'not connected');
+    return this.welcomeFrame.limits;
+  }
+
+  // ---- devices ----------------------------------------------------------------------------
+
+  /**
+   * Adds a sibling device to this first-party account and returns what the new device needs
+   * (hand it over out of band, then `connect({method: 'link', link})` on the new device's store).
+   * Throws FORBIDDEN for a partner session.
+   */
+  async addDevice(): Promise<DeviceLink> {
+    const account = await this.requireAccount();
+    const registrationId = generateRegistrationId();
+    const added = await this.request('device.add', { type: 'device.add', registrationId });
+    const identity = await this.store.getIdentityKeyPair();
+    return {
+      address: account.address,
+      deviceId: added.deviceId,
+      registrationId,
+      identityPrivateKey: identity.privateKey,
+    };
+  }
+
+  /** Removes a device of this first-party account. */
+  async removeDevice(deviceId: number): Promise<void> {
+    await this.request('device.remove', { type: 'device.remove', deviceId });
+  }
+
+  // ---- sending ----------------------------------------------------------------------------
+
+  /**
+   * Encrypts `content` for every device of `to` and sends it with a fresh idempotency key that
+   * every retry reuses (DELIV-010): after a dropped connection (DELIV-011), after RATE_LIMITED
+   * once `retryAfterMs` passed (CONSENT-027), and after DEVICE_MISMATCH once sessions with missing
+   * and stale devices are built and those with extra devices dropped (DELIV-004).
+   * Throws ParleyError: NOT_FOUND, RATE_LIMITED (after retries), FORBIDDEN (a receipt or typing
+   * indicator to an unaccepted request, CONSENT-017), UNAVAILABLE (the send then stays persisted
+   * and the next connect retries it with the same key), ...
+   */
+  send(to: string, content: Content): Promise<SendResult> {
+    return this.outbox.send(to, content);
+  }
+
+  /** Sends a text, optionally as a reply. */
+  sendText(to: string, body: string, replyTo?: ReplyTarget): Promise<SendResult> {
+    return this.send(to, textContent(body, replyTo));
+  }
+
+  /** Reacts to a message (or removes the reaction). */
+  react(to: string, target: ReplyTarget, emoji: string, remove = false): Promise<SendResult> {
+    return this.send(to, reactionContent(target, emoji, remove));
+  }
+
+  /** Sends a delivery or read receipt. Refused (FORBIDDEN) for an unaccepted request (CONSENT-017). */
+  sendReceipt(to: string, receipt: ReceiptType, messageIds: string[]): Promise<SendResult> {
+    return this.send(to, receiptContent(receipt, messageIds));
+  }
+
+  /** Sends a typing indicator. Refused (FORBIDDEN) for an unaccepted request (CONSENT-017). */
+  sendTyping(to: string, state: TypingState): Promise<SendResult> {
+    return this.send(to, typingContent(state));
+  }
+
+  // ---- receiving --------------------------------------------------------------------------
+
+  private onPush(connection: Connection, frame: PushFrame): void {
+    if (frame.type === 'message') {
+      this.inbound = this.inbound
+        .then(() => this.inbox.receive(connection, frame))
+        .catch((error: unknown) => {
+          this.emit(
+            'problem',
+            error instanceof ParleyError ? error : translate(error, 'receive failed'),
+          );
+        });
+    } else if (frame.type === 'keys.low') {
+      this.onKeysLow(frame).catch((error: unknown) =>
+        this.emit(
+          'problem',
+          error instanceof ParleyError ? error : translate(error, 'replenish failed'),
+        ),
+      );
+    } else if (frame.type === 'queue.empty') {
+      this.inbound = this.inbound.then(() => void this.emit('queueEmpty'));
+    }
+  }
+
+  // ---- consent ----------------------------------------------------------------------------
+
+  /** The user's interop settings (first-party only). */
+  async getConsent(): Promise<InteropSettings> {
+    return (await this.request('consent.get', { type: 'consent.get' })).interop;
+  }
+
+  /**
+   * Replaces the interop settings. Call it only on an explicit action of the user (CONSENT-002).
+   * Resolves with the settings now in force.
+   */
+  async setConsent(interop: InteropSettings): Promise<InteropSettings> {
+    return (await this.request('consent.set', { type: 'consent.set', interop })).interop;
+  }
+
+  /** Pending message requests, oldest first. */
+  async listRequests(): Promise<PendingRequest[]> {
+    return (await this.request('requests.list', { type: 'requests.list' })).pending;
+  }
+
+  /** Accepts, declines or blocks a message request. */
+  async respondToRequest(from: string, action: RequestAction): Promise<void> {
+    await this.request('request.respond', { type: 'request.respond', from, action });
+    await this.store.setRequestSender(from, action !== 'accept');
+  }
+
+  /** Blocks (or unblocks) an address. */
+  async block(address: string, blocked = true): Promise<boolean> {
+    return (await this.request('block.set', { type: 'block.set', address, blocked })).blocked;
+  }
+
+  /**
+   * Reports an address. Only provider message ids and the user's own comment travel: never put
+   * decrypted content in `comment` unless the user chose to (CONSENT-024). Resolves with the report id.
+   */
+  async report(
+    address: string,
+    reason: ReportReason,
+    extra: { messageIds?: string[]; comment?: string } = {},
+  ): Promise<string> {
+    return (await this.request('report', { type: 'report', address, reason, ...extra })).reportId;
+  }
+}

@@ -1,0 +1,336 @@
+// The ClientStore in one SQLite file (better-sqlite3): keys, sessions, dedupe ids and pending sends
+// survive a restart (spec/crypto.md "Sessions", spec/messages.md DELIV-011, DELIV-022, DELIV-023).
+import Database from 'better-sqlite3';
+import {
+  deserializeSessionRecord,
+  IdentityKeyPair,
+  serializeSessionRecord,
+  type Direction,
+  type PreKeyRecord,
+  type ProtocolAddress,
+  type SessionRecord,
+  type SignedPreKeyRecord,
+} from '../crypto/index.ts';
+import type { DeviceCiphertext } from '../../schemas/frames/index.ts';
+import {
+  requireIdentity,
+  sessionKey,
+  type AccountRecord,
+  type ClientStore,
+  type CounterName,
+  type LocalIdentity,
+  type PendingSend,
+} from './store.ts';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS identities (address TEXT PRIMARY KEY, identity_key BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS prekeys (
+  key_id INTEGER PRIMARY KEY, public_key BLOB NOT NULL, private_key BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS signed_prekeys (
+  key_id INTEGER PRIMARY KEY, public_key BLOB NOT NULL, private_key BLOB NOT NULL,
+  signature BLOB NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+  address TEXT PRIMARY KEY, name TEXT NOT NULL, device_id INTEGER NOT NULL, record BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS sessions_by_name ON sessions (name, device_id);
+CREATE TABLE IF NOT EXISTS processed (message_id TEXT PRIMARY KEY, processed_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_sends (
+  idempotency_key TEXT PRIMARY KEY, to_address TEXT NOT NULL, content TEXT NOT NULL,
+  messages TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS request_senders (address TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS inbound (message_id TEXT PRIMARY KEY, message TEXT NOT NULL);
+`;
+
+interface KeyRow {
+  key_id: number;
+  public_key: Buffer;
+  private_key: Buffer;
+}
+interface SignedKeyRow extends KeyRow {
+  signature: Buffer;
+  created_at: number;
+}
+interface PendingRow {
+  idempotency_key: string;
+  to_address: string;
+  content: string;
+  messages: string;
+  created_at: number;
+}
+
+const u8 = (b: Buffer): Uint8Array => new Uint8Array(b);
+
+function preKeyFrom(row: KeyRow): PreKeyRecord {
+  return {
+    keyId: row.key_id,
+    keyPair: { publicKey: u8(row.public_key), privateKey: u8(row.private_key) },
+  };
+}
+
+function signedPreKeyFrom(row: SignedKeyRow): SignedPreKeyRecord {
+  return {
+    ...preKeyFrom(row),
+    signature: u8(row.signature),
+    timestamp: row.created_at,
+  };
+}
+
+/** A ClientStore in the SQLite file at `path` (created when absent; ':memory:' for a throw-away). */
+export class SqliteClientStore implements ClientStore {
+  private readonly db: Database.Database;
+  private identityPair: IdentityKeyPair | undefined;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(SCHEMA);
+  }
+
+  private getMeta<T>(key: string): T | undefined {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as
+      { value: string } | undefined;
+    return row === undefined ? undefined : (JSON.parse(row.value) as T);
+  }
+
+  private setMeta(key: string, value: unknown): void {
+    this.db
+      .prepare(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+      )
+      .run(key, JSON.stringify(value));
+  }
+
+  async getLocalIdentity(): Promise<LocalIdentity | undefined> {
+    const stored = this.getMeta<{ identityPrivateKey: string; registrationId: number }>('identity');
+    if (stored === undefined) return undefined;
+    return {
+      identityPrivateKey: new Uint8Array(Buffer.from(stored.identityPrivateKey, 'base64url')),
+      registrationId: stored.registrationId,
+    };
+  }
+
+  async setLocalIdentity(identity: LocalIdentity): Promise<void> {
+    this.setMeta('identity', {
+      identityPrivateKey: Buffer.from(identity.identityPrivateKey).toString('base64url'),
+      registrationId: identity.registrationId,
+    });
+    this.identityPair = undefined;
+  }
+
+  async getAccount(): Promise<AccountRecord | undefined> {
+    return this.getMeta<AccountRecord>('account');
+  }
+
+  async setAccount(account: AccountRecord): Promise<void> {
+    this.setMeta('account', account);
+  }
+
+  async getIdentityKeyPair(): Promise<IdentityKeyPair> {
+    if (this.identityPair === undefined) {
+      const identity = await requireIdentity(this);
+      this.identityPair = IdentityKeyPair.fromPrivateKey(identity.identityPrivateKey);
+    }
+    return this.identityPair;
+  }
+
+  async getLocalRegistrationId(): Promise<number> {
+    return (await requireIdentity(this)).registrationId;
+  }
+
+  async saveIdentity(address: ProtocolAddress, identityKey: Uint8Array): Promise<boolean> {
+    const known = await this.getIdentity(address);
+    this.db
+      .prepare(
+        'INSERT INTO identities (address, identity_key) VALUES (?, ?) ON CONFLICT(address) DO UPDATE SET identity_key = excluded.identity_key',
+      )
+      .run(sessionKey(address), Buffer.from(identityKey));
+    return known !== undefined && Buffer.compare(known, identityKey) !== 0;
+  }
+
+  async isTrustedIdentity(
+    address: ProtocolAddress,
+    identityKey: Uint8Array,
+    _direction: Direction,
+  ): Promise<boolean> {
+    const known = await this.getIdentity(address);
+    return known === undefined || Buffer.compare(known, identityKey) === 0;
+  }
+
+  async getIdentity(address: ProtocolAddress): Promise<Uint8Array | undefined> {
+    const row = this.db
+      .prepare('SELECT identity_key FROM identities WHERE address = ?')
+      .get(sessionKey(address)) as { identity_key: Buffer } | undefined;
+    return row === undefined ? undefined : u8(row.identity_key);
+  }
+
+  async getPreKey(keyId: number): Promise<PreKeyRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM prekeys WHERE key_id = ?').get(keyId) as
+      KeyRow | undefined;
+    return row === undefined ? undefined : preKeyFrom(row);
+  }
+
+  async savePreKey(keyId: number, record: PreKeyRecord): Promise<void> {
+    this.db
+      .prepare('INSERT OR REPLACE INTO prekeys (key_id, public_key, private_key) VALUES (?, ?, ?)')
+      .run(keyId, Buffer.from(record.keyPair.publicKey), Buffer.from(record.keyPair.privateKey));
+  }
+
+  async removePreKey(keyId: number): Promise<void> {
+    this.db.prepare('DELETE FROM prekeys WHERE key_id = ?').run(keyId);
+  }
+
+  async countPreKeys(): Promise<number> {
+    return (this.db.prepare('SELECT count(*) AS n FROM prekeys').get() as { n: number }).n;
+  }
+
+  async getSignedPreKey(keyId: number): Promise<SignedPreKeyRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM signed_prekeys WHERE key_id = ?').get(keyId) as
+      SignedKeyRow | undefined;
+    return row === undefined ? undefined : signedPreKeyFrom(row);
+  }
+
+  async saveSignedPreKey(keyId: number, record: SignedPreKeyRecord): Promise<void> {
+    this.db
+      .prepare(
+        'INSERT OR REPLACE INTO signed_prekeys (key_id, public_key, private_key, signature, created_at) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(
+        keyId,
+        Buffer.from(record.keyPair.publicKey),
+        Buffer.from(record.keyPair.privateKey),
+        Buffer.from(record.signature),
+        record.timestamp,
+      );
+  }
+
+  async listSignedPreKeys(): Promise<SignedPreKeyRecord[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM signed_prekeys ORDER BY created_at, key_id')
+      .all() as SignedKeyRow[];
+    return rows.map(signedPreKeyFrom);
+  }
+
+  async removeSignedPreKey(keyId: number): Promise<void> {
+    this.db.prepare('DELETE FROM signed_prekeys WHERE key_id = ?').run(keyId);
+  }
+
+  async getCounter(name: CounterName): Promise<number> {
+    return this.getMeta<number>(`counter.${name}`) ?? 1;
+  }
+
+  async setCounter(name: CounterName, value: number): Promise<void> {
+    this.setMeta(`counter.${name}`, value);
+  }
+
+  async loadSession(address: ProtocolAddress): Promise<SessionRecord | undefined> {
+    const row = this.db
+      .prepare('SELECT record FROM sessions WHERE address = ?')
+      .get(sessionKey(address)) as { record: Buffer } | undefined;
+    return row === undefined ? undefined : deserializeSessionRecord(u8(row.record));
+  }
+
+  async storeSession(address: ProtocolAddress, record: SessionRecord): Promise<void> {
+    this.db
+      .prepare(
+        'INSERT INTO sessions (address, name, device_id, record) VALUES (?, ?, ?, ?) ON CONFLICT(address) DO UPDATE SET record = excluded.record',
+      )
+      .run(
+        sessionKey(address),
+        address.name,
+        address.deviceId,
+        Buffer.from(serializeSessionRecord(record)),
+      );
+  }
+
+  async deleteSession(address: ProtocolAddress): Promise<void> {
+    this.db.prepare('DELETE FROM sessions WHERE address = ?').run(sessionKey(address));
+  }
+
+  async sessionDevices(name: string): Promise<number[]> {
+    const rows = this.db
+      .prepare('SELECT device_id FROM sessions WHERE name = ? ORDER BY device_id')
+      .all(name) as { device_id: number }[];
+    return rows.map((r) => r.device_id);
+  }
+
+  async hasProcessed(messageId: string): Promise<boolean> {
+    return (
+      this.db.prepare('SELECT 1 FROM processed WHERE message_id = ?').get(messageId) !== undefined
+    );
+  }
+
+  async markProcessed(messageId: string, at: number): Promise<void> {
+    this.db
+      .prepare('INSERT OR IGNORE INTO processed (message_id, processed_at) VALUES (?, ?)')
+      .run(messageId, at);
+  }
+
+  async pruneProcessed(before: number): Promise<number> {
+    return this.db.prepare('DELETE FROM processed WHERE processed_at < ?').run(before).changes;
+  }
+
+  async getInbound(messageId: string): Promise<string | undefined> {
+    const row = this.db
+      .prepare('SELECT message FROM inbound WHERE message_id = ?')
+      .get(messageId) as { message: string } | undefined;
+    return row?.message;
+  }
+
+  async saveInbound(messageId: string, message: string): Promise<void> {
+    this.db
+      .prepare('INSERT OR REPLACE INTO inbound (message_id, message) VALUES (?, ?)')
+      .run(messageId, message);
+  }
+
+  async deleteInbound(messageId: string): Promise<void> {
+    this.db.prepare('DELETE FROM inbound WHERE message_id = ?').run(messageId);
+  }
+
+  async savePendingSend(send: PendingSend): Promise<void> {
+    this.db
+      .prepare(
+        'INSERT OR REPLACE INTO pending_sends (idempotency_key, to_address, content, messages, created_at) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(
+        send.idempotencyKey,
+        send.to,
+        send.content,
+        JSON.stringify(send.messages),
+        send.createdAt,
+      );
+  }
+
+  async deletePendingSend(idempotencyKey: string): Promise<void> {
+    this.db.prepare('DELETE FROM pending_sends WHERE idempotency_key = ?').run(idempotencyKey);
+  }
+
+  async listPendingSends(): Promise<PendingSend[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM pending_sends ORDER BY created_at, idempotency_key')
+      .all() as PendingRow[];
+    return rows.map((r) => ({
+      idempotencyKey: r.idempotency_key,
+      to: r.to_address,
+      content: r.content,
+      messages: JSON.parse(r.messages) as DeviceCiphertext[],
+      createdAt: r.created_at,
+    }));
+  }
+
+  async isRequestSender(address: string): Promise<boolean> {
+    return (
+      this.db.prepare('SELECT 1 FROM request_senders WHERE address = ?').get(address) !== undefined
+    );
+  }
+
+  async setRequestSender(address: string, pending: boolean): Promise<void> {
+    if (pending)
+      this.db.prepare('INSERT OR IGNORE INTO request_senders (address) VALUES (?)').run(address);
+    else this.db.prepare('DELETE FROM request_senders WHERE address = ?').run(address);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

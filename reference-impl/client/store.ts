@@ -1,0 +1,255 @@
+// The SDK's persistent state behind one interface: the crypto core's stores plus account, dedupe
+// ids and pending sends (spec/crypto.md "Sessions", messages.md), and an in-memory implementation.
+import {
+  IdentityKeyPair,
+  type Direction,
+  type PreKeyRecord,
+  type ProtocolAddress,
+  type ProtocolStores,
+  type SessionRecord,
+  type SignedPreKeyRecord,
+} from '../crypto/index.ts';
+import type { DeviceCiphertext } from '../../schemas/frames/index.ts';
+import { ParleyError } from './errors.ts';
+
+/** How the account authenticates: device proof (first-party) or partner token plus device proof. */
+export type AccountMode = 'first-party' | 'partner';
+
+/** Who this device is, once registered or linked. */
+export interface AccountRecord {
+  address: string;
+  deviceId: number;
+  mode: AccountMode;
+}
+
+/** The device's own long-term keys: identity private key and registration id. */
+export interface LocalIdentity {
+  identityPrivateKey: Uint8Array;
+  registrationId: number;
+}
+
+/**
+ * A `message.send` not yet answered `message.accepted`, persisted so that a retry after a
+ * reconnect or restart repeats exactly the same frame members (DELIV-010, DELIV-011).
+ */
+export interface PendingSend {
+  idempotencyKey: string;
+  to: string;
+  /** The Content JSON, to re-encrypt for devices added by a DEVICE_MISMATCH. */
+  content: string;
+  /** The ciphertexts, one per recipient device, exactly as last sent. */
+  messages: DeviceCiphertext[];
+  createdAt: number;
+}
+
+/** Numbered key ids the SDK hands out, never reused (KEYS-008). */
+export type CounterName = 'nextPreKeyId' | 'nextSignedPreKeyId';
+
+/**
+ * Everything a client persists. The four crypto stores keep libsignal's contract: a session
+ * record is stored only after a successful operation. Every method may throw on storage failure.
+ */
+export interface ClientStore extends ProtocolStores {
+  /** The device's identity; undefined before the first registration. */
+  getLocalIdentity(): Promise<LocalIdentity | undefined>;
+  setLocalIdentity(identity: LocalIdentity): Promise<void>;
+  getAccount(): Promise<AccountRecord | undefined>;
+  setAccount(account: AccountRecord): Promise<void>;
+
+  /** The next value of a key id counter (1 when never set). */
+  getCounter(name: CounterName): Promise<number>;
+  setCounter(name: CounterName, value: number): Promise<void>;
+  /** The signed prekeys held, oldest first (for rotation, KEYS-009/KEYS-010). */
+  listSignedPreKeys(): Promise<SignedPreKeyRecord[]>;
+  removeSignedPreKey(keyId: number): Promise<void>;
+  /** How many one-time prekeys are held. */
+  countPreKeys(): Promise<number>;
+
+  /** Drops the session with one device (DEVICE_MISMATCH extra/stale, DELIV-004). */
+  deleteSession(address: ProtocolAddress): Promise<void>;
+  /** The device ids of `name` we hold sessions with, ascending. */
+  sessionDevices(name: string): Promise<number[]>;
+
+  /** Whether a provider `messageId` was already processed (DELIV-023). */
+  hasProcessed(messageId: string): Promise<boolean>;
+  markProcessed(messageId: string, at: number): Promise<void>;
+  /** Forgets processed ids older than `before` (ms); returns how many were dropped. */
+  pruneProcessed(before: number): Promise<number>;
+
+  /** A decrypted message not yet handed to the application, as JSON (DELIV-022). */
+  getInbound(messageId: string): Promise<string | undefined>;
+  saveInbound(messageId: string, message: string): Promise<void>;
+  deleteInbound(messageId: string): Promise<void>;
+
+  savePendingSend(send: PendingSend): Promise<void>;
+  deletePendingSend(idempotencyKey: string): Promise<void>;
+  /** Pending sends, oldest first. */
+  listPendingSends(): Promise<PendingSend[]>;
+
+  /** Senders whose message request is not yet accepted (CONSENT-017). */
+  isRequestSender(address: string): Promise<boolean>;
+  setRequestSender(address: string, pending: boolean): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+/** "name.deviceId", libsignal's printed ProtocolAddress. */
+export function sessionKey(address: ProtocolAddress): string {
+  return `${address.name}.${address.deviceId}`;
+}
+
+/** The identity key pair of a store, or NOT_AUTHENTICATED when it holds no identity yet. */
+export async function requireIdentity(store: ClientStore): Promise<LocalIdentity> {
+  const identity = await store.getLocalIdentity();
+  if (identity === undefined) {
+    throw new ParleyError('NOT_AUTHENTICATED', 'this store holds no identity key yet');
+  }
+  return identity;
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(a, b) === 0;
+}
+
+/** The whole ClientStore in memory; nothing survives the process. */
+export class MemoryClientStore implements ClientStore {
+  private identity: LocalIdentity | undefined;
+  private identityPair: IdentityKeyPair | undefined;
+  private account: AccountRecord | undefined;
+  private readonly counters = new Map<CounterName, number>();
+  private readonly identities = new Map<string, Uint8Array>();
+  private readonly preKeys = new Map<number, PreKeyRecord>();
+  private readonly signedPreKeys = new Map<number, SignedPreKeyRecord>();
+  private readonly sessions = new Map<string, SessionRecord>();
+  private readonly processed = new Map<string, number>();
+  private readonly pending = new Map<string, PendingSend>();
+  private readonly requestSenders = new Set<string>();
+  private readonly inbound = new Map<string, string>();
+
+  async getLocalIdentity(): Promise<LocalIdentity | undefined> {
+    return this.identity;
+  }
+  async setLocalIdentity(identity: LocalIdentity): Promise<void> {
+    this.identity = identity;
+    this.identityPair = IdentityKeyPair.fromPrivateKey(identity.identityPrivateKey);
+  }
+  async getAccount(): Promise<AccountRecord | undefined> {
+    return this.account;
+  }
+  async setAccount(account: AccountRecord): Promise<void> {
+    this.account = { ...account };
+  }
+  async getIdentityKeyPair(): Promise<IdentityKeyPair> {
+    await requireIdentity(this);
+    return this.identityPair!;
+  }
+  async getLocalRegistrationId(): Promise<number> {
+    return (await requireIdentity(this)).registrationId;
+  }
+  async saveIdentity(address: ProtocolAddress, identityKey: Uint8Array): Promise<boolean> {
+    const known = this.identities.get(sessionKey(address));
+    this.identities.set(sessionKey(address), identityKey);
+    return known !== undefined && !equal(known, identityKey);
+  }
+  async isTrustedIdentity(
+    address: ProtocolAddress,
+    identityKey: Uint8Array,
+    _direction: Direction,
+  ): Promise<boolean> {
+    const known = this.identities.get(sessionKey(address));
+    return known === undefined || equal(known, identityKey);
+  }
+  async getIdentity(address: ProtocolAddress): Promise<Uint8Array | undefined> {
+    return this.identities.get(sessionKey(address));
+  }
+  async getPreKey(keyId: number): Promise<PreKeyRecord | undefined> {
+    return this.preKeys.get(keyId);
+  }
+  async savePreKey(keyId: number, record: PreKeyRecord): Promise<void> {
+    this.preKeys.set(keyId, record);
+  }
+  async removePreKey(keyId: number): Promise<void> {
+    this.preKeys.delete(keyId);
+  }
+  async countPreKeys(): Promise<number> {
+    return this.preKeys.size;
+  }
+  async getSignedPreKey(keyId: number): Promise<SignedPreKeyRecord | undefined> {
+    return this.signedPreKeys.get(keyId);
+  }
+  async saveSignedPreKey(keyId: number, record: SignedPreKeyRecord): Promise<void> {
+    this.signedPreKeys.set(keyId, record);
+  }
+  async listSignedPreKeys(): Promise<SignedPreKeyRecord[]> {
+    return [...this.signedPreKeys.values()].sort((a, b) => a.timestamp - b.timestamp);
+  }
+  async removeSignedPreKey(keyId: number): Promise<void> {
+    this.signedPreKeys.delete(keyId);
+  }
+  async getCounter(name: CounterName): Promise<number> {
+    return this.counters.get(name) ?? 1;
+  }
+  async setCounter(name: CounterName, value: number): Promise<void> {
+    this.counters.set(name, value);
+  }
+  async loadSession(address: ProtocolAddress): Promise<SessionRecord | undefined> {
+    return this.sessions.get(sessionKey(address));
+  }
+  async storeSession(address: ProtocolAddress, record: SessionRecord): Promise<void> {
+    this.sessions.set(sessionKey(address), record);
+  }
+  async deleteSession(address: ProtocolAddress): Promise<void> {
+    this.sessions.delete(sessionKey(address));
+  }
+  async sessionDevices(name: string): Promise<number[]> {
+    const prefix = `${name}.`;
+    return [...this.sessions.keys()]
+      .filter((k) => k.startsWith(prefix))
+      .map((k) => Number(k.slice(prefix.length)))
+      .sort((a, b) => a - b);
+  }
+  async hasProcessed(messageId: string): Promise<boolean> {
+    return this.processed.has(messageId);
+  }
+  async markProcessed(messageId: string, at: number): Promise<void> {
+    this.processed.set(messageId, at);
+  }
+  async pruneProcessed(before: number): Promise<number> {
+    let dropped = 0;
+    for (const [id, at] of this.processed) {
+      if (at < before) {
+        this.processed.delete(id);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+  async getInbound(messageId: string): Promise<string | undefined> {
+    return this.inbound.get(messageId);
+  }
+  async saveInbound(messageId: string, message: string): Promise<void> {
+    this.inbound.set(messageId, message);
+  }
+  async deleteInbound(messageId: string): Promise<void> {
+    this.inbound.delete(messageId);
+  }
+  async savePendingSend(send: PendingSend): Promise<void> {
+    this.pending.set(send.idempotencyKey, structuredClone(send));
+  }
+  async deletePendingSend(idempotencyKey: string): Promise<void> {
+    this.pending.delete(idempotencyKey);
+  }
+  async listPendingSends(): Promise<PendingSend[]> {
+    return [...this.pending.values()]
+      .map((p) => structuredClone(p))
+      .sort((a, b) => a.createdAt - b.createdAt);
+  }
+  async isRequestSender(address: string): Promise<boolean> {
+    return this.requestSenders.has(address);
+  }
+  async setRequestSender(address: string, pending: boolean): Promise<void> {
+    if (pending) this.requestSenders.add(address);
+    else this.requestSenders.delete(address);
+  }
+  async close(): Promise<void> {}
+}

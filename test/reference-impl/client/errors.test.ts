@@ -1,0 +1,154 @@
+// Error mapping to ParleyError with registry codes (spec/errors.md, PROTO-043), partner tokens and the
+// device proof (spec/auth.md), and the reconnect back-off.
+import { expect } from 'chai';
+import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
+import {
+  deviceMismatchOf,
+  errorFromFrame,
+  ParleyError,
+} from '../../../reference-impl/client/errors.ts';
+import {
+  authInput,
+  generatePartnerKey,
+  mintPartnerToken,
+  parsePartnerKey,
+} from '../../../reference-impl/client/auth.ts';
+import {
+  backoffCeiling,
+  backoffDelay,
+  DEFAULT_BACKOFF,
+} from '../../../reference-impl/client/backoff.ts';
+
+describe('client errors', () => {
+  it('maps RATE_LIMITED to a ParleyError carrying retryAfterMs', () => {
+    const error = errorFromFrame({
+      v: 1,
+      type: 'error',
+      re: 'c1',
+      code: 'RATE_LIMITED',
+      message: 'slow down',
+      retryAfterMs: 1500,
+    });
+    expect(error).to.be.instanceOf(ParleyError);
+    expect(error.code).to.equal('RATE_LIMITED');
+    expect(error.retryAfterMs).to.equal(1500);
+    expect(error.source).to.equal('provider');
+    expect(error.connectionSurvives).to.equal(true);
+  });
+
+  it('maps DEVICE_MISMATCH with its missing, extra and stale device lists', () => {
+    const error = errorFromFrame({
+      v: 1,
+      type: 'error',
+      re: 'c2',
+      code: 'DEVICE_MISMATCH',
+      message: 'devices',
+      details: { missing: [2, 3], extra: [], stale: [1] },
+    });
+    expect(deviceMismatchOf(error)).to.deep.equal({ missing: [2, 3], extra: [], stale: [1] });
+  });
+
+  it('keeps the pointer of a SCHEMA_VIOLATION', () => {
+    const error = errorFromFrame({
+      v: 1,
+      type: 'error',
+      code: 'SCHEMA_VIOLATION',
+      message: 'bad',
+      pointer: '/to',
+    });
+    expect(error.pointer).to.equal('/to');
+  });
+
+  it('handles a code outside the registry as INTERNAL and keeps the original code', () => {
+    const error = errorFromFrame({
+      v: 1,
+      type: 'error',
+      code: 'TEAPOT',
+      message: 'short and stout',
+    });
+    expect(error.code).to.equal('INTERNAL');
+    expect(error.details).to.deep.equal({ unknownCode: 'TEAPOT' });
+  });
+
+  it('says that the connection does not survive AUTH_FAILED', () => {
+    expect(new ParleyError('AUTH_FAILED', 'no').connectionSurvives).to.equal(false);
+  });
+});
+
+describe('client auth material', () => {
+  it('builds the device proof input as label, challenge, address and a big-endian device id', () => {
+    const challenge = new Uint8Array(32).fill(7);
+    const input = authInput(challenge, 'alice@wa.example', 258);
+    const expected = Buffer.concat([
+      Buffer.from('PARLEY-AUTH-v1'),
+      Buffer.alloc(32, 7),
+      Buffer.from('alice@wa.example'),
+      Buffer.from([0, 0, 1, 2]),
+    ]);
+    expect(Buffer.from(input)).to.deep.equal(expected);
+  });
+
+  it('mints a partner token with the claims of spec/auth.md, verifiable with the public key', async () => {
+    const { key, publicJwk } = await generatePartnerKey('chat.example');
+    const now = Date.UTC(2026, 0, 1);
+    const token = await mintPartnerToken(
+      key,
+      { address: 'bob@chat.example', audience: 'wa.example' },
+      now,
+    );
+    expect(decodeProtectedHeader(token)).to.include({ alg: 'EdDSA', kid: key.kid });
+    const claims = decodeJwt(token);
+    expect(claims).to.include({ iss: 'chat.example', sub: 'bob@chat.example', aud: 'wa.example' });
+    expect(claims.exp! - claims.iat!).to.be.within(1, 3600);
+    expect(claims.jti!.length).to.be.within(16, 128);
+    const verified = await jwtVerify(token, await importJWK(publicJwk, 'EdDSA'), {
+      currentDate: new Date(now),
+    });
+    expect(verified.payload.sub).to.equal('bob@chat.example');
+    const second = await mintPartnerToken(
+      key,
+      { address: 'bob@chat.example', audience: 'wa.example' },
+      now,
+    );
+    expect(decodeJwt(second).jti).to.not.equal(claims.jti);
+  });
+
+  it('reads a partner key file as parley keygen writes it, or with the JWK under a member', async () => {
+    const { key } = await generatePartnerKey('chat.example', 'k1');
+    expect(
+      parsePartnerKey({ domain: 'chat.example', kid: 'k1', jwk: key.privateJwk }).privateJwk.d,
+    ).to.equal(key.privateJwk.d);
+    const keygenFile = {
+      ...key.privateJwk,
+      alg: 'EdDSA',
+      use: 'sig',
+      kid: 'k1',
+      domain: 'chat.example',
+    };
+    const fromKeygen = parsePartnerKey(keygenFile);
+    expect(fromKeygen).to.deep.include({ domain: 'chat.example', kid: 'k1' });
+    expect(fromKeygen.privateJwk).to.not.have.property('domain');
+    const token = await mintPartnerToken(fromKeygen, {
+      address: 'bob@chat.example',
+      audience: 'wa.example',
+    });
+    expect(decodeJwt(token).iss).to.equal('chat.example');
+    expect(() => parsePartnerKey({ domain: 'chat.example' })).to.throw(ParleyError);
+  });
+});
+
+describe('client reconnect back-off', () => {
+  it('grows exponentially up to the cap and keeps every delay between half the ceiling and the ceiling', () => {
+    const options = { ...DEFAULT_BACKOFF, initialMs: 100, maxMs: 1000 };
+    expect([0, 1, 2, 3, 4, 10].map((a) => backoffCeiling(options, a))).to.deep.equal([
+      100, 200, 400, 800, 1000, 1000,
+    ]);
+    for (let attempt = 0; attempt < 12; attempt++) {
+      for (const r of [0, 0.5, 0.999]) {
+        const delay = backoffDelay(options, attempt, () => r);
+        const ceiling = backoffCeiling(options, attempt);
+        expect(delay).to.be.within(ceiling / 2, ceiling);
+      }
+    }
+  });
+});

@@ -1,0 +1,158 @@
+// The SDK's persistent store: a SQLite file keeps identity, prekeys, sessions, dedupe ids and
+// pending sends across a reopen (spec/crypto.md "Sessions", spec/messages.md DELIV-011, DELIV-023).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import {
+  decrypt,
+  encrypt,
+  generatePreKeys,
+  generateRegistrationId,
+  generateSignedPreKey,
+  IdentityKeyPair,
+  InMemoryProtocolStore,
+  processPreKeyBundle,
+} from '../../../reference-impl/crypto/index.ts';
+import { MemoryClientStore, type ClientStore } from '../../../reference-impl/client/store.ts';
+import { SqliteClientStore } from '../../../reference-impl/client/sqlite-store.ts';
+
+describe('client store', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'parley-client-store-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function seed(store: ClientStore): Promise<IdentityKeyPair> {
+    const identity = IdentityKeyPair.generate();
+    await store.setLocalIdentity({ identityPrivateKey: identity.privateKey, registrationId: 4242 });
+    await store.setAccount({ address: 'alice@wa.example', deviceId: 2, mode: 'first-party' });
+    const [preKey] = generatePreKeys(7, 1);
+    await store.savePreKey(7, preKey!);
+    await store.saveSignedPreKey(3, generateSignedPreKey(identity, 3, 1000));
+    await store.setCounter('nextPreKeyId', 8);
+    await store.markProcessed('m-1', 1);
+    await store.savePendingSend({
+      idempotencyKey: 'k-1',
+      to: 'bob@chat.example',
+      content: '{"v":1}',
+      messages: [{ deviceId: 1, registrationId: 5, type: 'whisper', body: 'AAAA' }],
+      createdAt: 10,
+    });
+    await store.setRequestSender('mallory@chat.example', true);
+    await store.saveInbound('m-2', '{"messageId":"m-2"}');
+    return identity;
+  }
+
+  it('keeps the identity, account, prekeys, counters, dedupe ids, undelivered messages and pending sends after a reopen', async () => {
+    const path = join(dir, 'alice.db');
+    const first = new SqliteClientStore(path);
+    const identity = await seed(first);
+    await first.close();
+
+    const again = new SqliteClientStore(path);
+    expect(Buffer.from((await again.getIdentityKeyPair()).publicKey)).to.deep.equal(
+      Buffer.from(identity.publicKey),
+    );
+    expect(await again.getLocalRegistrationId()).to.equal(4242);
+    expect(await again.getAccount()).to.deep.equal({
+      address: 'alice@wa.example',
+      deviceId: 2,
+      mode: 'first-party',
+    });
+    expect((await again.getPreKey(7))?.keyId).to.equal(7);
+    expect((await again.getSignedPreKey(3))?.timestamp).to.equal(1000);
+    expect(await again.getCounter('nextPreKeyId')).to.equal(8);
+    expect(await again.getCounter('nextSignedPreKeyId')).to.equal(1);
+    expect(await again.hasProcessed('m-1')).to.equal(true);
+    expect(await again.hasProcessed('m-2')).to.equal(false);
+    expect((await again.listPendingSends()).map((p) => p.idempotencyKey)).to.deep.equal(['k-1']);
+    expect(await again.isRequestSender('mallory@chat.example')).to.equal(true);
+    expect(await again.getInbound('m-2')).to.equal('{"messageId":"m-2"}');
+    await again.close();
+  });
+
+  it('keeps a session so that alice decrypts bob’s next message after a reopen', async () => {
+    const path = join(dir, 'alice.db');
+    const aliceIdentity = IdentityKeyPair.generate();
+    const alice = new SqliteClientStore(path);
+    await alice.setLocalIdentity({
+      identityPrivateKey: aliceIdentity.privateKey,
+      registrationId: 11,
+    });
+    const signed = generateSignedPreKey(aliceIdentity, 1);
+    const [oneTime] = generatePreKeys(1, 1);
+    await alice.saveSignedPreKey(1, signed);
+    await alice.savePreKey(1, oneTime!);
+
+    const bob = new InMemoryProtocolStore(IdentityKeyPair.generate(), generateRegistrationId());
+    const aliceAddress = { name: 'alice@wa.example', deviceId: 1 };
+    const bobAddress = { name: 'bob@chat.example', deviceId: 1 };
+    await processPreKeyBundle(
+      {
+        registrationId: 11,
+        deviceId: 1,
+        identityKey: aliceIdentity.publicKey,
+        signedPreKeyId: 1,
+        signedPreKey: signed.keyPair.publicKey,
+        signedPreKeySignature: signed.signature,
+        preKeyId: 1,
+        preKey: oneTime!.keyPair.publicKey,
+      },
+      aliceAddress,
+      bob,
+    );
+    const hello = await encrypt(new TextEncoder().encode('hello'), aliceAddress, bob);
+    expect(Buffer.from(await decrypt(hello, bobAddress, alice)).toString()).to.equal('hello');
+    expect(await alice.getPreKey(1)).to.equal(undefined);
+    await alice.close();
+
+    const reopened = new SqliteClientStore(path);
+    expect(await reopened.sessionDevices('bob@chat.example')).to.deep.equal([1]);
+    const again = await encrypt(new TextEncoder().encode('again'), aliceAddress, bob);
+    expect(Buffer.from(await decrypt(again, bobAddress, reopened)).toString()).to.equal('again');
+    const reply = await encrypt(new TextEncoder().encode('hi bob'), bobAddress, reopened);
+    expect(Buffer.from(await decrypt(reply, aliceAddress, bob)).toString()).to.equal('hi bob');
+    await reopened.close();
+  });
+
+  for (const [name, make] of [
+    ['memory', () => new MemoryClientStore()],
+    ['sqlite', () => new SqliteClientStore(':memory:')],
+  ] as const) {
+    it(`the ${name} store prunes old dedupe ids and drops a sent pending send`, async () => {
+      const store: ClientStore = make();
+      await seed(store);
+      const record = (await store.loadSession({ name: 'x', deviceId: 1 })) ?? undefined;
+      expect(record).to.equal(undefined);
+      expect(await store.pruneProcessed(5)).to.equal(1);
+      expect(await store.hasProcessed('m-1')).to.equal(false);
+      await store.deletePendingSend('k-1');
+      expect(await store.listPendingSends()).to.deep.equal([]);
+      await store.setRequestSender('mallory@chat.example', false);
+      expect(await store.isRequestSender('mallory@chat.example')).to.equal(false);
+      expect(await store.countPreKeys()).to.equal(1);
+      await store.close();
+    });
+
+    it(`the ${name} store trusts a peer device on first use and refuses a changed identity key`, async () => {
+      const store: ClientStore = make();
+      const bob = { name: 'bob@chat.example', deviceId: 1 };
+      const first = IdentityKeyPair.generate().publicKey;
+      const second = IdentityKeyPair.generate().publicKey;
+      expect(await store.isTrustedIdentity(bob, first, 'sending')).to.equal(true);
+      expect(await store.saveIdentity(bob, first)).to.equal(false);
+      expect(await store.isTrustedIdentity(bob, second, 'receiving')).to.equal(false);
+      expect(await store.saveIdentity(bob, second)).to.equal(true);
+      await store.close();
+    });
+  }
+
+  it('refuses to hand out an identity before one is stored', async () => {
+    const store = new MemoryClientStore();
+    let code: string | undefined;
+    await store.getIdentityKeyPair().catch((e: { code: string }) => (code = e.code));
+    expect(code).to.equal('NOT_AUTHENTICATED');
+  });
+});

@@ -7,10 +7,7 @@ import type { FrameErrorCode } from '../errors.ts';
 import type { FrameBase } from './envelope.ts';
 
 /** Error codes whose frame carries no code-specific members. */
-export type PlainErrorCode = Exclude<
-  FrameErrorCode,
-  'RATE_LIMITED' | 'DEVICE_MISMATCH' | 'AUTH_FAILED'
->;
+export type PlainErrorCode = Exclude<FrameErrorCode, 'RATE_LIMITED' | 'DEVICE_MISMATCH'>;
 
 /**
  * A human-readable explanation, for logs and developers; never shown to end users as is.
@@ -77,32 +74,5 @@ export interface DeviceMismatchErrorVariant extends ErrorBase {
   details: DeviceMismatchDetails;
 }
 
-/** Why authentication was refused. */
-export type AuthFailureReason =
-  | 'bad-signature'
-  | 'unknown-device'
-  | 'challenge-reused'
-  | 'token-malformed'
-  | 'token-signature'
-  | 'token-expired'
-  | 'token-replayed'
-  | 'issuer-not-enlisted'
-  | 'audience-mismatch'
-  | 'domain-not-allowed';
-
-/** Why `auth` failed. */
-export interface AuthFailedDetails {
-  /** The reason. */
-  reason: AuthFailureReason;
-}
-
-/** AUTH_FAILED: authentication was refused; the connection closes after this frame. */
-export interface AuthFailedErrorVariant extends ErrorBase {
-  code: 'AUTH_FAILED';
-  /** Why, when the provider says. */
-  details?: AuthFailedDetails;
-}
-
 /** Reports a failed request or a bad frame, with a code from the error registry. */
-export type ErrorFrame =
-  PlainErrorVariant | RateLimitedErrorVariant | DeviceMismatchErrorVariant | AuthFailedErrorVariant;
+export type ErrorFrame = PlainErrorVariant | RateLimitedErrorVariant | DeviceMismatchErrorVariant;

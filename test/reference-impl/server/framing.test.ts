@@ -47,6 +47,15 @@ describe('provider framing (spec/framing.md)', () => {
     expect(await wire.closed).to.equal(4000);
   });
 
+  it('answers a frame without v with SCHEMA_VIOLATION at /v and keeps the connection (PROTO-044)', async () => {
+    const wire = await greeted();
+    wire.send({ type: 'ping', id: 'p2' });
+    const error = await wire.next((f) => f.type === 'error');
+    expect(error).to.include({ code: 'SCHEMA_VIOLATION', pointer: '/v', re: 'p2' });
+    expect((await wire.request('ping')).type).to.equal('pong');
+    wire.close();
+  });
+
   it('answers a binary frame with BINARY_NOT_SUPPORTED and keeps the connection (PROTO-003)', async () => {
     const wire = await greeted();
     wire.raw(Buffer.from('{"v":1,"type":"ping","id":"x"}'), true);

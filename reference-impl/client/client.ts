@@ -4,7 +4,9 @@ import { EventEmitter } from 'node:events';
 import { IdentityKeyPair, generateRegistrationId } from '../crypto/index.ts';
 import type { Content, ReceiptType, ReplyTarget, TypingState } from '../../schemas/content.ts';
 import type { ClientFrameType } from '../../schemas/frame-types.ts';
+import type { AttachmentKind } from '../../schemas/common.ts';
 import type {
+  AttachmentSlottedFrame,
   InteropSettings,
   KeysBundleFrame,
   KeysLowFrame,
@@ -476,6 +478,20 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
       address,
       ...(deviceIds && deviceIds.length > 0 ? { deviceIds } : {}),
     });
+  }
+
+  // ---- attachments (spec/attachments.md "Slot"; bytes travel over HTTP, see attachments.ts) ----
+
+  /**
+   * Reserves an upload slot for an encrypted blob of `size` ciphertext bytes with SHA-256 `digest`
+   * (base64url). Throws ATTACHMENT_TOO_LARGE or QUOTA_EXCEEDED. `uploadAttachment` calls this.
+   */
+  async slotAttachment(
+    kind: AttachmentKind,
+    size: number,
+    digest: string,
+  ): Promise<AttachmentSlottedFrame> {
+    return this.request('attachment.slot', { type: 'attachment.slot', kind, size, digest });
   }
 
   private limits(): WelcomeFrame['limits'] {

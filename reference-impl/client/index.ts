@@ -33,3 +33,10 @@ export {
   type TokenSource,
 } from './auth.ts';
 export { type BackoffOptions } from './backoff.ts';
+export {
+  downloadAttachment,
+  uploadAttachment,
+  type AttachmentSlotter,
+  type UploadAttachmentOptions,
+} from './attachments.ts';
+export { AttachmentCipherError, type AttachmentCipherErrorCode } from '../attachments/index.ts';

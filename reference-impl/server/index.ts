@@ -5,6 +5,11 @@
 import { createFrameValidator, SCHEMA_DIR } from '../../schemas/validator.ts';
 import { openSqliteStore } from '../store/sqlite/store.ts';
 import type { ProviderStore } from '../store/types.ts';
+import {
+  blobDirFor,
+  createAttachmentHttp,
+  type AttachmentHttpOptions,
+} from './attachments-http.ts';
 import type { EnlistedPartnerKey, ProviderContext } from './context.ts';
 import { Delivery } from './delivery.ts';
 import { resolveLimits, type LimitOverrides } from './limits.ts';
@@ -18,6 +23,7 @@ export { DEFAULT_LIMITS } from './limits.ts';
 export type { Logger } from './logging.ts';
 export { jsonLogger, silentLogger } from './logging.ts';
 export type { HttpHandler } from './transport.ts';
+export type { AttachmentHttpOptions } from './attachments-http.ts';
 export { WS_PATH } from './transport.ts';
 
 /** How to start a provider. */
@@ -36,8 +42,10 @@ export interface ProviderOptions {
   partners?: readonly EnlistedPartnerKey[];
   limits?: LimitOverrides;
   logger?: Logger;
-  /** Extra HTTP routes (the attachment endpoints). */
+  /** Extra HTTP routes, tried before the built-in attachment endpoints. */
   httpHandlers?: readonly HttpHandler[];
+  /** Blob directory (default `<db>.blobs/`, a temporary one for ':memory:'), sweep interval, idle timeout. */
+  attachments?: AttachmentHttpOptions;
   /** The clock, for tests. */
   now?: () => number;
 }
@@ -49,6 +57,8 @@ export interface RunningProvider {
   readonly port: number;
   readonly domain: string;
   readonly store: ProviderStore;
+  /** Where attachment blobs are stored, one file per blob id. */
+  readonly blobDir: string;
   /** Sends UNAVAILABLE + close 1012 to every connection, stops listening, closes the store. */
   close(): Promise<void>;
 }
@@ -59,7 +69,8 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
   const logger = options.logger ?? jsonLogger();
   const limits = resolveLimits(options.limits);
   const now = options.now ?? Date.now;
-  const store = openSqliteStore(options.dbPath ?? './data/parley.db');
+  const dbPath = options.dbPath ?? './data/parley.db';
+  const store = openSqliteStore(dbPath);
   const ctx: ProviderContext = {
     domain: options.domain ?? 'parley.localhost',
     store,
@@ -73,11 +84,21 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
     httpUrl: '',
     now,
   };
-  const transport = createTransport(ctx, options.httpHandlers ?? []);
+  const attachments = createAttachmentHttp(
+    ctx,
+    blobDirFor(dbPath, options.attachments?.blobDir),
+    options.attachments,
+  );
+  const transport = createTransport(
+    ctx,
+    [...(options.httpHandlers ?? []), attachments.handler],
+    options.attachments?.idleTimeoutMs,
+  );
   let port: number;
   try {
     port = await transport.listen(options.port ?? 0, host);
   } catch (error) {
+    await attachments.close();
     store.close();
     throw error;
   }
@@ -112,10 +133,13 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
     port,
     domain: ctx.domain,
     store,
+    blobDir: attachments.blobDir,
     close: () =>
       (closing ??= (async () => {
         clearInterval(sweep);
+        attachments.stop();
         await transport.close();
+        await attachments.close();
         store.close();
         logger.log('info', 'stopped', {});
       })()),

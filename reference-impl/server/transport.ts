@@ -58,9 +58,13 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/** Most time a client may take to send a request's headers (slowloris on the header phase). */
+const HEADERS_TIMEOUT_MS = 20_000;
+
 export function createTransport(
   ctx: ProviderContext,
   httpHandlers: readonly HttpHandler[],
+  idleTimeoutMs = 30_000,
 ): Transport {
   const connections = new Set<Connection>();
   const wss = new WebSocketServer({
@@ -80,6 +84,12 @@ export function createTransport(
       }
     })();
   });
+  // Slowloris: a connection that sends nothing for idleTimeoutMs is dropped (an upload then keeps
+  // its bytes, ATT-024). No whole-request limit: a large upload on a slow link may take long.
+  // WebSocket sockets leave this timeout behind on upgrade (ws clears it).
+  server.timeout = idleTimeoutMs;
+  server.headersTimeout = Math.min(HEADERS_TIMEOUT_MS, Math.max(idleTimeoutMs, 1000));
+  server.requestTimeout = 0;
   server.on('upgrade', (req, socket, head) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path !== WS_PATH) {

@@ -166,6 +166,11 @@ export interface AttachmentSlot {
   readonly expiresAt: number;
 }
 
+/** A slot with its upload state: `completedAt` is set once the digest verified (ATT-021, ATT-025). */
+export interface AttachmentBlob extends AttachmentSlot {
+  readonly completedAt: number | null;
+}
+
 /**
  * Everything the provider persists. Methods are synchronous and each one is atomic: an engine
  * runs every method that writes in one transaction, so a method that returns has committed durably.
@@ -233,4 +238,12 @@ export interface ProviderStore {
   createSlot(slot: AttachmentSlot): void;
   /** A slot by blob id, for the attachment HTTP routes. */
   getSlot(blobId: string): AttachmentSlot | undefined;
+  /** A slot with its completion state (spec/attachments.md "Upload", "Download"). */
+  getBlob(blobId: string): AttachmentBlob | undefined;
+  /** Marks a slot's blob complete (digest verified, upload token spent); false when the slot is gone. */
+  completeBlob(blobId: string, now: number): boolean;
+  /** Deletes a slot and its blob state, releasing its bytes from the quota (ATT-021, ATT-033). */
+  deleteSlot(blobId: string): boolean;
+  /** Blob ids of slots whose `expiresAt` is at or before `now`, oldest first, at most `limit` (ATT-032). */
+  expiredSlots(now: number, limit: number): string[];
 }

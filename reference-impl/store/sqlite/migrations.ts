@@ -87,6 +87,20 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // spec/attachments.md "Upload", "Expiry": a blob becomes downloadable once its digest
+    // verified (ATT-021, ATT-025); the sweeper finds expired slots by expiry (ATT-032).
+    version: 2,
+    name: 'attachment blobs',
+    sql: `
+      CREATE TABLE attachment_blobs (
+        blob_id TEXT PRIMARY KEY REFERENCES attachment_slots (blob_id) ON DELETE CASCADE,
+        completed_at INTEGER NOT NULL
+      );
+      CREATE INDEX attachment_slots_by_expiry ON attachment_slots (expires_at);
+      CREATE INDEX attachment_slots_by_owner ON attachment_slots (owner, expires_at);
+    `,
+  },
 ];
 
 /**

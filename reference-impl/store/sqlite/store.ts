@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { InteropSettings, RequestAction } from '../../../schemas/frames/consent.ts';
 import type {
+  AttachmentBlob,
   AttachmentSlot,
   ContactRecord,
   NewReport,
@@ -192,5 +193,41 @@ export class SqliteStore extends SqliteQueue implements ProviderStore {
   getSlot(blobId: string): AttachmentSlot | undefined {
     const r = this.get('SELECT * FROM attachment_slots WHERE blob_id = ?', blobId);
     return r && toSlot(r);
+  }
+
+  getBlob(blobId: string): AttachmentBlob | undefined {
+    const r = this.get(
+      `SELECT s.*, b.completed_at FROM attachment_slots s
+       LEFT JOIN attachment_blobs b ON b.blob_id = s.blob_id WHERE s.blob_id = ?`,
+      blobId,
+    );
+    return r && { ...toSlot(r), completedAt: (r.completed_at as number | null) ?? null };
+  }
+
+  completeBlob(blobId: string, now: number): boolean {
+    return this.tx(
+      () =>
+        this.run(
+          `INSERT OR IGNORE INTO attachment_blobs (blob_id, completed_at)
+           SELECT blob_id, ? FROM attachment_slots WHERE blob_id = ?`,
+          now,
+          blobId,
+        ) === 1,
+    );
+  }
+
+  deleteSlot(blobId: string): boolean {
+    return this.tx(() => {
+      this.run('DELETE FROM attachment_blobs WHERE blob_id = ?', blobId);
+      return this.run('DELETE FROM attachment_slots WHERE blob_id = ?', blobId) === 1;
+    });
+  }
+
+  expiredSlots(now: number, limit: number): string[] {
+    return this.all(
+      'SELECT blob_id FROM attachment_slots WHERE expires_at <= ? ORDER BY expires_at LIMIT ?',
+      now,
+      limit,
+    ).map((r) => r.blob_id as string);
   }
 }

@@ -20,6 +20,9 @@ export interface ServeConfig {
   registrationTokens?: string[];
   enlist?: string[];
   limits?: LimitOverrides;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsTerminatedUpstream?: boolean;
 }
 
 interface ServeOptions {
@@ -30,6 +33,9 @@ interface ServeOptions {
   registrationToken: string[];
   enlist: string[];
   config?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsTerminatedUpstream?: boolean;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -61,6 +67,12 @@ export function registerServe(program: Command, context: CliContext): void {
     .option('--domain <domain>', "the provider's domain (default parley.localhost)")
     .option('--registration-token <token>', 'a registration token (repeatable)', collect, [])
     .option('--enlist <file>', "a partner's public key file (repeatable)", collect, [])
+    .option('--tls-cert <file>', 'serve wss:// and https:// with this PEM certificate chain')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option(
+      '--tls-terminated-upstream',
+      'TLS is terminated in front of this provider: allow plain ws:// on a non-loopback --host',
+    )
     .option('--config <file>', 'a JSON file with the same settings')
     .action(async (opts: ServeOptions) => {
       const config: ServeConfig = opts.config
@@ -79,16 +91,36 @@ export function registerServe(program: Command, context: CliContext): void {
         context.setExitCode(EXIT.usage);
         return;
       }
-      const provider = await startProvider({
-        port,
-        host: opts.host ?? config.host ?? '127.0.0.1',
-        dbPath: opts.db ?? config.db ?? './data/parley.db',
-        domain: opts.domain ?? config.domain ?? 'parley.localhost',
-        registrationTokens: tokens,
-        partners,
-        ...(config.limits ? { limits: config.limits } : {}),
-        logger,
-      });
+      const certFile = opts.tlsCert ?? config.tlsCert;
+      const keyFile = opts.tlsKey ?? config.tlsKey;
+      if ((certFile === undefined) !== (keyFile === undefined)) {
+        context.io.err(`parley serve: --tls-cert and --tls-key go together\n`);
+        context.setExitCode(EXIT.usage);
+        return;
+      }
+      let provider: Awaited<ReturnType<typeof startProvider>>;
+      try {
+        provider = await startProvider({
+          ...(certFile && keyFile
+            ? { tls: { cert: readFileSync(certFile), key: readFileSync(keyFile) } }
+            : {}),
+          tlsTerminatedUpstream:
+            opts.tlsTerminatedUpstream ?? config.tlsTerminatedUpstream ?? false,
+          port,
+          host: opts.host ?? config.host ?? '127.0.0.1',
+          dbPath: opts.db ?? config.db ?? './data/parley.db',
+          domain: opts.domain ?? config.domain ?? 'parley.localhost',
+          registrationTokens: tokens,
+          partners,
+          ...(config.limits ? { limits: config.limits } : {}),
+          logger,
+        });
+      } catch (error) {
+        // A refused configuration (PROTO-001 without TLS), an unreadable file, a port in use.
+        context.io.err(`parley serve: ${(error as Error).message}\n`);
+        context.setExitCode(EXIT.findings);
+        return;
+      }
       await new Promise<void>((resolve) => {
         const stop = (signal: string): void => {
           logger.log('info', 'signal', { signal });

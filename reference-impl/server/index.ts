@@ -15,14 +15,14 @@ import { Delivery } from './delivery.ts';
 import { resolveLimits, type LimitOverrides } from './limits.ts';
 import { jsonLogger, type Logger } from './logging.ts';
 import { RateLimiter } from './rate-limit.ts';
-import { createTransport, WS_PATH, type HttpHandler } from './transport.ts';
+import { createTransport, WS_PATH, type HttpHandler, type TlsCredentials } from './transport.ts';
 
 export type { EnlistedPartnerKey } from './context.ts';
 export type { LimitOverrides, ServerLimits } from './limits.ts';
 export { DEFAULT_LIMITS } from './limits.ts';
 export type { Logger } from './logging.ts';
 export { jsonLogger, silentLogger } from './logging.ts';
-export type { HttpHandler } from './transport.ts';
+export type { HttpHandler, TlsCredentials } from './transport.ts';
 export type { AttachmentHttpOptions } from './attachments-http.ts';
 export { WS_PATH } from './transport.ts';
 
@@ -32,6 +32,13 @@ export interface ProviderOptions {
   port?: number;
   /** Interface to bind; loopback by default (PROTO-001 allows plain ws:// only there). */
   host?: string;
+  /** Serve wss:// and https:// with this certificate and key (PEM). */
+  tls?: TlsCredentials;
+  /**
+   * The operator terminates TLS in front of this provider (a reverse proxy), so plain ws:// on a
+   * non-loopback interface is allowed. Without `tls` or this, only loopback may be bound (PROTO-001).
+   */
+  tlsTerminatedUpstream?: boolean;
   /** SQLite file, or ':memory:'. Default ./data/parley.db. */
   dbPath?: string;
   /** The provider's domain (addresses are name@domain). Default `parley.localhost`. */
@@ -63,9 +70,16 @@ export interface RunningProvider {
   close(): Promise<void>;
 }
 
-/** Starts a provider; resolves once it listens. */
+/** Interfaces where plain ws:// and http:// are allowed, for testing (PROTO-001). */
+const LOOPBACK = ['127.0.0.1', '::1', 'localhost'];
+
+/** Starts a provider; resolves once it listens. Refuses a non-loopback interface without TLS. */
 export async function startProvider(options: ProviderOptions = {}): Promise<RunningProvider> {
   const host = options.host ?? '127.0.0.1';
+  if (!options.tls && !options.tlsTerminatedUpstream && !LOOPBACK.includes(host))
+    throw new Error(
+      `refusing to serve plain ws:// and http:// on ${host}: give a TLS certificate and key, or say that TLS is terminated upstream (PROTO-001)`,
+    );
   const logger = options.logger ?? jsonLogger();
   const limits = resolveLimits(options.limits);
   const now = options.now ?? Date.now;
@@ -93,6 +107,7 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
     ctx,
     [...(options.httpHandlers ?? []), attachments.handler],
     options.attachments?.idleTimeoutMs,
+    options.tls,
   );
   let port: number;
   try {
@@ -103,8 +118,9 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
     throw error;
   }
   const hostPart = host.includes(':') ? `[${host}]` : host;
-  ctx.httpUrl = `http://${hostPart}:${port}`;
-  const wsUrl = `ws://${hostPart}:${port}${WS_PATH}`;
+  const secure = options.tls !== undefined;
+  ctx.httpUrl = `${secure ? 'https' : 'http'}://${hostPart}:${port}`;
+  const wsUrl = `${secure ? 'wss' : 'ws'}://${hostPart}:${port}${WS_PATH}`;
   const sweep = setInterval(() => {
     try {
       const t = now();
@@ -115,9 +131,11 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
     }
   }, limits.sweepIntervalMs);
   sweep.unref();
-  if (!['127.0.0.1', '::1', 'localhost'].includes(host))
-    // PROTO-001: plain ws:// and http:// are for loopback; elsewhere TLS must sit in front.
-    logger.log('warn', 'tls.required', { host, note: 'terminate TLS in front of this provider' });
+  if (!secure && !LOOPBACK.includes(host))
+    logger.log('warn', 'tls.upstream', {
+      host,
+      note: 'plain ws:// here; TLS is terminated in front',
+    });
   logger.log('info', 'listening', {
     port,
     host,

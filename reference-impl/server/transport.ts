@@ -3,6 +3,7 @@
  * the attachment HTTP routes (spec/framing.md "Transport", PROTO-001/002/005; spec/attachments.md).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Connection } from './connection.ts';
@@ -61,10 +62,17 @@ export interface Transport {
 /** Most time a client may take to send a request's headers (slowloris on the header phase). */
 const HEADERS_TIMEOUT_MS = 20_000;
 
+/** A certificate chain and private key in PEM, for serving wss:// and https:// (PROTO-001). */
+export interface TlsCredentials {
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
 export function createTransport(
   ctx: ProviderContext,
   httpHandlers: readonly HttpHandler[],
   idleTimeoutMs = 30_000,
+  tls?: TlsCredentials,
 ): Transport {
   const connections = new Set<Connection>();
   const wss = new WebSocketServer({
@@ -72,7 +80,7 @@ export function createTransport(
     maxPayload: ctx.limits.advertised.maxFrameBytes,
     perMessageDeflate: false,
   });
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     void (async () => {
       try {
         for (const h of httpHandlers) if (await h(req, res, ctx)) return;
@@ -83,7 +91,8 @@ export function createTransport(
         else res.destroy();
       }
     })();
-  });
+  };
+  const server: Server = tls ? createTlsServer(tls, handle) : createServer(handle);
   // Slowloris: a connection that sends nothing for idleTimeoutMs is dropped (an upload then keeps
   // its bytes, ATT-024). No whole-request limit: a large upload on a slow link may take long.
   // WebSocket sockets leave this timeout behind on upgrade (ws clears it).

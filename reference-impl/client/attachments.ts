@@ -1,5 +1,6 @@
 // Attachment transfer in the SDK: encrypt a file with the stream cipher, slot it, upload with resume,
-// and download + decrypt a pointer (spec/attachments.md "Encryption format", "Upload", "Download").
+// and download + decrypt a pointer or its thumbnail (spec/attachments.md "Encryption format",
+// "Pointer", "Upload", "Download").
 //
 // Why the ciphertext goes to a temporary file before the upload: `attachment.slot` needs the blob's
 // SHA-256 before the first byte is uploaded, and the digest exists only once the whole file was
@@ -14,9 +15,9 @@ import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage 
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline as pipelineCb, type Readable } from 'node:stream';
+import { pipeline as pipelineCb, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { AttachmentPointer } from '../../schemas/content.ts';
+import type { AttachmentPointer, AttachmentThumbnail } from '../../schemas/content.ts';
 import type { AttachmentKind } from '../../schemas/common.ts';
 import {
   AttachmentCipherError,
@@ -27,13 +28,31 @@ import {
 } from '../attachments/index.ts';
 import { isErrorCode, ParleyError } from './errors.ts';
 
-/** What `uploadAttachment` needs of a client: `ParleyClient.slotAttachment`. */
+/** The media types a provider accepts per kind, as `welcome.mediaTypes` lists them. */
+export type MediaTypeLists = { readonly [K in AttachmentKind]?: readonly string[] };
+
+/**
+ * What `uploadAttachment` needs of a client: `ParleyClient.slotAttachment`, and the connection's
+ * `welcome` for its `mediaTypes` (ATT-009). A `ParleyClient` is one.
+ */
 export interface AttachmentSlotter {
   slotAttachment(
     kind: AttachmentKind,
     size: number,
     digest: string,
   ): Promise<{ blobId: string; uploadUrl: string; uploadToken: string; downloadUrl: string }>;
+  readonly welcome?: { readonly mediaTypes?: MediaTypeLists } | undefined;
+}
+
+/** A thumbnail to upload beside the attachment: its bytes or a path, and what the pointer says. */
+export interface ThumbnailSource {
+  /** The thumbnail's bytes (give this or `path`). */
+  readonly data?: Uint8Array;
+  /** A file holding the thumbnail (give this or `data`). */
+  readonly path?: string;
+  readonly mediaType: string;
+  readonly width: number;
+  readonly height: number;
 }
 
 /** What the pointer says about the file, and how to upload it. */
@@ -52,6 +71,16 @@ export interface UploadAttachmentOptions {
   readonly maxAttempts?: number;
   /** Where the temporary ciphertext goes (default the OS temp directory). */
   readonly tempDir?: string;
+  /**
+   * An image thumbnail, encrypted the same way as its own blob under a fresh key (ATT-001) and
+   * pointed to by the pointer's `thumbnail`.
+   */
+  readonly thumbnail?: ThumbnailSource;
+  /**
+   * The recipient's provider's `welcome.mediaTypes`, when it is not the provider `client` is
+   * connected to (default `client.welcome.mediaTypes`). See `attachmentKindFor` (ATT-009).
+   */
+  readonly mediaTypes?: MediaTypeLists;
 }
 
 const DEFAULT_ATTEMPTS = 5;
@@ -191,23 +220,37 @@ async function plaintextSize(source: Readable | string, given: number | undefine
   throw new TypeError('uploadAttachment needs options.size for a stream of unknown length');
 }
 
+/** `type/subtype` of a media type, lower case, without parameters (RFC 9110 §8.3.1). */
+function essence(mediaType: string): string {
+  return mediaType.split(';')[0]!.trim().toLowerCase();
+}
+
 /**
- * Encrypts `source` (a path or a plaintext stream) under a fresh key and nonce prefix (ATT-001,
- * ATT-002, ATT-007), slots it, uploads it with resume, and returns the pointer to send inside
- * Signal-encrypted content (ATT-008: key, digest, media type and file name never leave in a frame
- * or HTTP request). Throws ParleyError (ATTACHMENT_TOO_LARGE, QUOTA_EXCEEDED, DIGEST_MISMATCH,
- * UPLOAD_TOKEN_INVALID, UNAVAILABLE …), AttachmentCipherError SIZE_MISMATCH when the source
- * delivers other than `size` bytes, or TypeError for a voice message that is not audio with a
- * duration (ATT-010).
+ * The kind to slot a file as (spec/attachments.md "Pointer"): `kind` when `mediaTypes` (the
+ * recipient's provider's `welcome.mediaTypes`) lists `mediaType` for it, else `document` (ATT-009,
+ * a SHOULD). Media types compare by `type/subtype`, parameters and case ignored. Without
+ * `mediaTypes`, or for a voice message, the kind stays: ATT-010 (a MUST) keeps a voice message kind
+ * `audio` even when its media type is not listed.
  */
-export async function uploadAttachment(
+export function attachmentKindFor(
+  kind: AttachmentKind,
+  mediaType: string,
+  mediaTypes: MediaTypeLists | undefined,
+  voice = false,
+): AttachmentKind {
+  if (mediaTypes === undefined || kind === 'document' || voice) return kind;
+  const wanted = essence(mediaType);
+  return (mediaTypes[kind] ?? []).some((listed) => essence(listed) === wanted) ? kind : 'document';
+}
+
+/** Encrypts and uploads one blob; the pointer members that describe the ciphertext. */
+async function uploadBlob(
   client: AttachmentSlotter,
   source: Readable | string,
+  kind: AttachmentKind,
+  size: number,
   options: UploadAttachmentOptions,
-): Promise<AttachmentPointer> {
-  if (options.voice && (options.kind !== 'audio' || options.durationMs === undefined))
-    throw new TypeError('a voice message is kind audio with durationMs set (ATT-010)');
-  const size = await plaintextSize(source, options.size);
+): Promise<Pick<AttachmentPointer, 'blobId' | 'downloadUrl' | 'key' | 'noncePrefix' | 'digest'>> {
   const encrypt = createEncryptStream({ plaintextSize: size });
   const dir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'parley-upload-'));
   try {
@@ -215,7 +258,7 @@ export async function uploadAttachment(
     const input = typeof source === 'string' ? createReadStream(source) : source;
     await pipeline(input, encrypt, createWriteStream(file, { mode: 0o600 }));
     const digest = b64(encrypt.digest!);
-    const slot = await client.slotAttachment(options.kind, encrypt.ciphertextSize, digest);
+    const slot = await client.slotAttachment(kind, encrypt.ciphertextSize, digest);
     await putBlob(
       slot.uploadUrl,
       slot.uploadToken,
@@ -229,18 +272,77 @@ export async function uploadAttachment(
       key: b64(encrypt.key),
       noncePrefix: b64(encrypt.noncePrefix),
       digest,
-      size,
-      paddedSize: encrypt.paddedSize,
-      mediaType: options.mediaType,
-      ...(options.fileName === undefined ? {} : { fileName: options.fileName }),
-      ...(options.voice === undefined ? {} : { voice: options.voice }),
-      ...(options.durationMs === undefined ? {} : { durationMs: options.durationMs }),
-      ...(options.width === undefined ? {} : { width: options.width }),
-      ...(options.height === undefined ? {} : { height: options.height }),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Uploads the thumbnail as its own image blob under a fresh key (ATT-001). */
+async function uploadThumbnail(
+  client: AttachmentSlotter,
+  thumbnail: ThumbnailSource,
+  options: UploadAttachmentOptions,
+  mediaTypes: MediaTypeLists | undefined,
+): Promise<AttachmentThumbnail> {
+  const { data, path } = thumbnail;
+  const size = data !== undefined ? data.byteLength : (await stat(path!)).size;
+  if (size === 0) throw new TypeError('a thumbnail must not be empty');
+  const source = data !== undefined ? Readable.from([Buffer.from(data)]) : path!;
+  const kind = attachmentKindFor('image', thumbnail.mediaType, mediaTypes);
+  const blob = await uploadBlob(client, source, kind, size, options);
+  return {
+    ...blob,
+    size,
+    mediaType: thumbnail.mediaType,
+    width: thumbnail.width,
+    height: thumbnail.height,
+  };
+}
+
+/**
+ * Encrypts `source` (a path or a plaintext stream) under a fresh key and nonce prefix (ATT-001,
+ * ATT-002, ATT-007), slots it, uploads it with resume, and returns the pointer to send inside
+ * Signal-encrypted content (ATT-008: key, digest, media type and file name never leave in a frame
+ * or HTTP request). The slot's kind is `attachmentKindFor(kind, mediaType, …)`: `document` when the
+ * provider does not list the media type for the kind (ATT-009). A `thumbnail` is uploaded as its
+ * own blob under a fresh key and lands in the pointer's `thumbnail`. Throws ParleyError (ATTACHMENT_TOO_LARGE, QUOTA_EXCEEDED, DIGEST_MISMATCH,
+ * UPLOAD_TOKEN_INVALID, UNAVAILABLE …), AttachmentCipherError SIZE_MISMATCH when the source
+ * delivers other than `size` bytes, or TypeError for a voice message that is not audio with a
+ * duration (ATT-010) or a thumbnail without exactly one of `data` and `path`.
+ */
+export async function uploadAttachment(
+  client: AttachmentSlotter,
+  source: Readable | string,
+  options: UploadAttachmentOptions,
+): Promise<AttachmentPointer> {
+  if (options.voice && (options.kind !== 'audio' || options.durationMs === undefined))
+    throw new TypeError('a voice message is kind audio with durationMs set (ATT-010)');
+  if (
+    options.thumbnail &&
+    (options.thumbnail.data === undefined) === (options.thumbnail.path === undefined)
+  )
+    throw new TypeError('a thumbnail needs exactly one of data and path');
+  const size = await plaintextSize(source, options.size);
+  const mediaTypes = options.mediaTypes ?? client.welcome?.mediaTypes;
+  const kind = attachmentKindFor(options.kind, options.mediaType, mediaTypes, options.voice);
+  const blob = await uploadBlob(client, source, kind, size, options);
+  const thumbnail =
+    options.thumbnail === undefined
+      ? undefined
+      : await uploadThumbnail(client, options.thumbnail, options, mediaTypes);
+  return {
+    ...blob,
+    size,
+    paddedSize: paddedSize(size),
+    mediaType: options.mediaType,
+    ...(options.fileName === undefined ? {} : { fileName: options.fileName }),
+    ...(options.voice === undefined ? {} : { voice: options.voice }),
+    ...(options.durationMs === undefined ? {} : { durationMs: options.durationMs }),
+    ...(options.width === undefined ? {} : { width: options.width }),
+    ...(options.height === undefined ? {} : { height: options.height }),
+    ...(thumbnail === undefined ? {} : { thumbnail }),
+  };
 }
 
 /**
@@ -274,4 +376,15 @@ export async function downloadAttachment(pointer: AttachmentPointer): Promise<Re
   }
   pipelineCb(res, decrypt, () => undefined); // errors reach the caller through `decrypt`
   return decrypt;
+}
+
+/**
+ * Downloads and decrypts the thumbnail a pointer carries, with every check of `downloadAttachment`
+ * (ATT-003..006); the thumbnail's `paddedSize` is the padded size of its `size` (ATT-007). Throws
+ * TypeError for a pointer without a thumbnail.
+ */
+export async function downloadThumbnail(pointer: AttachmentPointer): Promise<Readable> {
+  const thumbnail = pointer.thumbnail;
+  if (thumbnail === undefined) throw new TypeError('the pointer carries no thumbnail');
+  return downloadAttachment({ ...thumbnail, paddedSize: paddedSize(thumbnail.size) });
 }

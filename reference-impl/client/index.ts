@@ -34,9 +34,13 @@ export {
 } from './auth.ts';
 export { type BackoffOptions } from './backoff.ts';
 export {
+  attachmentKindFor,
   downloadAttachment,
+  downloadThumbnail,
   uploadAttachment,
   type AttachmentSlotter,
+  type MediaTypeLists,
+  type ThumbnailSource,
   type UploadAttachmentOptions,
 } from './attachments.ts';
 export { AttachmentCipherError, type AttachmentCipherErrorCode } from '../attachments/index.ts';

@@ -3,15 +3,19 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EXIT, processIo, type CliContext, type CliIo } from './context.ts';
+import { registerConform } from './conform.ts';
 import { registerKeygen } from './keygen.ts';
 import { registerServe } from './serve.ts';
 import { registerSpec } from './spec.ts';
+import { registerVerifyReport } from './verify-report.ts';
 
 /** Subcommand modules: adding a subcommand is one entry here and one module beside this file. */
 const SUBCOMMANDS: readonly ((program: Command, context: CliContext) => void)[] = [
   registerSpec,
   registerServe,
   registerKeygen,
+  registerConform,
+  registerVerifyReport,
 ];
 
 function packageVersion(): string {

@@ -1,0 +1,240 @@
+// `parley conform`: runs the conformance suite against a target (or the embedded reference
+// provider) and writes report.json, junit.xml, report.html and optionally report.json.sig (issue 6).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { createFrameValidator, SCHEMA_DIR } from '../../schemas/validator.ts';
+import { ALL_CASES } from '../cases/index.ts';
+import { renderHtml } from '../reporters/html.ts';
+import { attachConsole, useColor } from '../reporters/console.ts';
+import { writeJsonReport } from '../reporters/json.ts';
+import { renderJunit } from '../reporters/junit.ts';
+import { buildReport, coverageOf, requirementRows } from '../reporters/report.ts';
+import { signReport } from '../reporters/sign.ts';
+import { RunnerEvents } from '../runner/events.ts';
+import { loadExpectedFailures } from '../runner/expected.ts';
+import { randomSeed } from '../runner/rng.ts';
+import { runCases } from '../runner/run.ts';
+import { checkCases, parseGlobs, selectCases } from '../runner/select.ts';
+import { exitCodeOf, EXIT_HARNESS } from '../runner/summary.ts';
+import { loadCatalogue } from '../spec-model/catalogue.ts';
+import { startEmbeddedTarget, type EmbeddedTarget } from '../transport/embedded.ts';
+import { loadPartnerKey } from '../transport/partner.ts';
+import { preflight, probe } from '../transport/target.ts';
+import { EXIT, processIo, type CliContext } from './context.ts';
+
+const SPEC_DIR = fileURLToPath(new URL('../../spec', import.meta.url));
+
+interface ConformOptions {
+  target?: string;
+  registrationToken?: string;
+  partnerKey?: string;
+  only: string[];
+  exclude: string[];
+  list?: boolean;
+  seed?: string;
+  concurrency: string;
+  timeoutFactor: string;
+  reportDir: string;
+  signKey?: string;
+  failOn: string;
+  expectFailures?: string;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function versions(): { suite: string; spec: string } {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  const doc = parseYaml(readFileSync(join(SPEC_DIR, 'parley.asyncapi.yaml'), 'utf8')) as {
+    info?: { version?: string };
+  };
+  return { suite: pkg.version, spec: doc.info?.version ?? 'unknown' };
+}
+
+/** Parses a positive number option; returns undefined when it is not one. */
+function positive(text: string, integer: boolean): number | undefined {
+  const n = Number(text);
+  return Number.isFinite(n) && n > 0 && (!integer || Number.isInteger(n)) ? n : undefined;
+}
+
+export function registerConform(program: Command, context: CliContext): void {
+  program
+    .command('conform')
+    .description(
+      'run the conformance suite against a Parley provider (default: the embedded reference provider)',
+    )
+    .option('--target <url>', 'the ws:// or wss:// client endpoint of the provider under test')
+    .option('--registration-token <token>', 'a registration token for first-party test accounts')
+    .option(
+      '--partner-key <file>',
+      'the partner key file (`parley keygen partner`) the target enlisted',
+    )
+    .option(
+      '--only <glob>',
+      'run only cases whose ID or requirement IDs match (repeatable, comma-separated)',
+      collect,
+      [],
+    )
+    .option(
+      '--exclude <glob>',
+      'leave out cases whose ID or requirement IDs match (repeatable)',
+      collect,
+      [],
+    )
+    .option('--list', 'list the selected cases and the requirement coverage, run nothing')
+    .option('--seed <n>', 'seed for every random choice of the suite (default: random, printed)')
+    .option('--concurrency <n>', 'cases run at once (exclusive cases always run alone)', '4')
+    .option('--timeout-factor <f>', 'multiply every timeout by f (slow targets)', '1')
+    .option('--report-dir <dir>', 'where to write the reports', 'reports/latest')
+    .option('--sign-key <file>', 'sign report.json with this Ed25519 private JWK')
+    .option(
+      '--fail-on <level>',
+      'fail (default) or warn: which outcome makes the run non-conformant',
+      'fail',
+    )
+    .option(
+      '--expect-failures <file>',
+      'case or requirement IDs expected to fail (JSON list or lines)',
+    )
+    .action(async (opts: ConformOptions) => context.setExitCode(await conform(opts, context)));
+}
+
+async function conform(opts: ConformOptions, context: CliContext): Promise<number> {
+  const usage = (message: string): number => {
+    context.io.err(`parley conform: ${message}\n`);
+    return EXIT.usage;
+  };
+  const concurrency = positive(opts.concurrency, true);
+  const timeoutFactor = positive(opts.timeoutFactor, false);
+  const seed = opts.seed === undefined ? randomSeed() : Number(opts.seed);
+  if (concurrency === undefined) return usage('--concurrency must be a positive integer');
+  if (timeoutFactor === undefined) return usage('--timeout-factor must be a positive number');
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    return usage('--seed must be a non-negative integer');
+  if (opts.failOn !== 'fail' && opts.failOn !== 'warn')
+    return usage('--fail-on must be fail or warn');
+  if (opts.target && (!opts.registrationToken || !opts.partnerKey))
+    return usage('--target needs --registration-token and --partner-key');
+  if (!opts.target && (opts.registrationToken || opts.partnerKey))
+    return usage('--registration-token and --partner-key need --target');
+
+  const catalogue = loadCatalogue(SPEC_DIR);
+  if (catalogue.diagnostics.length > 0) return usage('the requirement catalogue does not load');
+  const known = new Set(catalogue.requirements.map((r) => r.id));
+  const faults = checkCases(ALL_CASES, known);
+  if (faults.length > 0) return usage(`the case library is faulty:\n  ${faults.join('\n  ')}`);
+  const selected = selectCases(ALL_CASES, parseGlobs(opts.only), parseGlobs(opts.exclude));
+  const coverage = coverageOf(requirementRows(catalogue.requirements, ALL_CASES, []));
+
+  if (opts.list) {
+    for (const c of selected)
+      context.io.out(`${c.id}  ${c.level.padEnd(6)} ${c.requirements.join(',')}  ${c.title}\n`);
+    const byArea = Object.entries(coverage.byArea)
+      .map(([a, v]) => `${a} ${v.covered}/${v.requirements}`)
+      .join(', ');
+    context.io.out(
+      `\n${selected.length} of ${ALL_CASES.length} cases selected; requirements covered ${coverage.covered}/${coverage.requirements}, not covered ${coverage.notCovered} (${byArea})\n`,
+    );
+    return EXIT.ok;
+  }
+  if (selected.length === 0) return usage('no case matches the selection');
+
+  let expected: Set<string> | undefined;
+  try {
+    expected = opts.expectFailures ? loadExpectedFailures(opts.expectFailures) : undefined;
+  } catch (error) {
+    return usage(`cannot read --expect-failures: ${(error as Error).message}`);
+  }
+
+  const validator = createFrameValidator(SCHEMA_DIR);
+  let embedded: EmbeddedTarget | undefined;
+  try {
+    let url: string;
+    let token: string;
+    let partner;
+    if (opts.target) {
+      try {
+        partner = await loadPartnerKey(opts.partnerKey!);
+      } catch (error) {
+        return usage((error as Error).message);
+      }
+      url = opts.target;
+      token = opts.registrationToken!;
+    } else {
+      embedded = await startEmbeddedTarget();
+      ({ url, registrationToken: token, partner } = embedded);
+    }
+    const waitMs = 2000 * timeoutFactor;
+    let target;
+    try {
+      target = await preflight(url, token, partner, validator, waitMs);
+    } catch (error) {
+      context.io.err(`parley conform: the harness could not run: ${(error as Error).message}\n`);
+      return EXIT_HARNESS;
+    }
+    const events = new RunnerEvents();
+    const tty = context.io === processIo && process.stdout.isTTY === true;
+    attachConsole(events, {
+      write: context.io.out,
+      tty,
+      color: useColor(tty),
+      coverage: () => coverage,
+    });
+    const startedAt = new Date();
+    const levels = new Map(catalogue.requirements.map((r) => [r.id, r.level]));
+    const end = await runCases(selected, {
+      target,
+      validator,
+      seed,
+      concurrency,
+      timeoutFactor,
+      levels,
+      probe: () => probe(url, validator, waitMs),
+      events,
+      ...(expected ? { expectedFailures: expected } : {}),
+    });
+    const exitCode = exitCodeOf(end.results, {
+      failOnWarn: opts.failOn === 'warn',
+      ...(end.breaker ? { breaker: end.breaker } : {}),
+    });
+    const v = versions();
+    const report = buildReport({
+      end,
+      catalogue: catalogue.requirements,
+      library: ALL_CASES,
+      suiteVersion: v.suite,
+      specVersion: v.spec,
+      target: {
+        url,
+        domain: target.domain,
+        embedded: !opts.target,
+        capabilities: [...target.capabilities],
+      },
+      seed,
+      options: {
+        only: opts.only,
+        exclude: opts.exclude,
+        concurrency,
+        timeoutFactor,
+        failOn: opts.failOn,
+        expectFailures: expected ? [...expected] : [],
+      },
+      startedAt,
+      exitCode,
+    });
+    writeJsonReport(opts.reportDir, report);
+    writeFileSync(join(opts.reportDir, 'junit.xml'), renderJunit(report));
+    writeFileSync(join(opts.reportDir, 'report.html'), renderHtml(report));
+    if (opts.signKey) signReport(opts.reportDir, opts.signKey);
+    context.io.out(
+      `reports written to ${opts.reportDir}${opts.signKey ? ' (signed)' : ''}; exit ${exitCode}\n`,
+    );
+    return exitCode;
+  } finally {
+    await embedded?.stop();
+  }
+}

@@ -1,0 +1,116 @@
+// The console reporter: live progress while cases run (one rewritten line on a TTY, one line per
+// case otherwise), then failures with expected and actual, and a summary table. Colour only on a
+// TTY without NO_COLOR.
+import type { CaseResult, RunEnd, RunnerEvents } from '../runner/events.ts';
+import type { Outcome } from '../runner/case.ts';
+
+export interface ConsoleOptions {
+  write: (text: string) => void;
+  tty: boolean;
+  color: boolean;
+  /** Coverage line for the summary: covered and total requirements. */
+  coverage?: () => { covered: number; requirements: number };
+}
+
+const COLORS: Record<Outcome, string> = {
+  pass: '32',
+  fail: '31',
+  warn: '33',
+  skip: '90',
+  error: '35',
+};
+
+/** Whether to colour: a TTY and no NO_COLOR (https://no-color.org). */
+export function useColor(tty: boolean, env: NodeJS.ProcessEnv = process.env): boolean {
+  return tty && !('NO_COLOR' in env && env.NO_COLOR !== '') && env.TERM !== 'dumb';
+}
+
+/** Attaches the console reporter to runner events. */
+export function attachConsole(events: RunnerEvents, options: ConsoleOptions): void {
+  const paint = (o: Outcome, text: string): string =>
+    options.color ? `\u001b[${COLORS[o]}m${text}\u001b[0m` : text;
+  const label = (r: CaseResult): string => {
+    const tag = r.expectedFailure ? 'xfail' : r.unexpectedPass ? 'XPASS' : r.outcome;
+    return paint(r.unexpectedPass ? 'fail' : r.outcome, tag.toUpperCase().padEnd(5));
+  };
+  let lineOpen = false;
+  events.on('run.start', (s) => {
+    options.write(
+      `parley conform: ${s.total} cases against ${s.target} (seed ${s.seed}, concurrency ${s.concurrency})\n`,
+    );
+  });
+  events.on('breaker.open', ({ reason }) => {
+    if (lineOpen) options.write('\n');
+    lineOpen = false;
+    options.write(`circuit breaker open: ${reason}; the remaining cases end as error\n`);
+  });
+  events.on('case.end', ({ result, done, total }) => {
+    const line = `[${String(done).padStart(String(total).length)}/${total}] ${label(result)} ${result.id} (${result.durationMs} ms)`;
+    if (options.tty) {
+      options.write(`\r\u001b[2K${line}`);
+      lineOpen = true;
+      if (result.outcome === 'fail' || result.outcome === 'error' || result.unexpectedPass) {
+        options.write('\n');
+        lineOpen = false;
+      }
+    } else options.write(`${line}\n`);
+  });
+  events.on('run.end', (end) => {
+    if (lineOpen) options.write('\r\u001b[2K');
+    options.write(renderDetails(end));
+    options.write(renderSummaryTable(end, options.coverage?.(), paint));
+  });
+}
+
+/** The fail, warn and error results with what was expected and what came. */
+export function renderDetails(end: RunEnd): string {
+  const notable = end.results.filter(
+    (r) =>
+      r.outcome === 'fail' || r.outcome === 'warn' || r.outcome === 'error' || r.unexpectedPass,
+  );
+  if (notable.length === 0) return '';
+  const lines = notable.map((r) => {
+    const head = `${r.unexpectedPass ? 'UNEXPECTED PASS' : r.outcome.toUpperCase()}${r.expectedFailure ? ' (expected)' : ''} ${r.id} — ${r.title}`;
+    const body =
+      r.outcome === 'error' || r.unexpectedPass
+        ? `    ${r.message ?? 'listed as an expected failure'}`
+        : `    ${r.failedRequirement}: ${r.quote}\n    expected: ${r.expected}\n    actual:   ${r.actual}`;
+    return `${head}\n${body}`;
+  });
+  return `\n${lines.join('\n')}\n`;
+}
+
+/** The per-area table of outcomes and the totals line. */
+export function renderSummaryTable(
+  end: RunEnd,
+  coverage: { covered: number; requirements: number } | undefined,
+  paint: (o: Outcome, text: string) => string = (_o, t) => t,
+): string {
+  const outcomes: Outcome[] = ['pass', 'fail', 'warn', 'skip', 'error'];
+  const areas = [...new Set(end.results.map((r) => r.area))].sort();
+  const header = `\n${'area'.padEnd(9)}${outcomes.map((o) => o.padStart(7)).join('')}${'total'.padStart(7)}\n`;
+  const row = (name: string, rs: readonly CaseResult[]): string =>
+    `${name.padEnd(9)}${outcomes
+      .map((o) => {
+        const n = rs.filter((r) => r.outcome === o).length;
+        const cell = String(n).padStart(7);
+        return n > 0 && o !== 'pass' ? paint(o, cell) : cell;
+      })
+      .join('')}${String(rs.length).padStart(7)}\n`;
+  const s = end.summary;
+  const extra = [
+    s.expectedFailures ? `${s.expectedFailures} expected failures` : '',
+    s.unexpectedPasses ? `${s.unexpectedPasses} unexpected passes` : '',
+    coverage ? `requirements covered ${coverage.covered}/${coverage.requirements}` : '',
+  ].filter(Boolean);
+  return `${header}${areas
+    .map((a) =>
+      row(
+        a,
+        end.results.filter((r) => r.area === a),
+      ),
+    )
+    .join(
+      '',
+    )}${row('all', end.results)}\n${extra.join('; ')}${extra.length ? '; ' : ''}${end.durationMs} ms\n`;
+}

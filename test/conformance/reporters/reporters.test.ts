@@ -1,0 +1,213 @@
+// Tests of the reporters (conformance/reporters/): report.json shape, junit.xml well-formed,
+// report.html self-contained and escaped, the signature, and transcript redaction.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import type { CaseResult, RunEnd } from '../../../conformance/runner/events.ts';
+import { summarise } from '../../../conformance/runner/summary.ts';
+import { renderHtml } from '../../../conformance/reporters/html.ts';
+import { writeJsonReport } from '../../../conformance/reporters/json.ts';
+import { renderJunit } from '../../../conformance/reporters/junit.ts';
+import { buildReport, type Report } from '../../../conformance/reporters/report.ts';
+import { signReport, verifyReport } from '../../../conformance/reporters/sign.ts';
+import { renderSummaryTable } from '../../../conformance/reporters/console.ts';
+import { REDACTED, Transcript } from '../../../conformance/transport/transcript.ts';
+import { writePartnerKey } from '../../../conformance/cli/keygen.ts';
+import { loadCatalogue } from '../../../conformance/spec-model/catalogue.ts';
+import { fakeCase } from '../runner/support.ts';
+import { main } from '../../../conformance/cli/main.ts';
+
+const HOSTILE = '</pre><script>alert("x")</script> & <img src=http://evil.example/x>';
+
+function result(
+  id: string,
+  outcome: CaseResult['outcome'],
+  extra: Partial<CaseResult> = {},
+): CaseResult {
+  return {
+    id,
+    title: `title of ${id}`,
+    area: id.split('-')[0]!,
+    requirements: [id.split('-').slice(0, 2).join('-')],
+    level: 'MUST',
+    quote: 'The provider MUST do it.',
+    sends: 'a frame',
+    outcome,
+    durationMs: 12,
+    schemaFaults: [],
+    transcript: [],
+    ...extra,
+  };
+}
+
+function sampleReport(): Report {
+  const results = [
+    result('ENC-003-relay', 'pass'),
+    result('ENC-034-refused', 'fail', {
+      failedRequirement: 'ENC-034',
+      expected: 'NOT_SIGNAL_CIPHERTEXT',
+      actual: HOSTILE,
+      transcript: [
+        { t: 1, peer: 'bob', dir: 'received', frame: { type: 'error', message: HOSTILE } },
+      ],
+    }),
+    result('PROTO-029-ping', 'warn', {
+      level: 'SHOULD',
+      failedRequirement: 'PROTO-029',
+      expected: 'a',
+      actual: 'b',
+    }),
+    result('KEYS-015-kyber', 'skip', { message: 'no kyber' }),
+    result('AUTH-004-late', 'error', { message: 'timed out' }),
+  ];
+  const end: RunEnd = { results, summary: summarise(results), durationMs: 99 };
+  return buildReport({
+    end,
+    catalogue: loadCatalogue(join(process.cwd(), 'spec')).requirements,
+    library: results.map((r) => fakeCase(r.id, undefined, { requirements: r.requirements })),
+    suiteVersion: '0.1.0',
+    specVersion: '1.0.0',
+    target: {
+      url: 'ws://127.0.0.1:1/parley/v1',
+      domain: 'provider.example',
+      embedded: true,
+      capabilities: ['consent'],
+    },
+    seed: 7,
+    options: {},
+    startedAt: new Date(0),
+    exitCode: 1,
+  });
+}
+
+/** A small well-formedness check: balanced tags, no raw `<` or bare `&` in text or attributes. */
+function wellFormed(xml: string): boolean {
+  const body = xml.replace(/^<\?xml[^>]*\?>\s*/, '');
+  const stack: string[] = [];
+  const tag = /<(\/?)([A-Za-z][\w.-]*)((?:\s+[\w.-]+="[^"<]*")*)\s*(\/?)>/g;
+  let last = 0;
+  for (let m = tag.exec(body); m; m = tag.exec(body)) {
+    const text = body.slice(last, m.index);
+    if (/[<>]|&(?!(amp|lt|gt|quot|apos);)/.test(text)) return false;
+    if (/&(?!(amp|lt|gt|quot|apos);)/.test(m[3] ?? '')) return false;
+    last = tag.lastIndex;
+    if (m[1]) {
+      if (stack.pop() !== m[2]) return false;
+    } else if (!m[4]) stack.push(m[2]!);
+  }
+  return stack.length === 0 && body.slice(last).trim() === '';
+}
+
+describe('conformance reporters', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'parley-report-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes report.json with summary, target, versions, seed, timings, coverage and results', () => {
+    const file = writeJsonReport(dir, sampleReport());
+    const r = JSON.parse(readFileSync(file, 'utf8')) as Report;
+    expect(r.summary).to.include({ total: 5, pass: 1, fail: 1, warn: 1, skip: 1, error: 1 });
+    expect(r).to.include.keys(
+      'target',
+      'suite',
+      'spec',
+      'seed',
+      'startedAt',
+      'durationMs',
+      'results',
+    );
+    expect(r.results[1]).to.include.keys(
+      'id',
+      'requirements',
+      'outcome',
+      'durationMs',
+      'expected',
+      'actual',
+      'transcript',
+    );
+    expect(r.coverage.requirements).to.equal(238);
+    expect(r.requirements.find((x) => x.id === 'ENC-034')!.status).to.equal('fail');
+    expect(r.requirements.find((x) => x.id === 'ATT-001')!.status).to.equal('not covered');
+  });
+
+  it('renders junit.xml that is well-formed, escapes hostile text and counts outcomes', () => {
+    const xml = renderJunit(sampleReport());
+    expect(wellFormed(xml)).to.equal(true);
+    expect(xml).to.not.include('<script>');
+    expect(xml).to.match(
+      /<testsuites name="parley conform" tests="5" failures="1" errors="1" skipped="1"/,
+    );
+  });
+
+  it('renders report.html self-contained, with no script or external resource, everything escaped', () => {
+    const html = renderHtml(sampleReport());
+    expect(html).to.not.match(/<(script|link|img|iframe|object|embed)\b|url\(|@import/i);
+    expect(html).to.include('&lt;img src=http://evil.example/x&gt;');
+    expect(html).to.include('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+    expect(html).to.include('Art. 7(3)');
+    expect(html).to.include('not covered');
+  });
+
+  it('signs report.json so that verify-report accepts it and rejects one flipped byte', async () => {
+    writeJsonReport(dir, sampleReport());
+    const key = join(dir, 'signer.json');
+    await writePartnerKey('lab.example', key);
+    signReport(dir, key);
+    expect(verifyReport(dir, join(dir, 'signer.pub.json')).valid).to.equal(true);
+    const io = { out: () => undefined, err: () => undefined };
+    expect(
+      await main(
+        ['node', 'parley', 'verify-report', dir, '--public-key', join(dir, 'signer.pub.json')],
+        io,
+      ),
+    ).to.equal(0);
+    const bytes = readFileSync(join(dir, 'report.json'));
+    bytes[100] = bytes[100]! ^ 1;
+    writeFileSync(join(dir, 'report.json'), bytes);
+    expect(verifyReport(dir, join(dir, 'signer.pub.json')).valid).to.equal(false);
+    expect(
+      await main(
+        ['node', 'parley', 'verify-report', dir, '--public-key', join(dir, 'signer.pub.json')],
+        io,
+      ),
+    ).to.equal(1);
+  });
+
+  it('prints a summary table per area without colour when asked for none', () => {
+    const r = sampleReport();
+    const text = renderSummaryTable(
+      { results: r.results, summary: r.summary, durationMs: 99 },
+      { covered: 5, requirements: 238 },
+    );
+    expect(text).to.match(/ENC\s+1\s+1\s+0\s+0\s+0\s+2/);
+    expect(text).to.include('requirements covered 5/238');
+    expect(text).to.not.include('\u001b[');
+  });
+
+  it('redacts registration tokens, partner JWTs and device proofs from transcripts', () => {
+    const t = new Transcript();
+    t.addSecret('s3cret-token');
+    t.record('alice', 'sent', {
+      type: 'account.register',
+      registrationToken: 's3cret-token',
+      name: 'alice',
+    });
+    t.record('bob', 'sent', {
+      type: 'auth',
+      method: 'partner',
+      token: 'eyJhbGciOi.eyJzdWIi.c2ln',
+      signature: 'proof',
+    });
+    t.record(
+      'eve',
+      'sent',
+      'raw {"registrationToken":"s3cret-token","t":"eyJhbGciOi.eyJzdWIi.c2ln"}',
+    );
+    const text = JSON.stringify(t.entries);
+    expect(text).to.not.include('s3cret-token');
+    expect(text).to.not.include('eyJhbGciOi');
+    expect(text).to.not.include('"proof"');
+    expect(text).to.include(REDACTED);
+  });
+});

@@ -1,5 +1,9 @@
 // The case library: every conformance case, by requirement area (conformance/cases/<area>/).
 import type { ConformanceCase } from '../runner/case.ts';
+import { attachmentDownloadCases } from './att/download.ts';
+import { attachmentLimitCases } from './att/limits.ts';
+import { attachmentMediaCases } from './att/media.ts';
+import { attachmentUploadCases } from './att/upload.ts';
 import { deviceAuthCases } from './auth/device.ts';
 import { partnerAuthCases } from './auth/partner.ts';
 import { blockCases } from './consent/blocks.ts';
@@ -44,4 +48,8 @@ export const ALL_CASES: readonly ConformanceCase[] = [
   ...sessionStateCases,
   ...requestReplyCases,
   ...registryCases,
+  ...attachmentLimitCases,
+  ...attachmentUploadCases,
+  ...attachmentDownloadCases,
+  ...attachmentMediaCases,
 ];

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger, startProvider } from '../../reference-impl/server/index.ts';
+import { silentLogger, startProvider, type Fault } from '../../reference-impl/server/index.ts';
 import { generatePartnerKey, type PartnerKey } from './partner.ts';
 
 /** The suite's partner platform in embedded runs. */
@@ -19,8 +19,14 @@ export interface EmbeddedTarget {
   stop(): Promise<void>;
 }
 
+/** Internal options, for the suite's own tests only (no CLI flag reaches them). */
+export interface EmbeddedOptions {
+  /** Start a deliberately broken variant (reference-impl/server/faults.ts): the suite's self-test. */
+  faults?: readonly Fault[];
+}
+
 /** Starts the reference provider for one run. */
-export async function startEmbeddedTarget(): Promise<EmbeddedTarget> {
+export async function startEmbeddedTarget(options: EmbeddedOptions = {}): Promise<EmbeddedTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-conform-'));
   const registrationToken = randomBytes(18).toString('base64url');
   const partner = await generatePartnerKey(EMBEDDED_PARTNER_DOMAIN);
@@ -33,6 +39,7 @@ export async function startEmbeddedTarget(): Promise<EmbeddedTarget> {
       registrationTokens: [registrationToken],
       partners: [partner.publicJwk],
       logger: silentLogger,
+      ...(options.faults ? { faults: options.faults } : {}),
     });
     return {
       url: provider.wsUrl,

@@ -254,7 +254,8 @@ export function createAttachmentHttp(
       }
       const expected = Buffer.from(blob.digest, 'base64url');
       const actual = hash.digest();
-      if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
+      const matches = expected.length === actual.length && timingSafeEqual(expected, actual);
+      if (!matches && !ctx.faults.has('skip-digest-check')) {
         await rm(path, { force: true });
         ctx.store.deleteSlot(blobId);
         ctx.logger.log('info', 'attachment.digest_mismatch', { blobId });

@@ -57,5 +57,6 @@ export function checkDeviceAuth(
   if (!account || account.kind !== 'local') return false;
   const device = ctx.store.getDevice(address, deviceId);
   if (!device) return false;
+  if (ctx.faults.has('accept-forged-device-proof')) return true; // fault injection: breaks AUTH-006
   return verifyDeviceProof(device.identityKey, challenge, address, deviceId, signature);
 }

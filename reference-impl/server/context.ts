@@ -7,6 +7,7 @@ import type { Origin } from '../../schemas/common.ts';
 import type { FrameValidator } from '../../schemas/validator.ts';
 import type { ProviderStore } from '../store/types.ts';
 import type { Delivery } from './delivery.ts';
+import type { Fault } from './faults.ts';
 import type { ServerLimits } from './limits.ts';
 import type { Logger } from './logging.ts';
 import type { RateLimiter } from './rate-limit.ts';
@@ -32,6 +33,8 @@ export interface ProviderContext {
   /** The http(s) origin clients reach, for attachment URLs. */
   httpUrl: string;
   readonly now: () => number;
+  /** Injected faults, for the conformance suite's self-test only; empty in every real deployment. */
+  readonly faults: ReadonlySet<Fault>;
 }
 
 /** Who an authenticated connection speaks for, fixed by `auth.ok` (AUTH-022). */

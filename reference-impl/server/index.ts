@@ -12,6 +12,7 @@ import {
 } from './attachments-http.ts';
 import type { EnlistedPartnerKey, ProviderContext } from './context.ts';
 import { Delivery } from './delivery.ts';
+import type { Fault } from './faults.ts';
 import { resolveLimits, type LimitOverrides } from './limits.ts';
 import { jsonLogger, type Logger } from './logging.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -24,6 +25,8 @@ export type { Logger } from './logging.ts';
 export { jsonLogger, silentLogger } from './logging.ts';
 export type { HttpHandler, TlsCredentials } from './transport.ts';
 export type { AttachmentHttpOptions } from './attachments-http.ts';
+export type { Fault } from './faults.ts';
+export { FAULTS } from './faults.ts';
 export { WS_PATH } from './transport.ts';
 
 /** How to start a provider. */
@@ -55,6 +58,11 @@ export interface ProviderOptions {
   attachments?: AttachmentHttpOptions;
   /** The clock, for tests. */
   now?: () => number;
+  /**
+   * Faults to inject (faults.ts), for the conformance suite's self-test only: each breaks one MUST.
+   * Off unless given here; `parley serve` never passes it.
+   */
+  faults?: readonly Fault[];
 }
 
 /** A running provider. */
@@ -97,7 +105,13 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
     partners: options.partners ?? [],
     httpUrl: '',
     now,
+    faults: new Set(options.faults ?? []),
   };
+  if (ctx.faults.size > 0)
+    logger.log('warn', 'faults.injected', {
+      faults: [...ctx.faults],
+      note: 'THIS PROVIDER IS DELIBERATELY BROKEN (conformance self-test); never serve users with it',
+    });
   const attachments = createAttachmentHttp(
     ctx,
     blobDirFor(dbPath, options.attachments?.blobDir),

@@ -60,9 +60,10 @@ export class PartnerVerifier {
       ({ payload } = await jwtVerify(token, keys, {
         algorithms: ['EdDSA'],
         issuer: iss,
-        audience: ctx.domain, // AUTH-012
+        // AUTH-012 (the fault accept-wrong-audience leaves the audience unchecked)
+        ...(ctx.faults.has('accept-wrong-audience') ? {} : { audience: ctx.domain }),
         requiredClaims: ['iss', 'sub', 'aud', 'iat', 'exp', 'jti'],
-        clockTolerance: skew, // AUTH-015, exp side
+        clockTolerance: ctx.faults.has('accept-expired-token') ? 1e9 : skew, // AUTH-015, exp side
         currentDate: new Date(now),
       }));
     } catch (error) {

@@ -26,12 +26,20 @@ export function gateRecipient(
   let ok = account !== undefined;
   if (account && session.origin.thirdParty) {
     // Third-party sessions reach first-party users who opted in for their platform only.
-    ok = account.kind === 'local' && interopAllows(account, session.origin.platform);
+    ok =
+      account.kind === 'local' &&
+      (ctx.faults.has('ignore-consent') || interopAllows(account, session.origin.platform));
   } else if (account && account.kind === 'partner') {
     // First-party users reach partner users that connected here; partner users never reach each other.
     ok = !session.origin.thirdParty;
   }
-  if (!ok) throw new ProviderError('NOT_FOUND', NOT_FOUND_MESSAGE);
+  if (!ok && account && ctx.faults.has('timing-oracle'))
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50); // fault: breaks CONSENT-007
+  if (!ok)
+    throw new ProviderError(
+      'NOT_FOUND',
+      ctx.faults.has('reveal-nonexistence') && !account ? 'no such account' : NOT_FOUND_MESSAGE,
+    );
   return account!;
 }
 

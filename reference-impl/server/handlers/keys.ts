@@ -40,9 +40,15 @@ function publish(ctx: ProviderContext, conn: ConnectionHandle, f: KeysPublishFra
       });
   }
   const device = ctx.store.getDevice(address, deviceId);
-  if (!device || !bytesEqual(device.identityKey, identityKey))
+  if (
+    !ctx.faults.has('skip-identity-check') &&
+    (!device || !bytesEqual(device.identityKey, identityKey))
+  )
     throw new ProviderError('IDENTITY_MISMATCH', 'identityKey is not this device’s identity key'); // KEYS-003
-  if (!verifies(identityKey, signedKey, f.signedPreKey.signature))
+  if (
+    !ctx.faults.has('accept-bad-prekey-signature') &&
+    !verifies(identityKey, signedKey, f.signedPreKey.signature)
+  )
     throw new ProviderError('BAD_SIGNATURE', 'the signed prekey signature does not verify', {
       pointer: '/signedPreKey/signature',
     }); // KEYS-001
@@ -84,6 +90,14 @@ function claim(ctx: ProviderContext, conn: ConnectionHandle, f: KeysClaimFrame):
   else limitRate(ctx, checks); // KEYS-017
   const bundles = ctx.store.claimKeys(f.address, f.deviceIds);
   if (bundles.length === 0) throw new ProviderError('NOT_FOUND', NOT_FOUND_MESSAGE);
+  if (ctx.faults.has('serve-prekey-twice'))
+    for (const b of bundles)
+      // fault injection: puts the claimed key back, breaks KEYS-012/013
+      if (b.oneTimePreKey)
+        ctx.store.publishKeys(f.address, b.device.deviceId, {
+          signedPreKey: b.signedPreKey,
+          oneTimePreKeys: [b.oneTimePreKey],
+        });
   const threshold = ctx.limits.advertised.lowPreKeyThreshold;
   return {
     reply: {

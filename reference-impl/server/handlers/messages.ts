@@ -57,7 +57,7 @@ function send(ctx: ProviderContext, conn: ConnectionHandle, f: MessageSendFrame)
   const max = ctx.limits.advertised.maxMessageBytes;
   const bodies = f.messages.map((m) => fromB64(m.body));
   bodies.forEach((b, i) => {
-    if (b.length > max)
+    if (b.length > max && !ctx.faults.has('skip-size-check'))
       throw new ProviderError('MESSAGE_TOO_LARGE', `a body is longer than ${max} bytes`, {
         pointer: `/messages/${i}/body`,
       });
@@ -79,7 +79,7 @@ function send(ctx: ProviderContext, conn: ConnectionHandle, f: MessageSendFrame)
     else if (d.registrationId !== m.registrationId) stale.push(m.deviceId);
   });
   const missing = devices.map((d) => d.deviceId).filter((id) => !named.has(id));
-  if (missing.length + extra.length + stale.length > 0) {
+  if (missing.length + extra.length + stale.length > 0 && !ctx.faults.has('skip-device-check')) {
     const asc = (a: number, b: number): number => a - b;
     throw new ProviderError(
       'DEVICE_MISMATCH',
@@ -96,6 +96,7 @@ function send(ctx: ProviderContext, conn: ConnectionHandle, f: MessageSendFrame)
     try {
       parsed = parseCiphertext(m.type, bodies[i]!);
     } catch {
+      if (ctx.faults.has('accept-plaintext')) return; // fault injection: breaks ENC-034
       throw new ProviderError(
         'NOT_SIGNAL_CIPHERTEXT',
         `the body is not a Signal ${m.type} message`,
@@ -105,6 +106,7 @@ function send(ctx: ProviderContext, conn: ConnectionHandle, f: MessageSendFrame)
       );
     }
     if (
+      !ctx.faults.has('foreign-prekey-identity') && // fault injection: breaks ENC-035
       parsed.type === 'prekey' &&
       (!sender || !bytesEqual(parsed.message.identityKey, sender.identityKey))
     )
@@ -117,13 +119,17 @@ function send(ctx: ProviderContext, conn: ConnectionHandle, f: MessageSendFrame)
       );
   });
   // Declined or blocked senders are answered as if delivered, and nothing is queued (CONSENT-021/022).
-  const suppressed = ctx.store.isBlocked(f.to, session.address) || contact?.state === 'declined';
+  const suppressed =
+    (!ctx.faults.has('ignore-block') && ctx.store.isBlocked(f.to, session.address)) ||
+    contact?.state === 'declined';
   const now = ctx.now();
   const result = ctx.store.acceptMessage({
     messageId: randomUUID(),
     sender: session.address,
     senderDevice: session.deviceId,
-    origin: session.origin,
+    origin: ctx.faults.has('spoofable-origin')
+      ? { platform: ctx.domain, thirdParty: false } // fault injection: breaks CONSENT-010
+      : session.origin,
     recipient: f.to,
     idempotencyKey: f.idempotencyKey,
     requestHash: hash,
@@ -162,7 +168,9 @@ function send(ctx: ProviderContext, conn: ConnectionHandle, f: MessageSendFrame)
 function ack(ctx: ProviderContext, conn: ConnectionHandle, f: MessageAckFrame): HandlerResult {
   const { address, deviceId } = conn.session!;
   const seqs = f.deliveryIds.map(seqOf).filter((s): s is number => s !== undefined);
-  const count = ctx.store.ackDeliveries(address, deviceId, seqs); // DELIV-024/025
+  const count = ctx.faults.has('redeliver-acked')
+    ? seqs.length // fault injection: breaks DELIV-025
+    : ctx.store.ackDeliveries(address, deviceId, seqs); // DELIV-024/025
   return { reply: { type: 'message.acked', count } };
 }
 

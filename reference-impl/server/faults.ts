@@ -1,0 +1,43 @@
+/**
+ * Fault injection for the conformance suite's self-test ("red against broken variants"): named
+ * faults that each break exactly one MUST of the spec. Off unless passed to `startProvider` in code;
+ * never reachable from `parley serve`'s flags or config file. Never enable one in production.
+ */
+
+/** Every fault, with what it breaks (the requirement ID) in one line. */
+export const FAULTS = {
+  'accept-plaintext': 'ENC-034: a body that is not a Signal message is accepted and queued',
+  'foreign-prekey-identity':
+    'ENC-035: a prekey message under another identity than the sender device’s is accepted',
+  'serve-prekey-twice': 'KEYS-012: a claimed one-time prekey is put back and handed out again',
+  'ignore-consent':
+    'CONSENT-005: third-party sends and claims reach local users who have not opted in',
+  'reveal-nonexistence':
+    'CONSENT-006: an unknown address is refused with another message than a non-consenting user',
+  'spoofable-origin':
+    'CONSENT-010: messages from partner sessions are stamped first-party (origin of the provider)',
+  'redeliver-acked': 'DELIV-025: message.ack counts the deliveries but does not delete them',
+  'skip-device-check': 'DELIV-002: a send that does not match the recipient’s devices is accepted',
+  'skip-size-check': 'DELIV-005: a body longer than maxMessageBytes is accepted',
+  'accept-bad-prekey-signature':
+    'KEYS-001: keys.publish stores a signed prekey whose signature does not verify',
+  'skip-identity-check': 'KEYS-003: keys.publish under another identity key is accepted',
+  'accept-forged-device-proof':
+    'AUTH-006: a device auth for a known device is accepted whatever its signature',
+  'accept-expired-token': 'AUTH-015: a partner token whose exp lies in the past is accepted',
+  'accept-wrong-audience': 'AUTH-012: a partner token for another provider’s domain is accepted',
+  'ignore-block': 'CONSENT-019: messages from a blocked sender are still delivered',
+  'skip-digest-check':
+    'ATT-021: an upload whose SHA-256 differs from the slot’s digest is stored and downloadable',
+  'timing-oracle':
+    'CONSENT-007: a refusal for lack of consent takes 50 ms longer than one for an unknown address',
+  'accept-replayed-token': 'AUTH-017: a partner token is accepted again with the same iss and jti',
+} as const satisfies Record<string, string>;
+
+/** A named fault of the reference provider (see FAULTS). */
+export type Fault = keyof typeof FAULTS;
+
+/** The requirement ID a fault breaks: the head of its description. */
+export function requirementOf(fault: Fault): string {
+  return FAULTS[fault].slice(0, FAULTS[fault].indexOf(':'));
+}

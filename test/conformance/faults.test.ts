@@ -1,0 +1,160 @@
+// The suite's self-test, "red against broken variants": for each named fault of the reference
+// provider (reference-impl/server/faults.ts), the suite runs in-process against that variant and must
+// be non-conformant on the requirement the fault breaks; and no fault goes without a row here.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { createFrameValidator, SCHEMA_DIR } from '../../schemas/validator.ts';
+import { ALL_CASES } from '../../conformance/cases/index.ts';
+import type { CliIo } from '../../conformance/cli/context.ts';
+import { main } from '../../conformance/cli/main.ts';
+import type { CaseResult } from '../../conformance/runner/events.ts';
+import { runCases } from '../../conformance/runner/run.ts';
+import { parseGlobs, selectCases } from '../../conformance/runner/select.ts';
+import { EXIT_NONCONFORMANT, exitCodeOf } from '../../conformance/runner/summary.ts';
+import { loadCatalogue } from '../../conformance/spec-model/catalogue.ts';
+import { startEmbeddedTarget } from '../../conformance/transport/embedded.ts';
+import { preflight, probe } from '../../conformance/transport/target.ts';
+import { FAULTS, requirementOf, type Fault } from '../../reference-impl/server/faults.ts';
+import { startProvider, type Logger } from '../../reference-impl/server/index.ts';
+
+const SPEC_DIR = fileURLToPath(new URL('../../spec', import.meta.url));
+const validator = createFrameValidator(SCHEMA_DIR);
+const levels = new Map(loadCatalogue(SPEC_DIR).requirements.map((r) => [r.id, r.level]));
+
+/** One row per fault: the requirement the suite must report failed, and the cases to run. */
+const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
+  'accept-plaintext': { requirement: 'ENC-034', only: 'ENC-*' },
+  'foreign-prekey-identity': { requirement: 'ENC-035', only: 'ENC-*' },
+  'serve-prekey-twice': { requirement: 'KEYS-012', only: 'KEYS-*' },
+  'ignore-consent': { requirement: 'CONSENT-005', only: 'CONSENT-*' },
+  'reveal-nonexistence': { requirement: 'CONSENT-006', only: 'CONSENT-*' },
+  'spoofable-origin': { requirement: 'CONSENT-010', only: 'CONSENT-*' },
+  'redeliver-acked': { requirement: 'DELIV-025', only: 'DELIV-*' },
+  'skip-device-check': { requirement: 'DELIV-002', only: 'DELIV-*' },
+  'skip-size-check': { requirement: 'DELIV-005', only: 'DELIV-*' },
+  'accept-bad-prekey-signature': { requirement: 'KEYS-001', only: 'KEYS-*' },
+  'skip-identity-check': { requirement: 'KEYS-003', only: 'KEYS-*' },
+  'accept-forged-device-proof': { requirement: 'AUTH-006', only: 'AUTH-*' },
+  'accept-expired-token': { requirement: 'AUTH-015', only: 'AUTH-*' },
+  'accept-wrong-audience': { requirement: 'AUTH-012', only: 'AUTH-*' },
+  'ignore-block': { requirement: 'CONSENT-019', only: 'CONSENT-*' },
+  'skip-digest-check': { requirement: 'ATT-021', only: 'ATT-*' },
+  'timing-oracle': { requirement: 'CONSENT-007', only: 'CONSENT-*' },
+  'accept-replayed-token': { requirement: 'AUTH-017', only: 'AUTH-*' },
+};
+
+interface VariantRun {
+  exitCode: number;
+  results: readonly CaseResult[];
+}
+
+/** Runs the selected cases (all when `only` is empty) against the reference provider with `faults`. */
+async function runAgainst(faults: readonly Fault[], only: readonly string[]): Promise<VariantRun> {
+  const embedded = await startEmbeddedTarget({ faults });
+  try {
+    const target = await preflight(
+      embedded.url,
+      embedded.registrationToken,
+      embedded.partner,
+      validator,
+      2000,
+    );
+    const end = await runCases(selectCases(ALL_CASES, parseGlobs(only)), {
+      target,
+      validator,
+      seed: 7,
+      concurrency: 4,
+      levels,
+      probe: () => probe(embedded.url, validator, 2000),
+    });
+    return {
+      exitCode: exitCodeOf(end.results, end.breaker ? { breaker: end.breaker } : {}),
+      results: end.results,
+    };
+  } finally {
+    await embedded.stop();
+  }
+}
+
+/**
+ * The failed results that name `requirement` among their requirements and failed on it, and a
+ * readable list of every result that did not pass.
+ */
+function failuresOn(run: VariantRun, requirement: string): { hits: CaseResult[]; all: string } {
+  const hits = run.results.filter(
+    (r) =>
+      r.outcome === 'fail' &&
+      r.requirements.includes(requirement) &&
+      r.failedRequirement === requirement,
+  );
+  const all = run.results
+    .filter((r) => r.outcome !== 'pass' && r.outcome !== 'skip')
+    .map((r) => `${r.id} ${r.outcome} ${r.failedRequirement ?? ''}: ${r.message ?? r.actual ?? ''}`)
+    .join('\n');
+  return { hits, all };
+}
+
+describe('the conformance suite against deliberately broken reference providers', function () {
+  this.timeout(60_000);
+
+  it('has a test row for every fault, naming the requirement the fault says it breaks', function () {
+    expect(Object.keys(ROWS).sort()).to.deep.equal(Object.keys(FAULTS).sort());
+    for (const [fault, row] of Object.entries(ROWS))
+      expect(row.requirement, fault).to.equal(requirementOf(fault as Fault));
+    for (const row of Object.values(ROWS)) expect(levels.get(row.requirement)).to.equal('MUST');
+  });
+
+  it('offers no flag of parley serve or parley conform, nor a serve config member, to inject a fault', async function () {
+    for (const command of ['serve', 'conform']) {
+      let out = '';
+      const io: CliIo = { out: (t) => void (out += t), err: (t) => void (out += t) };
+      expect(await main(['node', 'parley', command, '--help'], io)).to.equal(0);
+      expect(out)
+        .to.include('--')
+        .and.not.match(/\bfaults?\b/i);
+    }
+    const serve = readFileSync(new URL('../../conformance/cli/serve.ts', import.meta.url), 'utf8');
+    expect(serve).to.not.match(/\bfaults?\b/i);
+  });
+
+  it('logs a warning naming the active faults when a provider starts broken', async function () {
+    const lines: [string, string, Record<string, unknown> | undefined][] = [];
+    const logger: Logger = {
+      log: (level, event, fields) => void lines.push([level, event, fields]),
+    };
+    const provider = await startProvider({
+      port: 0,
+      dbPath: ':memory:',
+      logger,
+      faults: ['accept-plaintext'],
+    });
+    await provider.close();
+    const warning = lines.find(([, event]) => event === 'faults.injected');
+    expect(warning?.[0]).to.equal('warn');
+    expect(warning?.[2]?.faults).to.deep.equal(['accept-plaintext']);
+  });
+
+  for (const [fault, row] of Object.entries(ROWS) as [Fault, (typeof ROWS)[Fault]][])
+    it(`is non-conformant on ${row.requirement} against the variant ${fault}`, async function () {
+      const run = await runAgainst([fault], [row.only]);
+      const { hits, all } = failuresOn(run, row.requirement);
+      expect(run.exitCode, all).to.equal(EXIT_NONCONFORMANT);
+      expect(hits.length, `no case failed on ${row.requirement}; non-passing:\n${all}`).to.be.above(
+        0,
+      );
+    });
+
+  it('passes the whole suite against the same provider with no fault injected', async function () {
+    const run = await runAgainst([], []);
+    expect(run.exitCode, failuresOn(run, '').all).to.equal(0);
+  });
+
+  it('still fails on the broken requirement when the whole suite runs, not only its area', async function () {
+    const run = await runAgainst(['reveal-nonexistence'], []);
+    const { hits, all } = failuresOn(run, 'CONSENT-006');
+    expect(run.exitCode, all).to.equal(EXIT_NONCONFORMANT);
+    expect(hits.length, all).to.be.above(0);
+    expect(run.results.length).to.equal(ALL_CASES.length);
+  });
+});

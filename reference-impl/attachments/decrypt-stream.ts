@@ -9,10 +9,12 @@
  * zero, digest equal). So a failed stream never releases plaintext beyond the last authenticated
  * chunk, and a whole-blob stream never releases the file's final bytes unless everything verified.
  */
-import { createDecipheriv, createHash, createSecretKey, timingSafeEqual } from 'node:crypto';
-import type { DecipherGCM, Hash, KeyObject } from 'node:crypto';
+import { createDecipheriv, createSecretKey, timingSafeEqual } from 'node:crypto';
+import type { DecipherGCM, KeyObject } from 'node:crypto';
 import { CHUNK_BYTES, DIGEST_BYTES, TAG_BYTES } from './constants.ts';
 import { AttachmentCipherError } from './errors.ts';
+import { createStreamHash } from './hash-worker.ts';
+import type { StreamHash } from './hash-worker.ts';
 import {
   checkKeyAndPrefix,
   chunkNonce,
@@ -59,7 +61,7 @@ export class AttachmentDecryptStream extends PacedTransform {
   readonly #window: ChunkWindow;
   readonly #keyObject: KeyObject;
   readonly #noncePrefix: Buffer;
-  readonly #hash: Hash | undefined;
+  readonly #hash: StreamHash | undefined;
   readonly #tag = Buffer.alloc(TAG_BYTES);
   #decipher: DecipherGCM;
   #index: number;
@@ -85,14 +87,16 @@ export class AttachmentDecryptStream extends PacedTransform {
     this.#window = window;
     this.#keyObject = createSecretKey(Buffer.from(key));
     this.#noncePrefix = Buffer.from(noncePrefix);
-    this.#hash = window.digest ? createHash('sha256') : undefined;
     this.#index = window.firstChunk;
     this.#ciphertextLeft = chunkPlaintextBytes(this.#layout, this.#index);
     this.#decipher = this.#decipherFor(this.#index);
+    // Last: nothing after it throws, so a job is never left attached by a failed constructor.
+    this.#hash = window.digest ? createStreamHash(this.#layout.ciphertextSize) : undefined;
   }
 
   protected override async transformPiece(piece: Buffer): Promise<void> {
-    this.#hash?.update(piece);
+    const hashed = this.#hash?.update(piece);
+    if (hashed) await hashed;
     for (let offset = 0; offset < piece.length;) {
       if (this.#done) {
         throw new AttachmentCipherError(
@@ -124,7 +128,7 @@ export class AttachmentDecryptStream extends PacedTransform {
       );
     }
     if (this.#hash && this.#window.digest) {
-      const actual = this.#hash.digest();
+      const actual = await this.#hash.digest();
       if (!timingSafeEqual(actual, this.#window.digest)) {
         throw new AttachmentCipherError('DIGEST_MISMATCH');
       }
@@ -175,6 +179,11 @@ export class AttachmentDecryptStream extends PacedTransform {
       const wait = this.pushPaced(part);
       if (wait) await wait;
     }
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#hash?.dispose();
+    super._destroy(error, callback);
   }
 
   #decipherFor(index: number): DecipherGCM {

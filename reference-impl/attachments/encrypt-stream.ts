@@ -9,10 +9,12 @@
  * Content-Length), and refuse a source that delivers more or fewer bytes than declared (a file that
  * changes while being read) instead of producing a pointer whose `size` lies.
  */
-import { createCipheriv, createHash, createSecretKey, randomBytes } from 'node:crypto';
+import { createCipheriv, createSecretKey, randomBytes } from 'node:crypto';
 import type { CipherGCM, KeyObject } from 'node:crypto';
 import { CHUNK_BYTES, KEY_BYTES, NONCE_PREFIX_BYTES, TAG_BYTES } from './constants.ts';
 import { AttachmentCipherError } from './errors.ts';
+import { createStreamHash, HASH_MAX_IN_FLIGHT } from './hash-worker.ts';
+import type { StreamHash } from './hash-worker.ts';
 import { checkKeyAndPrefix, chunkNonce, chunkPlaintextBytes, layoutFor } from './layout.ts';
 import type { AttachmentLayout } from './layout.ts';
 import { PacedTransform } from './paced-transform.ts';
@@ -44,12 +46,17 @@ export class AttachmentEncryptStream extends PacedTransform {
 
   readonly #layout: AttachmentLayout;
   readonly #keyObject: KeyObject;
-  readonly #hash = createHash('sha256');
+  readonly #hash: StreamHash;
   #digest: Buffer | undefined;
   #cipher: CipherGCM;
   #index = 0;
   #filled = 0;
   #received = 0;
+  /** Sealed ciphertext and tags not yet handed to the hash (about one hash batch at most). */
+  #gathered: Buffer[] = [];
+  #gatheredBytes = 0;
+  /** Batches at the hash worker, oldest first; each resolves with the bytes to push. */
+  readonly #hashing: Promise<Buffer[]>[] = [];
 
   /** Throws AttachmentCipherError BAD_KEY, BAD_NONCE_PREFIX or BAD_SIZE. */
   constructor(options: EncryptStreamOptions) {
@@ -64,6 +71,8 @@ export class AttachmentEncryptStream extends PacedTransform {
     this.chunkCount = this.#layout.chunkCount;
     this.#keyObject = createSecretKey(this.key);
     this.#cipher = this.#cipherFor(0);
+    // Last: nothing after it throws, so a job is never left attached by a failed constructor.
+    this.#hash = createStreamHash(this.ciphertextSize);
   }
 
   /** SHA-256 of the whole blob; undefined until the stream has finished. */
@@ -94,7 +103,8 @@ export class AttachmentEncryptStream extends PacedTransform {
       await this.#encrypt(ZEROS.subarray(0, take));
       left -= take;
     }
-    this.#digest = this.#hash.digest();
+    await this.#hashGathered(0);
+    this.#digest = await this.#hash.digest();
   }
 
   async #encrypt(data: Buffer): Promise<void> {
@@ -104,22 +114,60 @@ export class AttachmentEncryptStream extends PacedTransform {
       const ciphertext = this.#cipher.update(data.subarray(offset, offset + take));
       offset += take;
       this.#filled += take;
-      this.#hash.update(ciphertext);
-      if (this.#filled < chunkBytes) {
-        const wait = this.pushPaced(ciphertext);
-        if (wait) await wait;
-        continue;
+      this.#gather(ciphertext);
+      if (this.#filled === chunkBytes) {
+        this.#cipher.final();
+        this.#gather(this.#cipher.getAuthTag());
+        this.#index += 1;
+        this.#filled = 0;
+        if (this.#index < this.chunkCount) this.#cipher = this.#cipherFor(this.#index);
       }
-      this.#cipher.final();
-      const tag = this.#cipher.getAuthTag();
-      this.#hash.update(tag);
-      this.push(ciphertext);
-      this.#index += 1;
-      this.#filled = 0;
-      if (this.#index < this.chunkCount) this.#cipher = this.#cipherFor(this.#index);
-      const wait = this.pushPaced(tag);
+      if (this.#gatheredBytes >= this.#hash.batchBytes) {
+        await this.#hashGathered(HASH_MAX_IN_FLIGHT);
+      }
+    }
+  }
+
+  #gather(piece: Buffer): void {
+    this.#gathered.push(piece);
+    this.#gatheredBytes += piece.length;
+  }
+
+  /**
+   * Hands the gathered ciphertext to the hash, then pushes hashed batches (oldest first) until
+   * at most `keep` remain at the worker. Bytes are pushed only once hashed, so a reader cannot
+   * alter bytes the digest has yet to cover, and the hash gets the blob's buffers themselves
+   * (transferred to the worker and back, not copied).
+   */
+  async #hashGathered(keep: number): Promise<void> {
+    if (this.#gathered.length > 0) {
+      const hashed = this.#hash.hashOwned(this.#gathered);
+      this.#gathered = [];
+      this.#gatheredBytes = 0;
+      if (Array.isArray(hashed) && this.#hashing.length === 0) {
+        await this.#pushAll(hashed);
+      } else {
+        const pending = Promise.resolve(hashed);
+        // Awaited below or later; never an unhandled rejection meanwhile.
+        pending.catch(() => undefined);
+        this.#hashing.push(pending);
+      }
+    }
+    while (this.#hashing.length > keep) {
+      await this.#pushAll(await (this.#hashing.shift() as Promise<Buffer[]>));
+    }
+  }
+
+  async #pushAll(pieces: readonly Buffer[]): Promise<void> {
+    for (const piece of pieces) {
+      const wait = this.pushPaced(piece);
       if (wait) await wait;
     }
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#hash.dispose();
+    super._destroy(error, callback);
   }
 
   #cipherFor(index: number): CipherGCM {

@@ -18,3 +18,10 @@ export {
 export type { DecryptStreamOptions, RangeDecryptStreamOptions } from './decrypt-stream.ts';
 export { decryptChunkRange } from './range.ts';
 export type { ChunkRangeInput } from './range.ts';
+export {
+  HASH_WORKER_MIN_BYTES,
+  hashWorkerState,
+  setHashWorkerMinBytes,
+  shutdownHashWorker,
+} from './hash-worker.ts';
+export type { HashWorkerState } from './hash-worker.ts';

@@ -209,6 +209,18 @@ export function createAttachmentHttp(
       let received = stored;
       let exceeded = false;
       let interrupted = false;
+      // ATT-021: the digest is computed as the bytes are written; a resumed upload first hashes
+      // the bytes an earlier request stored, so the file is never read twice.
+      const hash = createHash('sha256');
+      if (stored > 0) {
+        const reader = await open(path, 'r');
+        try {
+          for await (const piece of reader.createReadStream({ autoClose: false, end: stored - 1 }))
+            hash.update(piece as Buffer);
+        } finally {
+          await reader.close();
+        }
+      }
       const file = await open(path, 'a', 0o600);
       try {
         for await (const piece of req.iterator({
@@ -219,6 +231,7 @@ export function createAttachmentHttp(
             break;
           }
           await file.write(piece);
+          hash.update(piece);
           received += piece.length;
         }
       } catch {
@@ -245,13 +258,6 @@ export function createAttachmentHttp(
         return;
       }
       // ATT-021: the whole blob is stored; only a matching digest makes it downloadable.
-      const hash = createHash('sha256');
-      const reader = await open(path, 'r');
-      try {
-        await pipeline(reader.createReadStream({ autoClose: false }), hash);
-      } finally {
-        await reader.close();
-      }
       const expected = Buffer.from(blob.digest, 'base64url');
       const actual = hash.digest();
       const matches = expected.length === actual.length && timingSafeEqual(expected, actual);

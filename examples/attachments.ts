@@ -9,11 +9,7 @@
 //   npx tsx examples/attachments.ts --server ws://127.0.0.1:8080/parley/v1 \
 //       --registration-token T --partner-key partner.json
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { deflateSync } from 'node:zlib';
 import type { AttachmentPointer } from '../schemas/content.ts';
 import {
@@ -21,41 +17,23 @@ import {
   attachmentKindFor,
   downloadAttachment,
   downloadThumbnail,
-  generatePartnerKey,
-  loadPartnerKey,
-  ParleyClient,
-  SqliteClientStore,
   uploadAttachment,
   type IncomingMessage,
-  type PartnerKey,
+  type ParleyClient,
   type UploadAttachmentOptions,
 } from '../reference-impl/client/index.ts';
 import { layoutFor } from '../reference-impl/attachments/index.ts';
-import { silentLogger, startProvider } from '../reference-impl/server/index.ts';
+import { nextMessage, say, setUpExample } from './support/setup.ts';
 
 const USAGE =
   'usage: tsx examples/attachments.ts [--server ws://… --registration-token T --partner-key partner.json]';
 
-/** One line of the transcript. */
-function say(who: string, text: string): void {
-  console.log(`${who.padEnd(7)}│ ${text}`);
-}
-
-/** The next message `client` receives that `match` accepts (30 s at most). */
+/** The next message `client` receives that `match` accepts. */
 function next(
   client: ParleyClient,
   match: (m: IncomingMessage) => boolean,
 ): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no message within 30 s')), 30_000);
-    const listener = (m: IncomingMessage): void => {
-      if (!match(m)) return;
-      clearTimeout(timer);
-      client.off('message', listener);
-      resolve(m);
-    };
-    client.on('message', listener);
-  });
+  return nextMessage(client, match, 30_000);
 }
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
@@ -236,65 +214,10 @@ async function readAll(stream: Readable): Promise<Buffer> {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      server: { type: 'string' },
-      'registration-token': { type: 'string' },
-      'partner-key': { type: 'string' },
-      help: { type: 'boolean' },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'parley-example-att-'));
-  let url: string;
-  let registrationToken: string;
-  let partnerKey: PartnerKey;
-  let stopProvider: (() => Promise<void>) | undefined;
-  let suffix = '';
-  if (values.server === undefined) {
-    const generated = await generatePartnerKey('chat.example');
-    partnerKey = generated.key;
-    registrationToken = randomBytes(12).toString('base64url');
-    const provider = await startProvider({
-      port: 0,
-      dbPath: join(dir, 'provider.db'),
-      domain: 'wa.example',
-      registrationTokens: [registrationToken],
-      partners: [{ ...generated.publicJwk, domain: partnerKey.domain, kid: partnerKey.kid }],
-      logger: silentLogger,
-    });
-    url = provider.wsUrl;
-    stopProvider = provider.close;
-    say('setup', `started the reference provider for wa.example at ${url}`);
-  } else {
-    if (values['registration-token'] === undefined || values['partner-key'] === undefined) {
-      console.error(USAGE);
-      return 2;
-    }
-    url = values.server;
-    registrationToken = values['registration-token'];
-    partnerKey = await loadPartnerKey(values['partner-key']);
-    // A long-running provider keeps earlier accounts: make this run's names unique.
-    suffix = `-${randomBytes(3).toString('hex')}`;
-    say('setup', `using the provider at ${url}, partner ${partnerKey.domain}`);
-  }
-
-  const client = (name: string, partner?: PartnerKey): ParleyClient => {
-    const c = new ParleyClient({
-      url,
-      store: new SqliteClientStore(join(dir, `${name}.db`)),
-      clientInfo: { name: 'parley-example-attachments', version: '1' },
-      ...(partner ? { partner } : {}),
-    });
-    c.on('problem', (e) => say(name, `problem: ${e.code} ${e.message}`));
-    c.on('unreadable', (m) =>
-      say(name, `(a message from ${m.from} could not be shown: ${m.reason})`),
-    );
-    return c;
-  };
+  const setup = await setUpExample(USAGE, 'parley-example-attachments');
+  if (typeof setup === 'number') return setup;
+  const { registrationToken, partnerKey, suffix } = setup;
+  const client = setup.client.bind(setup);
   const alice = client('alice');
   const bob = client('bob', partnerKey);
   const chat: string[] = [];
@@ -390,9 +313,7 @@ async function main(): Promise<number> {
     say('done', 'every file was encrypted end to end; the provider stored only opaque blobs');
     return 0;
   } finally {
-    await Promise.all([alice.dispose(), bob.dispose()]);
-    await stopProvider?.();
-    rmSync(dir, { recursive: true, force: true });
+    await setup.close();
   }
 }
 

@@ -5,44 +5,18 @@
 //   npx tsx examples/third-party-chat.ts          (starts the reference provider in-process)
 //   npx tsx examples/third-party-chat.ts --server ws://127.0.0.1:8080/parley/v1 \
 //       --registration-token T --partner-key partner.json
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import {
-  generatePartnerKey,
-  loadPartnerKey,
-  ParleyClient,
-  SqliteClientStore,
-  type IncomingMessage,
-  type PartnerKey,
-} from '../reference-impl/client/index.ts';
-import { silentLogger, startProvider } from '../reference-impl/server/index.ts';
+import type { IncomingMessage, ParleyClient } from '../reference-impl/client/index.ts';
+import { nextMessage, say, setUpExample } from './support/setup.ts';
 
 const USAGE =
   'usage: tsx examples/third-party-chat.ts [--server ws://… --registration-token T --partner-key partner.json]';
 
-/** One line of the transcript. */
-function say(who: string, text: string): void {
-  console.log(`${who.padEnd(7)}│ ${text}`);
-}
-
-/** The next message `client` receives that `match` accepts (10 s at most). */
+/** The next message `client` receives that `match` accepts. */
 function next(
   client: ParleyClient,
   match: (m: IncomingMessage) => boolean,
 ): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no message within 10 s')), 10_000);
-    const listener = (m: IncomingMessage): void => {
-      if (!match(m)) return;
-      clearTimeout(timer);
-      client.off('message', listener);
-      resolve(m);
-    };
-    client.on('message', listener);
-  });
+  return nextMessage(client, match, 10_000);
 }
 
 /** What alice's app keeps per chat: the peer's platform, the folder and a line per message. */
@@ -105,66 +79,10 @@ function printInbox(owner: string, chats: Map<string, Chat>): void {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      server: { type: 'string' },
-      'registration-token': { type: 'string' },
-      'partner-key': { type: 'string' },
-      help: { type: 'boolean' },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'parley-example-'));
-  let url: string;
-  let registrationToken: string;
-  let partnerKey: PartnerKey;
-  let stopProvider: (() => Promise<void>) | undefined;
-  let suffix = '';
-  if (values.server === undefined) {
-    const generated = await generatePartnerKey('chat.example');
-    partnerKey = generated.key;
-    registrationToken = randomBytes(12).toString('base64url');
-    const provider = await startProvider({
-      port: 0,
-      dbPath: join(dir, 'provider.db'),
-      domain: 'wa.example',
-      registrationTokens: [registrationToken],
-      partners: [{ ...generated.publicJwk, domain: partnerKey.domain, kid: partnerKey.kid }],
-      logger: silentLogger,
-    });
-    url = provider.wsUrl;
-    stopProvider = provider.close;
-    say('setup', `started the reference provider for wa.example at ${url}`);
-    say('setup', `enlisted a fresh partner key for ${partnerKey.domain} (kid ${partnerKey.kid})`);
-  } else {
-    if (values['registration-token'] === undefined || values['partner-key'] === undefined) {
-      console.error(USAGE);
-      return 2;
-    }
-    url = values.server;
-    registrationToken = values['registration-token'];
-    partnerKey = await loadPartnerKey(values['partner-key']);
-    // A long-running provider keeps earlier accounts: make this run's names unique.
-    suffix = `-${randomBytes(3).toString('hex')}`;
-    say('setup', `using the provider at ${url}, partner ${partnerKey.domain}`);
-  }
-
-  const client = (name: string, partner?: PartnerKey): ParleyClient => {
-    const c = new ParleyClient({
-      url,
-      store: new SqliteClientStore(join(dir, `${name}.db`)),
-      clientInfo: { name: 'parley-example', version: '1' },
-      ...(partner ? { partner } : {}),
-    });
-    c.on('problem', (e) => say(name, `problem: ${e.code} ${e.message}`));
-    c.on('unreadable', (m) =>
-      say(name, `(a message from ${m.from} could not be shown: ${m.reason})`),
-    );
-    return c;
-  };
+  const setup = await setUpExample(USAGE, 'parley-example');
+  if (typeof setup === 'number') return setup;
+  const { registrationToken, partnerKey, suffix } = setup;
+  const client = setup.client.bind(setup);
   const alice = client('alice');
   const carol = client('carol');
   const bob = client('bob', partnerKey);
@@ -269,9 +187,7 @@ async function main(): Promise<number> {
     say('done', 'every message above was end-to-end encrypted with the Signal Protocol');
     return 0;
   } finally {
-    await Promise.all([alice.dispose(), carol.dispose(), bob.dispose()]);
-    await stopProvider?.();
-    rmSync(dir, { recursive: true, force: true });
+    await setup.close();
   }
 }
 

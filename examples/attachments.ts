@@ -23,7 +23,7 @@ import {
   type UploadAttachmentOptions,
 } from '../reference-impl/client/index.ts';
 import { layoutFor } from '../reference-impl/attachments/index.ts';
-import { nextMessage, say, setUpExample } from './support/setup.ts';
+import { nextMessage, runExample, say, setUpExample } from './support/setup.ts';
 
 const USAGE =
   'usage: tsx examples/attachments.ts [--server ws://… --registration-token T --partner-key partner.json]';
@@ -317,12 +317,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
-    process.exitCode = 1;
-  },
-);
+runExample(main);

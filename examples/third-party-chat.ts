@@ -6,7 +6,7 @@
 //   npx tsx examples/third-party-chat.ts --server ws://127.0.0.1:8080/parley/v1 \
 //       --registration-token T --partner-key partner.json
 import type { IncomingMessage, ParleyClient } from '../reference-impl/client/index.ts';
-import { nextMessage, say, setUpExample } from './support/setup.ts';
+import { nextMessage, runExample, say, setUpExample } from './support/setup.ts';
 
 const USAGE =
   'usage: tsx examples/third-party-chat.ts [--server ws://… --registration-token T --partner-key partner.json]';
@@ -191,12 +191,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
-    process.exitCode = 1;
-  },
-);
+runExample(main);

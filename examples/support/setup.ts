@@ -136,3 +136,16 @@ export async function setUpExample(
     },
   };
 }
+
+/** Runs an example's `main` and turns its result, or its failure, into the process exit code. */
+export function runExample(main: () => Promise<number>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+      process.exitCode = 1;
+    },
+  );
+}

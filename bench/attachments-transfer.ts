@@ -27,20 +27,10 @@ import {
   ParleyClient,
   uploadAttachment,
 } from '../reference-impl/client/index.ts';
+import { ratioFigure, round, type Figure } from './support/figures.ts';
 import { layoutFor } from '../reference-impl/attachments/index.ts';
 
-/** One line of a benchmark report (the shape of bench/attachments.ts). */
-export interface Figure {
-  name: string;
-  ours: number | null;
-  baseline: number | null;
-  baselineName: string | null;
-  unit: string;
-  ratio: number | null;
-  target: string;
-  met: boolean | null;
-  note?: string;
-}
+export type { Figure } from './support/figures.ts';
 
 /** How much to move, and how often. */
 export interface TransferOptions {
@@ -194,11 +184,6 @@ async function timed(run: () => Promise<void>): Promise<number> {
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
-function round(value: number, digits = 1): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
-}
-
 function figure(
   target: number,
   name: string,
@@ -207,18 +192,8 @@ function figure(
   baselineName: string,
   note: string,
 ): Figure {
-  const ratio = ours / baseline;
-  return {
-    name,
-    ours: round(ours),
-    baseline: round(baseline),
-    baselineName,
-    unit: 'MiB/s',
-    ratio: round(ratio, 3),
-    target: `ratio ≥ ${target}${target === DEFAULT_RATIO_TARGET ? ' (proposed)' : ''}`,
-    met: ratio >= target,
-    note,
-  };
+  const targetLabel = `ratio ≥ ${target}${target === DEFAULT_RATIO_TARGET ? ' (proposed)' : ''}`;
+  return ratioFigure({ name, ours, baseline, baselineName, target, targetLabel, note });
 }
 
 /**

@@ -36,7 +36,8 @@ import {
   shutdownHashWorker,
 } from '../reference-impl/attachments/hash-worker.ts';
 import { chunkNonce, layoutFor } from '../reference-impl/attachments/layout.ts';
-import { measureTransfer, type Figure } from './attachments-transfer.ts';
+import { measureTransfer } from './attachments-transfer.ts';
+import { ratioFigure, round, type Figure } from './support/figures.ts';
 
 const MiB = 2 ** 20;
 const THROUGHPUT_BYTES = 256 * MiB;
@@ -279,7 +280,7 @@ async function memoryFigure(): Promise<{ figure: Figure; seconds: number }> {
   };
 }
 
-function ratioFigure(
+function throughputFigure(
   name: string,
   ours: number,
   baseline: number,
@@ -287,23 +288,7 @@ function ratioFigure(
   note?: string,
   target = RATIO_TARGET,
 ): Figure {
-  const ratio = ours / baseline;
-  return {
-    name,
-    ours: round(ours),
-    baseline: round(baseline),
-    baselineName,
-    unit: 'MiB/s',
-    ratio: round(ratio, 3),
-    target: `ratio ≥ ${target}`,
-    met: ratio >= target,
-    ...(note ? { note } : {}),
-  };
-}
-
-function round(value: number, digits = 1): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
+  return ratioFigure({ name, ours, baseline, baselineName, target, ...(note ? { note } : {}) });
 }
 
 async function main(): Promise<void> {
@@ -397,35 +382,35 @@ async function main(): Promise<void> {
   const workerNote =
     'same stream code, same run and load; shows whether the second thread pays on this machine (it needs an idle core: the ratio falls when other processes keep both cores busy)';
   const figures: Figure[] = [
-    ratioFigure(
+    throughputFigure(
       'encrypt 256 MiB vs raw AES-256-GCM',
       encryptBest.ours as number,
       encryptBest.rawGcm as number,
       'node:crypto AES-256-GCM, one stream',
       rawNote,
     ),
-    ratioFigure(
+    throughputFigure(
       'decrypt 256 MiB vs raw AES-256-GCM',
       decryptBest.ours as number,
       decryptBest.rawGcm as number,
       'node:crypto AES-256-GCM, one stream',
       rawNote,
     ),
-    ratioFigure(
+    throughputFigure(
       'encrypt 256 MiB vs raw chunked GCM + SHA-256',
       encryptBest.ours as number,
       encryptBest.rawChunked as number,
       'node:crypto per-chunk GCM + SHA-256, no streams logic',
       sameWork,
     ),
-    ratioFigure(
+    throughputFigure(
       'decrypt 256 MiB vs raw chunked GCM + SHA-256',
       decryptBest.ours as number,
       decryptBest.rawChunked as number,
       'node:crypto per-chunk GCM + SHA-256, no streams logic',
       sameWork,
     ),
-    ratioFigure(
+    throughputFigure(
       'encrypt 256 MiB, hash on the worker vs hash inline',
       encryptBest.ours as number,
       encryptBest.oursInline as number,
@@ -433,7 +418,7 @@ async function main(): Promise<void> {
       workerNote,
       1,
     ),
-    ratioFigure(
+    throughputFigure(
       'decrypt 256 MiB, hash on the worker vs hash inline',
       decryptBest.ours as number,
       decryptBest.oursInline as number,

@@ -36,7 +36,7 @@ export function hkdf(
   const infoBytes = typeof info === 'string' ? encoder.encode(info) : info;
   const pseudoRandomKey = hmacSha256(salt ?? ZERO_SALT, inputKeyMaterial);
   const output = new Uint8Array(length);
-  let block = new Uint8Array(0);
+  let block: Uint8Array = new Uint8Array(0);
   for (let counter = 1, offset = 0; offset < length; counter++, offset += HASH_LENGTH) {
     block = hmacSha256(pseudoRandomKey, block, infoBytes, Uint8Array.of(counter));
     output.set(block.subarray(0, Math.min(HASH_LENGTH, length - offset)), offset);

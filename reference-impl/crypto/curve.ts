@@ -4,7 +4,6 @@ import {
   createPrivateKey,
   createPublicKey,
   diffieHellman,
-  generateKeyPair as generateKeyPairAsync,
   generateKeyPairSync,
   type KeyObject,
 } from 'node:crypto';
@@ -88,28 +87,15 @@ function fromKeyObject(object: KeyObject): KeyPair {
   return { publicKey, privateKey };
 }
 
-// OpenSSL derives an X25519 public key with a full ladder (~4× libsignal's table-based base point
-// multiplication), so fresh key pairs (base keys, ratchet keys) are made ahead of need on libuv's
-// thread pool; a pool that is empty falls back to generating on the spot.
-const POOL_SIZE = 4;
-const pool: KeyPair[] = [];
-let refilling = 0;
-
-function refill(): void {
-  while (pool.length + refilling < POOL_SIZE) {
-    refilling += 1;
-    generateKeyPairAsync('x25519', undefined, (error, _publicKey, privateKey) => {
-      refilling -= 1;
-      if (error === null) pool.push(fromKeyObject(privateKey));
-    });
-  }
-}
-
-/** Generates a fresh, never-used key pair (private key clamped, as libsignal stores it). */
+/**
+ * Generates a fresh, never-used key pair (private key clamped, as libsignal stores it).
+ * Synchronously: an earlier version kept a pool filled by the asynchronous generateKeyPair on
+ * libuv's thread pool, but a process once deadlocked inside node:crypto (a JWK export on the main
+ * thread while a finished key-generation job was being collected), and the asynchronous call
+ * itself costs about a third of a synchronous generation on the main thread.
+ */
 export function generateKeyPair(): KeyPair {
-  const pair = pool.pop() ?? fromKeyObject(generateKeyPairSync('x25519').privateKey);
-  refill();
-  return pair;
+  return fromKeyObject(generateKeyPairSync('x25519').privateKey);
 }
 
 /** Derives the 33-byte public key of a private key (clamping it first). Throws InvalidKeyError. */

@@ -4,7 +4,7 @@ import {
   createPrivateKey,
   createPublicKey,
   diffieHellman,
-  generateKeyPairSync,
+  randomBytes,
   type KeyObject,
 } from 'node:crypto';
 import { InvalidKeyError } from './errors.ts';
@@ -76,26 +76,16 @@ function publicObject(publicKey: Uint8Array): KeyObject {
   return key;
 }
 
-function fromKeyObject(object: KeyObject): KeyPair {
-  const jwk = object.export({ format: 'jwk' });
-  const privateKey = clampPrivateKey(fromB64u(jwk.d!));
-  const publicKey = new Uint8Array(PUBLIC_KEY_LENGTH);
-  publicKey[0] = DJB_TYPE;
-  publicKey.set(fromB64u(jwk.x!), 1);
-  // Clamping does not change the X25519 result, so the generated KeyObject serves the clamped bytes.
-  privateObjects.set(privateKey, object);
-  return { publicKey, privateKey };
-}
-
 /**
- * Generates a fresh, never-used key pair (private key clamped, as libsignal stores it).
- * Synchronously: an earlier version kept a pool filled by the asynchronous generateKeyPair on
- * libuv's thread pool, but a process once deadlocked inside node:crypto (a JWK export on the main
- * thread while a finished key-generation job was being collected), and the asynchronous call
- * itself costs about a third of a synchronous generation on the main thread.
+ * Generates a fresh, never-used key pair (private key clamped, as libsignal stores it): 32 bytes
+ * from the CSPRNG, clamped (RFC 7748), imported once (OpenSSL derives the public key on import).
+ * Not generateKeyPairSync: on node 20.20 a JWK export of a key it generated can deadlock, when the
+ * export's string allocation runs a garbage collection that finalises the generating job, whose
+ * destructor waits for the lock the export holds (seen as processes hung in futex_wait; the
+ * backtrace was ExportJWKEdKey → GC → ~KeyGenJob → uv_mutex_lock). Importing costs about the same.
  */
 export function generateKeyPair(): KeyPair {
-  return fromKeyObject(generateKeyPairSync('x25519').privateKey);
+  return keyPairFromPrivate(randomBytes(PRIVATE_KEY_LENGTH));
 }
 
 /** Derives the 33-byte public key of a private key (clamping it first). Throws InvalidKeyError. */

@@ -35,6 +35,8 @@ const SUFFIX_RANGE = /^bytes=-(\d{1,15})$/;
 
 /** How long a connection may send nothing before it is dropped (slowloris): 30 s. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/** Slowest upload kept open (see AttachmentHttpOptions.minUploadBytesPerSecond). */
+export const DEFAULT_MIN_UPLOAD_BYTES_PER_SECOND = 1024;
 /** Expired slots deleted per sweep, so one sweep never holds the event loop long. */
 const SWEEP_BATCH = 500;
 /** After a 413 the response gets this long to reach the client before the socket is closed. */
@@ -48,6 +50,12 @@ export interface AttachmentHttpOptions {
   sweepIntervalMs?: number;
   /** Idle timeout of HTTP connections (slowloris); default 30 s. */
   idleTimeoutMs?: number;
+  /**
+   * Slowest upload kept open, in bytes per second averaged over each idle-timeout window: a
+   * client that trickles a byte now and then never goes idle, yet holds a connection and a slot
+   * lock. Default 1 KiB/s, below any mobile link; the stored bytes stay for a resume (ATT-024).
+   */
+  minUploadBytesPerSecond?: number;
 }
 
 /** The mounted attachment routes. */
@@ -134,6 +142,8 @@ export function createAttachmentHttp(
 ): AttachmentHttp {
   const blobDir = dir.dir;
   mkdirSync(blobDir, { recursive: true, mode: 0o700 });
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const minUploadRate = options.minUploadBytesPerSecond ?? DEFAULT_MIN_UPLOAD_BYTES_PER_SECOND;
   /** Blob ids with an upload streaming now (ATT-022). */
   const active = new Set<string>();
   const running = new Set<Promise<unknown>>();
@@ -222,6 +232,8 @@ export function createAttachmentHttp(
         }
       }
       const file = await open(path, 'a', 0o600);
+      let windowStart = Date.now();
+      let windowBytes = 0;
       try {
         for await (const piece of req.iterator({
           destroyOnReturn: false,
@@ -229,6 +241,22 @@ export function createAttachmentHttp(
           if (received + piece.length > blob.size) {
             exceeded = true; // ATT-020: stop at once; the piece that crosses is never written.
             break;
+          }
+          // Slowloris by trickle: each idle-timeout window must bring the minimum rate.
+          windowBytes += piece.length;
+          const elapsed = Date.now() - windowStart;
+          if (elapsed >= idleTimeoutMs) {
+            if (windowBytes < (minUploadRate * elapsed) / 1000) {
+              ctx.logger.log('info', 'attachment.too_slow', {
+                blobId,
+                bytesPerWindow: windowBytes,
+              });
+              req.socket.destroy();
+              interrupted = true;
+              break;
+            }
+            windowStart = Date.now();
+            windowBytes = 0;
           }
           await file.write(piece);
           hash.update(piece);
@@ -292,7 +320,7 @@ export function createAttachmentHttp(
       blob !== undefined &&
       sameSecret(capability, blob.capability) &&
       blob.completedAt !== null &&
-      blob.expiresAt > ctx.now();
+      (blob.expiresAt > ctx.now() || ctx.faults.has('serve-expired-blob'));
     if (!visible) return sendError(req, res, 'NOT_FOUND');
     let file;
     try {
@@ -379,6 +407,7 @@ export function createAttachmentHttp(
   let sweeping: Promise<number> | undefined;
   async function sweepOnce(): Promise<number> {
     let deleted = 0;
+    if (ctx.faults.has('serve-expired-blob') || ctx.faults.has('count-expired-quota')) return 0;
     for (;;) {
       const ids = ctx.store.expiredSlots(ctx.now(), SWEEP_BATCH);
       for (const id of ids) {

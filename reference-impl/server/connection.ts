@@ -17,10 +17,30 @@ import { dispatch } from './dispatch.ts';
 import { closeCodeOf, errorFrame, ProviderError } from './errors.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+/** Close code for a peer whose unsent backlog passed `limits.peers.maxSendBufferBytes` (PROTO-045). */
+export const SLOW_PEER_CLOSE_CODE = 1008;
+/** How long a dropped slow peer gets to read its close frame before its socket is destroyed. */
+const SLOW_PEER_GRACE_MS = 2000;
+/** How often a congested connection's buffer is looked at; ws has no public drain event. */
+const DRAIN_POLL_MS = 50;
 const PROTOCOL_VERSIONS: readonly unknown[] = [1];
 
 /** Frames allowed before `auth.ok` besides `hello` (PROTO-026). */
 const BEFORE_AUTH = new Set(['auth', 'account.register', 'ping']);
+
+/** Longest echo of a client's value in a message or log line. */
+const ECHO_CHARS = 100;
+
+/**
+ * A short, safe rendering of a client's value for a message or log line: JSON.stringify of a value
+ * nested a hundred thousand deep overflows the stack, and a 4 MiB string has no place in a log.
+ */
+function describe(value: unknown): string {
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > ECHO_CHARS ? `${value.slice(0, ECHO_CHARS)}…` : value);
+  if (value === null || typeof value !== 'object') return String(value);
+  return Array.isArray(value) ? 'an array' : 'an object';
+}
 
 function isClientType(type: unknown): type is ClientFrameType {
   return (
@@ -37,6 +57,8 @@ export class Connection implements ConnectionHandle {
   session: Session | undefined;
   /** Frames are handled one at a time so that a connection's sends keep their order (DELIV-026). */
   private queue: Promise<void> = Promise.resolve();
+  /** Polls a congested connection's buffer until it drains or stalls too long (PROTO-045). */
+  private drainWatch: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ctx: ProviderContext,
@@ -45,7 +67,57 @@ export class Connection implements ConnectionHandle {
 
   send(frame: Record<string, unknown>): void {
     if (this.state === 'closed' || this.ws.readyState !== this.ws.OPEN) return;
-    this.ws.send(JSON.stringify(frame));
+    const text = JSON.stringify(frame);
+    // PROTO-045: a peer that does not read may not grow the provider's memory. Deliveries are
+    // deleted only on message.ack, so whatever is dropped here is pushed again on its next
+    // connection. (text.length counts UTF-16 units: a lower bound of the bytes, close enough.)
+    if (
+      this.ws.bufferedAmount + text.length > this.ctx.limits.peers.maxSendBufferBytes &&
+      !this.ctx.faults.has('no-send-buffer-bound')
+    ) {
+      this.dropSlowPeer();
+      return;
+    }
+    this.ws.send(text);
+    this.congested();
+  }
+
+  /** Whether pushes should wait for the client to read (PROTO-045); watches the drain if so. */
+  congested(): boolean {
+    const over = this.ws.bufferedAmount > this.ctx.limits.peers.maxSendBufferBytes / 2;
+    if (over && this.drainWatch === undefined && this.state !== 'closed') {
+      const since = Date.now();
+      this.drainWatch = setInterval(() => {
+        if (this.state === 'closed') return this.stopDrainWatch();
+        if (this.ws.bufferedAmount <= this.ctx.limits.peers.maxSendBufferBytes / 4) {
+          this.stopDrainWatch();
+          this.flush();
+        } else if (Date.now() - since > this.ctx.limits.peers.maxSendStallMs) {
+          this.stopDrainWatch();
+          this.dropSlowPeer();
+        }
+      }, DRAIN_POLL_MS);
+      this.drainWatch.unref();
+    }
+    return over;
+  }
+
+  private stopDrainWatch(): void {
+    clearInterval(this.drainWatch);
+    this.drainWatch = undefined;
+  }
+
+  /** Closes a connection whose unsent backlog passed the limit, and frees it soon after. */
+  private dropSlowPeer(): void {
+    if (this.ctx.faults.has('no-send-buffer-bound')) return;
+    this.ctx.logger.log('warn', 'connection.slow', {
+      connection: this.id,
+      bufferedBytes: this.ws.bufferedAmount,
+    });
+    this.close(SLOW_PEER_CLOSE_CODE, 'the client does not read the frames sent to it');
+    // The close frame waits behind the backlog; a peer that reads again sees it, one that does
+    // not is cut off so that its backlog is freed.
+    setTimeout(() => this.ws.terminate(), SLOW_PEER_GRACE_MS).unref();
   }
 
   flush(): void {
@@ -68,13 +140,23 @@ export class Connection implements ConnectionHandle {
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.stopDrainWatch();
     this.ctx.delivery.detach(this);
     this.ws.close(code, reason.slice(0, 120));
   }
 
   /** The transport calls this for every WebSocket message. */
   receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
-    this.queue = this.queue.then(() => this.handle(data, isBinary));
+    // A failure here must never reject the chain: an unhandled rejection ends the process.
+    this.queue = this.queue
+      .then(() => this.handle(data, isBinary))
+      .catch((error: unknown) => {
+        this.ctx.logger.log('error', 'connection.failed', {
+          connection: this.id,
+          error: error instanceof Error ? (error.stack ?? error.message) : 'a non-Error was thrown',
+        });
+        this.close(1011, 'internal error');
+      });
   }
 
   private reject(error: ProviderError, re: string | undefined): void {
@@ -120,7 +202,7 @@ export class Connection implements ConnectionHandle {
       } else {
         this.ctx.logger.log('error', 'handler.failed', {
           connection: this.id,
-          type: f.type,
+          type: describe(f.type),
           error: error instanceof Error ? (error.stack ?? error.message) : String(error),
         });
         this.reject(new ProviderError('INTERNAL', 'the provider failed to handle the request'), re);
@@ -132,12 +214,9 @@ export class Connection implements ConnectionHandle {
     f: Record<string, unknown>,
   ): Promise<{ reply: ReplyBody; after?: () => void } | undefined> {
     if ('v' in f && !PROTOCOL_VERSIONS.includes(f.v))
-      throw new ProviderError(
-        'UNSUPPORTED_VERSION',
-        `version ${JSON.stringify(f.v)} is not spoken here`,
-      );
+      throw new ProviderError('UNSUPPORTED_VERSION', `version ${describe(f.v)} is not spoken here`);
     if (!isClientType(f.type))
-      throw new ProviderError('UNKNOWN_TYPE', `unknown frame type ${JSON.stringify(f.type)}`, {
+      throw new ProviderError('UNKNOWN_TYPE', `unknown frame type ${describe(f.type)}`, {
         pointer: '/type',
       });
     const type = f.type;

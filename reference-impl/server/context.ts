@@ -73,6 +73,11 @@ export interface ConnectionHandle {
   send(frame: Record<string, unknown>): void;
   /** Pushes every queued delivery not yet pushed on this connection. */
   flush(): void;
+  /**
+   * Whether the client has left so much unread that pushes should wait; the connection calls
+   * `flush` again once it drained (PROTO-045). Absent: never congested.
+   */
+  congested?(): boolean;
   /** Closes with an error frame of a non-surviving code. */
   fail(
     code: 'AUTH_FAILED' | 'UNAVAILABLE' | 'UNSUPPORTED_VERSION',

@@ -4,7 +4,7 @@
  * spec/keys.md KEYS-021/022, spec/consent.md CONSENT-010/011 folders).
  */
 import type { Folder, MessageFrame } from '../../schemas/frames/messages.ts';
-import type { ProviderStore, QueuedDelivery } from '../store/types.ts';
+import type { DeviceDelivery, ProviderStore, QueuedDelivery } from '../store/types.ts';
 import type { ConnectionHandle } from './context.ts';
 
 function deviceKey(address: string, deviceId: number): string {
@@ -27,6 +27,10 @@ export class Delivery {
   private readonly byDevice = new Map<string, ConnectionHandle>();
   private readonly cursors = new WeakMap<ConnectionHandle, number>();
   private pushCounter = 0;
+  /** Connections still owed `queue.empty` (DELIV-031: only after their whole backlog). */
+  private readonly backlogOpen = new WeakSet<ConnectionHandle>();
+  /** Connections whose pushes stopped at a congested buffer; only `flush` resumes them, in order. */
+  private readonly behind = new WeakSet<ConnectionHandle>();
 
   constructor(
     private readonly store: ProviderStore,
@@ -46,8 +50,8 @@ export class Delivery {
     this.cursors.set(conn, 0);
     const count = this.store.countOneTimePreKeys(s.address, s.deviceId);
     if (count < this.threshold()) this.sendKeysLow(conn, count);
+    this.backlogOpen.add(conn);
     this.flush(conn);
-    conn.send({ v: 1, type: 'queue.empty', id: this.nextPushId('q') });
   }
 
   detach(conn: ConnectionHandle): void {
@@ -61,11 +65,31 @@ export class Delivery {
     return this.byDevice.get(deviceKey(address, deviceId));
   }
 
-  /** Pushes what was accepted for these devices since their connection's cursor (DELIV-018). */
-  notify(address: string, deviceIds: readonly number[]): void {
-    for (const d of deviceIds) {
-      const conn = this.connection(address, d);
-      if (conn) conn.flush();
+  /**
+   * Pushes deliveries just committed for `recipient` to its connected devices without reading them
+   * back (DELIV-018). Called synchronously right after the commit, in `seq` order, so that every
+   * earlier delivery of the device was already pushed by a previous call or by `attach`; one at
+   * or below a connection's cursor went out with that connection's backlog.
+   */
+  push(recipient: string, queued: readonly DeviceDelivery[]): void {
+    let combined: boolean | undefined;
+    for (const { deviceId, delivery } of queued) {
+      const conn = this.connection(recipient, deviceId);
+      if (!conn || conn.state !== 'authenticated' || this.behind.has(conn)) continue;
+      if (delivery.seq <= (this.cursors.get(conn) ?? 0)) continue;
+      if (conn.congested?.()) {
+        this.behind.add(conn); // PROTO-045: the connection flushes the rest once it drained
+        continue;
+      }
+      if (delivery.origin.thirdParty)
+        combined ??= this.store.getAccount(recipient)?.interop.inbox === 'combined';
+      conn.send(
+        this.messageFrame(recipient, delivery, combined ?? false) as unknown as Record<
+          string,
+          unknown
+        >,
+      );
+      this.cursors.set(conn, delivery.seq);
     }
   }
 
@@ -75,12 +99,22 @@ export class Delivery {
     if (!s || conn.state !== 'authenticated') return;
     const after = this.cursors.get(conn) ?? 0;
     const queued = this.store.pendingDeliveries(s.address, s.deviceId, after, this.now());
-    if (queued.length === 0) return;
-    const account = this.store.getAccount(s.address);
-    const combined = account?.interop.inbox === 'combined';
-    for (const q of queued)
-      conn.send(this.messageFrame(s.address, q, combined) as unknown as Record<string, unknown>);
-    this.cursors.set(conn, queued[queued.length - 1]!.seq);
+    if (queued.length > 0) {
+      const account = this.store.getAccount(s.address);
+      const combined = account?.interop.inbox === 'combined';
+      for (const q of queued) {
+        // PROTO-045: a client that has not read what it got gets the rest once it has.
+        if (conn.congested?.()) {
+          this.behind.add(conn);
+          return;
+        }
+        conn.send(this.messageFrame(s.address, q, combined) as unknown as Record<string, unknown>);
+        this.cursors.set(conn, q.seq);
+      }
+    }
+    this.behind.delete(conn);
+    if (this.backlogOpen.delete(conn))
+      conn.send({ v: 1, type: 'queue.empty', id: this.nextPushId('q') });
   }
 
   private folder(recipient: string, q: QueuedDelivery, combined: boolean): Folder {

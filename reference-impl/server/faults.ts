@@ -1,7 +1,8 @@
 /**
  * Fault injection for the conformance suite's self-test ("red against broken variants"): named
- * faults that each break exactly one MUST of the spec. Off unless passed to `startProvider` in code;
- * never reachable from `parley serve`'s flags or config file. Never enable one in production.
+ * faults that each break exactly one MUST (or SHOULD) of the spec. Off unless passed to
+ * `startProvider` in code; never reachable from `parley serve`'s flags or config file. Never enable
+ * one in production.
  */
 
 /** Every fault, with what it breaks (the requirement ID) in one line. */
@@ -32,6 +33,23 @@ export const FAULTS = {
   'timing-oracle':
     'CONSENT-007: a refusal for lack of consent takes 50 ms longer than one for an unknown address',
   'accept-replayed-token': 'AUTH-017: a partner token is accepted again with the same iss and jti',
+  'accept-stale-challenge':
+    'AUTH-004: an auth more than 60 seconds after its welcome is accepted (no challenge lifetime)',
+  'skip-kyber-signature':
+    'KEYS-002: keys.publish stores a Kyber prekey whose signature does not verify',
+  'ignore-signature-high-bits':
+    'ENC-007: signatures are verified with bits 6 and 5 of byte 63 cleared instead of refused',
+  'accept-untyped-prekey-signature':
+    'ENC-008: a signed prekey signature over the key without its 0x05 type byte is accepted too',
+  'ignore-quota': 'ATT-016: attachment.slot never checks the owner’s attachment quota',
+  'serve-expired-blob': 'ATT-032: expired blobs are never swept and are still served for download',
+  'count-expired-quota':
+    'ATT-033: expired blobs are never swept and keep counting against the owner’s quota',
+  'deliver-expired': 'DELIV-028: queued messages past queueTtlSeconds are kept and delivered',
+  'no-send-buffer-bound':
+    'PROTO-045: a connection whose client does not read is never closed; its unsent frames pile up',
+  'no-connection-limit':
+    'PROTO-046: WebSocket upgrades are never refused, however many connections one address opens',
 } as const satisfies Record<string, string>;
 
 /** A named fault of the reference provider (see FAULTS). */

@@ -99,7 +99,12 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
     limits,
     logger,
     validator: createFrameValidator(SCHEMA_DIR),
-    delivery: new Delivery(store, () => limits.advertised.lowPreKeyThreshold, now),
+    // The fault delivers from the beginning of time: nothing queued ever counts as expired.
+    delivery: new Delivery(
+      store,
+      () => limits.advertised.lowPreKeyThreshold,
+      options.faults?.includes('deliver-expired') ? () => 0 : now,
+    ),
     rates: new RateLimiter(now),
     registrationTokens: options.registrationTokens ?? [],
     partners: options.partners ?? [],
@@ -137,7 +142,7 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
   const wsUrl = `${secure ? 'wss' : 'ws'}://${hostPart}:${port}${WS_PATH}`;
   const sweep = setInterval(() => {
     try {
-      const t = now();
+      const t = ctx.faults.has('deliver-expired') ? 0 : now();
       const n = store.purgeExpired(t, t - limits.idempotencySeconds * 1000);
       if (n > 0) logger.log('info', 'queue.expired', { deliveries: n });
     } catch (error) {

@@ -29,6 +29,35 @@ export interface RateLimits {
   readonly claimPerAccount: RateLimit;
 }
 
+/**
+ * Abuse control of the transport (spec/framing.md "Transport"): a gateway open to the whole EU
+ * meets peers that never read and hosts that open connections in a loop.
+ */
+export interface PeerLimits {
+  /**
+   * Bytes the provider may hold unsent for one connection. Pushes wait while more than half of
+   * this is unsent; a peer whose unsent replies still pass it is closed (close code 1008) instead
+   * of growing the provider's memory, and its undelivered messages stay queued for its next
+   * connection. Two full frames, so one frame in flight never trips it.
+   */
+  readonly maxSendBufferBytes: number;
+  /**
+   * How long a connection's unsent bytes may stay above half of `maxSendBufferBytes` before it is
+   * closed (close code 1008): pushes wait meanwhile, so a client that stopped reading and sends
+   * nothing is dropped too. A minute, as PROTO-028 gives an idle client.
+   */
+  readonly maxSendStallMs: number;
+  /**
+   * Open WebSocket connections from one client address (an IPv6 /64 counts as one address).
+   * High enough for a carrier-grade NAT in front of many households.
+   */
+  readonly maxConnectionsPerAddress: number;
+  /** New WebSocket connections from one client address; a reconnect loop is refused with 429. */
+  readonly newConnectionsPerAddress: RateLimit;
+  /** Exempts loopback clients from the two per-address limits (load tests on one machine). */
+  readonly exemptLoopback: boolean;
+}
+
 /** Everything the provider bounds. */
 export interface ServerLimits {
   readonly advertised: ProviderLimits;
@@ -47,14 +76,16 @@ export interface ServerLimits {
   /** How often expired queue entries and idempotency records are purged. */
   readonly sweepIntervalMs: number;
   readonly rates: RateLimits;
+  readonly peers: PeerLimits;
 }
 
 /** A partial override, as tests and `--config` give it. */
-export type LimitOverrides = Partial<Omit<ServerLimits, 'advertised' | 'rates'>> & {
+export type LimitOverrides = Partial<Omit<ServerLimits, 'advertised' | 'rates' | 'peers'>> & {
   advertised?: Partial<Omit<ProviderLimits, 'attachments'>> & {
     attachments?: Partial<ProviderLimits['attachments']>;
   };
   rates?: Partial<RateLimits>;
+  peers?: Partial<PeerLimits>;
 };
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -97,11 +128,20 @@ export const DEFAULT_LIMITS: ServerLimits = {
     claimPerPlatform: { burst: 6000, perMinute: 6000 },
     claimPerAccount: { burst: 600, perMinute: 600 },
   },
+  peers: {
+    maxSendBufferBytes: 8 * MiB,
+    maxSendStallMs: 60_000,
+    maxConnectionsPerAddress: 1024,
+    // A whole office reconnecting after an outage, then 100 a second: far above any client's
+    // backoff, far below a connection flood.
+    newConnectionsPerAddress: { burst: 2000, perMinute: 6000 },
+    exemptLoopback: false,
+  },
 };
 
 /** The defaults with `overrides` applied member by member. */
 export function resolveLimits(overrides: LimitOverrides = {}): ServerLimits {
-  const { advertised = {}, rates = {}, ...rest } = overrides;
+  const { advertised = {}, rates = {}, peers = {}, ...rest } = overrides;
   const { attachments = {}, ...adv } = advertised;
   const resolved: ServerLimits = {
     ...DEFAULT_LIMITS,
@@ -112,6 +152,7 @@ export function resolveLimits(overrides: LimitOverrides = {}): ServerLimits {
       attachments: { ...DEFAULT_LIMITS.advertised.attachments, ...attachments },
     },
     rates: { ...DEFAULT_LIMITS.rates, ...rates },
+    peers: { ...DEFAULT_LIMITS.peers, ...peers },
   };
   // DELIV-006: one send must be able to reach every device an account may have.
   const maxDevicesPerAccount = Math.min(

@@ -5,10 +5,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { ERROR_CODES } from '../../schemas/errors.ts';
 import { Connection } from './connection.ts';
 import type { ProviderContext } from './context.ts';
 import { errorFrame, ProviderError } from './errors.ts';
+import type { PeerLimits } from './limits.ts';
 
 /** The client endpoint's path. */
 export const WS_PATH = '/parley/v1';
@@ -50,6 +53,116 @@ function guardOversize(ws: WebSocket, conn: Connection): void {
   };
 }
 
+/**
+ * The key one client address is counted under: an IPv4 address as is, an IPv6 address by its /64
+ * (one subscriber line holds a whole /64, so counting single addresses would not limit anything).
+ */
+export function addressKey(remote: string | undefined): string {
+  if (remote === undefined) return 'unknown';
+  const address = remote.replace(/%.*$/, '');
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!address.includes(':')) return address;
+  const [head = '', tail = ''] = address.split('::');
+  const front = head === '' ? [] : head.split(':');
+  const back = tail === '' ? [] : tail.split(':');
+  const groups = address.includes('::')
+    ? [...front, ...Array<string>(Math.max(0, 8 - front.length - back.length)).fill('0'), ...back]
+    : front;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
+}
+
+function isLoopback(remote: string | undefined): boolean {
+  return remote !== undefined && /^(127\.|::ffff:127\.|::1$)/i.test(remote);
+}
+
+interface AddressState {
+  open: number;
+  tokens: number;
+  at: number;
+}
+
+/** How often idle per-address entries are forgotten, so rotating addresses cannot grow the map. */
+const ADDRESS_SWEEP_MS = 60_000;
+
+/**
+ * Per-address admission of WebSocket connections (PROTO-046): a bound on open connections and a
+ * token bucket on new ones. Returns undefined to admit, or the milliseconds to wait.
+ */
+class AddressGate {
+  private readonly states = new Map<string, AddressState>();
+  private readonly sweep: NodeJS.Timeout;
+
+  constructor(
+    private readonly limits: PeerLimits,
+    private readonly now: () => number,
+  ) {
+    this.sweep = setInterval(() => this.forgetIdle(), ADDRESS_SWEEP_MS);
+    this.sweep.unref();
+  }
+
+  private refill(state: AddressState): void {
+    const { burst, perMinute } = this.limits.newConnectionsPerAddress;
+    const t = this.now();
+    state.tokens = Math.min(burst, state.tokens + ((t - state.at) * perMinute) / 60_000);
+    state.at = t;
+  }
+
+  /** Admits (and counts) one connection of `key`, or says how long to wait. */
+  admit(key: string): number | undefined {
+    const state = this.states.get(key) ?? {
+      open: 0,
+      tokens: this.limits.newConnectionsPerAddress.burst,
+      at: this.now(),
+    };
+    this.states.set(key, state);
+    this.refill(state);
+    // A full address waits for one of its connections to end; a second is a fair guess.
+    if (state.open >= this.limits.maxConnectionsPerAddress) return 1000;
+    if (state.tokens < 1)
+      return Math.ceil(
+        ((1 - state.tokens) * 60_000) / Math.max(this.limits.newConnectionsPerAddress.perMinute, 1),
+      );
+    state.tokens -= 1;
+    state.open += 1;
+    return undefined;
+  }
+
+  release(key: string): void {
+    const state = this.states.get(key);
+    if (state) state.open = Math.max(0, state.open - 1);
+  }
+
+  private forgetIdle(): void {
+    const { burst } = this.limits.newConnectionsPerAddress;
+    for (const [key, state] of this.states) {
+      this.refill(state);
+      if (state.open === 0 && state.tokens >= burst) this.states.delete(key);
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.sweep);
+  }
+}
+
+/** Refuses an upgrade with 429 and a registry-coded JSON body (PROTO-041, PROTO-046). */
+function refuseUpgrade(socket: Duplex, retryAfterMs: number): void {
+  const body = JSON.stringify({
+    code: 'RATE_LIMITED',
+    message: 'too many connections from this address',
+    retryAfterMs,
+  });
+  socket.end(
+    `HTTP/1.1 ${ERROR_CODES.RATE_LIMITED.httpStatus} Too Many Requests\r\n` +
+      `content-type: application/json\r\nretry-after: ${Math.ceil(retryAfterMs / 1000)}\r\n` +
+      `connection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
 /** The running HTTP + WebSocket server. */
 export interface Transport {
   readonly server: Server;
@@ -61,6 +174,8 @@ export interface Transport {
 
 /** Most time a client may take to send a request's headers (slowloris on the header phase). */
 const HEADERS_TIMEOUT_MS = 20_000;
+/** Most time between Node's checks of `headersTimeout` (its default, 30 s, would let it run late). */
+const MAX_CHECK_INTERVAL_MS = 5_000;
 
 /** A certificate chain and private key in PEM, for serving wss:// and https:// (PROTO-001). */
 export interface TlsCredentials {
@@ -92,19 +207,47 @@ export function createTransport(
       }
     })();
   };
-  const server: Server = tls ? createTlsServer(tls, handle) : createServer(handle);
   // Slowloris: a connection that sends nothing for idleTimeoutMs is dropped (an upload then keeps
   // its bytes, ATT-024). No whole-request limit: a large upload on a slow link may take long.
   // WebSocket sockets leave this timeout behind on upgrade (ws clears it).
+  const headersTimeout = Math.min(HEADERS_TIMEOUT_MS, Math.max(idleTimeoutMs, 1000));
+  const httpOptions = {
+    headersTimeout,
+    requestTimeout: 0,
+    connectionsCheckingInterval: Math.min(MAX_CHECK_INTERVAL_MS, Math.ceil(headersTimeout / 4)),
+  };
+  const server: Server = tls
+    ? createTlsServer({ ...tls, ...httpOptions }, handle)
+    : createServer(httpOptions, handle);
   server.timeout = idleTimeoutMs;
-  server.headersTimeout = Math.min(HEADERS_TIMEOUT_MS, Math.max(idleTimeoutMs, 1000));
-  server.requestTimeout = 0;
+  // Real time, not ctx.now: a test's clock must not make connections refill or starve.
+  const gate = new AddressGate(ctx.limits.peers, Date.now);
   server.on('upgrade', (req, socket, head) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path !== WS_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
+    const remote = req.socket.remoteAddress;
+    const counted =
+      !(ctx.limits.peers.exemptLoopback && isLoopback(remote)) &&
+      !ctx.faults.has('no-connection-limit');
+    const key = addressKey(remote);
+    if (counted) {
+      const wait = gate.admit(key);
+      if (wait !== undefined) {
+        ctx.logger.log('debug', 'connection.refused', { address: key, retryAfterMs: wait });
+        refuseUpgrade(socket, wait);
+        return;
+      }
+    }
+    let released = !counted;
+    const release = (): void => {
+      if (!released) gate.release(key);
+      released = true;
+    };
+    // A handshake that fails (bad headers, a dropped socket) never reaches the callback.
+    socket.once('close', release);
     wss.handleUpgrade(req, socket, head, (ws) => {
       const conn = new Connection(ctx, ws);
       connections.add(conn);
@@ -115,6 +258,7 @@ export function createTransport(
         ctx.logger.log('debug', 'connection.error', { connection: conn.id, error: error.message }),
       );
       ws.on('close', () => {
+        release();
         conn.state = 'closed';
         ctx.delivery.detach(conn);
         connections.delete(conn);
@@ -131,6 +275,7 @@ export function createTransport(
         server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
       }),
     close: async () => {
+      gate.stop();
       for (const conn of connections) conn.fail('UNAVAILABLE', 'the provider is shutting down');
       await new Promise<void>((resolve) => {
         wss.close();

@@ -2,3 +2,4 @@
 export type * from './types.ts';
 export { openSqliteStore, SqliteStore } from './sqlite/store.ts';
 export { MIGRATIONS, migrate, type Migration } from './sqlite/migrations.ts';
+export { MAX_WRITES_PER_BATCH, WriteBatcher, writeBatcherOf } from './batcher.ts';

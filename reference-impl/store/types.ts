@@ -112,6 +112,14 @@ export interface AcceptResult {
   readonly duplicate: boolean;
   /** Set when a concurrent send with the same key but other content won the race. */
   readonly conflict: boolean;
+  /** The deliveries this call queued, in `seq` order; empty for a duplicate or a suppressed send. */
+  readonly queued: readonly DeviceDelivery[];
+}
+
+/** A queued delivery with the recipient device it waits for. */
+export interface DeviceDelivery {
+  readonly deviceId: number;
+  readonly delivery: QueuedDelivery;
 }
 
 /** One queued ciphertext for one device; `seq` orders the queue and names the delivery. */
@@ -171,12 +179,24 @@ export interface AttachmentBlob extends AttachmentSlot {
   readonly completedAt: number | null;
 }
 
+/** How one write of a `writeBatch` ended: its value, or the error it threw (and was rolled back for). */
+export type BatchOutcome<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+
 /**
  * Everything the provider persists. Methods are synchronous and each one is atomic: an engine
  * runs every method that writes in one transaction, so a method that returns has committed durably.
  */
 export interface ProviderStore {
   close(): void;
+
+  /**
+   * Runs several writes (closures calling this store's methods) in one durable transaction, each
+   * in its own savepoint: a write that throws is rolled back alone and its error returned in its
+   * place. Returns once the whole batch has committed durably; throws, committing nothing, when the
+   * commit itself fails. Lets the provider pay one durable commit for many requests (DELIV-008).
+   */
+  writeBatch<T>(writes: readonly (() => T)[]): BatchOutcome<T>[];
 
   /** Creates a first-party account with device 1; false when the address is taken. */
   createLocalAccount(account: NewLocalAccount): boolean;

@@ -24,7 +24,12 @@ function slot(ctx: ProviderContext, conn: ConnectionHandle, f: AttachmentSlotFra
       },
     ); // ATT-015
   const now = ctx.now();
-  if (ctx.store.attachmentBytes(address, now) + f.size > ctx.limits.attachmentQuotaBytes)
+  // The faults count every slot ever made (ATT-033) or skip the check (ATT-016).
+  const usedSince = ctx.faults.has('count-expired-quota') ? 0 : now;
+  if (
+    !ctx.faults.has('ignore-quota') &&
+    ctx.store.attachmentBytes(address, usedSince) + f.size > ctx.limits.attachmentQuotaBytes
+  )
     throw new ProviderError('QUOTA_EXCEEDED', 'the attachment quota is used up'); // ATT-016
   const blobId = randomUUID();
   const uploadToken = randomBytes(32).toString('base64url'); // ATT-017: 256 bits each,

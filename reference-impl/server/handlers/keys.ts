@@ -10,9 +10,26 @@ import type { ConnectionHandle, Handler, HandlerResult, ProviderContext } from '
 import { NOT_FOUND_MESSAGE, ProviderError } from '../errors.ts';
 import { gateRecipient, limitRate } from './consent-gate.ts';
 
-function verifies(identityKey: Uint8Array, key: Uint8Array, signature: string): boolean {
+/** XEdDSA signatures are 64 bytes; bits 6 and 5 of the last must be zero (ENC-007). */
+const SIGNATURE_BYTES = 64;
+const SIGNATURE_HIGH_BITS = 0x60;
+
+function verifies(
+  ctx: ProviderContext,
+  identityKey: Uint8Array,
+  key: Uint8Array,
+  signature: string,
+): boolean {
   try {
-    return verifySignature(identityKey, key, fromB64(signature));
+    const sig = fromB64(signature);
+    const last = SIGNATURE_BYTES - 1;
+    if (ctx.faults.has('ignore-signature-high-bits') && sig.length === SIGNATURE_BYTES)
+      sig[last] = sig[last]! & ~SIGNATURE_HIGH_BITS;
+    if (verifySignature(identityKey, key, sig)) return true;
+    return (
+      ctx.faults.has('accept-untyped-prekey-signature') &&
+      verifySignature(identityKey, key.subarray(1), sig)
+    );
   } catch {
     return false;
   }
@@ -47,14 +64,17 @@ function publish(ctx: ProviderContext, conn: ConnectionHandle, f: KeysPublishFra
     throw new ProviderError('IDENTITY_MISMATCH', 'identityKey is not this device’s identity key'); // KEYS-003
   if (
     !ctx.faults.has('accept-bad-prekey-signature') &&
-    !verifies(identityKey, signedKey, f.signedPreKey.signature)
+    !verifies(ctx, identityKey, signedKey, f.signedPreKey.signature)
   )
     throw new ProviderError('BAD_SIGNATURE', 'the signed prekey signature does not verify', {
       pointer: '/signedPreKey/signature',
     }); // KEYS-001
   let kyberPreKey: StoredSignedKey | undefined;
   if (f.kyberPreKey && kyberKey) {
-    if (!verifies(identityKey, kyberKey, f.kyberPreKey.signature))
+    if (
+      !ctx.faults.has('skip-kyber-signature') &&
+      !verifies(ctx, identityKey, kyberKey, f.kyberPreKey.signature)
+    )
       throw new ProviderError('BAD_SIGNATURE', 'the Kyber prekey signature does not verify', {
         pointer: '/kyberPreKey/signature',
       }); // KEYS-002

@@ -9,6 +9,7 @@ import { parseCiphertext } from '../../crypto/index.ts';
 import { bytesEqual, fromB64, sha256Hex } from '../codec.ts';
 import type { ConnectionHandle, Handler, HandlerResult, ProviderContext } from '../context.ts';
 import { seqOf } from '../delivery.ts';
+import { writeBatcherOf, type WriteBatcher } from '../../store/batcher.ts';
 import { ProviderError } from '../errors.ts';
 import { gateRecipient, limitRate } from './consent-gate.ts';
 
@@ -19,6 +20,13 @@ function requestHash(f: MessageSendFrame): string {
   return sha256Hex(JSON.stringify([f.to, messages]));
 }
 
+/** The store's group commit (store/batcher.ts): one durable transaction per event-loop turn. */
+function writes(ctx: ProviderContext): WriteBatcher {
+  return writeBatcherOf(ctx.store, (error) =>
+    ctx.logger.log('error', 'delivery.push.failed', { error: String(error) }),
+  );
+}
+
 function accepted(
   messageId: string,
   serverTimestamp: number,
@@ -27,7 +35,11 @@ function accepted(
   return { type: 'message.accepted', messageId, serverTimestamp, duplicate };
 }
 
-function send(ctx: ProviderContext, conn: ConnectionHandle, f: MessageSendFrame): HandlerResult {
+async function send(
+  ctx: ProviderContext,
+  conn: ConnectionHandle,
+  f: MessageSendFrame,
+): Promise<HandlerResult> {
   const session = conn.session!;
   const hash = requestHash(f);
   // Idempotency (DELIV-012/014).
@@ -90,7 +102,11 @@ function send(ctx: ProviderContext, conn: ConnectionHandle, f: MessageSendFrame)
     );
   }
   // Ciphertext structure (ENC-034/035).
-  const sender = ctx.store.getDevice(session.address, session.deviceId);
+  // The sender device's identity key, read only when a prekey body needs it (ENC-035).
+  let senderKey: Uint8Array | undefined;
+  const senderIdentity = (): Uint8Array =>
+    (senderKey ??=
+      ctx.store.getDevice(session.address, session.deviceId)?.identityKey ?? new Uint8Array(0));
   f.messages.forEach((m, i) => {
     let parsed;
     try {
@@ -108,7 +124,7 @@ function send(ctx: ProviderContext, conn: ConnectionHandle, f: MessageSendFrame)
     if (
       !ctx.faults.has('foreign-prekey-identity') && // fault injection: breaks ENC-035
       parsed.type === 'prekey' &&
-      (!sender || !bytesEqual(parsed.message.identityKey, sender.identityKey))
+      !bytesEqual(parsed.message.identityKey, senderIdentity())
     )
       throw new ProviderError(
         'NOT_SIGNAL_CIPHERTEXT',
@@ -118,59 +134,58 @@ function send(ctx: ProviderContext, conn: ConnectionHandle, f: MessageSendFrame)
         },
       );
   });
-  // Declined or blocked senders are answered as if delivered, and nothing is queued (CONSENT-021/022).
-  const suppressed =
-    (!ctx.faults.has('ignore-block') && ctx.store.isBlocked(f.to, session.address)) ||
-    contact?.state === 'declined';
   const now = ctx.now();
-  const result = ctx.store.acceptMessage({
-    messageId: randomUUID(),
-    sender: session.address,
-    senderDevice: session.deviceId,
-    origin: ctx.faults.has('spoofable-origin')
-      ? { platform: ctx.domain, thirdParty: false } // fault injection: breaks CONSENT-010
-      : session.origin,
-    recipient: f.to,
-    idempotencyKey: f.idempotencyKey,
-    requestHash: hash,
-    serverTimestamp: now,
-    expiresAt: now + ctx.limits.advertised.queueTtlSeconds * 1000,
-    ciphertexts: suppressed
-      ? []
-      : f.messages.map((m) => ({ deviceId: m.deviceId, type: m.type, body: m.body })),
-    ...(thirdParty && !suppressed ? { openRequest: { platform: session.origin.platform } } : {}),
-    ...(!thirdParty && recipient.kind === 'partner'
-      ? { acceptContact: { platform: recipient.platform } }
-      : {}),
-  });
+  const messageId = randomUUID();
+  // DELIV-008: stored in the next group commit; the pushes and the reply leave only after it.
+  const result = await writes(ctx).submit(
+    () => {
+      // Declined or blocked senders are answered as if delivered, and nothing is queued
+      // (CONSENT-021/022); decided inside the transaction, so a block committed just before holds.
+      const suppressed =
+        (!ctx.faults.has('ignore-block') && ctx.store.isBlocked(f.to, session.address)) ||
+        (thirdParty && ctx.store.getContact(f.to, session.address)?.state === 'declined');
+      return ctx.store.acceptMessage({
+        messageId,
+        sender: session.address,
+        senderDevice: session.deviceId,
+        origin: ctx.faults.has('spoofable-origin')
+          ? { platform: ctx.domain, thirdParty: false } // fault injection: breaks CONSENT-010
+          : session.origin,
+        recipient: f.to,
+        idempotencyKey: f.idempotencyKey,
+        requestHash: hash,
+        serverTimestamp: now,
+        expiresAt: now + ctx.limits.advertised.queueTtlSeconds * 1000,
+        ciphertexts: suppressed
+          ? []
+          : f.messages.map((m) => ({ deviceId: m.deviceId, type: m.type, body: m.body })),
+        ...(thirdParty && !suppressed
+          ? { openRequest: { platform: session.origin.platform } }
+          : {}),
+        ...(!thirdParty && recipient.kind === 'partner'
+          ? { acceptContact: { platform: recipient.platform } }
+          : {}),
+      });
+    },
+    (stored) => ctx.delivery.push(f.to, stored.queued),
+  );
   if (result.conflict)
     throw new ProviderError('CONFLICT', 'the idempotency key names another message', {
       pointer: '/idempotencyKey',
     });
-  ctx.logger.log('debug', 'message.accepted', {
-    messageId: result.messageId,
-    devices: f.messages.length,
-    suppressed,
-  });
-  return {
-    reply: accepted(result.messageId, result.serverTimestamp, result.duplicate),
-    // DELIV-008: the reply and the pushes leave only after acceptMessage committed.
-    after: () => {
-      if (!suppressed && !result.duplicate)
-        ctx.delivery.notify(
-          f.to,
-          f.messages.map((m) => m.deviceId),
-        );
-    },
-  };
+  return { reply: accepted(result.messageId, result.serverTimestamp, result.duplicate) };
 }
 
-function ack(ctx: ProviderContext, conn: ConnectionHandle, f: MessageAckFrame): HandlerResult {
+async function ack(
+  ctx: ProviderContext,
+  conn: ConnectionHandle,
+  f: MessageAckFrame,
+): Promise<HandlerResult> {
   const { address, deviceId } = conn.session!;
   const seqs = f.deliveryIds.map(seqOf).filter((s): s is number => s !== undefined);
   const count = ctx.faults.has('redeliver-acked')
     ? seqs.length // fault injection: breaks DELIV-025
-    : ctx.store.ackDeliveries(address, deviceId, seqs); // DELIV-024/025
+    : await writes(ctx).submit(() => ctx.store.ackDeliveries(address, deviceId, seqs)); // DELIV-024/025
   return { reply: { type: 'message.acked', count } };
 }
 

@@ -142,7 +142,7 @@ export class SqliteAccounts extends SqlBase {
       };
       putSigned('signed', keys.signedPreKey);
       if (keys.kyberPreKey) putSigned('kyber', keys.kyberPreKey);
-      const put = this.db.prepare(
+      const put = this.statement(
         `INSERT OR REPLACE INTO one_time_prekeys (address, device_id, key_id, public_key)
          VALUES (?, ?, ?, ?)`,
       );

@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import type { InteropSettings } from '../../../schemas/frames/consent.ts';
 import type {
   AccountRecord,
+  BatchOutcome,
   AttachmentSlot,
   ContactRecord,
   DeviceRecord,
@@ -83,25 +84,73 @@ export function allowed(settings: InteropSettings, platform: string): boolean {
 
 /** The database handle and the statement helpers every layer uses. */
 export class SqlBase {
-  constructor(readonly db: Database.Database) {}
+  /** Prepared statements by SQL text: compiling one costs more than running it. */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** One transaction wrapper for every call: better-sqlite3 builds a wrapper at some cost. */
+  private readonly transaction: Database.Transaction<(fn: () => unknown) => unknown>;
+
+  constructor(readonly db: Database.Database) {
+    this.transaction = db.transaction((fn: () => unknown) => fn());
+  }
 
   close(): void {
+    this.statements.clear();
     if (this.db.open) this.db.close();
   }
 
+  /** The prepared statement of `sql`, compiled once per store. */
+  protected statement(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
   protected get(sql: string, ...args: unknown[]): Row | undefined {
-    return this.db.prepare(sql).get(...args) as Row | undefined;
+    return this.statement(sql).get(...args) as Row | undefined;
   }
 
   protected all(sql: string, ...args: unknown[]): Row[] {
-    return this.db.prepare(sql).all(...args) as Row[];
+    return this.statement(sql).all(...args) as Row[];
   }
 
   protected run(sql: string, ...args: unknown[]): number {
-    return this.db.prepare(sql).run(...args).changes;
+    return this.statement(sql).run(...args).changes;
   }
 
+  /** Set while one write of a `writeBatch` runs: its savepoint already makes it atomic. */
+  private inBatchWrite = false;
+
+  /**
+   * An IMMEDIATE transaction. Inside a `writeBatch` write, `fn` runs in that write's savepoint
+   * (better-sqlite3 would otherwise open one more savepoint per method).
+   */
   protected tx<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    if (this.inBatchWrite) return fn();
+    return this.transaction.immediate(fn) as T;
+  }
+
+  writeBatch<T>(writes: readonly (() => T)[]): BatchOutcome<T>[] {
+    return this.tx(() =>
+      writes.map((write): BatchOutcome<T> => {
+        try {
+          // Nested in the batch's transaction, this is a savepoint: a throw undoes this write only.
+          const value = this.transaction(() => {
+            this.inBatchWrite = true;
+            try {
+              return write();
+            } finally {
+              this.inBatchWrite = false;
+            }
+          }) as T;
+          return { ok: true, value };
+        } catch (error) {
+          return { ok: false, error };
+        }
+      }),
+    );
   }
 }

@@ -31,6 +31,7 @@ export class SqliteQueue extends SqliteAccounts {
           serverTimestamp: earlier.serverTimestamp,
           duplicate: true,
           conflict: earlier.requestHash !== m.requestHash,
+          queued: [],
         };
       this.run(
         'INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, ?)',
@@ -52,12 +53,26 @@ export class SqliteQueue extends SqliteAccounts {
         m.serverTimestamp,
         m.expiresAt,
       );
-      const put = this.db.prepare(
+      const put = this.statement(
         `INSERT INTO deliveries (message_id, recipient, device_id, type, body, expires_at)
          VALUES (?, ?, ?, ?, ?, ?)`,
       );
-      for (const c of m.ciphertexts)
-        put.run(m.messageId, m.recipient, c.deviceId, c.type, c.body, m.expiresAt);
+      const queued = m.ciphertexts.map((c) => ({
+        deviceId: c.deviceId,
+        delivery: {
+          seq: Number(
+            put.run(m.messageId, m.recipient, c.deviceId, c.type, c.body, m.expiresAt)
+              .lastInsertRowid,
+          ),
+          messageId: m.messageId,
+          sender: m.sender,
+          senderDevice: m.senderDevice,
+          origin: m.origin,
+          type: c.type,
+          body: c.body,
+          serverTimestamp: m.serverTimestamp,
+        },
+      }));
       if (m.openRequest)
         this.run(
           `INSERT OR IGNORE INTO contacts VALUES (?, ?, ?, 'pending', ?)`,
@@ -80,6 +95,7 @@ export class SqliteQueue extends SqliteAccounts {
         serverTimestamp: m.serverTimestamp,
         duplicate: false,
         conflict: false,
+        queued,
       };
     });
   }
@@ -114,7 +130,7 @@ export class SqliteQueue extends SqliteAccounts {
 
   ackDeliveries(address: string, deviceId: number, seqs: readonly number[]): number {
     return this.tx(() => {
-      const del = this.db.prepare(
+      const del = this.statement(
         'DELETE FROM deliveries WHERE seq = ? AND recipient = ? AND device_id = ?',
       );
       let n = 0;

@@ -1,5 +1,5 @@
 // The case library: every conformance case, by requirement area (conformance/cases/<area>/).
-import type { ConformanceCase } from '../runner/case.ts';
+import type { AnyCase } from '../runner/case.ts';
 import { attachmentDownloadCases } from './att/download.ts';
 import { attachmentLimitCases } from './att/limits.ts';
 import { attachmentMediaCases } from './att/media.ts';
@@ -15,18 +15,44 @@ import { idempotencyCases } from './deliv/idempotency.ts';
 import { deliveryShouldCases } from './deliv/limits.ts';
 import { queueCases } from './deliv/queue.ts';
 import { ciphertextCases } from './enc/ciphertext.ts';
+import { clientContentCases } from './enc/client-content.ts';
+import { clientAttachmentSendingCases } from './att/client-sending.ts';
+import { clientAttachmentReceivingCases } from './att/client-receiving.ts';
+import { clientConsentCases } from './consent/client-consent.ts';
+import { clientAuthCases } from './auth/client-auth.ts';
+import { clientDeliveryCases } from './deliv/client-delivery.ts';
+import { clientBundleCases } from './keys/client-bundles.ts';
+import { clientPrekeyCases } from './keys/client-prekeys.ts';
+import { clientFrameCases } from './proto/client-frames.ts';
+import { clientReceivingCases } from './enc/client-receiving.ts';
+import { clientSendingCases } from './enc/client-sending.ts';
 import { conversationCases } from './enc/conversation.ts';
 import { malformedCiphertextCases } from './enc/malformed.ts';
 import { claimCases } from './keys/claim.ts';
 import { keyLimitCases } from './keys/limits.ts';
 import { publishCases } from './keys/publish.ts';
+import { abusivePeerCases } from './proto/abusive-peers.ts';
 import { faultyFrameCases } from './proto/faulty-frames.ts';
 import { helloCases } from './proto/hello.ts';
 import { registryCases } from './proto/registry.ts';
 import { requestReplyCases } from './proto/requests.ts';
 import { sessionStateCases } from './proto/session-state.ts';
+import { slotSecretCases } from './att/tokens.ts';
+import { quotaCases } from './att/quota.ts';
+import { challengeCases } from './auth/challenge.ts';
+import { consentRateCases } from './consent/rate-limits.ts';
+import { durabilityCases } from './deliv/durability.ts';
+import { wireFormatCases } from './enc/wire-format.ts';
+import { claimRateCases } from './keys/rate-limit.ts';
+import { signatureCases } from './keys/signatures.ts';
+import { capabilityCases } from './proto/capabilities.ts';
+import { faultOrderCases } from './proto/fault-order.ts';
+import { httpErrorCases } from './proto/http-errors.ts';
+import { livenessCases } from './proto/liveness.ts';
+import { transportCases } from './proto/transport.ts';
 
-export const ALL_CASES: readonly ConformanceCase[] = [
+/** Every case: provider cases, then client cases (subject `client`, conformance/client/HOWTO-CASES.md). */
+export const ALL_CASES: readonly AnyCase[] = [
   ...deviceAuthCases,
   ...partnerAuthCases,
   ...optInCases,
@@ -52,4 +78,30 @@ export const ALL_CASES: readonly ConformanceCase[] = [
   ...attachmentUploadCases,
   ...attachmentDownloadCases,
   ...attachmentMediaCases,
+  ...challengeCases,
+  ...consentRateCases,
+  ...durabilityCases,
+  ...wireFormatCases,
+  ...signatureCases,
+  ...claimRateCases,
+  ...transportCases,
+  ...capabilityCases,
+  ...livenessCases,
+  ...abusivePeerCases,
+  ...faultOrderCases,
+  ...httpErrorCases,
+  ...slotSecretCases,
+  ...quotaCases,
+  // client cases (subject: client), one line per file
+  ...clientSendingCases,
+  ...clientReceivingCases,
+  ...clientContentCases,
+  ...clientPrekeyCases,
+  ...clientBundleCases,
+  ...clientAuthCases,
+  ...clientFrameCases,
+  ...clientDeliveryCases,
+  ...clientAttachmentSendingCases,
+  ...clientAttachmentReceivingCases,
+  ...clientConsentCases,
 ];

@@ -13,6 +13,8 @@ import { writeJsonReport } from '../reporters/json.ts';
 import { renderJunit } from '../reporters/junit.ts';
 import { buildReport, coverageOf, requirementRows } from '../reporters/report.ts';
 import { signReport } from '../reporters/sign.ts';
+import { startClientTarget, type ClientTarget } from '../client/target.ts';
+import { subjectOf, type Subject } from '../runner/case.ts';
 import { RunnerEvents } from '../runner/events.ts';
 import { loadExpectedFailures } from '../runner/expected.ts';
 import { randomSeed } from '../runner/rng.ts';
@@ -29,6 +31,7 @@ const SPEC_DIR = fileURLToPath(new URL('../../spec', import.meta.url));
 
 interface ConformOptions {
   target?: string;
+  clientCmd?: string;
   registrationToken?: string;
   partnerKey?: string;
   only: string[];
@@ -44,6 +47,9 @@ interface ConformOptions {
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** Reference clients that run client cases side by side in an embedded run. */
+const EMBEDDED_CLIENT_LANES = 2;
 
 function versions(): { suite: string; spec: string } {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -65,9 +71,13 @@ export function registerConform(program: Command, context: CliContext): void {
   program
     .command('conform')
     .description(
-      'run the conformance suite against a Parley provider (default: the embedded reference provider)',
+      'run the conformance suite against a Parley provider and/or client (default: the embedded reference provider and client)',
     )
     .option('--target <url>', 'the ws:// or wss:// client endpoint of the provider under test')
+    .option(
+      '--client-cmd <command>',
+      'test a client: spawn its driver (conformance/CLIENT-DRIVER.md) through the shell',
+    )
     .option('--registration-token <token>', 'a registration token for first-party test accounts')
     .option(
       '--partner-key <file>',
@@ -127,12 +137,25 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
   const known = new Set(catalogue.requirements.map((r) => r.id));
   const faults = checkCases(ALL_CASES, known);
   if (faults.length > 0) return usage(`the case library is faulty:\n  ${faults.join('\n  ')}`);
-  const selected = selectCases(ALL_CASES, parseGlobs(opts.only), parseGlobs(opts.exclude));
+  // No target flag: both embedded subjects; --target and/or --client-cmd: those subjects only.
+  const subjects = new Set<Subject>(
+    opts.target || opts.clientCmd
+      ? [
+          ...(opts.target ? ['provider' as const] : []),
+          ...(opts.clientCmd ? ['client' as const] : []),
+        ]
+      : ['provider', 'client'],
+  );
+  const selected = selectCases(ALL_CASES, parseGlobs(opts.only), parseGlobs(opts.exclude)).filter(
+    (c) => subjects.has(subjectOf(c)),
+  );
   const coverage = coverageOf(requirementRows(catalogue.requirements, ALL_CASES, []));
 
   if (opts.list) {
     for (const c of selected)
-      context.io.out(`${c.id}  ${c.level.padEnd(6)} ${c.requirements.join(',')}  ${c.title}\n`);
+      context.io.out(
+        `${c.id}  ${subjectOf(c).padEnd(8)} ${c.level.padEnd(6)} ${c.requirements.join(',')}  ${c.title}\n`,
+      );
     const byArea = Object.entries(coverage.byArea)
       .map(([a, v]) => `${a} ${v.covered}/${v.requirements}`)
       .join(', ');
@@ -152,29 +175,51 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
 
   const validator = createFrameValidator(SCHEMA_DIR);
   let embedded: EmbeddedTarget | undefined;
+  let client: ClientTarget | undefined;
+  const moreClients: ClientTarget[] = [];
   try {
-    let url: string;
+    let url = '';
     let token: string;
     let partner;
-    if (opts.target) {
-      try {
-        partner = await loadPartnerKey(opts.partnerKey!);
-      } catch (error) {
-        return usage((error as Error).message);
-      }
-      url = opts.target;
-      token = opts.registrationToken!;
-    } else {
-      embedded = await startEmbeddedTarget();
-      ({ url, registrationToken: token, partner } = embedded);
-    }
     const waitMs = 2000 * timeoutFactor;
+    if (subjects.has('client')) {
+      try {
+        client = await startClientTarget({
+          ...(opts.clientCmd ? { command: opts.clientCmd } : {}),
+          waitMs: waitMs * 5,
+        });
+        // The embedded reference client runs up to EMBEDDED_CLIENT_LANES client cases at a time (it
+        // shares this process with the provider cases); a spawned driver runs them one at a time.
+        if (!opts.clientCmd)
+          for (let lane = 1; lane < Math.min(concurrency, EMBEDDED_CLIENT_LANES); lane++)
+            moreClients.push(await startClientTarget({ waitMs: waitMs * 5 }));
+      } catch (error) {
+        context.io.err(
+          `parley conform: the client's driver could not start: ${(error as Error).message}\n`,
+        );
+        return EXIT_HARNESS;
+      }
+    }
     let target;
-    try {
-      target = await preflight(url, token, partner, validator, waitMs);
-    } catch (error) {
-      context.io.err(`parley conform: the harness could not run: ${(error as Error).message}\n`);
-      return EXIT_HARNESS;
+    if (subjects.has('provider')) {
+      if (opts.target) {
+        try {
+          partner = await loadPartnerKey(opts.partnerKey!);
+        } catch (error) {
+          return usage((error as Error).message);
+        }
+        url = opts.target;
+        token = opts.registrationToken!;
+      } else {
+        embedded = await startEmbeddedTarget();
+        ({ url, registrationToken: token, partner } = embedded);
+      }
+      try {
+        target = await preflight(url, token, partner, validator, waitMs);
+      } catch (error) {
+        context.io.err(`parley conform: the harness could not run: ${(error as Error).message}\n`);
+        return EXIT_HARNESS;
+      }
     }
     const events = new RunnerEvents();
     const tty = context.io === processIo && process.stdout.isTTY === true;
@@ -187,13 +232,14 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
     const startedAt = new Date();
     const levels = new Map(catalogue.requirements.map((r) => [r.id, r.level]));
     const end = await runCases(selected, {
-      target,
+      ...(target ? { target } : {}),
+      ...(client ? { client, moreClients } : {}),
       validator,
       seed,
       concurrency,
       timeoutFactor,
       levels,
-      probe: () => probe(url, validator, waitMs),
+      ...(target ? { probe: () => probe(url, validator, waitMs) } : {}),
       events,
       ...(expected ? { expectedFailures: expected } : {}),
     });
@@ -210,9 +256,19 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
       specVersion: v.spec,
       target: {
         url,
-        domain: target.domain,
+        domain: target?.domain ?? '',
         embedded: !opts.target,
-        capabilities: [...target.capabilities],
+        capabilities: [...(target?.capabilities ?? [])],
+        ...(client
+          ? {
+              client: {
+                driver: client.describe,
+                name: client.driver.name,
+                version: client.driver.version,
+                embedded: client.embedded,
+              },
+            }
+          : {}),
       },
       seed,
       options: {
@@ -235,6 +291,8 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
     );
     return exitCode;
   } finally {
+    await client?.close();
+    for (const more of moreClients) await more.close();
     await embedded?.stop();
   }
 }

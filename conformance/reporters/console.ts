@@ -36,7 +36,7 @@ export function attachConsole(events: RunnerEvents, options: ConsoleOptions): vo
   let lineOpen = false;
   events.on('run.start', (s) => {
     options.write(
-      `parley conform: ${s.total} cases against ${s.target} (seed ${s.seed}, concurrency ${s.concurrency})\n`,
+      `parley conform: ${s.total} cases against ${[s.target, s.client ? `the client ${s.client}` : ''].filter(Boolean).join(' and ')} (seed ${s.seed}, concurrency ${s.concurrency})\n`,
     );
   });
   events.on('breaker.open', ({ reason }) => {
@@ -45,7 +45,7 @@ export function attachConsole(events: RunnerEvents, options: ConsoleOptions): vo
     options.write(`circuit breaker open: ${reason}; the remaining cases end as error\n`);
   });
   events.on('case.end', ({ result, done, total }) => {
-    const line = `[${String(done).padStart(String(total).length)}/${total}] ${label(result)} ${result.id} (${result.durationMs} ms)`;
+    const line = `[${String(done).padStart(String(total).length)}/${total}] ${label(result)} ${result.subject === 'client' ? 'client ' : ''}${result.id} (${result.durationMs} ms)`;
     if (options.tty) {
       options.write(`\r\u001b[2K${line}`);
       lineOpen = true;

@@ -48,7 +48,8 @@ function summaryTable(report: Report): string {
   const c = report.coverage;
   return `<table><tr>${cells}</tr></table>
 <p>Expected failures: ${s.expectedFailures}; unexpected passes: ${s.unexpectedPasses}. Requirements covered by a case:
-<b>${c.covered}</b> of ${c.requirements} (${c.notCovered} not covered).${report.breaker ? ` <b>Circuit breaker: ${e(report.breaker)}</b>` : ''}</p>`;
+<b>${c.covered}</b> of ${c.requirements} (${c.notCovered} not covered).${report.breaker ? ` <b>Circuit breaker: ${e(report.breaker)}</b>` : ''}</p>
+${c.notCoveredIds.length > 0 ? `<p>Requirements without a case: ${c.notCoveredIds.map((id) => `<code>${e(id)}</code>`).join(' ')}</p>` : ''}`;
 }
 
 function matrixRow(row: RequirementRow): string {
@@ -98,7 +99,7 @@ function caseDetail(r: CaseResult): string {
   ]
     .filter(Boolean)
     .join(', ');
-  return `<section id="${e(r.id)}"><h3 class="${r.outcome}">${e(r.outcome.toUpperCase())} <code>${e(r.id)}</code> ${e(r.title)}${flags ? ` (${e(flags)})` : ''}</h3>
+  return `<section id="${e(r.id)}"><h3 class="${r.outcome}">${e(r.outcome.toUpperCase())} <code>${e(r.id)}</code> ${r.subject === 'client' ? '[client] ' : ''}${e(r.title)}${flags ? ` (${e(flags)})` : ''}</h3>
 <p>Requirements: ${r.requirements.map((x) => `<code>${e(x)}</code>`).join(' ')} (${e(r.level)}) · ${r.durationMs} ms</p>
 <blockquote>${e(r.quote)}</blockquote><p>Sends: ${e(r.sends)}</p>
 ${r.failedRequirement ? `<p>Broken: <code>${e(r.failedRequirement)}</code></p>` : ''}

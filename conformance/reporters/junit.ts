@@ -15,7 +15,7 @@ export function xmlEscape(text: string): string {
 }
 
 function testcase(r: CaseResult): string {
-  const head = `    <testcase classname="parley.${xmlEscape(r.area)}" name="${xmlEscape(`${r.id}: ${r.title}`)}" time="${(r.durationMs / 1000).toFixed(3)}"`;
+  const head = `    <testcase classname="parley.${r.subject === 'client' ? 'client.' : ''}${xmlEscape(r.area)}" name="${xmlEscape(`${r.id}: ${r.title}`)}" time="${(r.durationMs / 1000).toFixed(3)}"`;
   const detail = `${r.failedRequirement ?? r.requirements.join(' ')}: expected ${r.expected ?? '?'}; actual ${r.actual ?? '?'}`;
   let inner = '';
   if (r.outcome === 'fail' && !r.expectedFailure)

@@ -2,7 +2,8 @@
 // run's summary, target, versions, seed, timings, every result, and requirement coverage from the
 // catalogue (covered, not run, not covered) grouped by area and DMA provision.
 import type { CatalogueRequirement } from '../spec-model/catalogue.ts';
-import type { ConformanceCase, Outcome } from '../runner/case.ts';
+import { capResult } from './caps.ts';
+import type { AnyCase, Outcome } from '../runner/case.ts';
 import { areaOf } from '../runner/case.ts';
 import type { CaseResult, RunEnd, Summary } from '../runner/events.ts';
 
@@ -26,7 +27,14 @@ export interface Report {
   format: typeof REPORT_FORMAT;
   suite: { name: string; version: string };
   spec: { version: string; requirements: number };
-  target: { url: string; domain: string; embedded: boolean; capabilities: string[] };
+  target: {
+    url: string;
+    domain: string;
+    embedded: boolean;
+    capabilities: string[];
+    /** The client under test, when client cases ran. */
+    client?: { driver: string; name: string; version: string; embedded: boolean };
+  };
   seed: number;
   options: Record<string, unknown>;
   startedAt: string;
@@ -58,7 +66,7 @@ export function worst(outcomes: readonly Outcome[]): RequirementStatus {
 /** Coverage of the catalogue by a case library (every registered case, selected or not). */
 export function requirementRows(
   catalogue: readonly CatalogueRequirement[],
-  library: readonly ConformanceCase[],
+  library: readonly AnyCase[],
   results: readonly CaseResult[],
 ): RequirementRow[] {
   return catalogue.map((r) => {
@@ -100,7 +108,7 @@ export function coverageOf(rows: readonly RequirementRow[]): Report['coverage'] 
 export function buildReport(input: {
   end: RunEnd;
   catalogue: readonly CatalogueRequirement[];
-  library: readonly ConformanceCase[];
+  library: readonly AnyCase[];
   suiteVersion: string;
   specVersion: string;
   target: Report['target'];
@@ -125,6 +133,6 @@ export function buildReport(input: {
     summary: input.end.summary,
     coverage: coverageOf(rows),
     requirements: rows,
-    results: input.end.results,
+    results: input.end.results.map(capResult),
   };
 }

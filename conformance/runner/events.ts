@@ -1,12 +1,14 @@
 // The runner's typed events (STYLE.md point 10): reporters listen to these; the runner never formats.
 import { EventEmitter } from 'node:events';
-import type { Level, Outcome } from './case.ts';
+import type { Level, Outcome, Subject } from './case.ts';
 import type { TranscriptEntry } from '../transport/transcript.ts';
 import type { SchemaFault } from '../transport/peer.ts';
 
 /** The result of one case. */
 export interface CaseResult {
   id: string;
+  /** What the case tested: the provider or the client under test (absent: the provider). */
+  subject?: Subject;
   title: string;
   area: string;
   requirements: string[];
@@ -45,7 +47,10 @@ export interface RunStart {
   total: number;
   seed: number;
   concurrency: number;
+  /** The provider under test's URL; empty when only a client is under test. */
   target: string;
+  /** The client under test (its driver command, or the embedded reference client). */
+  client?: string;
 }
 
 export interface RunEnd {

@@ -2,9 +2,18 @@
 // (exclusive cases alone, after the others), per-case timeouts, expected failures and a circuit
 // breaker, and emits typed events for the reporters (BRIEF.md, conformance suite).
 import type { FrameValidator } from '../../schemas/validator.ts';
+import type { ClientTarget } from '../client/target.ts';
+import { ClientWorld } from '../client/world.ts';
 import type { Target } from '../transport/target.ts';
 import { World } from '../transport/world.ts';
-import { areaOf, type ConformanceCase, type Level } from './case.ts';
+import {
+  areaOf,
+  subjectOf,
+  type AnyCase,
+  type ClientCase,
+  type ConformanceCase,
+  type Level,
+} from './case.ts';
 import { isListed } from './expected.ts';
 import { RunnerEvents, type CaseResult, type RunEnd } from './events.ts';
 import { Rng } from './rng.ts';
@@ -13,7 +22,15 @@ import { summarise } from './summary.ts';
 
 /** How to run. */
 export interface RunOptions {
-  target: Target;
+  /** The provider under test; provider cases are skipped without one. */
+  target?: Target;
+  /** The client under test; client cases are skipped without one. One at a time per driver. */
+  client?: ClientTarget;
+  /**
+   * More instances of the same client (each its own driver), so that client cases run that many
+   * at a time: the embedded reference client uses them, a spawned driver runs alone.
+   */
+  moreClients?: readonly ClientTarget[];
   validator: FrameValidator;
   seed: number;
   concurrency?: number;
@@ -32,61 +49,99 @@ export interface RunOptions {
 const DEFAULT_CASE_TIMEOUT_MS = 5000;
 
 /** Runs `cases` and resolves the results in ID order. */
-export async function runCases(
-  cases: readonly ConformanceCase[],
-  options: RunOptions,
-): Promise<RunEnd> {
+export async function runCases(cases: readonly AnyCase[], options: RunOptions): Promise<RunEnd> {
   const events = options.events ?? new RunnerEvents();
   const factor = options.timeoutFactor ?? 1;
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const rng = new Rng(options.seed);
   const ordered = rng.shuffle(cases);
-  const shared = ordered.filter((c) => !c.exclusive);
-  const exclusive = ordered.filter((c) => c.exclusive);
+  const providerCases = ordered.filter((c): c is ConformanceCase => subjectOf(c) === 'provider');
+  const clientCases = ordered.filter((c): c is ClientCase => subjectOf(c) === 'client');
+  const shared = providerCases.filter((c) => !c.exclusive);
+  const exclusive = providerCases.filter((c) => c.exclusive);
   const total = cases.length;
   const started = Date.now();
   const results: CaseResult[] = [];
   let breaker: string | undefined;
+  let clientBreaker: string | undefined;
   let index = 0;
-  events.emit('run.start', { total, seed: options.seed, concurrency, target: options.target.url });
+  events.emit('run.start', {
+    total,
+    seed: options.seed,
+    concurrency,
+    target: options.target?.url ?? '',
+    ...(options.client ? { client: options.client.describe } : {}),
+  });
 
-  const runOne = async (c: ConformanceCase): Promise<void> => {
-    events.emit('case.start', { id: c.id, index: index++, total });
-    const caseRng = new Rng(options.seed).fork(c.id);
-    const result = breaker
-      ? tripped(c, breaker)
-      : await execute(c, options, caseRng, factor, options.levels);
-    if (result.outcome === 'error' && !breaker && options.probe && !(await options.probe())) {
-      breaker = `the target stopped accepting connections (after ${c.id})`;
-      events.emit('breaker.open', { reason: breaker });
-    }
+  const finish = (result: CaseResult): void => {
     applyExpected(result, options.expectedFailures);
     results.push(result);
     events.emit('case.end', { result, done: results.length, total });
   };
 
+  const runOne = async (c: ConformanceCase): Promise<void> => {
+    events.emit('case.start', { id: c.id, index: index++, total });
+    const caseRng = new Rng(options.seed).fork(c.id);
+    const result = !options.target
+      ? notUnderTest(c)
+      : breaker
+        ? tripped(c, breaker)
+        : await execute(c, options.target, options, caseRng, factor, options.levels);
+    if (result.outcome === 'error' && !breaker && options.probe && !(await options.probe())) {
+      breaker = `the target stopped accepting connections (after ${c.id})`;
+      events.emit('breaker.open', { reason: breaker });
+    }
+    finish(result);
+  };
+
+  const runClientCase = async (c: ClientCase, client: ClientTarget | undefined): Promise<void> => {
+    events.emit('case.start', { id: c.id, index: index++, total });
+    const caseRng = new Rng(options.seed).fork(c.id);
+    const result = !client
+      ? notUnderTest(c)
+      : clientBreaker
+        ? tripped(c, clientBreaker)
+        : await executeClient(c, client, options, caseRng, factor, options.levels);
+    if (client?.link.dead && !clientBreaker) {
+      clientBreaker = `the client's driver is gone (after ${c.id}): ${client.link.dead}`;
+      events.emit('breaker.open', { reason: clientBreaker });
+    }
+    finish(result);
+  };
+
   const queue = [...shared];
+  const clientQueue = [...clientCases];
+  const lanes = options.client ? [options.client, ...(options.moreClients ?? [])] : [undefined];
+  const clientLanes = Promise.all(
+    lanes.map(async (client) => {
+      for (let c = clientQueue.shift(); c; c = clientQueue.shift()) await runClientCase(c, client);
+    }),
+  );
   await Promise.all(
     Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
       for (let c = queue.shift(); c; c = queue.shift()) await runOne(c);
     }),
   );
   for (const c of exclusive) await runOne(c);
+  await clientLanes;
 
   results.sort((a, b) => a.id.localeCompare(b.id));
   const end: RunEnd = {
     results,
     summary: summarise(results),
     durationMs: Date.now() - started,
-    ...(breaker ? { breaker } : {}),
+    ...(breaker || clientBreaker
+      ? { breaker: [breaker, clientBreaker].filter(Boolean).join('; ') }
+      : {}),
   };
   events.emit('run.end', end);
   return end;
 }
 
-function base(c: ConformanceCase): Omit<CaseResult, 'outcome' | 'durationMs'> {
+function base(c: AnyCase): Omit<CaseResult, 'outcome' | 'durationMs'> {
   return {
     id: c.id,
+    subject: subjectOf(c),
     title: c.title,
     area: areaOf(c.id),
     requirements: [...c.requirements],
@@ -98,22 +153,85 @@ function base(c: ConformanceCase): Omit<CaseResult, 'outcome' | 'durationMs'> {
   };
 }
 
-function tripped(c: ConformanceCase, reason: string): CaseResult {
+function tripped(c: AnyCase, reason: string): CaseResult {
   return { ...base(c), outcome: 'error', durationMs: 0, message: `not run: ${reason}` };
 }
 
-/** Runs one case body under its timeout and classifies how it ended. */
-async function execute(
-  c: ConformanceCase,
+function notUnderTest(c: AnyCase): CaseResult {
+  return {
+    ...base(c),
+    outcome: 'skip',
+    durationMs: 0,
+    message: `no ${subjectOf(c)} is under test in this run`,
+  };
+}
+
+/** Races a case body against its time limit. Resolves what the body threw (undefined when it returned). */
+async function within(body: Promise<void>, limit: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new HarnessTimeout(`the case did not finish within ${limit} ms`)),
+      limit,
+    );
+  });
+  body.catch(() => undefined); // a body still running after the timeout must not go unhandled
+  try {
+    await Promise.race([body, timeout]);
+    return undefined;
+  } catch (error) {
+    return error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs one client case: a fresh mock provider, the client reset through its driver, the body. */
+async function executeClient(
+  c: ClientCase,
+  client: ClientTarget,
   options: RunOptions,
   rng: Rng,
   factor: number,
   levels: ReadonlyMap<string, string> | undefined,
 ): Promise<CaseResult> {
   const started = Date.now();
-  const missing = (c.capabilities ?? []).filter(
-    (cap) => !options.target.capabilities.includes(cap),
+  const waitMs = Math.round((options.waitMs ?? 2000) * factor);
+  const limit = Math.round((c.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS) * factor);
+  const opened = ClientWorld.open(client, rng, options.validator, waitMs);
+  const body = opened.then((world) =>
+    c.run({ client: world, rng, waitMs, scale: (ms) => ms * factor }),
   );
+  let thrown = await within(body, limit);
+  // Even after a timeout the world is closed once it opened (the reset is bounded by its own wait).
+  const world = await opened.catch(() => undefined);
+  const driverFaults = await world?.close().catch((e: Error) => e.message);
+  if (thrown === undefined && driverFaults)
+    thrown = new HarnessError(`the harness saw a protocol fault: ${driverFaults}`);
+  if (thrown === undefined && client.link.dead)
+    thrown = new HarnessError(`the client's driver died: ${client.link.dead}`);
+  const result: CaseResult = {
+    ...base(c),
+    outcome: 'pass',
+    durationMs: Date.now() - started,
+    schemaFaults: world?.faults ?? [],
+    transcript: world?.transcript.entries ?? [],
+  };
+  classify(result, thrown, levels);
+  return result;
+}
+
+/** Runs one case body under its timeout and classifies how it ended. */
+async function execute(
+  c: ConformanceCase,
+  target: Target,
+  options: RunOptions,
+  rng: Rng,
+  factor: number,
+  levels: ReadonlyMap<string, string> | undefined,
+): Promise<CaseResult> {
+  const started = Date.now();
+  const missing = (c.capabilities ?? []).filter((cap) => !target.capabilities.includes(cap));
   if (missing.length > 0)
     return {
       ...base(c),
@@ -122,24 +240,14 @@ async function execute(
       message: `the target does not claim the capability ${missing.join(', ')}`,
     };
   const waitMs = Math.round((options.waitMs ?? 2000) * factor);
-  const world = new World(options.target, rng, options.validator, waitMs);
+  const world = new World(target, rng, options.validator, waitMs);
   const limit = Math.round((c.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS) * factor);
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new HarnessTimeout(`the case did not finish within ${limit} ms`)),
-      limit,
-    );
-  });
   let thrown: unknown;
   try {
-    const body = c.run({ target: options.target, world, rng, waitMs, scale: (ms) => ms * factor });
-    body.catch(() => undefined); // a body still running after the timeout must not go unhandled
-    await Promise.race([body, timeout]);
+    thrown = await within(c.run({ target, world, rng, waitMs, scale: (ms) => ms * factor }), limit);
   } catch (error) {
-    thrown = error;
+    thrown = error; // the body threw before returning its promise
   } finally {
-    clearTimeout(timer);
     world.closeAll();
   }
   const result: CaseResult = {

@@ -1,6 +1,6 @@
 // Case selection (BRIEF.md, conformance suite): `--only` and `--exclude` ID globs over case IDs
 // and requirement IDs; IDs are never positional.
-import type { ConformanceCase } from './case.ts';
+import type { AnyCase } from './case.ts';
 
 /** A glob over IDs: `*` any run of characters, `?` one; case-insensitive, whole ID. */
 export function globToRegExp(glob: string): RegExp {
@@ -20,16 +20,16 @@ export function parseGlobs(values: readonly string[]): string[] {
 }
 
 /** Whether any glob matches the case's ID or one of its requirement IDs. */
-export function matchesAny(c: ConformanceCase, globs: readonly RegExp[]): boolean {
+export function matchesAny(c: AnyCase, globs: readonly RegExp[]): boolean {
   return globs.some((g) => g.test(c.id) || c.requirements.some((r) => g.test(r)));
 }
 
 /** The cases selected by `only` (all when empty) minus those matched by `exclude`, in ID order. */
-export function selectCases(
-  cases: readonly ConformanceCase[],
+export function selectCases<C extends AnyCase>(
+  cases: readonly C[],
   only: readonly string[] = [],
   exclude: readonly string[] = [],
-): ConformanceCase[] {
+): C[] {
   const o = only.map(globToRegExp);
   const x = exclude.map(globToRegExp);
   return cases
@@ -38,10 +38,7 @@ export function selectCases(
 }
 
 /** Faults of a case list: duplicate IDs, missing requirements, requirement IDs unknown to the catalogue. */
-export function checkCases(
-  cases: readonly ConformanceCase[],
-  known?: ReadonlySet<string>,
-): string[] {
+export function checkCases(cases: readonly AnyCase[], known?: ReadonlySet<string>): string[] {
   const faults: string[] = [];
   const seen = new Set<string>();
   for (const c of cases) {

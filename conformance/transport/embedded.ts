@@ -1,11 +1,26 @@
 // The embedded default target: the reference provider started in-process through its public entry
 // point (startProvider) on a free loopback port, with a throw-away SQLite file in a temp dir, a
-// random registration token and a fresh partner key enlisted for the suite's test platform.
+// random registration token and a fresh partner key enlisted for the suite's test platform. It
+// offers every operator hook (operator.ts): restart on the same store, a clock the suite can move
+// ahead, small abusive-peer bounds on request, and its quota and first-party limits.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger, startProvider, type Fault } from '../../reference-impl/server/index.ts';
+import {
+  DEFAULT_LIMITS,
+  silentLogger,
+  startProvider,
+  type Fault,
+  type ProviderOptions,
+  type RunningProvider,
+} from '../../reference-impl/server/index.ts';
+import {
+  registerOperator,
+  unregisterOperator,
+  type Operator,
+  type PeerBounds,
+} from './operator.ts';
 import { generatePartnerKey, type PartnerKey } from './partner.ts';
 
 /** The suite's partner platform in embedded runs. */
@@ -19,6 +34,15 @@ export interface EmbeddedTarget {
   stop(): Promise<void>;
 }
 
+/**
+ * How often the embedded provider sweeps expired queue entries and blobs: short, so that a case
+ * that moves the clock past an expiry sees the sweep within a fraction of a second.
+ */
+export const EMBEDDED_SWEEP_INTERVAL_MS = 50;
+
+/** Sweeps awaited after the clock moves, so at least one full sweep ran at the new time. */
+const SWEEPS_AFTER_CLOCK_MOVE = 3;
+
 /** Internal options, for the suite's own tests only (no CLI flag reaches them). */
 export interface EmbeddedOptions {
   /** Start a deliberately broken variant (reference-impl/server/faults.ts): the suite's self-test. */
@@ -30,28 +54,66 @@ export async function startEmbeddedTarget(options: EmbeddedOptions = {}): Promis
   const dir = mkdtempSync(join(tmpdir(), 'parley-conform-'));
   const registrationToken = randomBytes(18).toString('base64url');
   const partner = await generatePartnerKey(EMBEDDED_PARTNER_DOMAIN);
+  let clockAheadMs = 0;
+  const settings: ProviderOptions = {
+    port: 0,
+    host: '127.0.0.1',
+    dbPath: join(dir, 'provider.db'),
+    domain: 'provider.conform.example',
+    registrationTokens: [registrationToken],
+    partners: [partner.publicJwk],
+    logger: silentLogger,
+    limits: { sweepIntervalMs: EMBEDDED_SWEEP_INTERVAL_MS },
+    now: () => Date.now() + clockAheadMs,
+    ...(options.faults ? { faults: options.faults } : {}),
+  };
+  let provider: RunningProvider;
   try {
-    const provider = await startProvider({
-      port: 0,
-      host: '127.0.0.1',
-      dbPath: join(dir, 'provider.db'),
-      domain: 'provider.conform.example',
-      registrationTokens: [registrationToken],
-      partners: [partner.publicJwk],
-      logger: silentLogger,
-      ...(options.faults ? { faults: options.faults } : {}),
-    });
-    return {
-      url: provider.wsUrl,
-      registrationToken,
-      partner,
-      stop: async () => {
-        await provider.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
+    provider = await startProvider(settings);
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+  const url = provider.wsUrl;
+  let peerBounds: Partial<PeerBounds> | undefined;
+  const restart = async (): Promise<void> => {
+    await provider.close();
+    const limits = peerBounds ? { ...settings.limits, peers: peerBounds } : settings.limits;
+    provider = await startProvider({
+      ...settings,
+      ...(limits ? { limits } : {}),
+      port: provider.port,
+    });
+  };
+  const operator: Operator = {
+    restart,
+    setClockAhead: async (ms) => {
+      const back = ms < clockAheadMs;
+      clockAheadMs = ms;
+      // In-memory rate buckets assume time runs forward: a clock moved back starts them afresh.
+      if (back) await restart();
+      await new Promise((resolve) =>
+        setTimeout(resolve, SWEEPS_AFTER_CLOCK_MOVE * EMBEDDED_SWEEP_INTERVAL_MS),
+      );
+    },
+    setPeerBounds: async (bounds) => {
+      peerBounds = bounds;
+      await restart();
+    },
+    attachmentQuotaBytes: DEFAULT_LIMITS.attachmentQuotaBytes,
+    // The reference provider has no first-party clients of its own outside Parley: they get
+    // exactly what Parley advertises.
+    firstPartyAttachmentLimits: DEFAULT_LIMITS.advertised.attachments,
+  };
+  registerOperator(url, operator);
+  return {
+    url,
+    registrationToken,
+    partner,
+    stop: async () => {
+      unregisterOperator(url);
+      await provider.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -3,6 +3,7 @@
 import type { FrameValidator } from '../../schemas/validator.ts';
 import type { Frame } from '../assert/match.ts';
 import { HarnessError } from '../runner/signals.ts';
+import { operatorFor, type Operator } from './operator.ts';
 import type { PartnerKey } from './partner.ts';
 import { Peer, type PeerEnv } from './peer.ts';
 import { Transcript } from './transcript.ts';
@@ -17,6 +18,8 @@ export interface Target {
   /** `welcome.provider.domain`. */
   domain: string;
   capabilities: readonly string[];
+  /** The operator's hooks (restart, clock, quota); none for a remote target. */
+  operator?: Operator;
 }
 
 /**
@@ -50,6 +53,7 @@ export async function preflight(
       welcome,
       domain: welcome.provider.domain as string,
       capabilities: Array.isArray(welcome.capabilities) ? (welcome.capabilities as string[]) : [],
+      operator: operatorFor(url),
     };
   } finally {
     peer.close();

@@ -66,6 +66,8 @@ export interface ParleyClientOptions {
   onMessage?: (message: IncomingMessage) => void | Promise<void>;
   /** Name and version sent in `hello`. */
   clientInfo?: { name: string; version: string };
+  /** The clock prekey ages are measured by (default `Date.now`); a test harness may move it on. */
+  now?: () => number;
 }
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -409,7 +411,7 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
   private async ensureKeys(): Promise<void> {
     await this.keyLock.run(async () => {
       const fresh = (await this.store.listSignedPreKeys()).length === 0;
-      const { record, rotated } = await currentSignedPreKey(this.store);
+      const { record, rotated } = await currentSignedPreKey(this.store, this.now());
       if (!fresh && !rotated) return;
       const batch = Math.min(INITIAL_PREKEY_BATCH, this.limits().maxOneTimePreKeysPerPublish);
       const oneTime = fresh ? await newOneTimePreKeys(this.store, batch) : [];
@@ -420,7 +422,7 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
       this.emit('keysPublished', {
         oneTimePreKeyCount: this.notePublished(reply.oneTimePreKeyCount),
       });
-      await pruneSignedPreKeys(this.store, this.limits().queueTtlSeconds * 1000);
+      await pruneSignedPreKeys(this.store, this.limits().queueTtlSeconds * 1000, this.now());
     });
   }
 
@@ -437,7 +439,7 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
     let stored: number;
     let remaining = count;
     do {
-      const { record } = await currentSignedPreKey(this.store);
+      const { record } = await currentSignedPreKey(this.store, this.now());
       const oneTime = await newOneTimePreKeys(this.store, Math.min(max, remaining));
       const reply = await this.request(
         'keys.publish',
@@ -448,6 +450,10 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
     } while (remaining > 0);
     this.emit('keysPublished', { oneTimePreKeyCount: stored });
     return stored;
+  }
+
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
   }
 
   private notePublished(count: number): number {

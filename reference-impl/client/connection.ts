@@ -9,7 +9,7 @@ import type {
   MessageFrame,
   QueueEmptyFrame,
 } from '../../schemas/frames/index.ts';
-import { errorFromFrame, ParleyError } from './errors.ts';
+import { errorFromFrame, isErrorCode, ParleyError } from './errors.ts';
 import { validator } from './validation.ts';
 
 /** Send a `ping` after this long without sending any frame (PROTO-029). */
@@ -198,6 +198,13 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
     const f = (typeof frame === 'object' && frame !== null ? frame : {}) as Record<string, unknown>;
     const re = typeof f.re === 'string' ? f.re : undefined;
+    if (f.type === 'error' && !isErrorCode(f.code)) {
+      // PROTO-043: a code this version does not know fails the schema but is handled as INTERNAL.
+      const error = errorFromFrame(f);
+      if (re !== undefined && this.pending.has(re)) this.settle(re, error);
+      else this.emit('problem', error);
+      return;
+    }
     const check = validator().validate(frame);
     if (!check.ok) {
       const error = new ParleyError(

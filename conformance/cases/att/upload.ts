@@ -18,6 +18,9 @@ import {
   upload,
 } from './blob.ts';
 
+/** Pauses between the first 4000 bytes of an upload and its cut, longer on each try (ATT-024). */
+const INTERRUPT_PAUSES_MS = [100, 400, 1600];
+
 export const attachmentUploadCases = [
   defineCase({
     id: 'ATT-020-upload-over-declared-size',
@@ -164,32 +167,46 @@ export const attachmentUploadCases = [
     sends:
       'alice: attachment.slot of 6000 bytes; PUT declaring 6000 that drops after 4000; HEAD until settled; PUT of the rest; GET',
     capabilities: ['attachments'],
-    timeoutMs: 6000,
+    timeoutMs: 12_000,
     async run({ world, scale }) {
       const alice = await world.firstParty('alice', { preKeys: 0 });
       const bytes = blobBytes(6000);
       const slotted = await slotFor(alice.peer, bytes);
       const url = slotted.uploadUrl as string;
-      const cut = new HttpExchange(world, 'PUT', url, {
-        ...bearer(slotted),
-        'content-type': 'application/octet-stream',
-        'content-length': '6000',
-      });
-      cut.write(bytes.subarray(0, 4000));
-      await new Promise((resolve) => setTimeout(resolve, scale(100)));
-      cut.abort();
-      // Until the target notices the dropped connection the upload may still count as streaming
-      // (409 UPLOAD_IN_PROGRESS, ATT-022), so the resume is retried from a fresh HEAD meanwhile.
-      let offset = -1;
-      const resumed = await shouldEventually(async () => {
+      const head = async (): Promise<number> => {
         const status = await http(world, 'HEAD', url, { headers: bearer(slotted) });
-        offset = Number(status.headers['upload-offset'] ?? -1);
-        const stored = that(
-          status.status === 200 && offset > 0 && offset <= 4000,
-          'HEAD 200 with an Upload-Offset of the bytes received (1..4000)',
-          `${describe(status)} Upload-Offset ${status.headers['upload-offset']}`,
+        return status.status === 200 ? Number(status.headers['upload-offset'] ?? -1) : -1;
+      };
+      // On a loaded machine the cut can come before any byte reached the target; then nothing was
+      // received and the cut is tried again with a longer pause. A target that keeps nothing
+      // shows offset 0 after every pause.
+      let offset = 0;
+      for (const pause of INTERRUPT_PAUSES_MS) {
+        const cut = new HttpExchange(world, 'PUT', url, {
+          ...bearer(slotted),
+          'content-type': 'application/octet-stream',
+          'content-length': '6000',
+        });
+        cut.write(bytes.subarray(0, 4000));
+        await new Promise((resolve) => setTimeout(resolve, scale(pause)));
+        cut.abort();
+        // Until the target notices the dropped connection the upload may still count as
+        // streaming (HEAD and PUT answer 409 UPLOAD_IN_PROGRESS, ATT-022).
+        await shouldEventually(
+          async () => ((offset = await head()) >= 0 ? undefined : { expected: '', actual: '' }),
+          world.env.waitMs,
         );
-        if (stored) return stored;
+        if (offset > 0) break;
+      }
+      must(
+        'ATT-024',
+        that(
+          offset > 0 && offset <= 4000,
+          'HEAD 200 with an Upload-Offset of the bytes received (1..4000)',
+          `Upload-Offset ${offset} after cuts at ${INTERRUPT_PAUSES_MS.join(', ')} ms`,
+        ),
+      );
+      const resumed = await shouldEventually(async () => {
         const rest = await http(world, 'PUT', url, {
           headers: { ...bearer(slotted), 'upload-offset': String(offset) },
           body: bytes.subarray(offset),

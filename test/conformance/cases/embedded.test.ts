@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { writePartnerKey } from '../../../conformance/cli/keygen.ts';
 import type { Report } from '../../../conformance/reporters/report.ts';
+import { loadCatalogue } from '../../../conformance/spec-model/catalogue.ts';
 
 const BIN = join(process.cwd(), 'bin', 'parley.js');
 
@@ -44,7 +45,8 @@ describe('parley conform against the embedded reference provider', function () {
     expect(report.summary.error).to.equal(0);
     expect(report.summary.total).to.be.greaterThan(50);
     expect(report.target.embedded).to.equal(true);
-    expect(run.stdout).to.match(/all\s+\d+\s+0\s+0\s+0\s+0/);
+    // pass, fail, warn, skip, error, total: skips are allowed (a case that needs a long wait).
+    expect(run.stdout).to.match(/all\s+\d+\s+0\s+0\s+\d+\s+0\s+\d+/);
     expect(run.stdout).to.not.include('\u001b[');
     const verify = await parley(['verify-report', out, '--public-key', join(dir, 'lab.pub.json')]);
     expect(verify.code).to.equal(0);
@@ -55,7 +57,10 @@ describe('parley conform against the embedded reference provider', function () {
     expect(list.code).to.equal(0);
     expect(list.stdout).to.include('ENC-003-conversation-byte-exact');
     expect(list.stdout).to.not.include('PROTO-004-bad-json');
-    expect(list.stdout).to.match(/requirements covered \d+\/238, not covered \d+/);
+    const total = loadCatalogue(join(process.cwd(), 'spec')).requirements.length;
+    expect(list.stdout).to.match(
+      new RegExp(`requirements covered \\d+/${total}, not covered \\d+`),
+    );
   });
 
   it('exits 2 on a usage error', async () => {

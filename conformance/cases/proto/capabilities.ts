@@ -1,0 +1,93 @@
+// PROTO-023 of spec/framing.md#version-negotiation: every capability `welcome` lists is exercised
+// and must work; v1 defines `attachments`, `consent` and `kyber`, nothing else.
+import { randomBytes } from 'node:crypto';
+import type { Frame } from '../../assert/match.ts';
+import { isType, that } from '../../assert/match.ts';
+import { must, mustMatch } from '../../assert/must.ts';
+import { defineCase } from '../../runner/case.ts';
+import type { TestUser } from '../../transport/users.ts';
+import { b64 } from '../../transport/users.ts';
+import type { World } from '../../transport/world.ts';
+import { digestOf, http, isBody, slotFor, upload } from '../att/blob.ts';
+
+/** The v1 encoding of a Kyber-1024 public key: type byte 0x08, then 1568 bytes (spec/keys.md). */
+export const KYBER_KEY_TYPE = 0x08;
+export const KYBER_PUBLIC_KEY_BYTES = 1568;
+
+/** A Kyber prekey entry of `keys.publish` signed by `user`'s identity key (the key bytes are random: the provider cannot tell). */
+export function kyberPreKey(user: TestUser, keyId: number): Frame {
+  const publicKey = Buffer.concat([
+    Buffer.from([KYBER_KEY_TYPE]),
+    randomBytes(KYBER_PUBLIC_KEY_BYTES),
+  ]);
+  return { keyId, publicKey: b64(publicKey), signature: b64(user.identity.sign(publicKey)) };
+}
+
+/** One exercise per v1 capability: resolves when the capability works, throws a failure if not. */
+const EXERCISES: Record<string, (world: World, alice: TestUser) => Promise<void>> = {
+  async attachments(world, alice) {
+    const bytes = randomBytes(64);
+    const slotted = await slotFor(alice.peer, bytes, digestOf(bytes));
+    const put = await upload(world, slotted, bytes);
+    must(
+      'PROTO-023',
+      that(
+        put.status >= 200 && put.status < 300,
+        'attachments: an upload that succeeds',
+        put.status,
+      ),
+    );
+    mustMatch('PROTO-023', await http(world, 'GET', slotted.downloadUrl as string), isBody(bytes));
+  },
+  async consent(_world, alice) {
+    mustMatch('PROTO-023', await alice.peer.request('consent.get'), isType('consent.state'));
+    mustMatch(
+      'PROTO-023',
+      await alice.peer.request('consent.set', {
+        interop: { enabled: true, platforms: 'all', inbox: 'separate' },
+      }),
+      isType('consent.state'),
+    );
+  },
+  async kyber(world, alice) {
+    const published = await alice.publish(1, (f) => void (f.kyberPreKey = kyberPreKey(alice, 1)));
+    mustMatch('PROTO-023', published, isType('keys.published'));
+    const carol = await world.firstParty('carol', { preKeys: 0 });
+    const bundle = await carol.peer.request('keys.claim', { address: alice.address });
+    must(
+      'PROTO-023',
+      that(
+        bundle.devices?.[0]?.kyberPreKey !== undefined,
+        'kyber: the claimed bundle carries the published Kyber prekey',
+        bundle,
+      ),
+    );
+  },
+};
+
+export const capabilityCases = [
+  defineCase({
+    id: 'PROTO-023-capabilities-implemented',
+    title: 'every capability welcome lists is one v1 defines, and exercising it works',
+    requirements: ['PROTO-023'],
+    level: 'MUST',
+    quote:
+      'The provider MUST NOT list in `welcome.capabilities` a capability it does not implement.',
+    sends:
+      'alice: per listed capability, attachments: slot, upload, download; consent: consent.get, consent.set; kyber: publish, carol claims',
+    timeoutMs: 8000,
+    async run({ target, world }) {
+      const unknown = target.capabilities.filter((c) => !(c in EXERCISES));
+      must(
+        'PROTO-023',
+        that(
+          unknown.length === 0,
+          `only capabilities v1 defines (${Object.keys(EXERCISES).join(', ')})`,
+          unknown,
+        ),
+      );
+      const alice = await world.firstParty('alice', { preKeys: 0 });
+      for (const capability of target.capabilities) await EXERCISES[capability]!(world, alice);
+    },
+  }),
+];

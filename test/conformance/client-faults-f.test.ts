@@ -1,0 +1,145 @@
+// The client cases of keys, auth, framing and delivery against the reference client, and against
+// its fault variants (conformance/client/reference-faults.ts): green on the real client, red on the
+// requirement each variant breaks.
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { ALL_CASES } from '../../conformance/cases/index.ts';
+import {
+  CLIENT_FAULTS,
+  CLIENT_SHOULD_FAULTS,
+  type ClientFault,
+  type ClientShouldFault,
+} from '../../conformance/client/reference-driver.ts';
+import { inProcessReferenceDriver, startClientTarget } from '../../conformance/client/target.ts';
+import { subjectOf, type AnyCase } from '../../conformance/runner/case.ts';
+import type { CaseResult } from '../../conformance/runner/events.ts';
+import { runCases } from '../../conformance/runner/run.ts';
+import { loadCatalogue } from '../../conformance/spec-model/catalogue.ts';
+import { createFrameValidator, SCHEMA_DIR } from '../../schemas/validator.ts';
+
+const SPEC_DIR = fileURLToPath(new URL('../../spec', import.meta.url));
+const validator = createFrameValidator(SCHEMA_DIR);
+const levels = new Map(loadCatalogue(SPEC_DIR).requirements.map((r) => [r.id, r.level]));
+
+/** The fault variants these cases answer for, each with the requirement it breaks. */
+const FAULTS: readonly ClientFault[] = [
+  'reuse-prekey-ids',
+  'accept-bad-bundle-signature',
+  'refuse-exhausted-bundles',
+  'sign-auth-without-device-id',
+  'partner-token-hs256',
+  'bad-request-ids',
+  'extra-frame-member',
+  'frame-without-v',
+  'ignore-advertised-limits',
+  'unknown-error-as-success',
+  'fixed-idempotency-key',
+  'volatile-chat-list',
+  'no-message-id-dedupe',
+];
+
+/** The variants that break a SHOULD of these cases: a warning, never a failure. */
+const SHOULD_FAULTS: readonly ClientShouldFault[] = [
+  'no-signed-prekey-rotation',
+  'drop-replaced-signed-prekey',
+  'ignore-keys-low',
+  'give-up-on-device-mismatch',
+  'no-retry-after-reconnect',
+];
+
+/** The client cases of this part: KEYS, AUTH, PROTO and DELIV. */
+const cases = ALL_CASES.filter(
+  (c) => subjectOf(c) === 'client' && /^(KEYS|AUTH|PROTO|DELIV)-/.test(c.id),
+);
+
+async function run(
+  selected: readonly AnyCase[],
+  faults: (ClientFault | ClientShouldFault)[],
+): Promise<CaseResult[]> {
+  const client = await startClientTarget({
+    link: inProcessReferenceDriver({ faults }),
+    waitMs: 10_000,
+  });
+  try {
+    return (await runCases(selected, { client, validator, seed: 6, levels })).results;
+  } finally {
+    await client.close();
+  }
+}
+
+const describeRun = (results: readonly CaseResult[]): string =>
+  results
+    .map((r) => `${r.id} ${r.outcome} ${r.failedRequirement ?? ''}: ${r.message ?? r.actual ?? ''}`)
+    .join('\n');
+
+describe('the client cases of keys, auth, framing and delivery', function () {
+  this.timeout(120_000);
+
+  it('has a case for every client requirement of the part, and a fault for every MUST among them', () => {
+    const covered = new Set(cases.flatMap((c) => c.requirements));
+    for (const id of [
+      'KEYS-008',
+      'KEYS-016',
+      'KEYS-020',
+      'AUTH-005',
+      'AUTH-009',
+      'PROTO-008',
+      'PROTO-024',
+      'PROTO-043',
+      'DELIV-010',
+      'DELIV-022',
+      'DELIV-023',
+    ]) {
+      expect(covered.has(id), id).to.equal(true);
+      expect(Object.values(CLIENT_FAULTS), id).to.include(id);
+    }
+    for (const fault of FAULTS) expect(levels.get(CLIENT_FAULTS[fault]), fault).to.equal('MUST');
+    for (const fault of SHOULD_FAULTS)
+      expect(levels.get(CLIENT_SHOULD_FAULTS[fault]), fault).to.equal('SHOULD');
+  });
+
+  it('passes (or skips with a reason) every case against the reference client', async () => {
+    const results = await run(cases, []);
+    const bad = results.filter((r) => r.outcome !== 'pass' && r.outcome !== 'skip');
+    expect(bad, describeRun(bad)).to.deep.equal([]);
+    for (const r of results.filter((x) => x.outcome === 'skip'))
+      expect(r.message, r.id).to.be.a('string').and.not.equal('');
+  });
+
+  for (const fault of FAULTS) {
+    const requirement = CLIENT_FAULTS[fault];
+    it(`fails ${requirement} against the client variant ${fault}`, async () => {
+      const results = await run(
+        cases.filter((c) => c.requirements.includes(requirement)),
+        [fault],
+      );
+      const hits = results.filter(
+        (r) => r.outcome === 'fail' && r.failedRequirement === requirement,
+      );
+      expect(hits.length, `no case failed on ${requirement}:\n${describeRun(results)}`).to.be.above(
+        0,
+      );
+    });
+  }
+
+  for (const fault of SHOULD_FAULTS) {
+    const requirement = CLIENT_SHOULD_FAULTS[fault];
+    it(`warns on ${requirement}, and fails nothing, against the client variant ${fault}`, async () => {
+      const results = await run(
+        cases.filter((c) => c.requirements.includes(requirement)),
+        [fault],
+      );
+      const warned = results.filter(
+        (r) => r.outcome === 'warn' && r.failedRequirement === requirement,
+      );
+      expect(
+        warned.length,
+        `no case warned on ${requirement}:\n${describeRun(results)}`,
+      ).to.be.above(0);
+      expect(
+        results.filter((r) => r.outcome === 'fail'),
+        describeRun(results),
+      ).to.deep.equal([]);
+    });
+  }
+});

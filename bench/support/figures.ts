@@ -19,7 +19,7 @@ export function round(value: number, digits = 1): number {
   return Math.round(value * scale) / scale;
 }
 
-/** A throughput figure (MiB/s) whose ratio ours / baseline must reach `target`. */
+/** A throughput figure (MiB/s unless `unit` says otherwise) whose ratio ours / baseline must reach `target`. */
 export function ratioFigure(options: {
   name: string;
   ours: number;
@@ -28,6 +28,8 @@ export function ratioFigure(options: {
   target: number;
   /** How the target reads in the report; `ratio ≥ <target>` by default. */
   targetLabel?: string;
+  /** The unit of ours and baseline; MiB/s by default. */
+  unit?: string;
   note?: string;
 }): Figure {
   const { name, ours, baseline, baselineName, target, note } = options;
@@ -37,10 +39,42 @@ export function ratioFigure(options: {
     ours: round(ours),
     baseline: round(baseline),
     baselineName,
-    unit: 'MiB/s',
+    unit: options.unit ?? 'MiB/s',
     ratio: round(ratio, 3),
     target: options.targetLabel ?? `ratio ≥ ${target}`,
     met: ratio >= target,
+    ...(note ? { note } : {}),
+  };
+}
+
+/**
+ * A figure whose target is an absolute bound on ours (`≥ 20000 msg/s`, `≤ 25 ms`); the baseline,
+ * when there is one, is shown beside it with the ratio ours / baseline for reference only.
+ */
+export function boundFigure(options: {
+  name: string;
+  ours: number;
+  unit: string;
+  /** `at-least`: ours must reach `bound`; `at-most`: ours must not exceed it. */
+  direction: 'at-least' | 'at-most';
+  bound: number;
+  baseline?: number;
+  baselineName?: string;
+  /** Decimals in the report (default 1). */
+  digits?: number;
+  note?: string;
+}): Figure {
+  const { name, ours, unit, direction, bound, baseline, note } = options;
+  const digits = options.digits ?? 1;
+  return {
+    name,
+    ours: round(ours, digits),
+    baseline: baseline === undefined ? null : round(baseline, digits),
+    baselineName: baseline === undefined ? null : (options.baselineName ?? null),
+    unit,
+    ratio: baseline === undefined || baseline === 0 ? null : round(ours / baseline, 3),
+    target: `${direction === 'at-least' ? '≥' : '≤'} ${bound} ${unit}`,
+    met: direction === 'at-least' ? ours >= bound : ours <= bound,
     ...(note ? { note } : {}),
   };
 }

@@ -87,7 +87,8 @@ export function expect(
     return { kind: 'error', code: 'BAD_JSON', re: undefined };
   const f = frame as Record<string, unknown>;
   const re = typeof f.id === 'string' && REQUEST_ID.test(f.id) ? f.id : undefined;
-  if ('v' in f && f.v !== 1) return { kind: 'error', code: 'UNSUPPORTED_VERSION', re };
+  if (!('v' in f)) return { kind: 'error', code: 'SCHEMA_VIOLATION', re, pointer: '/v' };
+  if (f.v !== 1) return { kind: 'error', code: 'UNSUPPORTED_VERSION', re };
   if (!isClientType(f.type)) return { kind: 'error', code: 'UNKNOWN_TYPE', re, pointer: '/type' };
   const type = f.type;
   if (state === 'opened' && type !== 'hello') return { kind: 'error', code: 'OUT_OF_ORDER', re };

@@ -122,6 +122,32 @@ export const faultyFrameCases = [
     code: 'SCHEMA_VIOLATION',
     pointer: '/v',
   }),
+  survives({
+    id: 'PROTO-044-missing-v-before-type',
+    requirement: 'PROTO-044',
+    also: ['PROTO-030'],
+    title:
+      'a frame without v and with an unknown type gets SCHEMA_VIOLATION /v: v is checked first',
+    quote:
+      'The provider MUST answer a frame that lacks `v` with `SCHEMA_VIOLATION` and the `pointer` `/v`, and keep the connection open.',
+    sends: '{type:"no.such.type", id}',
+    send: (peer) => peer.send({ type: 'no.such.type', id: 'nv2' }),
+    code: 'SCHEMA_VIOLATION',
+    pointer: '/v',
+  }),
+  survives({
+    id: 'PROTO-044-missing-v-before-session-state',
+    requirement: 'PROTO-044',
+    also: ['PROTO-030'],
+    title:
+      'a frame without v that also needs authentication gets SCHEMA_VIOLATION /v, not NOT_AUTHENTICATED',
+    quote:
+      'The provider MUST answer a frame that lacks `v` with `SCHEMA_VIOLATION` and the `pointer` `/v`, and keep the connection open.',
+    sends: '{type:"consent.get", id} before auth',
+    send: (peer) => peer.send({ type: 'consent.get', id: 'nv3' }),
+    code: 'SCHEMA_VIOLATION',
+    pointer: '/v',
+  }),
   defineCase({
     id: 'PROTO-033-error-without-re',
     title: 'an error for a frame whose id is invalid carries no re',

@@ -214,9 +214,10 @@ export class Connection implements ConnectionHandle {
     f: Record<string, unknown>,
   ): Promise<{ reply: ReplyBody; after?: () => void } | undefined> {
     // PROTO-030 checks `v` before `type` and session state; a missing `v` is PROTO-044's fault.
-    if (!('v' in f))
+    const skipMissingV = this.ctx.faults.has('type-before-v');
+    if (!('v' in f) && !skipMissingV)
       throw new ProviderError('SCHEMA_VIOLATION', 'the frame lacks v', { pointer: '/v' });
-    if (!PROTOCOL_VERSIONS.includes(f.v))
+    if ('v' in f && !PROTOCOL_VERSIONS.includes(f.v))
       throw new ProviderError('UNSUPPORTED_VERSION', `version ${describe(f.v)} is not spoken here`);
     if (!isClientType(f.type))
       throw new ProviderError('UNKNOWN_TYPE', `unknown frame type ${describe(f.type)}`, {

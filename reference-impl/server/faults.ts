@@ -7,6 +7,7 @@
 
 /** Every fault, with what it breaks (the requirement ID) in one line. */
 export const FAULTS = {
+  'type-before-v': 'PROTO-044: a frame without v is judged on its type and session state first',
   'accept-plaintext': 'ENC-034: a body that is not a Signal message is accepted and queued',
   'foreign-prekey-identity':
     'ENC-035: a prekey message under another identity than the sender device’s is accepted',

@@ -52,6 +52,7 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'deliver-expired': { requirement: 'DELIV-028', only: 'DELIV-*' },
   'no-send-buffer-bound': { requirement: 'PROTO-045', only: 'PROTO-045*' },
   'no-connection-limit': { requirement: 'PROTO-046', only: 'PROTO-046*' },
+  'type-before-v': { requirement: 'PROTO-044', only: 'PROTO-044*' },
 };
 
 interface VariantRun {

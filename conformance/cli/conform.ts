@@ -49,7 +49,7 @@ interface ConformOptions {
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** Reference clients that run client cases side by side in an embedded run. */
-const EMBEDDED_CLIENT_LANES = 2;
+const EMBEDDED_CLIENT_LANES = 4;
 
 function versions(): { suite: string; spec: string } {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {

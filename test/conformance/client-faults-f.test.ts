@@ -1,7 +1,6 @@
 // The client cases of keys, auth, framing and delivery against the reference client, and against
 // its fault variants (conformance/client/reference-faults.ts): green on the real client, red on the
 // requirement each variant breaks.
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { ALL_CASES } from '../../conformance/cases/index.ts';
 import {
@@ -10,16 +9,9 @@ import {
   type ClientFault,
   type ClientShouldFault,
 } from '../../conformance/client/reference-driver.ts';
-import { inProcessReferenceDriver, startClientTarget } from '../../conformance/client/target.ts';
 import { subjectOf, type AnyCase } from '../../conformance/runner/case.ts';
 import type { CaseResult } from '../../conformance/runner/events.ts';
-import { runCases } from '../../conformance/runner/run.ts';
-import { loadCatalogue } from '../../conformance/spec-model/catalogue.ts';
-import { createFrameValidator, SCHEMA_DIR } from '../../schemas/validator.ts';
-
-const SPEC_DIR = fileURLToPath(new URL('../../spec', import.meta.url));
-const validator = createFrameValidator(SCHEMA_DIR);
-const levels = new Map(loadCatalogue(SPEC_DIR).requirements.map((r) => [r.id, r.level]));
+import { describeRun, levels, runAgainstClient } from './support/client-variants.ts';
 
 /** The fault variants these cases answer for, each with the requirement it breaks. */
 const FAULTS: readonly ClientFault[] = [
@@ -52,25 +44,10 @@ const cases = ALL_CASES.filter(
   (c) => subjectOf(c) === 'client' && /^(KEYS|AUTH|PROTO|DELIV)-/.test(c.id),
 );
 
-async function run(
+const run = (
   selected: readonly AnyCase[],
   faults: (ClientFault | ClientShouldFault)[],
-): Promise<CaseResult[]> {
-  const client = await startClientTarget({
-    link: inProcessReferenceDriver({ faults }),
-    waitMs: 10_000,
-  });
-  try {
-    return (await runCases(selected, { client, validator, seed: 6, levels })).results;
-  } finally {
-    await client.close();
-  }
-}
-
-const describeRun = (results: readonly CaseResult[]): string =>
-  results
-    .map((r) => `${r.id} ${r.outcome} ${r.failedRequirement ?? ''}: ${r.message ?? r.actual ?? ''}`)
-    .join('\n');
+): Promise<CaseResult[]> => runAgainstClient(selected, faults, 6);
 
 describe('the client cases of keys, auth, framing and delivery', function () {
   this.timeout(120_000);

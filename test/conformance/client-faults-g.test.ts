@@ -2,7 +2,6 @@
 // variants (CLIENT_FAULTS and CLIENT_SHOULD_FAULTS in conformance/client/reference-driver.ts, the
 // attachment ones in reference-driver-attachments.ts): green on the real client, red on the MUST
 // requirement each variant breaks, a warning on the SHOULD one.
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { ALL_CASES } from '../../conformance/cases/index.ts';
 import {
@@ -11,16 +10,9 @@ import {
   type ClientFault,
   type ClientShouldFault,
 } from '../../conformance/client/reference-driver.ts';
-import { inProcessReferenceDriver, startClientTarget } from '../../conformance/client/target.ts';
 import { subjectOf, type AnyCase } from '../../conformance/runner/case.ts';
 import type { CaseResult } from '../../conformance/runner/events.ts';
-import { runCases } from '../../conformance/runner/run.ts';
-import { loadCatalogue } from '../../conformance/spec-model/catalogue.ts';
-import { createFrameValidator, SCHEMA_DIR } from '../../schemas/validator.ts';
-
-const SPEC_DIR = fileURLToPath(new URL('../../spec', import.meta.url));
-const validator = createFrameValidator(SCHEMA_DIR);
-const levels = new Map(loadCatalogue(SPEC_DIR).requirements.map((r) => [r.id, r.level]));
+import { describeRun, levels, runAgainstClient } from './support/client-variants.ts';
 
 /** The requirements of this part, each with the fault variant that breaks it. */
 const MUST_FAULTS: readonly ClientFault[] = [
@@ -48,25 +40,10 @@ const SHOULD_FAULTS: readonly ClientShouldFault[] = [
 /** The client cases of this part: ATT and CONSENT. */
 const cases = ALL_CASES.filter((c) => subjectOf(c) === 'client' && /^(ATT|CONSENT)-/.test(c.id));
 
-async function run(
+const run = (
   selected: readonly AnyCase[],
   faults: (ClientFault | ClientShouldFault)[],
-): Promise<CaseResult[]> {
-  const client = await startClientTarget({
-    link: inProcessReferenceDriver({ faults }),
-    waitMs: 10_000,
-  });
-  try {
-    return (await runCases(selected, { client, validator, seed: 8, levels })).results;
-  } finally {
-    await client.close();
-  }
-}
-
-const describeRun = (results: readonly CaseResult[]): string =>
-  results
-    .map((r) => `${r.id} ${r.outcome} ${r.failedRequirement ?? ''}: ${r.message ?? r.actual ?? ''}`)
-    .join('\n');
+): Promise<CaseResult[]> => runAgainstClient(selected, faults, 8);
 
 /** The cases that check `requirement`. */
 const casesOf = (requirement: string): AnyCase[] =>

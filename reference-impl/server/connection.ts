@@ -28,6 +28,12 @@ const PROTOCOL_VERSIONS: readonly unknown[] = [1];
 /** Frames allowed before `auth.ok` besides `hello` (PROTO-026). */
 const BEFORE_AUTH = new Set(['auth', 'account.register', 'ping']);
 
+/**
+ * Most requests of one connection whose durable writes may be waiting for the disk at once; the
+ * next frame then waits for the oldest to finish. Bounds what one client holds in the provider.
+ */
+export const MAX_PIPELINED_WRITES = 32;
+
 /** Longest echo of a client's value in a message or log line. */
 const ECHO_CHARS = 100;
 
@@ -55,8 +61,15 @@ export class Connection implements ConnectionHandle {
   state: SessionState = 'opened';
   challenge: Challenge | undefined;
   session: Session | undefined;
-  /** Frames are handled one at a time so that a connection's sends keep their order (DELIV-026). */
+  /**
+   * Frames are handled one at a time so that a connection's sends keep their order (DELIV-026); a
+   * frame whose write has its place in the group commit lets the next one start (`release`).
+   */
   private queue: Promise<void> = Promise.resolve();
+  /** Starts the next frame; set while a frame is being handled. */
+  private next: (() => void) | undefined;
+  /** Requests released early whose handling has not finished. */
+  private pipelined = 0;
   /** Polls a congested connection's buffer until it drains or stalls too long (PROTO-045). */
   private drainWatch: NodeJS.Timeout | undefined;
 
@@ -147,16 +160,45 @@ export class Connection implements ConnectionHandle {
 
   /** The transport calls this for every WebSocket message. */
   receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
-    // A failure here must never reject the chain: an unhandled rejection ends the process.
-    this.queue = this.queue
-      .then(() => this.handle(data, isBinary))
-      .catch((error: unknown) => {
-        this.ctx.logger.log('error', 'connection.failed', {
-          connection: this.id,
-          error: error instanceof Error ? (error.stack ?? error.message) : 'a non-Error was thrown',
-        });
-        this.close(1011, 'internal error');
-      });
+    this.queue = this.queue.then(
+      () =>
+        new Promise<void>((next) => {
+          let released = false;
+          this.next = () => {
+            released = true;
+            this.pipelined += 1;
+            next();
+          };
+          // A failure here must never reject the chain: an unhandled rejection ends the process.
+          this.handle(data, isBinary)
+            .catch((error: unknown) => {
+              this.ctx.logger.log('error', 'connection.failed', {
+                connection: this.id,
+                error:
+                  error instanceof Error
+                    ? (error.stack ?? error.message)
+                    : 'a non-Error was thrown',
+              });
+              this.close(1011, 'internal error');
+            })
+            .finally(() => {
+              if (released) this.pipelined -= 1;
+              else next();
+            });
+        }),
+    );
+  }
+
+  /**
+   * Called by a handler once its durable write is queued for the group commit, whose order keeps
+   * the connection's order (DELIV-026): the next frame may start while this one waits for the
+   * disk. Its reply may then follow a later frame's, which PROTO-012 allows.
+   */
+  release(): void {
+    const next = this.next;
+    if (next === undefined || this.pipelined >= MAX_PIPELINED_WRITES) return;
+    this.next = undefined;
+    next();
   }
 
   private reject(error: ProviderError, re: string | undefined): void {

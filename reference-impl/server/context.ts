@@ -78,6 +78,11 @@ export interface ConnectionHandle {
    * `flush` again once it drained (PROTO-045). Absent: never congested.
    */
   congested?(): boolean;
+  /**
+   * Lets the connection handle its next frame before this request's reply: a handler calls it
+   * once its write has its place in the group commit (DELIV-026). Absent: frames run one by one.
+   */
+  release?(): void;
   /** Closes with an error frame of a non-surviving code. */
   fail(
     code: 'AUTH_FAILED' | 'UNAVAILABLE' | 'UNSUPPORTED_VERSION',

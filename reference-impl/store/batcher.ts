@@ -1,10 +1,11 @@
 /**
- * Group commit: writes submitted during one event-loop turn run in one durable transaction of the
- * store (`ProviderStore.writeBatch`), and each submitter hears its outcome only after the commit
- * (spec/messages.md DELIV-008: `message.accepted` leaves only once the message is stored durably).
- * One fsync then serves every request of the turn instead of one each.
+ * Group commit: writes submitted during one event-loop turn run in one transaction of the store
+ * (`ProviderStore.writeBatch`), and each submitter hears its outcome only once that transaction is
+ * on disk (`ProviderStore.flushed`; spec/messages.md DELIV-008: `message.accepted` leaves only once
+ * the message is stored durably). One fsync serves every request of the turn, or of several turns
+ * while the previous flush runs, and the event loop goes on handling frames while the disk works.
  */
-import type { ProviderStore } from './types.ts';
+import type { BatchOutcome, ProviderStore } from './types.ts';
 
 /**
  * Most writes in one transaction: bounds how long one commit holds the event loop; what is left
@@ -14,7 +15,7 @@ export const MAX_WRITES_PER_BATCH = 1024;
 
 interface Pending<T> {
   readonly write: () => T;
-  /** Runs synchronously right after the commit, in submission order, before any other write. */
+  /** Runs once the commit is on disk, in submission order, before the write's promise settles. */
   readonly committed: ((value: T) => void) | undefined;
   readonly resolve: (value: T) => void;
   readonly reject: (error: unknown) => void;
@@ -27,16 +28,17 @@ export class WriteBatcher {
 
   /** `onFollowUpError` hears what a `committed` follow-up threw; the write stays committed. */
   constructor(
-    private readonly store: Pick<ProviderStore, 'writeBatch'>,
+    private readonly store: Pick<ProviderStore, 'writeBatch' | 'flushed'>,
     private readonly onFollowUpError: (error: unknown) => void,
   ) {}
 
   /**
    * Queues `write` (a closure over store methods) for the next group commit. Resolves to its value
-   * once the transaction holding it has committed, or rejects with what it threw (only it is rolled
-   * back) or with the commit's error (nothing was stored). `committed` runs synchronously right
-   * after the commit, in submission order: the place for work that must follow the commit without
-   * another write slipping in between, such as pushing the new rows to connected devices.
+   * once the transaction holding it is on disk, or rejects with what it threw (only it is rolled
+   * back), with the commit's error (nothing was stored) or with the flush's error. `committed` runs
+   * once the commit is on disk, in submission order across batches: the place for work that must
+   * not reveal a write before it is durable, such as pushing the new rows to connected devices.
+   * (Later batches may have committed by then; readers of the store see rows in commit order.)
    */
   submit<T>(write: () => T, committed?: (value: T) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -56,13 +58,25 @@ export class WriteBatcher {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
-    let outcomes;
+    let outcomes: BatchOutcome<unknown>[];
     try {
       outcomes = this.store.writeBatch(batch.map((p) => p.write));
     } catch (error) {
       for (const p of batch) p.reject(error);
       return;
     }
+    this.store.flushed().then(
+      () => this.settle(batch, outcomes),
+      (error: unknown) => {
+        for (const p of batch) p.reject(error);
+      },
+    );
+  }
+
+  private settle(
+    batch: readonly Pending<unknown>[],
+    outcomes: readonly BatchOutcome<unknown>[],
+  ): void {
     batch.forEach((p, i) => {
       const outcome = outcomes[i]!;
       if (!outcome.ok) {
@@ -87,7 +101,7 @@ const batchers = new WeakMap<object, WriteBatcher>();
  * caller's `onFollowUpError` serves it.
  */
 export function writeBatcherOf(
-  store: Pick<ProviderStore, 'writeBatch'>,
+  store: Pick<ProviderStore, 'writeBatch' | 'flushed'>,
   onFollowUpError: (error: unknown) => void,
 ): WriteBatcher {
   let b = batchers.get(store);

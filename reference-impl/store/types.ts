@@ -191,12 +191,21 @@ export interface ProviderStore {
   close(): void;
 
   /**
-   * Runs several writes (closures calling this store's methods) in one durable transaction, each
-   * in its own savepoint: a write that throws is rolled back alone and its error returned in its
-   * place. Returns once the whole batch has committed durably; throws, committing nothing, when the
-   * commit itself fails. Lets the provider pay one durable commit for many requests (DELIV-008).
+   * Runs several writes (closures calling this store's methods) in one transaction, each in its
+   * own savepoint: a write that throws is rolled back alone and its error returned in its place.
+   * Returns once the whole batch has committed, which survives a crash of the process but may
+   * still sit in the operating system's cache until `flushed()` resolves; throws, committing
+   * nothing, when the commit itself fails. Lets the provider pay one disk flush for many requests,
+   * and pay it off the event loop (DELIV-008).
    */
   writeBatch<T>(writes: readonly (() => T)[]): BatchOutcome<T>[];
+
+  /**
+   * Resolves once every transaction committed before the call is on stable storage (survives a
+   * power cut), without blocking the event loop; rejects when the flush fails. Calls settle in
+   * order.
+   */
+  flushed(): Promise<void>;
 
   /** Creates a first-party account with device 1; false when the address is taken. */
   createLocalAccount(account: NewLocalAccount): boolean;

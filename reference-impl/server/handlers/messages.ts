@@ -137,7 +137,7 @@ async function send(
   const now = ctx.now();
   const messageId = randomUUID();
   // DELIV-008: stored in the next group commit; the pushes and the reply leave only after it.
-  const result = await writes(ctx).submit(
+  const stored = writes(ctx).submit(
     () => {
       // Declined or blocked senders are answered as if delivered, and nothing is queued
       // (CONSENT-021/022); decided inside the transaction, so a block committed just before holds.
@@ -167,8 +167,10 @@ async function send(
           : {}),
       });
     },
-    (stored) => ctx.delivery.push(f.to, stored.queued),
+    (done) => ctx.delivery.push(f.to, done.queued),
   );
+  conn.release?.(); // its place in the commit order is taken: the next frame may start
+  const result = await stored;
   if (result.conflict)
     throw new ProviderError('CONFLICT', 'the idempotency key names another message', {
       pointer: '/idempotencyKey',
@@ -183,10 +185,11 @@ async function ack(
 ): Promise<HandlerResult> {
   const { address, deviceId } = conn.session!;
   const seqs = f.deliveryIds.map(seqOf).filter((s): s is number => s !== undefined);
-  const count = ctx.faults.has('redeliver-acked')
-    ? seqs.length // fault injection: breaks DELIV-025
-    : await writes(ctx).submit(() => ctx.store.ackDeliveries(address, deviceId, seqs)); // DELIV-024/025
-  return { reply: { type: 'message.acked', count } };
+  if (ctx.faults.has('redeliver-acked'))
+    return { reply: { type: 'message.acked', count: seqs.length } }; // fault injection: breaks DELIV-025
+  const acked = writes(ctx).submit(() => ctx.store.ackDeliveries(address, deviceId, seqs)); // DELIV-024/025
+  conn.release?.();
+  return { reply: { type: 'message.acked', count: await acked } };
 }
 
 export const messageHandlers = {

@@ -1,7 +1,9 @@
 /**
  * The SQL helpers and row conversions shared by the SQLite store's layers (spec/messages.md
- * DELIV-008: every write runs in an IMMEDIATE transaction of a WAL database with synchronous FULL).
+ * DELIV-008: every write runs in an IMMEDIATE transaction of a WAL database with synchronous FULL,
+ * except group commits, which are flushed off the event loop: see wal-flush.ts).
  */
+import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { InteropSettings } from '../../../schemas/frames/consent.ts';
 import type {
@@ -12,6 +14,7 @@ import type {
   DeviceRecord,
   StoredSignedKey,
 } from '../types.ts';
+import { WalFlusher } from './wal-flush.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -90,13 +93,23 @@ export class SqlBase {
   /** One transaction wrapper for every call: better-sqlite3 builds a wrapper at some cost. */
   private readonly transaction: Database.Transaction<(fn: () => unknown) => unknown>;
 
+  /** Flushes group commits to disk; only a file database in WAL mode has a log to flush. */
+  private readonly flusher: WalFlusher;
+
   constructor(readonly db: Database.Database) {
     this.transaction = db.transaction((fn: () => unknown) => fn());
+    const wal = !db.memory && db.pragma('journal_mode', { simple: true }) === 'wal';
+    this.flusher = new WalFlusher(wal ? `${resolve(db.name)}-wal` : undefined);
   }
 
   close(): void {
     this.statements.clear();
+    this.flusher.close();
     if (this.db.open) this.db.close();
+  }
+
+  flushed(): Promise<void> {
+    return this.flusher.flushed();
   }
 
   /** The prepared statement of `sql`, compiled once per store. */
@@ -134,6 +147,16 @@ export class SqlBase {
   }
 
   writeBatch<T>(writes: readonly (() => T)[]): BatchOutcome<T>[] {
+    // The commit only writes the log; `flushed()` makes it durable without blocking the loop.
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return this.batch(writes);
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  private batch<T>(writes: readonly (() => T)[]): BatchOutcome<T>[] {
     return this.tx(() =>
       writes.map((write): BatchOutcome<T> => {
         try {

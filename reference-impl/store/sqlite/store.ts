@@ -1,6 +1,7 @@
 /**
  * The SQLite engine of the provider store (better-sqlite3): WAL with synchronous FULL, so a method
- * that returned has committed durably (spec/messages.md DELIV-008). This top layer holds consent,
+ * that returned has committed durably (spec/messages.md DELIV-008); group commits (`writeBatch`) are
+ * flushed to disk off the event loop instead (wal-flush.ts). This top layer holds consent,
  * requests, blocks, reports, partner token ids and attachment slots (spec/consent.md).
  */
 import { mkdirSync } from 'node:fs';

@@ -286,6 +286,27 @@ describe('provider delivery (spec/messages.md)', () => {
     expect(got).to.deep.equal(ids);
   });
 
+  it('pushes one sender device’s messages in the order it sent them, also when it sends the next before the last is accepted (DELIV-026)', async () => {
+    const [alice, bob] = await pair('pipelined');
+    await alice.startSessions(bob.address);
+    const device = [{ deviceId: 1, registrationId: bob.registrationId }];
+    const bodies: AnyFrame[][] = [];
+    for (let i = 0; i < 80; i++) bodies.push(await alice.ciphertexts(bob.address, device, `p${i}`));
+    // Every frame leaves before the first reply arrives: the provider works on several at once.
+    const replies = await Promise.all(
+      bodies.map((messages, i) =>
+        alice.wire.request('message.send', { to: bob.address, idempotencyKey: `p${i}`, messages }),
+      ),
+    );
+    const got: string[] = [];
+    for (let i = 0; i < replies.length; i++) {
+      const m = await bob.nextMessage();
+      got.push(m.messageId);
+      expect(await bob.open(m)).to.equal(`p${i}`);
+    }
+    expect(got).to.deep.equal(replies.map((r) => r.messageId));
+  });
+
   it('pushes the whole backlog after auth.ok and then one queue.empty (DELIV-030, DELIV-031)', async () => {
     const [alice, bob] = await pair('backlog');
     bob.wire.close();

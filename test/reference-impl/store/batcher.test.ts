@@ -1,5 +1,9 @@
 // Group commit: several writes in one durable transaction, each rolled back alone when it throws,
-// and their submitters answered only after the commit (spec/messages.md DELIV-008, DELIV-026).
+// and their submitters answered only once the commit is on disk (spec/messages.md DELIV-008,
+// DELIV-026).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import {
   openSqliteStore,
@@ -71,6 +75,7 @@ describe('group commit (reference-impl/store/batcher.ts)', () => {
         commits.push(writes.length);
         return outcomes;
       },
+      flushed: () => store.flushed(),
     };
     const batcher = new WriteBatcher(spied, (error) => {
       throw error;
@@ -114,9 +119,74 @@ describe('group commit (reference-impl/store/batcher.ts)', () => {
       writeBatch: (): never => {
         throw new Error('disk I/O error');
       },
+      flushed: () => Promise.resolve(),
     };
     const batcher = new WriteBatcher(failing, () => {});
     const results = await Promise.allSettled([batcher.submit(() => 1), batcher.submit(() => 2)]);
     expect(results.map((r) => r.status)).to.deep.equal(['rejected', 'rejected']);
+  });
+
+  it('answers no write and pushes nothing before its commit is flushed to disk', async () => {
+    const store = openSqliteStore(':memory:');
+    let flush: () => void = () => {};
+    const slowDisk = {
+      writeBatch: <T>(writes: readonly (() => T)[]) => store.writeBatch(writes),
+      flushed: () => new Promise<void>((resolve) => (flush = resolve)),
+    };
+    const batcher = new WriteBatcher(slowDisk, () => {});
+    const seen: string[] = [];
+    const sent = batcher
+      .submit(
+        () => store.acceptMessage(message(1)),
+        () => seen.push('pushed'),
+      )
+      .then(() => seen.push('accepted'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(pendingIds(store), 'committed').to.deep.equal(['m1']);
+    expect(seen, 'before the flush').to.deep.equal([]);
+    flush();
+    await sent;
+    expect(seen).to.deep.equal(['pushed', 'accepted']);
+    store.close();
+  });
+
+  it('rejects every write of a batch whose flush to disk fails', async () => {
+    const store = openSqliteStore(':memory:');
+    const brokenDisk = {
+      writeBatch: <T>(writes: readonly (() => T)[]) => store.writeBatch(writes),
+      flushed: () => Promise.reject(new Error('EIO: fsync failed')),
+    };
+    const batcher = new WriteBatcher(brokenDisk, () => {});
+    const results = await Promise.allSettled([
+      batcher.submit(() => store.acceptMessage(message(1))),
+      batcher.submit(() => store.acceptMessage(message(2))),
+    ]);
+    expect(results.map((r) => r.status)).to.deep.equal(['rejected', 'rejected']);
+    store.close();
+  });
+
+  it('settles flushes of a file database in call order and keeps direct writes synchronous FULL', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-flush-'));
+    try {
+      const path = join(dir, 'provider.db');
+      const store = openSqliteStore(path);
+      const batcher = new WriteBatcher(store, () => {});
+      const order: number[] = [];
+      await Promise.all(
+        [1, 2, 3, 4].map(async (n) => {
+          if (n > 2) await new Promise((resolve) => setImmediate(resolve)); // a later batch
+          await batcher.submit(() => store.acceptMessage(message(n)));
+          order.push(n);
+        }),
+      );
+      expect(order).to.deep.equal([1, 2, 3, 4]);
+      expect(store.db.pragma('synchronous', { simple: true }), 'FULL is 2').to.equal(2);
+      store.close();
+      const reopened = openSqliteStore(path);
+      expect(pendingIds(reopened)).to.deep.equal(['m1', 'm2', 'm3', 'm4']);
+      reopened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

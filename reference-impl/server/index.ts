@@ -92,7 +92,9 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
   const limits = resolveLimits(options.limits);
   const now = options.now ?? Date.now;
   const dbPath = options.dbPath ?? './data/parley.db';
-  const store = openSqliteStore(dbPath);
+  const store = openSqliteStore(dbPath, (error) =>
+    logger.log('error', 'store.checkpoint.failed', { error: String(error) }),
+  );
   const ctx: ProviderContext = {
     domain: options.domain ?? 'parley.localhost',
     store,

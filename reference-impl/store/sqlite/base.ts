@@ -14,6 +14,7 @@ import type {
   DeviceRecord,
   StoredSignedKey,
 } from '../types.ts';
+import { Checkpointer } from './checkpointer.ts';
 import { WalFlusher } from './wal-flush.ts';
 
 export type Row = Record<string, unknown>;
@@ -95,15 +96,24 @@ export class SqlBase {
 
   /** Flushes group commits to disk; only a file database in WAL mode has a log to flush. */
   private readonly flusher: WalFlusher;
+  /** Copies the log into the database file off the event loop (file databases in WAL mode). */
+  private readonly checkpointer: Checkpointer | undefined;
 
-  constructor(readonly db: Database.Database) {
+  /** `onBackgroundError` hears what failed off the event loop (the store recovers by itself). */
+  constructor(
+    readonly db: Database.Database,
+    onBackgroundError: (error: unknown) => void = () => {},
+  ) {
     this.transaction = db.transaction((fn: () => unknown) => fn());
     const wal = !db.memory && db.pragma('journal_mode', { simple: true }) === 'wal';
-    this.flusher = new WalFlusher(wal ? `${resolve(db.name)}-wal` : undefined);
+    const path = resolve(db.name);
+    this.flusher = new WalFlusher(wal ? `${path}-wal` : undefined);
+    this.checkpointer = wal ? new Checkpointer(db, path, onBackgroundError) : undefined;
   }
 
   close(): void {
     this.statements.clear();
+    this.checkpointer?.stop();
     this.flusher.close();
     if (this.db.open) this.db.close();
   }

@@ -21,16 +21,26 @@ import { allowed, toContact, toSlot } from './base.ts';
 import { migrate } from './migrations.ts';
 import { SqliteQueue } from './queue.ts';
 
-/** Opens (creating the file and its directory) and migrates a store; `':memory:'` for tests. */
-export function openSqliteStore(path: string): SqliteStore {
+/** SQLite's page cache per connection: the queue's indexes stay in memory under load. */
+export const PAGE_CACHE_KIB = 64 * 1024;
+
+/**
+ * Opens (creating the file and its directory) and migrates a store; `':memory:'` for tests.
+ * `onBackgroundError` hears a failure of the checkpoint worker (checkpointer.ts).
+ */
+export function openSqliteStore(
+  path: string,
+  onBackgroundError?: (error: unknown) => void,
+): SqliteStore {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
   migrate(db);
-  return new SqliteStore(db);
+  return new SqliteStore(db, onBackgroundError);
 }
 
 export class SqliteStore extends SqliteQueue implements ProviderStore {

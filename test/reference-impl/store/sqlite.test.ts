@@ -1,7 +1,7 @@
 // The SQLite engine of the provider store: migrations, durability settings, claims and idempotent
 // acceptance (spec/keys.md KEYS-012/013, spec/messages.md DELIV-008/012/014).
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -118,6 +118,21 @@ describe('the SQLite provider store', () => {
       'm1',
     ]);
     b.close();
+  });
+
+  it('copies the write-ahead log into the database file on a worker, never inside a commit', async () => {
+    const path = join(dir, 'checkpointed.db');
+    const store = openSqliteStore(path);
+    expect(store.db.pragma('wal_autocheckpoint', { simple: true }), 'automatic').to.equal(0);
+    const before = statSync(path).size;
+    for (let n = 0; n < 200; n++)
+      store.acceptMessage(message({ messageId: `c${n}`, idempotencyKey: `c${n}` }));
+    const deadline = Date.now() + 5_000;
+    while (statSync(path).size === before && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(statSync(path).size, 'after the worker’s checkpoint').to.be.greaterThan(before);
+    expect(store.pendingDeliveries('bob@wa.example', 1, 0, 0)).to.have.length(200);
+    store.close();
   });
 
   it('never returns an expired delivery and purges it (DELIV-028)', () => {

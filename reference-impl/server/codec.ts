@@ -2,7 +2,7 @@
  * base64url and key-encoding helpers for frame members (spec/framing.md PROTO-013, spec/crypto.md
  * encodings: Curve25519 public keys are 0x05 ‖ 32 bytes).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ProviderError } from './errors.ts';
 
 export function fromB64(value: string): Uint8Array {
@@ -24,7 +24,7 @@ export function publicKeyAt(value: string, pointer: string): Uint8Array {
 }
 
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return hash('sha256', text, 'hex'); // one call: no Hash object per request
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

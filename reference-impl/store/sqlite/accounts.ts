@@ -64,13 +64,15 @@ export class SqliteAccounts extends SqlBase {
   }
 
   getAccount(address: string): AccountRecord | undefined {
-    const r = this.get('SELECT * FROM accounts WHERE address = ?', address);
-    return r && toAccount(r);
+    return this.cached(`account ${address}`, () => {
+      const r = this.get('SELECT * FROM accounts WHERE address = ?', address);
+      return r && toAccount(r);
+    });
   }
 
   listDevices(address: string): DeviceRecord[] {
-    return this.all('SELECT * FROM devices WHERE address = ? ORDER BY device_id', address).map(
-      toDevice,
+    return this.cached(`devices ${address}`, () =>
+      this.all('SELECT * FROM devices WHERE address = ? ORDER BY device_id', address).map(toDevice),
     );
   }
 

@@ -86,6 +86,9 @@ export function allowed(settings: InteropSettings, platform: string): boolean {
   );
 }
 
+/** Most reads `SqlBase.cached` keeps; past it, it starts afresh. */
+export const CACHED_READS = 10_000;
+
 /** The database handle and the statement helpers every layer uses. */
 export class SqlBase {
   /** Prepared statements by SQL text: compiling one costs more than running it. */
@@ -146,14 +149,47 @@ export class SqlBase {
 
   /** Set while one write of a `writeBatch` runs: its savepoint already makes it atomic. */
   private inBatchWrite = false;
+  /** Transactions open on this connection; a read inside one is never cached. */
+  private depth = 0;
+  /** Reads `cached` keeps between writes: every `tx` forgets them all. */
+  private readonly reads = new Map<string, unknown>();
 
   /**
-   * An IMMEDIATE transaction. Inside a `writeBatch` write, `fn` runs in that write's savepoint
-   * (better-sqlite3 would otherwise open one more savepoint per method).
+   * `read()`, remembered under `key` until the next `tx` (any write but the queue's own). Values
+   * are frozen: callers share them. Only for reads of rows that `queueTx` never writes.
+   */
+  protected cached<T extends object | undefined>(key: string, read: () => T): T {
+    if (this.depth > 0) return read();
+    if (this.reads.has(key)) return this.reads.get(key) as T;
+    const value = read();
+    if (value !== undefined) Object.freeze(value);
+    if (this.reads.size >= CACHED_READS) this.reads.clear();
+    this.reads.set(key, value);
+    return value;
+  }
+
+  /**
+   * An IMMEDIATE transaction that forgets every cached read once it ends. Inside a `writeBatch`
+   * write, `fn` runs in that write's savepoint (better-sqlite3 would otherwise open one more
+   * savepoint per method).
    */
   protected tx<T>(fn: () => T): T {
+    try {
+      return this.queueTx(fn);
+    } finally {
+      this.reads.clear();
+    }
+  }
+
+  /** A transaction of the queue layer (messages, deliveries, idempotency, contacts): cached reads stay. */
+  protected queueTx<T>(fn: () => T): T {
     if (this.inBatchWrite) return fn();
-    return this.transaction.immediate(fn) as T;
+    this.depth += 1;
+    try {
+      return this.transaction.immediate(fn) as T;
+    } finally {
+      this.depth -= 1;
+    }
   }
 
   writeBatch<T>(writes: readonly (() => T)[]): BatchOutcome<T>[] {
@@ -167,7 +203,7 @@ export class SqlBase {
   }
 
   private batch<T>(writes: readonly (() => T)[]): BatchOutcome<T>[] {
-    return this.tx(() =>
+    return this.queueTx(() =>
       writes.map((write): BatchOutcome<T> => {
         try {
           // Nested in the batch's transaction, this is a savepoint: a throw undoes this write only.

@@ -23,7 +23,7 @@ export class SqliteQueue extends SqliteAccounts {
   }
 
   acceptMessage(m: NewMessage): AcceptResult {
-    return this.tx(() => {
+    return this.queueTx(() => {
       const earlier = this.findIdempotent(m.sender, m.senderDevice, m.idempotencyKey);
       if (earlier)
         return {
@@ -129,7 +129,7 @@ export class SqliteQueue extends SqliteAccounts {
   }
 
   ackDeliveries(address: string, deviceId: number, seqs: readonly number[]): number {
-    return this.tx(() => {
+    return this.queueTx(() => {
       const del = this.statement(
         'DELETE FROM deliveries WHERE seq = ? AND recipient = ? AND device_id = ?',
       );

@@ -135,6 +135,28 @@ describe('the SQLite provider store', () => {
     store.close();
   });
 
+  it('answers account and device reads from memory between writes and afresh after any other write', () => {
+    const store = openSqliteStore(':memory:');
+    const bob = { address: 'bob@wa.example', platform: 'wa.example', registrationId: 7, now: 1 };
+    store.createLocalAccount({ ...bob, identityKey: key(1) });
+    const devices = store.listDevices(bob.address);
+    expect(store.listDevices(bob.address), 'a second read').to.equal(devices);
+    expect(Object.isFrozen(devices), 'shared, so frozen').to.equal(true);
+    store.acceptMessage(message({ recipient: bob.address }));
+    expect(store.listDevices(bob.address), 'after a queue write').to.equal(devices);
+    store.addDevice(bob.address, 9, 5, 2);
+    expect(store.listDevices(bob.address).map((d) => d.deviceId)).to.deep.equal([1, 2]);
+    const before = store.getAccount(bob.address)!;
+    store.setConsent(bob.address, { enabled: true, platforms: 'all', inbox: 'combined' });
+    expect(before.interop.enabled).to.equal(false);
+    expect(store.getAccount(bob.address)!.interop).to.deep.equal({
+      enabled: true,
+      platforms: 'all',
+      inbox: 'combined',
+    });
+    store.close();
+  });
+
   it('never returns an expired delivery and purges it (DELIV-028)', () => {
     const store = openSqliteStore(':memory:');
     store.acceptMessage(message());

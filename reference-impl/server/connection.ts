@@ -3,6 +3,7 @@
  * order of checks for every incoming frame (spec/framing.md PROTO-002..005, 020..034, PROTO-030).
  */
 import { randomUUID } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { FRAME_TYPES, type ClientFrameType } from '../../schemas/frame-types.ts';
 import type {
@@ -73,9 +74,14 @@ export class Connection implements ConnectionHandle {
   /** Polls a congested connection's buffer until it drains or stalls too long (PROTO-045). */
   private drainWatch: NodeJS.Timeout | undefined;
 
+  /** Whether the socket is corked until the end of the current tick (`coalesce`). */
+  private corked = false;
+
+  /** `socket` is the upgraded socket under `ws`: frames sent in one tick share one write to it. */
   constructor(
     private readonly ctx: ProviderContext,
     private readonly ws: WebSocket,
+    private readonly socket?: Writable,
   ) {}
 
   send(frame: Record<string, unknown>): void {
@@ -91,8 +97,23 @@ export class Connection implements ConnectionHandle {
       this.dropSlowPeer();
       return;
     }
+    this.coalesce();
     this.ws.send(text);
     this.congested();
+  }
+
+  /**
+   * Holds the socket's writes until the current tick ends, so that the replies and pushes one
+   * group commit releases for this connection leave in one system call instead of one each.
+   */
+  private coalesce(): void {
+    if (this.corked || this.socket === undefined) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.socket!.uncork();
+    });
   }
 
   /** Whether pushes should wait for the client to read (PROTO-045); watches the drain if so. */

@@ -249,7 +249,7 @@ export function createTransport(
     // A handshake that fails (bad headers, a dropped socket) never reaches the callback.
     socket.once('close', release);
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn = new Connection(ctx, ws);
+      const conn = new Connection(ctx, ws, socket);
       connections.add(conn);
       guardOversize(ws, conn);
       ctx.logger.log('debug', 'connection.open', { connection: conn.id });

@@ -24,17 +24,9 @@ export class SqliteQueue extends SqliteAccounts {
 
   acceptMessage(m: NewMessage): AcceptResult {
     return this.queueTx(() => {
-      const earlier = this.findIdempotent(m.sender, m.senderDevice, m.idempotencyKey);
-      if (earlier)
-        return {
-          messageId: earlier.messageId,
-          serverTimestamp: earlier.serverTimestamp,
-          duplicate: true,
-          conflict: earlier.requestHash !== m.requestHash,
-          queued: [],
-        };
-      this.run(
-        'INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, ?)',
+      // The key's uniqueness check is the insert's own: a second lookup only for a used key.
+      const fresh = this.run(
+        'INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
         m.sender,
         m.senderDevice,
         m.idempotencyKey,
@@ -42,6 +34,16 @@ export class SqliteQueue extends SqliteAccounts {
         m.messageId,
         m.serverTimestamp,
       );
+      if (fresh === 0) {
+        const earlier = this.findIdempotent(m.sender, m.senderDevice, m.idempotencyKey)!;
+        return {
+          messageId: earlier.messageId,
+          serverTimestamp: earlier.serverTimestamp,
+          duplicate: true,
+          conflict: earlier.requestHash !== m.requestHash,
+          queued: [],
+        };
+      }
       this.run(
         'INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         m.messageId,

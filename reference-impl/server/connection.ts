@@ -240,7 +240,9 @@ export class Connection implements ConnectionHandle {
     }
     const text = Array.isArray(data)
       ? Buffer.concat(data).toString('utf8')
-      : Buffer.from(data as Buffer).toString('utf8');
+      : Buffer.isBuffer(data)
+        ? data.toString('utf8')
+        : Buffer.from(data).toString('utf8'); // an ArrayBuffer: a view, not a copy
     let frame: unknown;
     try {
       frame = JSON.parse(text);

@@ -74,6 +74,8 @@ export class Connection implements ConnectionHandle {
   /** Polls a congested connection's buffer until it drains or stalls too long (PROTO-045). */
   private drainWatch: NodeJS.Timeout | undefined;
 
+  /** When the last frame arrived (`Date.now()`), for the idle close (`limits.peers.idleCloseMs`). */
+  lastFrameAt = Date.now();
   /** Whether the socket is corked until the end of the current tick (`coalesce`). */
   private corked = false;
 
@@ -181,6 +183,7 @@ export class Connection implements ConnectionHandle {
 
   /** The transport calls this for every WebSocket message. */
   receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    this.lastFrameAt = Date.now();
     this.queue = this.queue.then(
       () =>
         new Promise<void>((next) => {

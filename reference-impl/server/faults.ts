@@ -51,6 +51,7 @@ export const FAULTS = {
     'PROTO-045: a connection whose client does not read is never closed; its unsent frames pile up',
   'no-connection-limit':
     'PROTO-046: WebSocket upgrades are never refused, however many connections one address opens',
+  'idle-close-early': 'PROTO-028: a connection silent for one second is closed for idleness',
 } as const satisfies Record<string, string>;
 
 /** A named fault of the reference provider (see FAULTS). */

@@ -56,6 +56,12 @@ export interface PeerLimits {
   readonly newConnectionsPerAddress: RateLimit;
   /** Exempts loopback clients from the two per-address limits (load tests on one machine). */
   readonly exemptLoopback: boolean;
+  /**
+   * A WebSocket connection on which the provider received no frame (a WebSocket ping included)
+   * for this long is closed with 1000, freeing what a vanished peer held. PROTO-028 allows it after
+   * 60 s; twice that leaves a client that pings every 30 s (PROTO-029) room for lost pings.
+   */
+  readonly idleCloseMs: number;
 }
 
 /** Everything the provider bounds. */
@@ -136,6 +142,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
     // backoff, far below a connection flood.
     newConnectionsPerAddress: { burst: 2000, perMinute: 6000 },
     exemptLoopback: false,
+    idleCloseMs: 120_000,
   },
 };
 

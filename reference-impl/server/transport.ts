@@ -172,6 +172,11 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/** The idle period of the `idle-close-early` fault: far below PROTO-028's 60 s. */
+const IDLE_CLOSE_EARLY_MS = 1000;
+/** Most time between two looks for idle connections (`limits.peers.idleCloseMs`). */
+const MAX_IDLE_SWEEP_MS = 15_000;
+
 /** Most time a client may take to send a request's headers (slowloris on the header phase). */
 const HEADERS_TIMEOUT_MS = 20_000;
 /** Most time between Node's checks of `headersTimeout` (its default, 30 s, would let it run late). */
@@ -222,6 +227,22 @@ export function createTransport(
   server.timeout = idleTimeoutMs;
   // Real time, not ctx.now: a test's clock must not make connections refill or starve.
   const gate = new AddressGate(ctx.limits.peers, Date.now);
+  // PROTO-028: only a connection silent for longer than idleCloseMs (≥ 60 s) is closed.
+  const idleCloseMs = ctx.faults.has('idle-close-early')
+    ? IDLE_CLOSE_EARLY_MS // fault injection: breaks PROTO-028
+    : ctx.limits.peers.idleCloseMs;
+  const idleSweep = setInterval(
+    () => {
+      const before = Date.now() - idleCloseMs;
+      for (const conn of connections)
+        if (conn.lastFrameAt < before) {
+          ctx.logger.log('debug', 'connection.idle', { connection: conn.id });
+          conn.close(1000, `no frame for ${Math.round(idleCloseMs / 1000)} s`);
+        }
+    },
+    Math.min(MAX_IDLE_SWEEP_MS, Math.max(10, idleCloseMs / 4)),
+  );
+  idleSweep.unref();
   server.on('upgrade', (req, socket, head) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path !== WS_PATH) {
@@ -254,6 +275,8 @@ export function createTransport(
       guardOversize(ws, conn);
       ctx.logger.log('debug', 'connection.open', { connection: conn.id });
       ws.on('message', (data, isBinary) => conn.receive(data, isBinary));
+      ws.on('ping', () => (conn.lastFrameAt = Date.now()));
+      ws.on('pong', () => (conn.lastFrameAt = Date.now()));
       ws.on('error', (error) =>
         ctx.logger.log('debug', 'connection.error', { connection: conn.id, error: error.message }),
       );
@@ -276,6 +299,7 @@ export function createTransport(
       }),
     close: async () => {
       gate.stop();
+      clearInterval(idleSweep);
       for (const conn of connections) conn.fail('UNAVAILABLE', 'the provider is shutting down');
       await new Promise<void>((resolve) => {
         wss.close();

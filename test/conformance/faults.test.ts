@@ -53,6 +53,7 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'no-send-buffer-bound': { requirement: 'PROTO-045', only: 'PROTO-045*' },
   'no-connection-limit': { requirement: 'PROTO-046', only: 'PROTO-046*' },
   'type-before-v': { requirement: 'PROTO-044', only: 'PROTO-044*' },
+  'idle-close-early': { requirement: 'PROTO-028', only: 'PROTO-028*' },
 };
 
 interface VariantRun {

@@ -227,6 +227,34 @@ describe('provider against connection floods from one address (PROTO-046)', func
   });
 });
 
+describe('provider against peers that vanished (PROTO-028)', function () {
+  this.timeout(20_000);
+
+  it('closes with 1000 a connection that sent no frame for idleCloseMs, and keeps one that sends pings', async () => {
+    const provider = await startTestProvider([], { limits: { peers: { idleCloseMs: 400 } } });
+    try {
+      const silent = (await upgrade(provider.wsUrl)) as { ws: WebSocket };
+      const pinging = (await upgrade(provider.wsUrl)) as { ws: WebSocket };
+      const wsPinging = (await upgrade(provider.wsUrl)) as { ws: WebSocket };
+      const closes: Record<string, number> = {};
+      for (const [name, { ws }] of Object.entries({ silent, pinging, wsPinging }))
+        ws.on('close', (code) => (closes[name] = code));
+      pinging.ws.send(JSON.stringify({ v: 1, type: 'hello', id: 'h', versions: [1] }));
+      const started = Date.now();
+      while (Date.now() - started < 1_200) {
+        pinging.ws.send(JSON.stringify({ v: 1, type: 'ping', id: `p${Date.now()}` }));
+        wsPinging.ws.ping(); // a WebSocket control frame counts as a frame too
+        await sleep(150);
+      }
+      expect(closes).to.deep.equal({ silent: 1000 });
+      pinging.ws.terminate();
+      wsPinging.ws.terminate();
+    } finally {
+      await provider.close();
+    }
+  });
+});
+
 describe('provider against slowloris on HTTP (headers and uploads)', function () {
   this.timeout(20_000);
   let provider: RunningProvider;

@@ -120,6 +120,17 @@ interface Held {
 
 const held: Held[] = [];
 const bare: WebSocket[] = [];
+
+/** A held connection sends `ping` this often, as an idle client does (PROTO-029, PROTO-028). */
+const KEEPALIVE_MS = 30_000;
+/** Keep-alive pings are spread over ticks of this length instead of leaving together. */
+const KEEPALIVE_TICK_MS = 1_000;
+let keepAliveCursor = 0;
+setInterval(() => {
+  const due = Math.ceil((held.length * KEEPALIVE_TICK_MS) / KEEPALIVE_MS);
+  for (let k = 0; k < due && held.length > 0; k += 1)
+    held[keepAliveCursor++ % held.length]!.client.request('ping').catch(() => undefined);
+}, KEEPALIVE_TICK_MS).unref();
 let sender: Held | undefined;
 let seedOfRun = '';
 /** Each probe's signed prekey id and idempotency key, unique within the run. */

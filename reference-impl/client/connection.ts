@@ -14,6 +14,8 @@ import { validator } from './validation.ts';
 
 /** Send a `ping` after this long without sending any frame (PROTO-029). */
 export const KEEPALIVE_IDLE_MS = 30_000;
+/** How often the idle time is looked at: the ping leaves at most this late. */
+const KEEPALIVE_CHECK_MS = 1_000;
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -73,7 +75,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       if (Date.now() - this.lastSent >= KEEPALIVE_IDLE_MS) {
         this.request('ping', { type: 'ping' }).catch(() => undefined);
       }
-    }, KEEPALIVE_IDLE_MS / 3);
+    }, KEEPALIVE_CHECK_MS);
     this.keepalive.unref();
   }
 

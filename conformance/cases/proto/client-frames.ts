@@ -4,12 +4,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Frame } from '../../assert/match.ts';
 import { that } from '../../assert/match.ts';
-import { must } from '../../assert/must.ts';
+import { must, requireThat } from '../../assert/must.ts';
 import { DriverRefusal } from '../../client/link.ts';
 import { CLIENT_LABEL } from '../../client/mock-provider.ts';
 import type { ClientWorld } from '../../client/world.ts';
 import { defineClientCase } from '../../runner/case.ts';
-import { SkipCase } from '../../runner/signals.ts';
 
 /** PROTO-008: a request id. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -94,6 +93,17 @@ function accepted(): Frame {
     duplicate: false,
   };
 }
+
+/** PROTO-029: a client pings once it has sent no frame for this long. */
+const PING_AFTER_MS = 30_000;
+/** Slack over PING_AFTER_MS for the client's timer, its first frames after connecting and the transport. */
+const PING_SLACK_MS = 5_000;
+/** The PROTO-029 case's timeout before --timeout-factor: far less than the wait it needs. */
+const PING_CASE_TIMEOUT_MS = 10_000;
+/** What the PROTO-029 case needs: the wait, connecting, and a margin. */
+const PING_CASE_NEEDS_MS = PING_AFTER_MS + PING_SLACK_MS + 5_000;
+/** The smallest --timeout-factor that gives the PROTO-029 case its wait. */
+const PING_FACTOR = Math.ceil(PING_CASE_NEEDS_MS / PING_CASE_TIMEOUT_MS);
 
 export const clientFrameCases = [
   defineClientCase({
@@ -260,16 +270,26 @@ export const clientFrameCases = [
 
   defineClientCase({
     id: 'PROTO-029-client-pings-when-idle',
-    title:
-      'the client sends ping after 30 s without sending a frame (not checked in a run: skipped with the reason)',
+    title: `the client sends ping within ${(PING_AFTER_MS + PING_SLACK_MS) / 1000} s once it has nothing to send (needs --timeout-factor ${PING_FACTOR} or more; skipped with the reason otherwise)`,
     requirements: ['PROTO-029'],
     level: 'SHOULD',
     quote: 'A client SHOULD send `ping` when it has sent no frame for 30 seconds.',
-    sends:
-      'nothing: the idle period is fixed at 30 s and the protocol offers no shorter one to advertise',
-    async run() {
-      throw new SkipCase(
-        'the 30-second idle period is fixed by the spec and `welcome` cannot shorten it, so checking it would hold the client lane idle for over 30 s in every run',
+    sends: `driver: connect; then nothing: the suite waits up to ${(PING_AFTER_MS + PING_SLACK_MS) / 1000} s for a ping`,
+    timeoutMs: PING_CASE_TIMEOUT_MS,
+    async run({ client, scale }) {
+      requireThat(
+        scale(PING_CASE_TIMEOUT_MS) >= PING_CASE_NEEDS_MS,
+        `the 30-second idle period is fixed by the spec: run with --timeout-factor ${PING_FACTOR} or more to wait for it (${PING_CASE_NEEDS_MS / 1000} s)`,
+      );
+      await client.connect();
+      const ping = await client.mock.poll((f) => f.type === 'ping', PING_AFTER_MS + PING_SLACK_MS);
+      must(
+        'PROTO-029',
+        that(
+          ping !== undefined,
+          `ping within ${(PING_AFTER_MS + PING_SLACK_MS) / 1000} s of connecting`,
+          'no ping',
+        ),
       );
     },
   }),

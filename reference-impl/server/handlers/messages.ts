@@ -7,7 +7,13 @@ import { randomUUID } from 'node:crypto';
 import type { MessageAckFrame, MessageSendFrame } from '../../../schemas/frames/messages.ts';
 import { parseCiphertext } from '../../crypto/index.ts';
 import { bytesEqual, sha256Hex } from '../codec.ts';
-import type { ConnectionHandle, Handler, HandlerResult, ProviderContext } from '../context.ts';
+import type {
+  ConnectionHandle,
+  Handler,
+  HandlerResult,
+  ProviderContext,
+  Session,
+} from '../context.ts';
 import { seqOf } from '../delivery.ts';
 import { writeBatcherOf, type WriteBatcher } from '../../store/batcher.ts';
 import { ProviderError } from '../errors.ts';
@@ -42,15 +48,75 @@ async function send(
 ): Promise<HandlerResult> {
   const session = conn.session!;
   const hash = requestHash(f);
-  // Idempotency (DELIV-012/014).
-  const earlier = ctx.store.findIdempotent(session.address, session.deviceId, f.idempotencyKey);
-  if (earlier) {
+  // Idempotency (DELIV-012/014) comes first: a retry of a stored send is answered as such, or as
+  // CONFLICT, whatever the checks below would say today. The store's insert finds a used key when
+  // the checks pass; only a refusal looks it up first, so a fresh send pays no extra read.
+  let checked: ReturnType<typeof checkSend>;
+  try {
+    checked = checkSend(ctx, session, f);
+  } catch (error) {
+    const earlier = ctx.store.findIdempotent(session.address, session.deviceId, f.idempotencyKey);
+    if (earlier === undefined) throw error;
     if (earlier.requestHash !== hash)
       throw new ProviderError('CONFLICT', 'the idempotency key names another message', {
         pointer: '/idempotencyKey',
       });
     return { reply: accepted(earlier.messageId, earlier.serverTimestamp, true) };
   }
+  const { recipient, thirdParty } = checked;
+  const now = ctx.now();
+  const messageId = randomUUID();
+  // DELIV-008: stored in the next group commit; the pushes and the reply leave only after it.
+  const stored = writes(ctx).submit(
+    () => {
+      // Declined or blocked senders are answered as if delivered, and nothing is queued
+      // (CONSENT-021/022); decided inside the transaction, so a block committed just before holds.
+      const suppressed =
+        (!ctx.faults.has('ignore-block') && ctx.store.isBlocked(f.to, session.address)) ||
+        (thirdParty && ctx.store.getContact(f.to, session.address)?.state === 'declined');
+      return ctx.store.acceptMessage({
+        messageId,
+        sender: session.address,
+        senderDevice: session.deviceId,
+        origin: ctx.faults.has('spoofable-origin')
+          ? { platform: ctx.domain, thirdParty: false } // fault injection: breaks CONSENT-010
+          : session.origin,
+        recipient: f.to,
+        idempotencyKey: f.idempotencyKey,
+        requestHash: hash,
+        serverTimestamp: now,
+        expiresAt: now + ctx.limits.advertised.queueTtlSeconds * 1000,
+        ciphertexts: suppressed
+          ? []
+          : f.messages.map((m) => ({ deviceId: m.deviceId, type: m.type, body: m.body })),
+        ...(thirdParty && !suppressed
+          ? { openRequest: { platform: session.origin.platform } }
+          : {}),
+        ...(!thirdParty && recipient.kind === 'partner'
+          ? { acceptContact: { platform: recipient.platform } }
+          : {}),
+      });
+    },
+    (done) => ctx.delivery.push(f.to, done.queued),
+  );
+  conn.release?.(); // its place in the commit order is taken: the next frame may start
+  const result = await stored;
+  if (result.conflict)
+    throw new ProviderError('CONFLICT', 'the idempotency key names another message', {
+      pointer: '/idempotencyKey',
+    });
+  return { reply: accepted(result.messageId, result.serverTimestamp, result.duplicate) };
+}
+
+/**
+ * The checks of spec/messages.md "Sending" that follow idempotency, in their order; throws the
+ * first refusal. Returns what the store write needs.
+ */
+function checkSend(
+  ctx: ProviderContext,
+  session: Session,
+  f: MessageSendFrame,
+): { recipient: ReturnType<typeof gateRecipient>; thirdParty: boolean } {
   // Recipient and consent before anything recipient-dependent (CONSENT-005..008).
   const recipient = gateRecipient(ctx, session, f.to);
   const thirdParty = session.origin.thirdParty;
@@ -135,48 +201,7 @@ async function send(
         },
       );
   });
-  const now = ctx.now();
-  const messageId = randomUUID();
-  // DELIV-008: stored in the next group commit; the pushes and the reply leave only after it.
-  const stored = writes(ctx).submit(
-    () => {
-      // Declined or blocked senders are answered as if delivered, and nothing is queued
-      // (CONSENT-021/022); decided inside the transaction, so a block committed just before holds.
-      const suppressed =
-        (!ctx.faults.has('ignore-block') && ctx.store.isBlocked(f.to, session.address)) ||
-        (thirdParty && ctx.store.getContact(f.to, session.address)?.state === 'declined');
-      return ctx.store.acceptMessage({
-        messageId,
-        sender: session.address,
-        senderDevice: session.deviceId,
-        origin: ctx.faults.has('spoofable-origin')
-          ? { platform: ctx.domain, thirdParty: false } // fault injection: breaks CONSENT-010
-          : session.origin,
-        recipient: f.to,
-        idempotencyKey: f.idempotencyKey,
-        requestHash: hash,
-        serverTimestamp: now,
-        expiresAt: now + ctx.limits.advertised.queueTtlSeconds * 1000,
-        ciphertexts: suppressed
-          ? []
-          : f.messages.map((m) => ({ deviceId: m.deviceId, type: m.type, body: m.body })),
-        ...(thirdParty && !suppressed
-          ? { openRequest: { platform: session.origin.platform } }
-          : {}),
-        ...(!thirdParty && recipient.kind === 'partner'
-          ? { acceptContact: { platform: recipient.platform } }
-          : {}),
-      });
-    },
-    (done) => ctx.delivery.push(f.to, done.queued),
-  );
-  conn.release?.(); // its place in the commit order is taken: the next frame may start
-  const result = await stored;
-  if (result.conflict)
-    throw new ProviderError('CONFLICT', 'the idempotency key names another message', {
-      pointer: '/idempotencyKey',
-    });
-  return { reply: accepted(result.messageId, result.serverTimestamp, result.duplicate) };
+  return { recipient, thirdParty };
 }
 
 async function ack(

@@ -149,8 +149,12 @@ export class SqlBase {
 
   /** Set while one write of a `writeBatch` runs: its savepoint already makes it atomic. */
   private inBatchWrite = false;
-  /** Transactions open on this connection; a read inside one is never cached. */
-  private depth = 0;
+  /** Transactions open on this connection (queue or not). */
+  private open = 0;
+  /** `tx` calls running: a read inside one may see its uncommitted rows and is never cached. */
+  private writing = 0;
+  /** A `tx` ran inside the open transaction, which may still roll back: nothing is cached. */
+  private tainted = false;
   /** Reads `cached` keeps between writes: every `tx` forgets them all. */
   private readonly reads = new Map<string, unknown>();
 
@@ -159,7 +163,7 @@ export class SqlBase {
    * are frozen: callers share them. Only for reads of rows that `queueTx` never writes.
    */
   protected cached<T extends object | undefined>(key: string, read: () => T): T {
-    if (this.depth > 0) return read();
+    if (this.writing > 0 || this.tainted) return read();
     if (this.reads.has(key)) return this.reads.get(key) as T;
     const value = read();
     if (value !== undefined) Object.freeze(value);
@@ -174,21 +178,31 @@ export class SqlBase {
    * savepoint per method).
    */
   protected tx<T>(fn: () => T): T {
+    if (this.open > 0) this.tainted = true;
+    this.writing += 1;
     try {
       return this.queueTx(fn);
     } finally {
+      this.writing -= 1;
       this.reads.clear();
     }
   }
 
-  /** A transaction of the queue layer (messages, deliveries, idempotency, contacts): cached reads stay. */
+  /**
+   * A transaction of the queue layer (messages, deliveries, idempotency, contacts), which writes
+   * none of the rows `cached` keeps: cached reads stay valid through it.
+   */
   protected queueTx<T>(fn: () => T): T {
     if (this.inBatchWrite) return fn();
-    this.depth += 1;
+    this.open += 1;
     try {
       return this.transaction.immediate(fn) as T;
     } finally {
-      this.depth -= 1;
+      this.open -= 1;
+      if (this.open === 0 && this.tainted) {
+        this.tainted = false;
+        this.reads.clear();
+      }
     }
   }
 

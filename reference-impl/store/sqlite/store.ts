@@ -129,7 +129,13 @@ export class SqliteStore extends SqliteQueue implements ProviderStore {
   }
 
   isBlocked(address: string, blocked: string): boolean {
-    return !!this.get('SELECT 1 FROM blocks WHERE address = ? AND blocked = ?', address, blocked);
+    return this.cached(`blocked ${address} ${blocked}`, () => ({
+      blocked: !!this.get(
+        'SELECT 1 FROM blocks WHERE address = ? AND blocked = ?',
+        address,
+        blocked,
+      ),
+    })).blocked;
   }
 
   addReport(r: NewReport): string {

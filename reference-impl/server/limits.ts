@@ -62,6 +62,12 @@ export interface PeerLimits {
    * 60 s; twice that leaves a client that pings every 30 s (PROTO-029) room for lost pings.
    */
   readonly idleCloseMs: number;
+  /**
+   * Addresses of reverse proxies in front of the provider whose `X-Forwarded-For` is believed:
+   * behind them the per-address limits count the client's address, not the proxy's. Empty: the
+   * header is ignored, as any client can send it.
+   */
+  readonly trustedProxies: readonly string[];
 }
 
 /** Everything the provider bounds. */
@@ -143,6 +149,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
     newConnectionsPerAddress: { burst: 2000, perMinute: 6000 },
     exemptLoopback: false,
     idleCloseMs: 120_000,
+    trustedProxies: [],
   },
 };
 

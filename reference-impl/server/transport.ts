@@ -75,6 +75,30 @@ export function addressKey(remote: string | undefined): string {
     .join(':')}::/64`;
 }
 
+/**
+ * The client's address for the per-address limits: the socket's peer, unless that peer is one of
+ * `trustedProxies` (say, the TLS-terminating proxy in front): then the nearest address in
+ * `X-Forwarded-For` that is not a trusted proxy, read from the right, since a client can write
+ * anything on the left of that header. Addresses compare as `addressKey` spells them.
+ */
+export function clientAddress(
+  remote: string | undefined,
+  forwardedFor: string | string[] | undefined,
+  trustedProxies: readonly string[],
+): string | undefined {
+  if (trustedProxies.length === 0 || remote === undefined) return remote;
+  const trusted = new Set(trustedProxies.map(addressKey));
+  if (!trusted.has(addressKey(remote))) return remote;
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : (forwardedFor ?? ''))
+    .split(',')
+    .map((hop) => hop.trim())
+    .filter((hop) => hop !== '');
+  let client = remote;
+  for (let i = hops.length - 1; i >= 0 && trusted.has(addressKey(client)); i -= 1)
+    client = hops[i]!;
+  return client;
+}
+
 function isLoopback(remote: string | undefined): boolean {
   return remote !== undefined && /^(127\.|::ffff:127\.|::1$)/i.test(remote);
 }
@@ -249,7 +273,11 @@ export function createTransport(
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
-    const remote = req.socket.remoteAddress;
+    const remote = clientAddress(
+      req.socket.remoteAddress,
+      req.headers['x-forwarded-for'],
+      ctx.limits.peers.trustedProxies,
+    );
     const counted =
       !(ctx.limits.peers.exemptLoopback && isLoopback(remote)) &&
       !ctx.faults.has('no-connection-limit');

@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
 import type { Logger, RunningProvider } from '../../../reference-impl/server/index.ts';
-import { addressKey } from '../../../reference-impl/server/transport.ts';
+import { addressKey, clientAddress } from '../../../reference-impl/server/transport.ts';
 import {
   firstParty,
   reconnect,
@@ -34,12 +34,13 @@ async function until(check: () => boolean, timeoutMs: number, what: string): Pro
 /** Tries a WebSocket upgrade; resolves the open socket, or the refusal's status, headers and body. */
 function upgrade(
   url: string,
+  headers: Record<string, string> = {},
 ): Promise<
   | { ws: WebSocket }
   | { status: number; headers: Record<string, string | string[] | undefined>; body: AnyFrame }
 > {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, { headers });
     ws.once('open', () => resolve({ ws }));
     ws.once('unexpected-response', (_req, res) => {
       let text = '';
@@ -198,6 +199,38 @@ describe('provider against connection floods from one address (PROTO-046)', func
       expect((refused as { headers: Record<string, unknown> }).headers['retry-after']).to.equal(
         '1',
       );
+    } finally {
+      await provider.close();
+    }
+  });
+
+  it('believes X-Forwarded-For only from a trusted proxy, read from the right past every trusted hop', () => {
+    const proxies = ['10.0.0.1', '10.0.0.2'];
+    expect(clientAddress('198.51.100.9', '203.0.113.7', proxies), 'untrusted peer').to.equal(
+      '198.51.100.9',
+    );
+    expect(clientAddress('10.0.0.1', '203.0.113.7', []), 'no proxies trusted').to.equal('10.0.0.1');
+    expect(clientAddress('10.0.0.1', '203.0.113.7', proxies)).to.equal('203.0.113.7');
+    expect(
+      clientAddress('10.0.0.1', '1.2.3.4, 203.0.113.7, 10.0.0.2', proxies),
+      'a forged left part is ignored',
+    ).to.equal('203.0.113.7');
+    expect(clientAddress('::ffff:10.0.0.1', ['203.0.113.7'], proxies)).to.equal('203.0.113.7');
+    expect(clientAddress('10.0.0.1', undefined, proxies), 'no header').to.equal('10.0.0.1');
+  });
+
+  it('counts connections through a trusted proxy per forwarded client address', async () => {
+    const provider = await startTestProvider([], {
+      limits: { peers: { maxConnectionsPerAddress: 1, trustedProxies: ['127.0.0.1'] } },
+    });
+    try {
+      const a = await upgrade(provider.wsUrl, { 'x-forwarded-for': '203.0.113.7' });
+      const b = await upgrade(provider.wsUrl, { 'x-forwarded-for': '203.0.113.8' });
+      const again = await upgrade(provider.wsUrl, { 'x-forwarded-for': '203.0.113.7' });
+      expect(a).to.have.property('ws');
+      expect(b).to.have.property('ws');
+      expect(again).to.include({ status: 429 });
+      for (const r of [a, b]) (r as { ws: WebSocket }).ws.terminate();
     } finally {
       await provider.close();
     }

@@ -14,6 +14,7 @@ import { renderJunit } from '../reporters/junit.ts';
 import { buildReport, coverageOf, requirementRows } from '../reporters/report.ts';
 import { signReport } from '../reporters/sign.ts';
 import { startClientTarget, type ClientTarget } from '../client/target.ts';
+import { OperatorLink } from '../operator/link.ts';
 import { subjectOf, type Subject } from '../runner/case.ts';
 import { RunnerEvents } from '../runner/events.ts';
 import { loadExpectedFailures } from '../runner/expected.ts';
@@ -23,6 +24,7 @@ import { checkCases, parseGlobs, selectCases } from '../runner/select.ts';
 import { exitCodeOf, EXIT_HARNESS } from '../runner/summary.ts';
 import { loadCatalogue } from '../spec-model/catalogue.ts';
 import { startEmbeddedTarget, type EmbeddedTarget } from '../transport/embedded.ts';
+import { registerOperator, unregisterOperator } from '../transport/operator.ts';
 import { loadPartnerKey } from '../transport/partner.ts';
 import { preflight, probe } from '../transport/target.ts';
 import { EXIT, processIo, type CliContext } from './context.ts';
@@ -32,6 +34,7 @@ const SPEC_DIR = fileURLToPath(new URL('../../spec', import.meta.url));
 interface ConformOptions {
   target?: string;
   clientCmd?: string;
+  operatorCmd?: string;
   registrationToken?: string;
   partnerKey?: string;
   only: string[];
@@ -77,6 +80,10 @@ export function registerConform(program: Command, context: CliContext): void {
     .option(
       '--client-cmd <command>',
       'test a client: spawn its driver (conformance/CLIENT-DRIVER.md) through the shell',
+    )
+    .option(
+      '--operator-cmd <command>',
+      "with --target: spawn the target operator's driver (conformance/OPERATOR-DRIVER.md) through the shell for the restart, clock, peer-bounds and quota hooks",
     )
     .option('--registration-token <token>', 'a registration token for first-party test accounts')
     .option(
@@ -131,6 +138,8 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
     return usage('--target needs --registration-token and --partner-key');
   if (!opts.target && (opts.registrationToken || opts.partnerKey))
     return usage('--registration-token and --partner-key need --target');
+  if (opts.operatorCmd && !opts.target)
+    return usage('--operator-cmd needs --target (the embedded target has every operator hook)');
 
   const catalogue = loadCatalogue(SPEC_DIR);
   if (catalogue.diagnostics.length > 0) return usage('the requirement catalogue does not load');
@@ -175,6 +184,7 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
 
   const validator = createFrameValidator(SCHEMA_DIR);
   let embedded: EmbeddedTarget | undefined;
+  let operatorLink: OperatorLink | undefined;
   let client: ClientTarget | undefined;
   const moreClients: ClientTarget[] = [];
   try {
@@ -210,6 +220,18 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
         }
         url = opts.target;
         token = opts.registrationToken!;
+        if (opts.operatorCmd) {
+          // Before the preflight: the driver may be what starts the target.
+          operatorLink = new OperatorLink(opts.operatorCmd, timeoutFactor);
+          try {
+            registerOperator(url, operatorLink.operator(await operatorLink.hello()));
+          } catch (error) {
+            context.io.err(
+              `parley conform: the operator driver (--operator-cmd) could not start: ${(error as Error).message}\n`,
+            );
+            return EXIT_HARNESS;
+          }
+        }
       } else {
         embedded = await startEmbeddedTarget();
         ({ url, registrationToken: token, partner } = embedded);
@@ -294,5 +316,9 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
     await client?.close();
     for (const more of moreClients) await more.close();
     await embedded?.stop();
+    if (operatorLink) {
+      unregisterOperator(opts.target!);
+      await operatorLink.close();
+    }
   }
 }

@@ -23,6 +23,13 @@ export interface ServeConfig {
   tlsCert?: string;
   tlsKey?: string;
   tlsTerminatedUpstream?: boolean;
+  /**
+   * Test only: run the provider's clock this many milliseconds ahead of real time, so that expiry
+   * (queue TTL, blob expiresAt) can be reached without waiting. The reference operator driver
+   * (conformance/operator/reference-operator.ts) sets it for the suite's clock hook; a
+   * deployment never should.
+   */
+  clockAheadMs?: number;
 }
 
 interface ServeOptions {
@@ -98,6 +105,13 @@ export function registerServe(program: Command, context: CliContext): void {
         context.setExitCode(EXIT.usage);
         return;
       }
+      const clockAheadMs = config.clockAheadMs ?? 0;
+      if (!Number.isSafeInteger(clockAheadMs) || clockAheadMs < 0) {
+        context.io.err(`parley serve: clockAheadMs in --config must be a non-negative integer\n`);
+        context.setExitCode(EXIT.usage);
+        return;
+      }
+      if (clockAheadMs > 0) logger.log('warn', 'clock.ahead', { ms: clockAheadMs, testOnly: true });
       let provider: Awaited<ReturnType<typeof startProvider>>;
       try {
         provider = await startProvider({
@@ -113,6 +127,7 @@ export function registerServe(program: Command, context: CliContext): void {
           registrationTokens: tokens,
           partners,
           ...(config.limits ? { limits: config.limits } : {}),
+          ...(clockAheadMs > 0 ? { now: () => Date.now() + clockAheadMs } : {}),
           logger,
         });
       } catch (error) {

@@ -1,6 +1,7 @@
 // Operator hooks: what only the operator of a target can do (restart it, move its clock, state its
 // unadvertised quota and first-party limits). The embedded target implements every hook; a remote
-// target has none, and the cases that need one skip with the reason (conformance/README.md).
+// target has those its operator driver offers (`--operator-cmd`, conformance/operator/), and the
+// cases that need another one skip with the reason (conformance/README.md).
 import { SkipCase } from '../runner/signals.ts';
 
 /** Attachment limits the operator applies outside Parley (ATT-013), as `welcome.limits.attachments`. */
@@ -33,6 +34,11 @@ export interface Operator {
    */
   setClockAhead?(ms: number): Promise<void>;
   /**
+   * True when `setClockAhead` restarts the target even to move the clock ahead, so no connection
+   * lives through the move (a case that needs one, AUTH-004's stale challenge, cannot use it).
+   */
+  clockAheadRestarts?: boolean;
+  /**
    * Applies `bounds` to the target (undefined puts its own back) and resolves once it accepts
    * connections again. Only exclusive cases call it, and they put the bounds back; a target may
    * restart to apply them (open connections then close with 1012).
@@ -46,7 +52,10 @@ export interface Operator {
 
 const operators = new Map<string, Operator>();
 
-/** Makes `operator` the hooks of the target at `url` (the embedded target registers itself). */
+/**
+ * Makes `operator` the hooks of the target at `url` (the embedded target registers itself; a
+ * remote target's come from its `--operator-cmd` driver).
+ */
 export function registerOperator(url: string, operator: Operator): void {
   operators.set(url, operator);
 }
@@ -56,7 +65,7 @@ export function unregisterOperator(url: string): void {
   operators.delete(url);
 }
 
-/** The hooks registered for the target at `url`; none for a remote target. */
+/** The hooks registered for the target at `url`; none for a remote target without a driver. */
 export function operatorFor(url: string): Operator {
   return operators.get(url) ?? {};
 }
@@ -73,7 +82,7 @@ export function operatorHook<K extends keyof Operator>(
   const hook = operator?.[name];
   if (hook === undefined)
     throw new SkipCase(
-      `needs the operator hook ${name} (${why}); a remote target offers none (conformance/README.md#operator-hooks)`,
+      `needs the operator hook ${name} (${why}); the target's operator offers none (--operator-cmd, conformance/README.md#operator-hooks)`,
     );
   return hook as NonNullable<Operator[K]>;
 }

@@ -101,6 +101,8 @@ export const quotaCases = [
       );
       try {
         await setClockAhead(ttlMs + EXPIRY_MARGIN_MS);
+        // A target may restart to move its clock (operator.ts): alice comes back if it did.
+        await world.reconnect(alice);
         mustMatch(
           'ATT-033',
           await slot(alice.peer, largest, DIGEST),

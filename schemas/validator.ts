@@ -194,12 +194,26 @@ export function runValidator(fn: ValidateFunction, value: unknown, schema?: stri
   return { ok: false, ...describeError(fn.errors?.[0]), schema };
 }
 
+/** Validators over a schema directory, one per directory and process: compiling costs. */
+const validatorsByDir = new Map<string, FrameValidator>();
+
 /**
- * A frame validator over the registry (or over `schemaDir`, which it loads). Schemas compile on
+ * A frame validator over the registry (or over `schemaDir`, which it loads once per process: a
+ * provider restarted in the same process reuses what its predecessor compiled). Schemas compile on
  * first use; `validate` throws only when a schema itself is broken (ajv's compile error).
  */
 export function createFrameValidator(source: string | SchemaRegistry): FrameValidator {
-  const registry = typeof source === 'string' ? loadSchemaRegistry(source) : source;
+  if (typeof source !== 'string') return frameValidatorOf(source);
+  const dir = resolve(source);
+  let validator = validatorsByDir.get(dir);
+  if (validator === undefined) {
+    validator = frameValidatorOf(loadSchemaRegistry(dir));
+    validatorsByDir.set(dir, validator);
+  }
+  return validator;
+}
+
+function frameValidatorOf(registry: SchemaRegistry): FrameValidator {
   const byType = new Map<string, SchemaFile>();
   for (const file of registry.files)
     for (const t of file.frameTypes) if (!byType.has(t)) byType.set(t, file);

@@ -3,9 +3,10 @@
 import { relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { countSpec, loadSpec, type LoadedSpec } from '../spec-model/check.ts';
+// check.ts and docs.ts load the AsyncAPI parser (most of a second): imported when a spec command
+// runs, so that every other `parley` command starts without it.
+import type { LoadedSpec, SpecCounts } from '../spec-model/check.ts';
 import { formatDiagnostic, isFailing } from '../spec-model/diagnostics.ts';
-import { writeSpecDocs } from '../spec-model/docs.ts';
 import { EXIT, type CliContext } from './context.ts';
 
 /** The package's own spec directory, the default of `--spec-dir`. */
@@ -30,8 +31,12 @@ function plural(n: number, word: string): string {
 }
 
 /** The summary line and the diagnostic lines of a loaded spec; returns the exit code. */
-export function reportCheck(spec: LoadedSpec, context: CliContext, verbose = false): number {
-  const counts = countSpec(spec);
+export function reportCheck(
+  spec: LoadedSpec,
+  counts: SpecCounts,
+  context: CliContext,
+  verbose = false,
+): number {
   const failing = spec.diagnostics.filter(isFailing);
   const notes = spec.diagnostics.filter((d) => !isFailing(d));
   const parts = [
@@ -79,11 +84,14 @@ export function registerSpec(program: Command, context: CliContext): void {
       '\nPrints `file:line path: message` per problem. Exit 0 clean, 1 problems, 2 usage error.\n',
     )
     .action(async (options: SpecOptions) => {
+      const { countSpec, loadSpec } = await import('../spec-model/check.ts');
       const loaded = await loadSpec({
         specDir: resolve(options.specDir),
         schemaDir: options.schemaDir,
       });
-      context.setExitCode(reportCheck(loaded, context, options.verbose ?? false));
+      context.setExitCode(
+        reportCheck(loaded, countSpec(loaded), context, options.verbose ?? false),
+      );
     });
 
   addSpecOptions(spec.command('docs'))
@@ -94,12 +102,14 @@ export function registerSpec(program: Command, context: CliContext): void {
       '\nWrites <out>/index.html and <out>/index.md; needs no network and no AsyncAPI generator.\n',
     )
     .action(async (options: SpecOptions & { out: string }) => {
+      const { countSpec, loadSpec } = await import('../spec-model/check.ts');
+      const { writeSpecDocs } = await import('../spec-model/docs.ts');
       const loaded = await loadSpec({
         specDir: resolve(options.specDir),
         schemaDir: options.schemaDir,
       });
       if (!loaded.asyncapi.document) {
-        reportCheck(loaded, context);
+        reportCheck(loaded, countSpec(loaded), context);
         context.io.err('spec docs: the AsyncAPI document does not parse; nothing written\n');
         context.setExitCode(EXIT.findings);
         return;

@@ -155,14 +155,7 @@ export class DriverLink {
 
   /** Waits for the driver's `ready` event; throws HarnessError when it does not come or names another protocol. */
   async ready(waitMs: number): Promise<DriverEvents['ready']> {
-    if (!this.readyEvent && !this.dead) {
-      let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, waitMs);
-        this.readyWaiters.push(resolve);
-      });
-      clearTimeout(timer);
-    }
+    if (!this.readyEvent && !this.dead) await wokenOrTimedOut(this.readyWaiters, waitMs);
     if (this.dead) throw new HarnessError(`the driver did not start: ${this.dead}`);
     if (!this.readyEvent)
       throw new HarnessTimeout(
@@ -244,6 +237,19 @@ export class DriverLink {
     this.die('closed by the suite');
     this.onClose?.();
   }
+}
+
+/**
+ * Resolves when one of `waiters` is called (the caller pushes, the event's source calls them all)
+ * or after `waitMs`, whichever comes first; the caller then looks at what happened.
+ */
+export async function wokenOrTimedOut(waiters: (() => void)[], waitMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, waitMs);
+    waiters.push(resolve);
+  });
+  clearTimeout(timer);
 }
 
 /** `promise`, marked handled: awaiting it still throws, abandoning it does not crash the run. */

@@ -188,13 +188,16 @@ export type DriverEvent = {
 
 // ---- JSON Schemas --------------------------------------------------------------------------
 
-type Schema = Record<string, unknown>;
+/** A JSON Schema as the driver protocols' line schemas write them (also conformance/operator/). */
+export type Schema = Record<string, unknown>;
 
 const str: Schema = { type: 'string' };
 const nonEmpty: Schema = { type: 'string', minLength: 1 };
-const int: Schema = { type: 'integer', minimum: 0 };
+/** A non-negative integer. */
+export const int: Schema = { type: 'integer', minimum: 0 };
 const empty: Schema = { type: 'object', additionalProperties: false };
-const object = (properties: Record<string, Schema>, optional: string[] = []): Schema => ({
+/** A closed object: every property required except `optional`, no others allowed. */
+export const object = (properties: Record<string, Schema>, optional: string[] = []): Schema => ({
   type: 'object',
   properties,
   required: Object.keys(properties).filter((k) => !optional.includes(k)),

@@ -4,7 +4,7 @@
 // invalid line or answers `ok: false` makes the hook throw a HarnessError: the case is an error.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { handled } from '../client/link.ts';
+import { handled, wokenOrTimedOut } from '../client/link.ts';
 import { HarnessError, HarnessTimeout } from '../runner/signals.ts';
 import type { Operator } from '../transport/operator.ts';
 import {
@@ -132,14 +132,7 @@ export class OperatorLink {
    */
   async hello(): Promise<OperatorHello> {
     const waitMs = OPERATOR_HELLO_WAIT_MS * this.factor;
-    if (!this.helloLine && !this.dead) {
-      let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, waitMs);
-        this.helloWaiters.push(resolve);
-      });
-      clearTimeout(timer);
-    }
+    if (!this.helloLine && !this.dead) await wokenOrTimedOut(this.helloWaiters, waitMs);
     if (!this.helloLine && this.dead)
       throw new HarnessError(`the operator driver did not say hello: ${this.dead}`);
     if (!this.helloLine)

@@ -2,6 +2,7 @@
 // target's operator driver say to each other over the driver's stdin and stdout, one JSON object
 // per line. The TypeScript types and the JSON Schemas below describe the same lines; both sides
 // validate what they read.
+import { int, object, type Schema } from '../client/protocol.ts';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { AttachmentLimits, PeerBounds } from '../transport/operator.ts';
 
@@ -72,16 +73,7 @@ export interface OperatorRequest<M extends OperatorHookName = OperatorHookName> 
 
 // ---- JSON Schemas ----------------------------------------------------------------------------
 
-type Schema = Record<string, unknown>;
-
-const int: Schema = { type: 'integer', minimum: 0 };
 const positiveInt: Schema = { type: 'integer', minimum: 1 };
-const object = (properties: Record<string, Schema>, optional: string[] = []): Schema => ({
-  type: 'object',
-  properties,
-  required: Object.keys(properties).filter((k) => !optional.includes(k)),
-  additionalProperties: false,
-});
 
 const attachmentLimits = object({
   image: int,

@@ -11,6 +11,7 @@ import {
   openSqliteStore,
   type NewMessage,
 } from '../../../reference-impl/store/index.ts';
+import { AUTOCHECKPOINT_PAGES } from '../../../reference-impl/store/sqlite/checkpointer.ts';
 
 const key = (fill: number): Uint8Array => {
   const k = new Uint8Array(33).fill(fill);
@@ -120,18 +121,49 @@ describe('the SQLite provider store', () => {
     b.close();
   });
 
-  it('copies the write-ahead log into the database file on a worker, never inside a commit', async () => {
+  it('copies the write-ahead log into the database file on a worker before the commits reach the automatic threshold', async () => {
     const path = join(dir, 'checkpointed.db');
     const store = openSqliteStore(path);
-    expect(store.db.pragma('wal_autocheckpoint', { simple: true }), 'automatic').to.equal(0);
+    expect(store.db.pragma('wal_autocheckpoint', { simple: true })).to.equal(AUTOCHECKPOINT_PAGES);
     const before = statSync(path).size;
     for (let n = 0; n < 200; n++)
       store.acceptMessage(message({ messageId: `c${n}`, idempotencyKey: `c${n}` }));
+    const logPages = statSync(`${path}-wal`).size / 4096;
+    expect(logPages, 'far below the automatic threshold').to.be.below(AUTOCHECKPOINT_PAGES / 2);
     const deadline = Date.now() + 5_000;
     while (statSync(path).size === before && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 50));
     expect(statSync(path).size, 'after the worker’s checkpoint').to.be.greaterThan(before);
     expect(store.pendingDeliveries('bob@wa.example', 1, 0, 0)).to.have.length(200);
+    store.close();
+  });
+
+  it('keeps the write-ahead log bounded while group commits never pause', () => {
+    const path = join(dir, 'busy.db');
+    const store = openSqliteStore(path);
+    const body = 'x'.repeat(400);
+    let n = 0;
+    let largest = 0;
+    for (let batch = 0; batch < 120; batch++) {
+      store.writeBatch(
+        Array.from({ length: 100 }, () => {
+          n += 1;
+          const m = message({
+            messageId: `busy${n}`,
+            idempotencyKey: `busy${n}`,
+            recipient: `bob${n % 64}@wa.example`,
+            ciphertexts: [{ deviceId: 1, type: 'whisper', body }],
+          });
+          return () => store.acceptMessage(m);
+        }),
+      );
+      largest = Math.max(largest, statSync(`${path}-wal`).size);
+    }
+    const written = 120 * 100;
+    expect(store.db.prepare('SELECT count(*) AS n FROM messages').get()).to.deep.equal({
+      n: written,
+    });
+    expect(largest / 4096, 'log pages at most').to.be.below(AUTOCHECKPOINT_PAGES * 2);
     store.close();
   });
 

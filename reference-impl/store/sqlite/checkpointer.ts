@@ -18,7 +18,7 @@ import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 
 /** How often the worker copies the log into the database file. */
-export const CHECKPOINT_INTERVAL_MS = 250;
+export const CHECKPOINT_INTERVAL_MS = 50;
 /** The main connection's automatic checkpoint threshold (pages of 4 KiB): 16 MiB of log. */
 export const AUTOCHECKPOINT_PAGES = 4096;
 /** The size the log file is trimmed back to once it was started afresh. */

@@ -27,7 +27,7 @@ import {
   ParleyClient,
   uploadAttachment,
 } from '../reference-impl/client/index.ts';
-import { ratioFigure, round, type Figure } from './support/figures.ts';
+import { printFigures, ratioFigure, round, type Figure } from './support/figures.ts';
 import { layoutFor } from '../reference-impl/attachments/index.ts';
 
 export type { Figure } from './support/figures.ts';
@@ -337,18 +337,7 @@ async function main(): Promise<void> {
   const mib = Number(process.argv[2] ?? 256);
   if (!Number.isInteger(mib) || mib < 1) throw new Error('usage: attachments-transfer.ts [MiB]');
   const figures = await measureTransfer({ bytes: mib * MiB });
-  console.table(
-    figures.map((f) => ({
-      figure: f.name,
-      ours: f.ours ?? '—',
-      baseline: f.baseline ?? '—',
-      unit: f.unit,
-      ratio: f.ratio ?? '—',
-      target: f.target,
-      met: f.met === null ? '—' : f.met ? 'yes' : 'NO',
-    })),
-  );
-  for (const f of figures) console.log(`${f.name}: ${f.note ?? ''}`);
+  printFigures(figures);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

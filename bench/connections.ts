@@ -26,7 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ServeConfig } from '../conformance/cli/serve.ts';
-import { round, type Figure } from './support/figures.ts';
+import { printFigures, round, type Figure } from './support/figures.ts';
 import type { ConnectResult, ProbeResult } from './support/idle-load.ts';
 import { LoadProcess } from './support/load-process.ts';
 import {
@@ -443,18 +443,7 @@ async function main(): Promise<void> {
   };
   const out = values.out ?? join(ROOT, 'reports/bench/connections.json');
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-  console.table(
-    figures.map((f) => ({
-      figure: f.name,
-      ours: f.ours ?? '—',
-      baseline: f.baseline ?? '—',
-      unit: f.unit,
-      ratio: f.ratio ?? '—',
-      target: f.target,
-      met: f.met === null ? '—' : f.met ? 'yes' : 'NO',
-    })),
-  );
-  for (const f of figures) console.log(`${f.name}: ${f.note ?? ''}`);
+  printFigures(figures);
   console.log(`wrote ${out}`);
 }
 

@@ -37,7 +37,7 @@ import {
   textContent,
 } from '../reference-impl/client/index.ts';
 import { encrypt } from '../reference-impl/crypto/index.ts';
-import { boundFigure, ratioFigure, round, type Figure } from './support/figures.ts';
+import { boundFigure, printFigures, ratioFigure, round, type Figure } from './support/figures.ts';
 import { cpuMs, ROOT, startServer, stopProcess, type ServerProcess } from './support/processes.ts';
 import { percentile } from './support/stats.ts';
 import type { LoadCommand, LoadReply, PairSpec, RunResult } from './support/relay-load.ts';
@@ -510,17 +510,7 @@ async function main(): Promise<void> {
     };
     mkdirSync(join(values.out, '..'), { recursive: true });
     writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
-    console.table(
-      figures.map((f) => ({
-        figure: f.name,
-        ours: f.ours,
-        baseline: f.baseline,
-        unit: f.unit,
-        ratio: f.ratio,
-        target: f.target,
-        met: f.met === null ? '—' : f.met ? 'yes' : 'NO',
-      })),
-    );
+    printFigures(figures);
   } finally {
     for (const g of generators) g.stop();
     for (const s of servers) await stopProcess(s.child);

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { round, type Figure } from './support/figures.ts';
+import { printFigures, round, type Figure } from './support/figures.ts';
 import {
   cpuMs,
   loadAverage,
@@ -335,18 +335,7 @@ async function main(): Promise<void> {
     out,
     `${JSON.stringify({ benchmark: 'soak', node: process.version, date: new Date().toISOString(), loadAverage: m.load, measurement: m, figures }, null, 2)}\n`,
   );
-  console.table(
-    figures.map((f) => ({
-      figure: f.name,
-      ours: f.ours ?? '—',
-      baseline: f.baseline ?? '—',
-      unit: f.unit,
-      ratio: f.ratio ?? '—',
-      target: f.target,
-      met: f.met === null ? '—' : f.met ? 'yes' : 'NO',
-    })),
-  );
-  for (const f of figures) console.log(`${f.name}: ${f.note ?? ''}`);
+  printFigures(figures);
   console.log(`wrote ${out}`);
   if (soakFailed(m)) process.exitCode = 1;
 }

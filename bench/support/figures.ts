@@ -78,3 +78,19 @@ export function boundFigure(options: {
     ...(note ? { note } : {}),
   };
 }
+
+/** Prints figures as a table, then each figure's note on a line of its own. */
+export function printFigures(figures: readonly Figure[]): void {
+  console.table(
+    figures.map((f) => ({
+      figure: f.name,
+      ours: f.ours ?? '—',
+      baseline: f.baseline ?? '—',
+      unit: f.unit,
+      ratio: f.ratio ?? '—',
+      target: f.target,
+      met: f.met === null ? '—' : f.met ? 'yes' : 'NO',
+    })),
+  );
+  for (const f of figures) console.log(`${f.name}: ${f.note ?? ''}`);
+}

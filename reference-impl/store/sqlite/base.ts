@@ -208,11 +208,11 @@ export class SqlBase {
 
   writeBatch<T>(writes: readonly (() => T)[]): BatchOutcome<T>[] {
     // The commit only writes the log; `flushed()` makes it durable without blocking the loop.
-    this.db.pragma('synchronous = NORMAL');
+    this.statement('PRAGMA synchronous = NORMAL').run(); // prepared once: this runs per batch
     try {
       return this.batch(writes);
     } finally {
-      this.db.pragma('synchronous = FULL');
+      this.statement('PRAGMA synchronous = FULL').run();
     }
   }
 

@@ -5,6 +5,7 @@
 import type { JWK } from 'jose';
 import type { Origin } from '../../schemas/common.ts';
 import type { FrameValidator } from '../../schemas/validator.ts';
+import { writeBatcherOf, type WriteBatcher } from '../store/batcher.ts';
 import type { ProviderStore } from '../store/types.ts';
 import type { Delivery } from './delivery.ts';
 import type { Fault } from './faults.ts';
@@ -97,3 +98,13 @@ export type Handler = (
   conn: ConnectionHandle,
   frame: never,
 ) => HandlerResult | Promise<HandlerResult>;
+
+/**
+ * The store's group commit (store/batcher.ts): one durable transaction per event-loop turn. Its
+ * follow-ups are the pushes of newly accepted messages.
+ */
+export function groupCommit(ctx: ProviderContext): WriteBatcher {
+  return writeBatcherOf(ctx.store, (error) =>
+    ctx.logger.log('error', 'delivery.push.failed', { error: String(error) }),
+  );
+}

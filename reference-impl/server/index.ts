@@ -16,6 +16,7 @@ import type { Fault } from './faults.ts';
 import { resolveLimits, type LimitOverrides } from './limits.ts';
 import { jsonLogger, type Logger } from './logging.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { startSweep } from './sweep.ts';
 import { createTransport, WS_PATH, type HttpHandler, type TlsCredentials } from './transport.ts';
 
 export type { EnlistedPartnerKey } from './context.ts';
@@ -142,16 +143,7 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
   const secure = options.tls !== undefined;
   ctx.httpUrl = `${secure ? 'https' : 'http'}://${hostPart}:${port}`;
   const wsUrl = `${secure ? 'wss' : 'ws'}://${hostPart}:${port}${WS_PATH}`;
-  const sweep = setInterval(() => {
-    try {
-      const t = ctx.faults.has('deliver-expired') ? 0 : now();
-      const n = store.purgeExpired(t, t - limits.idempotencySeconds * 1000);
-      if (n > 0) logger.log('info', 'queue.expired', { deliveries: n });
-    } catch (error) {
-      logger.log('error', 'sweep.failed', { error: String(error) });
-    }
-  }, limits.sweepIntervalMs);
-  sweep.unref();
+  const stopSweep = startSweep(ctx);
   if (!secure && !LOOPBACK.includes(host))
     logger.log('warn', 'tls.upstream', {
       host,
@@ -175,7 +167,7 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
     blobDir: attachments.blobDir,
     close: () =>
       (closing ??= (async () => {
-        clearInterval(sweep);
+        stopSweep();
         attachments.stop();
         await transport.close();
         await attachments.close();

@@ -179,6 +179,14 @@ export interface AttachmentBlob extends AttachmentSlot {
   readonly completedAt: number | null;
 }
 
+/** What one step of the sweep (`purgeExpired`) deleted. */
+export interface PurgeResult {
+  /** Expired deliveries deleted (DELIV-028). */
+  readonly deliveries: number;
+  /** A table had more to delete than the step's `maxRows`: the sweep should run another step. */
+  readonly more: boolean;
+}
+
 /** How one write of a `writeBatch` ended: its value, or the error it threw (and was rolled back for). */
 export type BatchOutcome<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
@@ -244,8 +252,11 @@ export interface ProviderStore {
   ): QueuedDelivery[];
   /** Removes the device's deliveries named by `seqs`; returns how many existed. */
   ackDeliveries(address: string, deviceId: number, seqs: readonly number[]): number;
-  /** Deletes expired deliveries and idempotency records older than `idempotencyBefore`. */
-  purgeExpired(now: number, idempotencyBefore: number): number;
+  /**
+   * One step of the sweep: deletes expired deliveries, idempotency records older than
+   * `idempotencyBefore` and expired partner token ids, at most `maxRows` of each.
+   */
+  purgeExpired(now: number, idempotencyBefore: number, maxRows: number): PurgeResult;
 
   /** Replaces a user's settings and, in the same transaction, deletes the queued messages and contacts of platforms no longer allowed (CONSENT-028..031). */
   setConsent(address: string, settings: InteropSettings): void;

@@ -7,15 +7,15 @@ import { randomUUID } from 'node:crypto';
 import type { MessageAckFrame, MessageSendFrame } from '../../../schemas/frames/messages.ts';
 import { parseCiphertext } from '../../crypto/index.ts';
 import { bytesEqual, sha256Hex } from '../codec.ts';
-import type {
-  ConnectionHandle,
-  Handler,
-  HandlerResult,
-  ProviderContext,
-  Session,
+import {
+  groupCommit,
+  type ConnectionHandle,
+  type Handler,
+  type HandlerResult,
+  type ProviderContext,
+  type Session,
 } from '../context.ts';
 import { seqOf } from '../delivery.ts';
-import { writeBatcherOf, type WriteBatcher } from '../../store/batcher.ts';
 import { ProviderError } from '../errors.ts';
 import { gateRecipient, limitRate } from './consent-gate.ts';
 
@@ -24,13 +24,6 @@ function requestHash(f: MessageSendFrame): string {
     .sort((a, b) => a.deviceId - b.deviceId)
     .map((m) => [m.deviceId, m.registrationId, m.type, m.body]);
   return sha256Hex(JSON.stringify([f.to, messages]));
-}
-
-/** The store's group commit (store/batcher.ts): one durable transaction per event-loop turn. */
-function writes(ctx: ProviderContext): WriteBatcher {
-  return writeBatcherOf(ctx.store, (error) =>
-    ctx.logger.log('error', 'delivery.push.failed', { error: String(error) }),
-  );
 }
 
 function accepted(
@@ -67,7 +60,7 @@ async function send(
   const now = ctx.now();
   const messageId = randomUUID();
   // DELIV-008: stored in the next group commit; the pushes and the reply leave only after it.
-  const stored = writes(ctx).submit(
+  const stored = groupCommit(ctx).submit(
     () => {
       // Declined or blocked senders are answered as if delivered, and nothing is queued
       // (CONSENT-021/022); decided inside the transaction, so a block committed just before holds.
@@ -213,7 +206,7 @@ async function ack(
   const seqs = f.deliveryIds.map(seqOf).filter((s): s is number => s !== undefined);
   if (ctx.faults.has('redeliver-acked'))
     return { reply: { type: 'message.acked', count: seqs.length } }; // fault injection: breaks DELIV-025
-  const acked = writes(ctx).submit(() => ctx.store.ackDeliveries(address, deviceId, seqs)); // DELIV-024/025
+  const acked = groupCommit(ctx).submit(() => ctx.store.ackDeliveries(address, deviceId, seqs)); // DELIV-024/025
   conn.release?.();
   return { reply: { type: 'message.acked', count: await acked } };
 }

@@ -189,7 +189,7 @@ export class SqlBase {
   }
 
   /**
-   * A transaction of the queue layer (messages, deliveries, idempotency, contacts), which writes
+   * A transaction of the queue layer (deliveries, idempotency, contacts), which writes
    * none of the rows `cached` keeps: cached reads stay valid through it.
    */
   protected queueTx<T>(fn: () => T): T {

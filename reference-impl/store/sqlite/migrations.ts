@@ -101,6 +101,50 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX attachment_slots_by_owner ON attachment_slots (owner, expires_at);
     `,
   },
+  {
+    // Deliveries carry their message's sender, origin and timestamp, so the queue needs no message
+    // table kept for 24 hours: a send writes one row fewer, and nothing about a message outlives
+    // its last delivery but its idempotency record. The sweep finds what expired through indexes;
+    // it used to read whole tables, on the event loop, that grow with every message for 24 hours.
+    // Sequence numbers carry over, so a delivery id is never reused.
+    version: 3,
+    name: 'queue without a message table; sweep indexes',
+    sql: `
+      CREATE TABLE deliveries_v3 (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id TEXT NOT NULL,
+        sender TEXT NOT NULL, sender_device INTEGER NOT NULL,
+        origin_platform TEXT NOT NULL, third_party INTEGER NOT NULL,
+        recipient TEXT NOT NULL, device_id INTEGER NOT NULL,
+        type TEXT NOT NULL, body TEXT NOT NULL,
+        server_ts INTEGER NOT NULL, expires_at INTEGER NOT NULL
+      );
+      INSERT INTO deliveries_v3
+        SELECT d.seq, d.message_id, m.sender, m.sender_device, m.origin_platform, m.third_party,
+               d.recipient, d.device_id, d.type, d.body, m.server_ts, d.expires_at
+        FROM deliveries d JOIN messages m ON m.message_id = d.message_id;
+      DELETE FROM sqlite_sequence WHERE name = 'deliveries_v3';
+      INSERT INTO sqlite_sequence (name, seq)
+        SELECT 'deliveries_v3', seq FROM sqlite_sequence WHERE name = 'deliveries';
+      DROP TABLE deliveries;
+      DROP TABLE messages;
+      ALTER TABLE deliveries_v3 RENAME TO deliveries;
+      CREATE INDEX deliveries_by_device ON deliveries (recipient, device_id, seq);
+      CREATE INDEX deliveries_by_expiry ON deliveries (expires_at);
+
+      CREATE TABLE idempotency_v3 (
+        sender TEXT NOT NULL, sender_device INTEGER NOT NULL, idem_key TEXT NOT NULL,
+        request_hash TEXT NOT NULL, message_id TEXT NOT NULL, server_ts INTEGER NOT NULL,
+        PRIMARY KEY (sender, sender_device, idem_key)
+      ) WITHOUT ROWID;
+      INSERT INTO idempotency_v3 SELECT * FROM idempotency;
+      DROP TABLE idempotency;
+      ALTER TABLE idempotency_v3 RENAME TO idempotency;
+      CREATE INDEX idempotency_by_time ON idempotency (server_ts);
+
+      CREATE INDEX partner_tokens_by_expiry ON partner_tokens (expires_at);
+    `,
+  },
 ];
 
 /**

@@ -1,8 +1,14 @@
 /**
- * The SQLite store's queue layer: idempotency records, accepted messages and per-device deliveries
- * with their expiry (spec/messages.md DELIV-007..028).
+ * The SQLite store's queue layer: idempotency records and the per-device deliveries of accepted
+ * messages, with their expiry (spec/messages.md DELIV-007..028).
  */
-import type { AcceptResult, IdempotencyRecord, NewMessage, QueuedDelivery } from '../types.ts';
+import type {
+  AcceptResult,
+  IdempotencyRecord,
+  NewMessage,
+  PurgeResult,
+  QueuedDelivery,
+} from '../types.ts';
 import { SqliteAccounts } from './accounts.ts';
 
 export class SqliteQueue extends SqliteAccounts {
@@ -44,27 +50,28 @@ export class SqliteQueue extends SqliteAccounts {
           queued: [],
         };
       }
-      this.run(
-        'INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        m.messageId,
-        m.sender,
-        m.senderDevice,
-        m.origin.platform,
-        m.origin.thirdParty ? 1 : 0,
-        m.recipient,
-        m.serverTimestamp,
-        m.expiresAt,
-      );
       const put = this.statement(
-        `INSERT INTO deliveries (message_id, recipient, device_id, type, body, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO deliveries (message_id, sender, sender_device, origin_platform, third_party,
+           recipient, device_id, type, body, server_ts, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       const queued = m.ciphertexts.map((c) => ({
         deviceId: c.deviceId,
         delivery: {
           seq: Number(
-            put.run(m.messageId, m.recipient, c.deviceId, c.type, c.body, m.expiresAt)
-              .lastInsertRowid,
+            put.run(
+              m.messageId,
+              m.sender,
+              m.senderDevice,
+              m.origin.platform,
+              m.origin.thirdParty ? 1 : 0,
+              m.recipient,
+              c.deviceId,
+              c.type,
+              c.body,
+              m.serverTimestamp,
+              m.expiresAt,
+            ).lastInsertRowid,
           ),
           messageId: m.messageId,
           sender: m.sender,
@@ -109,11 +116,11 @@ export class SqliteQueue extends SqliteAccounts {
     now: number,
   ): QueuedDelivery[] {
     return this.all(
-      `SELECT d.seq, d.message_id, d.type, d.body, m.sender, m.sender_device, m.origin_platform,
-              m.third_party, m.server_ts
-       FROM deliveries d JOIN messages m ON m.message_id = d.message_id
-       WHERE d.recipient = ? AND d.device_id = ? AND d.seq > ? AND d.expires_at > ?
-       ORDER BY d.seq`,
+      `SELECT seq, message_id, type, body, sender, sender_device, origin_platform, third_party,
+              server_ts
+       FROM deliveries
+       WHERE recipient = ? AND device_id = ? AND seq > ? AND expires_at > ?
+       ORDER BY seq`,
       address,
       deviceId,
       afterSeq,
@@ -141,27 +148,34 @@ export class SqliteQueue extends SqliteAccounts {
     });
   }
 
-  purgeExpired(now: number, idempotencyBefore: number): number {
+  purgeExpired(now: number, idempotencyBefore: number, maxRows: number): PurgeResult {
     return this.tx(() => {
-      const n = this.run('DELETE FROM deliveries WHERE expires_at <= ?', now);
-      this.run('DELETE FROM idempotency WHERE server_ts < ?', idempotencyBefore);
-      this.run(
-        `DELETE FROM messages WHERE server_ts < ? AND NOT EXISTS
-         (SELECT 1 FROM deliveries d WHERE d.message_id = messages.message_id)`,
-        idempotencyBefore,
+      // Each table through its time index, at most `maxRows` rows: a step stays short however
+      // much has piled up, and the caller runs the next one.
+      const deliveries = this.run(
+        `DELETE FROM deliveries WHERE seq IN
+         (SELECT seq FROM deliveries WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+        now,
+        maxRows,
       );
-      this.run('DELETE FROM partner_tokens WHERE expires_at < ?', now);
-      return n;
+      const keys = this.run(
+        `DELETE FROM idempotency WHERE (sender, sender_device, idem_key) IN
+         (SELECT sender, sender_device, idem_key FROM idempotency
+          WHERE server_ts < ? ORDER BY server_ts LIMIT ?)`,
+        idempotencyBefore,
+        maxRows,
+      );
+      const tokens = this.run(
+        `DELETE FROM partner_tokens WHERE rowid IN
+         (SELECT rowid FROM partner_tokens WHERE expires_at < ? ORDER BY expires_at LIMIT ?)`,
+        now,
+        maxRows,
+      );
+      return { deliveries, more: Math.max(deliveries, keys, tokens) >= maxRows };
     });
   }
 
   protected dropQueued(recipient: string, sender: string): void {
-    this.run(
-      `DELETE FROM deliveries WHERE recipient = ? AND message_id IN
-       (SELECT message_id FROM messages WHERE recipient = ? AND sender = ?)`,
-      recipient,
-      recipient,
-      sender,
-    );
+    this.run('DELETE FROM deliveries WHERE recipient = ? AND sender = ?', recipient, sender);
   }
 }

@@ -55,16 +55,15 @@ export class SqliteStore extends SqliteQueue implements ProviderStore {
         address,
       );
       const queued = this.all(
-        `SELECT DISTINCT m.origin_platform AS p FROM deliveries d
-         JOIN messages m ON m.message_id = d.message_id
-         WHERE d.recipient = ? AND m.third_party = 1`,
+        `SELECT DISTINCT origin_platform AS p FROM deliveries
+         WHERE recipient = ? AND third_party = 1`,
         address,
       ).map((r) => r.p as string);
       for (const p of new Set(queued))
         if (!allowed(settings, p))
           this.run(
-            `DELETE FROM deliveries WHERE recipient = ? AND message_id IN
-             (SELECT message_id FROM messages WHERE third_party = 1 AND origin_platform = ?)`,
+            `DELETE FROM deliveries
+             WHERE recipient = ? AND third_party = 1 AND origin_platform = ?`,
             address,
             p,
           );

@@ -338,7 +338,7 @@ describe('provider offline queue expiry (spec/messages.md "Offline queue")', () 
     await reconnect(provider, bob);
     await bob.wire.next((f: AnyFrame) => f.type === 'queue.empty');
     expect(bob.wire.frames.filter((f) => f.type === 'message')).to.have.length(0);
-    expect(provider.store.purgeExpired(Date.now(), 0)).to.equal(1);
+    expect(provider.store.purgeExpired(Date.now(), 0, 10).deliveries).to.equal(1);
     await provider.close();
   });
 });

@@ -9,6 +9,7 @@ import {
   migrate,
   MIGRATIONS,
   openSqliteStore,
+  SqliteStore,
   type NewMessage,
 } from '../../../reference-impl/store/index.ts';
 import { AUTOCHECKPOINT_PAGES } from '../../../reference-impl/store/sqlite/checkpointer.ts';
@@ -160,7 +161,7 @@ describe('the SQLite provider store', () => {
       largest = Math.max(largest, statSync(`${path}-wal`).size);
     }
     const written = 120 * 100;
-    expect(store.db.prepare('SELECT count(*) AS n FROM messages').get()).to.deep.equal({
+    expect(store.db.prepare('SELECT count(*) AS n FROM deliveries').get()).to.deep.equal({
       n: written,
     });
     expect(largest / 4096, 'log pages at most').to.be.below(AUTOCHECKPOINT_PAGES * 2);
@@ -193,7 +194,192 @@ describe('the SQLite provider store', () => {
     const store = openSqliteStore(':memory:');
     store.acceptMessage(message());
     expect(store.pendingDeliveries('bob@wa.example', 1, 0, 10_000)).to.have.length(0);
-    expect(store.purgeExpired(10_000, 0)).to.equal(1);
+    expect(store.purgeExpired(10_000, 0, 100)).to.deep.equal({ deliveries: 1, more: false });
+    store.close();
+  });
+
+  it('sweeps in steps of at most the given rows per table and says when more is left', () => {
+    const store = openSqliteStore(':memory:');
+    for (let i = 0; i < 5; i++)
+      store.acceptMessage(message({ messageId: `m${i}`, idempotencyKey: `k${i}` }));
+    const idempotency = () => store.db.prepare('SELECT count(*) AS n FROM idempotency').get();
+    expect(store.purgeExpired(10_000, 2000, 2)).to.deep.equal({ deliveries: 2, more: true });
+    expect(idempotency()).to.deep.equal({ n: 3 });
+    expect(store.purgeExpired(10_000, 2000, 2)).to.deep.equal({ deliveries: 2, more: true });
+    expect(store.purgeExpired(10_000, 2000, 2)).to.deep.equal({ deliveries: 1, more: false });
+    expect(idempotency()).to.deep.equal({ n: 0 });
+    store.close();
+  });
+
+  it('keeps idempotency records and deliveries that have not expired when it sweeps', () => {
+    const store = openSqliteStore(':memory:');
+    store.acceptMessage(message({ messageId: 'old', idempotencyKey: 'old', serverTimestamp: 1 }));
+    store.acceptMessage(message({ messageId: 'new', idempotencyKey: 'new', expiresAt: 50_000 }));
+    expect(store.purgeExpired(10_000, 500, 10)).to.deep.equal({ deliveries: 1, more: false });
+    expect(store.findIdempotent('alice@wa.example', 1, 'old')).to.equal(undefined);
+    expect(store.findIdempotent('alice@wa.example', 1, 'new')?.messageId).to.equal('new');
+    expect(
+      store.pendingDeliveries('bob@wa.example', 1, 0, 10_000).map((d) => d.messageId),
+    ).to.deep.equal(['new']);
+    store.close();
+  });
+
+  it('reads no table that grows with traffic as a whole, for any request or sweep step', () => {
+    // Each statement the store prepared while every method ran, planned by SQLite: a full scan of
+    // the queue, the idempotency records, contacts, keys or slots would cost time on the event
+    // loop in proportion to all users' traffic.
+    const db = new Database(':memory:');
+    migrate(db);
+    const prepared = new Set<string>();
+    const prepare = db.prepare.bind(db);
+    db.prepare = ((sql: string) => {
+      prepared.add(sql);
+      return prepare(sql);
+    }) as typeof db.prepare;
+    const store = new SqliteStore(db);
+    exerciseEveryMethod(store);
+    const scans = [...prepared].flatMap((sql) =>
+      (
+        prepare(`EXPLAIN QUERY PLAN ${sql}`).all(
+          ...sql
+            .split('?')
+            .slice(1)
+            .map(() => null),
+        ) as {
+          detail: string;
+        }[]
+      )
+        .filter((r) => /^SCAN (?!CONSTANT ROW)/.test(r.detail))
+        .map((r) => `${r.detail}: ${sql.replace(/\s+/g, ' ')}`),
+    );
+    expect(prepared.size, 'statements seen').to.be.above(40);
+    expect(scans).to.deep.equal([]);
+    store.close();
+  });
+
+  it('migrates a version 2 queue keeping every delivery, its sender and origin, and never reusing a delivery id', () => {
+    const path = join(dir, 'v2.db');
+    const db = new Database(path);
+    migrate(
+      db,
+      MIGRATIONS.filter((m) => m.version <= 2),
+    );
+    db.exec(`
+      INSERT INTO messages VALUES ('m1', 'alice@wa.example', 2, 'sig.example', 1, 'bob@wa.example', 1000, 9000);
+      INSERT INTO deliveries (message_id, recipient, device_id, type, body, expires_at)
+        VALUES ('m1', 'bob@wa.example', 1, 'prekey', 'AAA', 9000),
+               ('m1', 'bob@wa.example', 2, 'whisper', 'BBB', 9000);
+      DELETE FROM deliveries WHERE seq = 2;
+      INSERT INTO idempotency VALUES ('alice@wa.example', 2, 'k1', 'h1', 'm1', 1000);
+    `);
+    db.close();
+    const store = openSqliteStore(path);
+    expect(store.pendingDeliveries('bob@wa.example', 1, 0, 5000)).to.deep.equal([
+      {
+        seq: 1,
+        messageId: 'm1',
+        sender: 'alice@wa.example',
+        senderDevice: 2,
+        origin: { platform: 'sig.example', thirdParty: true },
+        type: 'prekey',
+        body: 'AAA',
+        serverTimestamp: 1000,
+      },
+    ]);
+    expect(store.findIdempotent('alice@wa.example', 2, 'k1')?.messageId).to.equal('m1');
+    const next = store.acceptMessage(
+      message({
+        messageId: 'm2',
+        idempotencyKey: 'k2',
+        ciphertexts: [{ deviceId: 2, type: 'whisper', body: 'CC' }],
+      }),
+    );
+    expect(next.queued.map((q) => q.delivery.seq)).to.deep.equal([3]);
     store.close();
   });
 });
+
+/** Calls every method of the store once or more, with rows present where a query reads them. */
+function exerciseEveryMethod(store: SqliteStore): void {
+  const bob = 'bob@wa.example';
+  const alice = 'alice@wa.example';
+  store.createLocalAccount({
+    address: bob,
+    platform: 'wa.example',
+    identityKey: key(1),
+    registrationId: 7,
+    now: 1,
+  });
+  store.createLocalAccount({
+    address: alice,
+    platform: 'wa.example',
+    identityKey: key(2),
+    registrationId: 8,
+    now: 1,
+  });
+  store.upsertPartnerDevice(
+    { address: 'carol@sig.example', deviceId: 1, registrationId: 9, identityKey: key(3) },
+    'sig.example',
+    1,
+  );
+  store.getAccount(bob);
+  store.getDevice(bob, 1);
+  const added = store.addDevice(bob, 11, 5, 1)!;
+  const signed = { keyId: 1, publicKey: key(4), signature: new Uint8Array(64) };
+  store.publishKeys(bob, 1, {
+    signedPreKey: signed,
+    kyberPreKey: signed,
+    oneTimePreKeys: [1, 2, 3].map((keyId) => ({ keyId, publicKey: key(5) })),
+  });
+  store.claimKeys(bob, undefined);
+  store.claimKeys(bob, [1]);
+  store.countOneTimePreKeys(bob, 1);
+  store.acceptMessage(message({ openRequest: { platform: 'wa.example' } }));
+  store.acceptMessage(message());
+  store.acceptMessage(
+    message({ messageId: 'm2', idempotencyKey: 'k2', acceptContact: { platform: 'sig.example' } }),
+  );
+  store.findIdempotent(alice, 1, 'k1');
+  store.pendingDeliveries(bob, 1, 0, 1);
+  store.ackDeliveries(bob, 1, [1]);
+  store.setConsent(bob, { enabled: true, platforms: ['sig.example'], inbox: 'separate' });
+  store.getContact(bob, alice);
+  store.listRequests(bob);
+  store.respondRequest(bob, alice, 'decline', 2);
+  store.setBlock(bob, alice, true, 2);
+  store.setBlock(bob, alice, false, 3);
+  store.isBlocked(bob, alice);
+  store.getReport(
+    store.addReport({
+      reporter: bob,
+      reported: alice,
+      reason: 'spam',
+      messageIds: ['m1'],
+      comment: null,
+      now: 4,
+    }),
+  );
+  store.rememberTokenId('sig.example', 'jti-1', 10);
+  store.attachmentBytes(bob, 1);
+  const slot = {
+    blobId: 'b1',
+    owner: bob,
+    kind: 'image',
+    size: 10,
+    digest: 'd',
+    uploadToken: 't',
+    capability: 'c',
+    createdAt: 1,
+    expiresAt: 5,
+  };
+  store.createSlot(slot);
+  store.getSlot('b1');
+  store.completeBlob('b1', 2);
+  store.getBlob('b1');
+  store.expiredSlots(10, 5);
+  store.deleteSlot('b1');
+  store.removeDevice(bob, added);
+  store.listDevices(bob);
+  store.purgeExpired(20_000, 20_000, 10);
+  store.writeBatch([() => store.acceptMessage(message({ messageId: 'm3', idempotencyKey: 'k3' }))]);
+}

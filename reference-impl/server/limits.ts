@@ -48,11 +48,12 @@ export interface PeerLimits {
    */
   readonly maxSendStallMs: number;
   /**
-   * Open WebSocket connections from one client address (an IPv6 /64 counts as one address).
-   * High enough for a carrier-grade NAT in front of many households.
+   * Open connections from one client address, HTTP and WebSocket alike (an IPv6 /64 counts as
+   * one address; behind `trustedProxies`, requests and upgrades in progress of the forwarded
+   * client). High enough for a carrier-grade NAT in front of many households.
    */
   readonly maxConnectionsPerAddress: number;
-  /** New WebSocket connections from one client address; a reconnect loop is refused with 429. */
+  /** New connections from one client address; a reconnect loop is refused with 429. */
   readonly newConnectionsPerAddress: RateLimit;
   /** Exempts loopback clients from the two per-address limits (load tests on one machine). */
   readonly exemptLoopback: boolean;

@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ERROR_CODES } from '../../schemas/errors.ts';
@@ -86,9 +86,8 @@ export function clientAddress(
   forwardedFor: string | string[] | undefined,
   trustedProxies: readonly string[],
 ): string | undefined {
-  if (trustedProxies.length === 0 || remote === undefined) return remote;
+  if (!isTrustedProxy(remote, trustedProxies)) return remote;
   const trusted = new Set(trustedProxies.map(addressKey));
-  if (!trusted.has(addressKey(remote))) return remote;
   const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : (forwardedFor ?? ''))
     .split(',')
     .map((hop) => hop.trim())
@@ -97,6 +96,15 @@ export function clientAddress(
   for (let i = hops.length - 1; i >= 0 && trusted.has(addressKey(client)); i -= 1)
     client = hops[i]!;
   return client;
+}
+
+/** Whether the socket's peer is one of `trustedProxies`, whose `X-Forwarded-For` is believed. */
+function isTrustedProxy(remote: string | undefined, trustedProxies: readonly string[]): boolean {
+  return (
+    remote !== undefined &&
+    trustedProxies.length > 0 &&
+    trustedProxies.some((proxy) => addressKey(proxy) === addressKey(remote))
+  );
 }
 
 function isLoopback(remote: string | undefined): boolean {
@@ -113,8 +121,8 @@ interface AddressState {
 const ADDRESS_SWEEP_MS = 60_000;
 
 /**
- * Per-address admission of WebSocket connections (PROTO-046): a bound on open connections and a
- * token bucket on new ones. Returns undefined to admit, or the milliseconds to wait.
+ * Per-address admission of connections (PROTO-046): a bound on open connections and a token bucket
+ * on new ones. Returns undefined to admit, or the milliseconds to wait.
  */
 class AddressGate {
   private readonly states = new Map<string, AddressState>();
@@ -173,13 +181,24 @@ class AddressGate {
   }
 }
 
+const REFUSAL_MESSAGE = 'too many connections from this address';
+
+/**
+ * Refuses an HTTP request with 429, `Retry-After` and an `HttpError` body (spec/openapi), closing
+ * its connection.
+ */
+function refuseRequest(res: ServerResponse, retryAfterMs: number): void {
+  res.writeHead(ERROR_CODES.RATE_LIMITED.httpStatus, {
+    'content-type': 'application/json',
+    'retry-after': String(Math.ceil(retryAfterMs / 1000)),
+    connection: 'close',
+  });
+  res.end(JSON.stringify({ code: 'RATE_LIMITED', message: REFUSAL_MESSAGE }));
+}
+
 /** Refuses an upgrade with 429 and a registry-coded JSON body (PROTO-041, PROTO-046). */
 function refuseUpgrade(socket: Duplex, retryAfterMs: number): void {
-  const body = JSON.stringify({
-    code: 'RATE_LIMITED',
-    message: 'too many connections from this address',
-    retryAfterMs,
-  });
+  const body = JSON.stringify({ code: 'RATE_LIMITED', message: REFUSAL_MESSAGE, retryAfterMs });
   socket.end(
     `HTTP/1.1 ${ERROR_CODES.RATE_LIMITED.httpStatus} Too Many Requests\r\n` +
       `content-type: application/json\r\nretry-after: ${Math.ceil(retryAfterMs / 1000)}\r\n` +
@@ -205,6 +224,15 @@ const MAX_IDLE_SWEEP_MS = 15_000;
 const HEADERS_TIMEOUT_MS = 20_000;
 /** Most time between Node's checks of `headersTimeout` (its default, 30 s, would let it run late). */
 const MAX_CHECK_INTERVAL_MS = 5_000;
+/**
+ * How long a connection refused under the per-address limits stays open to hear its 429 on its
+ * first request; one that sends none is dropped then. Clients send theirs at once.
+ */
+export const REFUSED_SOCKET_MS = 2_000;
+
+/** A socket by its peer's address and port: the same for a TLS socket and the TCP one it wraps. */
+const peerOf = (s: { remoteAddress?: string; remotePort?: number }): string =>
+  `${s.remoteAddress}|${s.remotePort}`;
 
 /** A certificate chain and private key in PEM, for serving wss:// and https:// (PROTO-001). */
 export interface TlsCredentials {
@@ -224,7 +252,51 @@ export function createTransport(
     maxPayload: ctx.limits.advertised.maxFrameBytes,
     perMessageDeflate: false,
   });
+  // Real time, not ctx.now: a test's clock must not make connections refill or starve.
+  const gate = new AddressGate(ctx.limits.peers, Date.now);
+  const { trustedProxies } = ctx.limits.peers;
+  const limited = (address: string | undefined): boolean =>
+    !(ctx.limits.peers.exemptLoopback && isLoopback(address)) &&
+    !ctx.faults.has('no-connection-limit');
+  /** Sockets refused when they connected, with the wait they are told (by `peerOf`). */
+  const refusedSockets = new Map<string, number>();
+  /**
+   * Behind a trusted proxy the socket is the proxy's, so a request or upgrade counts for the
+   * forwarded client while it lasts. Returns the release, or the wait when refused.
+   */
+  const admitForwarded = (req: IncomingMessage): (() => void) | number => {
+    const client = clientAddress(
+      req.socket.remoteAddress,
+      req.headers['x-forwarded-for'],
+      trustedProxies,
+    );
+    if (!limited(client)) return () => {};
+    const key = addressKey(client);
+    const wait = gate.admit(key);
+    if (wait !== undefined) {
+      ctx.logger.log('debug', 'connection.refused', { address: key, retryAfterMs: wait });
+      return wait;
+    }
+    let released = false;
+    return () => {
+      if (!released) gate.release(key);
+      released = true;
+    };
+  };
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const refused = refusedSockets.get(peerOf(req.socket));
+    if (refused !== undefined) {
+      refuseRequest(res, refused);
+      return;
+    }
+    if (isTrustedProxy(req.socket.remoteAddress, trustedProxies)) {
+      const admitted = admitForwarded(req);
+      if (typeof admitted === 'number') {
+        refuseRequest(res, admitted);
+        return;
+      }
+      res.once('close', admitted);
+    }
     void (async () => {
       try {
         for (const h of httpHandlers) if (await h(req, res, ctx)) return;
@@ -249,8 +321,27 @@ export function createTransport(
     ? createTlsServer({ ...tls, ...httpOptions }, handle)
     : createServer(httpOptions, handle);
   server.timeout = idleTimeoutMs;
-  // Real time, not ctx.now: a test's clock must not make connections refill or starve.
-  const gate = new AddressGate(ctx.limits.peers, Date.now);
+  // PROTO-046: every TCP connection, HTTP or WebSocket, counts for its peer's address while it is
+  // open. One past the limits hears 429 on its first request or upgrade and is then closed.
+  server.on('connection', (socket: Socket) => {
+    const peer = socket.remoteAddress;
+    if (!limited(peer) || isTrustedProxy(peer, trustedProxies)) return;
+    const key = addressKey(peer);
+    const wait = gate.admit(key);
+    if (wait === undefined) {
+      socket.once('close', () => gate.release(key));
+      return;
+    }
+    ctx.logger.log('debug', 'connection.refused', { address: key, retryAfterMs: wait });
+    const id = peerOf(socket);
+    refusedSockets.set(id, wait);
+    const drop = setTimeout(() => socket.destroy(), REFUSED_SOCKET_MS);
+    drop.unref();
+    socket.once('close', () => {
+      clearTimeout(drop);
+      refusedSockets.delete(id);
+    });
+  });
   // PROTO-028: only a connection silent for longer than idleCloseMs (≥ 60 s) is closed.
   const idleCloseMs = ctx.faults.has('idle-close-early')
     ? IDLE_CLOSE_EARLY_MS // fault injection: breaks PROTO-028
@@ -273,28 +364,21 @@ export function createTransport(
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
-    const remote = clientAddress(
-      req.socket.remoteAddress,
-      req.headers['x-forwarded-for'],
-      ctx.limits.peers.trustedProxies,
-    );
-    const counted =
-      !(ctx.limits.peers.exemptLoopback && isLoopback(remote)) &&
-      !ctx.faults.has('no-connection-limit');
-    const key = addressKey(remote);
-    if (counted) {
-      const wait = gate.admit(key);
-      if (wait !== undefined) {
-        ctx.logger.log('debug', 'connection.refused', { address: key, retryAfterMs: wait });
-        refuseUpgrade(socket, wait);
+    const refused = refusedSockets.get(peerOf(req.socket));
+    if (refused !== undefined) {
+      refuseUpgrade(socket, refused);
+      return;
+    }
+    // A direct peer's socket was counted when it connected; a proxied client is counted now.
+    let release = (): void => {};
+    if (isTrustedProxy(req.socket.remoteAddress, trustedProxies)) {
+      const admitted = admitForwarded(req);
+      if (typeof admitted === 'number') {
+        refuseUpgrade(socket, admitted);
         return;
       }
+      release = admitted;
     }
-    let released = !counted;
-    const release = (): void => {
-      if (!released) gate.release(key);
-      released = true;
-    };
     // A handshake that fails (bad headers, a dropped socket) never reaches the callback.
     socket.once('close', release);
     wss.handleUpgrade(req, socket, head, (ws) => {

@@ -2,11 +2,16 @@
 // ATT-024): a client that stops reading, connection floods from one address, slowloris on the
 // HTTP header and upload phases.
 import { expect } from 'chai';
-import { connect } from 'node:net';
+import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
-import type { Logger, RunningProvider } from '../../../reference-impl/server/index.ts';
-import { addressKey, clientAddress } from '../../../reference-impl/server/transport.ts';
+import type { HttpHandler, Logger, RunningProvider } from '../../../reference-impl/server/index.ts';
+import {
+  addressKey,
+  clientAddress,
+  REFUSED_SOCKET_MS,
+} from '../../../reference-impl/server/transport.ts';
 import {
   firstParty,
   reconnect,
@@ -56,6 +61,30 @@ function upgrade(
     ws.once('error', (e) => {
       if (!e.message.includes('Unexpected server response')) reject(e);
     });
+  });
+}
+
+/** A TCP connection to the provider that sends nothing. */
+function openSocket(httpUrl: string): Promise<Socket> {
+  const { hostname, port } = new URL(httpUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** A GET on a connection of its own. */
+function get(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { agent: false, headers }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += String(d)));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.once('error', reject);
   });
 }
 
@@ -232,6 +261,82 @@ describe('provider against connection floods from one address (PROTO-046)', func
       expect(again).to.include({ status: 429 });
       for (const r of [a, b]) (r as { ws: WebSocket }).ws.terminate();
     } finally {
+      await provider.close();
+    }
+  });
+
+  it('counts HTTP and WebSocket connections of one address together and answers an HTTP request past the limit with 429 and a RATE_LIMITED body', async () => {
+    const provider = await startTestProvider([], {
+      limits: { peers: { maxConnectionsPerAddress: 2 } },
+    });
+    const sockets = await Promise.all([0, 1].map(() => openSocket(provider.httpUrl)));
+    try {
+      await sleep(50);
+      expect(await upgrade(provider.wsUrl)).to.include({ status: 429 });
+      const refused = await get(`${provider.httpUrl}/attachments/none`);
+      expect(refused.status).to.equal(429);
+      expect(refused.headers['retry-after']).to.equal('1');
+      expect(refused.headers['content-type']).to.equal('application/json');
+      expect(JSON.parse(refused.body)).to.deep.equal({
+        code: 'RATE_LIMITED',
+        message: 'too many connections from this address',
+      });
+      sockets[0]!.destroy();
+      await sleep(50);
+      const admitted = await upgrade(provider.wsUrl);
+      expect(admitted).to.have.property('ws');
+      (admitted as { ws: WebSocket }).ws.terminate();
+    } finally {
+      for (const s of sockets) s.destroy();
+      await provider.close();
+    }
+  });
+
+  it('drops a connection past the limit that sends no request, and only that one', async () => {
+    const provider = await startTestProvider([], {
+      limits: { peers: { maxConnectionsPerAddress: 1 } },
+    });
+    const held = await openSocket(provider.httpUrl);
+    const extra = await openSocket(provider.httpUrl);
+    try {
+      const dropped = await Promise.race([
+        new Promise<boolean>((resolve) => extra.once('close', () => resolve(true))),
+        sleep(REFUSED_SOCKET_MS + 1000).then(() => false),
+      ]);
+      expect(dropped, 'the connection past the limit was dropped').to.equal(true);
+      expect(held.destroyed, 'the admitted connection').to.equal(false);
+    } finally {
+      held.destroy();
+      extra.destroy();
+      await provider.close();
+    }
+  });
+
+  it('counts HTTP requests through a trusted proxy per forwarded client while they are in progress', async () => {
+    let finish = (): void => {};
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const hold: HttpHandler = async (req, res) => {
+      if (req.url !== '/hold') return false;
+      await finished;
+      res.end('done');
+      return true;
+    };
+    const provider = await startTestProvider([], {
+      httpHandlers: [hold],
+      limits: { peers: { maxConnectionsPerAddress: 1, trustedProxies: ['127.0.0.1'] } },
+    });
+    try {
+      const a = { 'x-forwarded-for': '203.0.113.7' };
+      const held = get(`${provider.httpUrl}/hold`, a);
+      await sleep(50);
+      expect((await get(`${provider.httpUrl}/other`, a)).status).to.equal(429);
+      const b = { 'x-forwarded-for': '203.0.113.8' };
+      expect((await get(`${provider.httpUrl}/other`, b)).status, 'another client').to.equal(404);
+      finish();
+      expect((await held).status).to.equal(200);
+      expect((await get(`${provider.httpUrl}/other`, a)).status, 'once it ended').to.equal(404);
+    } finally {
+      finish();
       await provider.close();
     }
   });

@@ -184,6 +184,8 @@ interface LoadFigures {
   samples: number;
   errors: number;
   undelivered: number;
+  /** Server CPU time per message delivered during the run (warm-up and drain included), µs. */
+  cpuMicrosPerMessage: number | null;
 }
 
 /** The figures of one server under test. */
@@ -256,24 +258,30 @@ async function measureTarget(
   const all = (command: LoadCommand): Promise<RunResult> =>
     Promise.all(generators.map((g) => g.ask(command))).then((rs) => merge(rs as RunResult[]));
   const durationMs = options.seconds * 1000;
-  const cpuBefore = cpuSecondsOf(serverPid);
-  const closed = await all({
+  /** Runs `command` and charges the server's CPU time over it to every message it delivered. */
+  const charged = async (command: LoadCommand): Promise<[RunResult, number | null]> => {
+    const before = cpuSecondsOf(serverPid);
+    const r = await all(command);
+    const after = cpuSecondsOf(serverPid);
+    return [
+      r,
+      before === undefined || after === undefined || r.deliveredInAll === 0
+        ? null
+        : round(((after - before) * 1e6) / r.deliveredInAll),
+    ];
+  };
+  const [closed, cpuMicrosPerMessage] = await charged({
     cmd: 'closed',
     window: options.window,
     warmupMs: WARMUP_MS,
     durationMs,
   });
-  const cpuAfter = cpuSecondsOf(serverPid);
-  const cpuMicrosPerMessage =
-    cpuBefore === undefined || cpuAfter === undefined || closed.deliveredInAll === 0
-      ? null
-      : round(((cpuAfter - cpuBefore) * 1e6) / closed.deliveredInAll);
   if (closed.errors > 0)
     throw new Error(`${protocol}: ${closed.errors} error frames, first: ${closed.firstError}`);
   const max = closed.delivered / closed.seconds;
   const loads: LoadFigures[] = [];
   for (const offered of options.loads(max)) {
-    const r = await all({
+    const [r, cpu] = await charged({
       cmd: 'open',
       rate: offered / generators.length,
       warmupMs: WARMUP_MS,
@@ -288,6 +296,7 @@ async function measureTarget(
       samples: r.latencies.length,
       errors: r.errors,
       undelivered: r.undelivered,
+      cpuMicrosPerMessage: cpu,
     });
   }
   await Promise.all(generators.map((g) => g.ask({ cmd: 'close' })));
@@ -345,7 +354,7 @@ function figuresOf(ours: TargetFigures, raw: TargetFigures, shape: string): Figu
   ];
   ours.loads.forEach((load, i) => {
     const base = raw.loads[i];
-    const note = `offered ${load.offered} msg/s (open loop), delivered ${load.delivered} msg/s${load.delivered < load.offered * SUSTAINED_SHARE ? ' (not sustained: latency is the backlog)' : ''}${load.undelivered > 0 ? `, ${load.undelivered} still in flight after the drain` : ''}; p50 ${load.p50} ms, p95 ${load.p95} ms${base ? `; raw relay p50 ${base.p50} ms, p95 ${base.p95} ms` : ''}`;
+    const note = `offered ${load.offered} msg/s (open loop), delivered ${load.delivered} msg/s${load.delivered < load.offered * SUSTAINED_SHARE ? ' (not sustained: latency is the backlog)' : ''}${load.undelivered > 0 ? `, ${load.undelivered} still in flight after the drain` : ''}; p50 ${load.p50} ms, p95 ${load.p95} ms${base ? `; raw relay p50 ${base.p50} ms, p95 ${base.p95} ms` : ''}${load.cpuMicrosPerMessage !== null ? `; server CPU per message ${load.cpuMicrosPerMessage} µs${base?.cpuMicrosPerMessage ? ` (raw relay ${base.cpuMicrosPerMessage} µs)` : ''}` : ''}`;
     if (load.offered === TARGET_LOAD)
       figures.push(
         boundFigure({

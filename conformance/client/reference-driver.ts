@@ -139,6 +139,8 @@ export const CLIENT_SHOULD_FAULTS = {
   'give-up-on-device-mismatch': 'DELIV-004',
   /** Forgets unanswered sends on a reconnect. */
   'no-retry-after-reconnect': 'DELIV-011',
+  /** Sends a message.ack under the id of a message.send still unanswered (rewritten on the wire). */
+  'reuse-unanswered-ids': 'PROTO-009',
 } as const;
 
 export type ClientFault = keyof typeof CLIENT_FAULTS;

@@ -149,6 +149,27 @@ function rewritesFor(faults: Faults): { up: Rewrite[]; down: Rewrite[] } {
       f.type === 'welcome' ? { ...f, limits: { ...(f.limits as Json), ...GENEROUS_LIMITS } } : f,
     );
   if (faults.has('ignore-keys-low')) down.push((f) => (f.type === 'keys.low' ? undefined : f));
+  if (faults.has('reuse-unanswered-ids')) {
+    // PROTO-009: a message.ack sent while a message.send is unanswered goes out under the send's
+    // id. Its message.acked reply is mapped back to the ack's own id, so the client works on.
+    const unansweredSends = new Set<string>();
+    const ackIds = new Map<string, string[]>();
+    up.push((f) => {
+      if (typeof f.id !== 'string') return f;
+      if (f.type === 'message.send') unansweredSends.add(f.id);
+      const [send] = unansweredSends;
+      if (f.type !== 'message.ack' || send === undefined) return f;
+      ackIds.set(send, [...(ackIds.get(send) ?? []), f.id]);
+      return { ...f, id: send };
+    });
+    down.push((f) => {
+      if (typeof f.re !== 'string') return f;
+      const acks = ackIds.get(f.re);
+      if (f.type === 'message.acked' && acks && acks.length > 0) return { ...f, re: acks.shift() };
+      unansweredSends.delete(f.re);
+      return f;
+    });
+  }
   if (faults.has('give-up-on-device-mismatch'))
     down.push((f) =>
       f.type === 'error' && f.code === 'DEVICE_MISMATCH'

@@ -37,6 +37,7 @@ const SHOULD_FAULTS: readonly ClientShouldFault[] = [
   'ignore-keys-low',
   'give-up-on-device-mismatch',
   'no-retry-after-reconnect',
+  'reuse-unanswered-ids',
 ];
 
 /** The client cases of this part: KEYS, AUTH, PROTO and DELIV. */

@@ -3,6 +3,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
+import { connect, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -86,6 +87,43 @@ describe('provider transport security (PROTO-001)', () => {
         .end();
     });
     expect(status).to.equal(404);
+  });
+
+  it('counts TLS connections of one address and answers an https request past the limit with 429 (PROTO-046)', async () => {
+    const limited = await startProvider({
+      dbPath: ':memory:',
+      domain: 'wa.example',
+      tls,
+      logger: silentLogger,
+      limits: { peers: { maxConnectionsPerAddress: 1 } },
+    });
+    const { port } = new URL(limited.httpUrl);
+    const held = await new Promise<TLSSocket>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: Number(port), ca: tls.cert }, () =>
+        resolve(socket),
+      );
+      socket.once('error', reject);
+    });
+    try {
+      const refused = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
+        request(
+          `${limited.httpUrl}/parley/v1/blobs/nope/nope`,
+          { ca: tls.cert, agent: false },
+          (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += String(d)));
+            res.on('end', () => resolve({ status: res.statusCode, body }));
+          },
+        )
+          .on('error', reject)
+          .end();
+      });
+      expect(refused.status).to.equal(429);
+      expect(JSON.parse(refused.body)).to.include({ code: 'RATE_LIMITED' });
+    } finally {
+      held.destroy();
+      await limited.close();
+    }
   });
 
   it('refuses a client that does not trust the certificate', async () => {

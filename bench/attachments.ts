@@ -37,7 +37,7 @@ import {
 } from '../reference-impl/attachments/hash-worker.ts';
 import { chunkNonce, layoutFor } from '../reference-impl/attachments/layout.ts';
 import { measureTransfer } from './attachments-transfer.ts';
-import { ratioFigure, round, type Figure } from './support/figures.ts';
+import { printFigures, ratioFigure, round, type Figure } from './support/figures.ts';
 
 const MiB = 2 ** 20;
 const THROUGHPUT_BYTES = 256 * MiB;
@@ -460,17 +460,7 @@ async function main(): Promise<void> {
     figures,
   };
 
-  console.table(
-    figures.map((f) => ({
-      figure: f.name,
-      ours: f.ours ?? '—',
-      baseline: f.baseline ?? '—',
-      unit: f.unit,
-      ratio: f.ratio ?? '—',
-      target: f.target,
-      met: f.met === null ? (f.note ?? '—') : f.met ? 'yes' : 'NO',
-    })),
-  );
+  printFigures(figures);
   const out = join(
     dirname(fileURLToPath(import.meta.url)),
     '..',

@@ -299,6 +299,13 @@ export const RESPONSE_SCHEMA: Schema = {
 /** Where a line fails its schema. */
 export type LineCheck = { ok: true } | { ok: false; message: string };
 
+/** Runs a compiled schema on one line's value; the first error names `what` and its path. */
+export function lineCheck(fn: ValidateFunction, value: unknown, what: string): LineCheck {
+  if (fn(value)) return { ok: true };
+  const e = fn.errors?.[0];
+  return { ok: false, message: `${what}${e?.instancePath ?? ''}: ${e?.message ?? 'invalid'}` };
+}
+
 /** Validates driver output: response lines, each method's result, events. */
 export class DriverValidator {
   private readonly ajv = new Ajv({ allErrors: false, strict: true });
@@ -312,26 +319,20 @@ export class DriverValidator {
     for (const [e, s] of Object.entries(EVENT_SCHEMAS)) this.events.set(e, this.ajv.compile(s));
   }
 
-  private check(fn: ValidateFunction, value: unknown, what: string): LineCheck {
-    if (fn(value)) return { ok: true };
-    const e = fn.errors?.[0];
-    return { ok: false, message: `${what}${e?.instancePath ?? ''}: ${e?.message ?? 'invalid'}` };
-  }
-
   /** A response line (`{id, result}` or `{id, error}`). */
   checkResponse(value: unknown): LineCheck {
-    return this.check(this.response, value, 'response');
+    return lineCheck(this.response, value, 'response');
   }
 
   /** The result of `method`. */
   checkResult(method: DriverMethod, value: unknown): LineCheck {
-    return this.check(this.results.get(method)!, value, `result of ${method}`);
+    return lineCheck(this.results.get(method)!, value, `result of ${method}`);
   }
 
   /** An event line. */
   checkEvent(value: Record<string, unknown>): LineCheck {
     const fn = typeof value.event === 'string' ? this.events.get(value.event) : undefined;
     if (!fn) return { ok: false, message: `unknown event ${JSON.stringify(value.event)}` };
-    return this.check(fn, value, `event ${value.event}`);
+    return lineCheck(fn, value, `event ${value.event}`);
   }
 }

@@ -2,7 +2,7 @@
 // target's operator driver say to each other over the driver's stdin and stdout, one JSON object
 // per line. The TypeScript types and the JSON Schemas below describe the same lines; both sides
 // validate what they read.
-import { int, object, type Schema } from '../client/protocol.ts';
+import { int, lineCheck, object, type LineCheck, type Schema } from '../client/protocol.ts';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { AttachmentLimits, PeerBounds } from '../transport/operator.ts';
 
@@ -127,9 +127,6 @@ export const REQUEST_SCHEMAS: Readonly<Record<OperatorHookName, Schema>> = {
   }),
 };
 
-/** Where a line fails its schema. */
-export type LineCheck = { ok: true } | { ok: false; message: string };
-
 /** Validates the lines of this protocol: `hello` and replies (suite side), requests (driver side). */
 export class OperatorValidator {
   private readonly ajv = new Ajv({ allErrors: false, strict: true });
@@ -139,20 +136,14 @@ export class OperatorValidator {
     Object.entries(REQUEST_SCHEMAS).map(([m, s]) => [m, this.ajv.compile(s)]),
   );
 
-  private run(fn: ValidateFunction, value: unknown, what: string): LineCheck {
-    if (fn(value)) return { ok: true };
-    const e = fn.errors?.[0];
-    return { ok: false, message: `${what}${e?.instancePath ?? ''}: ${e?.message ?? 'invalid'}` };
-  }
-
   /** The driver's first line. */
   checkHello(value: unknown): LineCheck {
-    return this.run(this.hello, value, 'hello');
+    return lineCheck(this.hello, value, 'hello');
   }
 
   /** A reply line. */
   checkReply(value: unknown): LineCheck {
-    return this.run(this.reply, value, 'reply');
+    return lineCheck(this.reply, value, 'reply');
   }
 
   /** A request line, by its method; the message names the member that is wrong. */
@@ -160,6 +151,6 @@ export class OperatorValidator {
     const fn = typeof value.method === 'string' ? this.requests.get(value.method) : undefined;
     if (!fn)
       return { ok: false, message: `request/method: no method ${JSON.stringify(value.method)}` };
-    return this.run(fn, value, `request ${value.method}`);
+    return lineCheck(fn, value, `request ${value.method}`);
   }
 }

@@ -86,8 +86,9 @@ export function clientAddress(
   forwardedFor: string | string[] | undefined,
   trustedProxies: readonly string[],
 ): string | undefined {
-  if (!isTrustedProxy(remote, trustedProxies)) return remote;
+  if (trustedProxies.length === 0 || remote === undefined) return remote;
   const trusted = new Set(trustedProxies.map(addressKey));
+  if (!trusted.has(addressKey(remote))) return remote;
   const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : (forwardedFor ?? ''))
     .split(',')
     .map((hop) => hop.trim())
@@ -96,15 +97,6 @@ export function clientAddress(
   for (let i = hops.length - 1; i >= 0 && trusted.has(addressKey(client)); i -= 1)
     client = hops[i]!;
   return client;
-}
-
-/** Whether the socket's peer is one of `trustedProxies`, whose `X-Forwarded-For` is believed. */
-function isTrustedProxy(remote: string | undefined, trustedProxies: readonly string[]): boolean {
-  return (
-    remote !== undefined &&
-    trustedProxies.length > 0 &&
-    trustedProxies.some((proxy) => addressKey(proxy) === addressKey(remote))
-  );
 }
 
 function isLoopback(remote: string | undefined): boolean {
@@ -255,6 +247,10 @@ export function createTransport(
   // Real time, not ctx.now: a test's clock must not make connections refill or starve.
   const gate = new AddressGate(ctx.limits.peers, Date.now);
   const { trustedProxies } = ctx.limits.peers;
+  const proxyKeys = new Set(trustedProxies.map(addressKey));
+  /** Whether the socket's peer is a trusted proxy, whose `X-Forwarded-For` is believed. */
+  const viaProxy = (peer: string | undefined): boolean =>
+    peer !== undefined && proxyKeys.size > 0 && proxyKeys.has(addressKey(peer));
   const limited = (address: string | undefined): boolean =>
     !(ctx.limits.peers.exemptLoopback && isLoopback(address)) &&
     !ctx.faults.has('no-connection-limit');
@@ -289,7 +285,7 @@ export function createTransport(
       refuseRequest(res, refused);
       return;
     }
-    if (isTrustedProxy(req.socket.remoteAddress, trustedProxies)) {
+    if (viaProxy(req.socket.remoteAddress)) {
       const admitted = admitForwarded(req);
       if (typeof admitted === 'number') {
         refuseRequest(res, admitted);
@@ -325,7 +321,7 @@ export function createTransport(
   // open. One past the limits hears 429 on its first request or upgrade and is then closed.
   server.on('connection', (socket: Socket) => {
     const peer = socket.remoteAddress;
-    if (!limited(peer) || isTrustedProxy(peer, trustedProxies)) return;
+    if (!limited(peer) || viaProxy(peer)) return;
     const key = addressKey(peer);
     const wait = gate.admit(key);
     if (wait === undefined) {
@@ -371,7 +367,7 @@ export function createTransport(
     }
     // A direct peer's socket was counted when it connected; a proxied client is counted now.
     let release = (): void => {};
-    if (isTrustedProxy(req.socket.remoteAddress, trustedProxies)) {
+    if (viaProxy(req.socket.remoteAddress)) {
       const admitted = admitForwarded(req);
       if (typeof admitted === 'number') {
         refuseUpgrade(socket, admitted);

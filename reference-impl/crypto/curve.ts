@@ -50,14 +50,54 @@ export function checkPublicKey(bytes: Uint8Array): Uint8Array {
   return bytes;
 }
 
+/**
+ * How this Node imports a raw X25519 private key, chosen once by probing: the `raw-private` format
+ * where Node has it (24.x, the cheapest), else a JWK whose `x` is left empty (Node 20 and 22 derive
+ * the public key from `d` and ignore `x`; Node 24 checks `x` and refuses it), else PKCS#8 DER, which
+ * every Node accepts but Node 20's decoder makes about ten times slower than JWK.
+ */
+type PrivateImport = (privateKey: Uint8Array) => KeyObject;
+
+// RFC 8410 PKCS#8 prefix of an X25519 private key: SEQUENCE { version 0, AlgorithmIdentifier
+// { 1.3.101.110 }, OCTET STRING { OCTET STRING (32 bytes) } }.
+const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+
+const privateImports: readonly PrivateImport[] = [
+  (d) =>
+    createPrivateKey({
+      key: Buffer.from(d.buffer, d.byteOffset, d.byteLength),
+      format: 'raw-private',
+      asymmetricKeyType: 'x25519',
+    } as unknown as Parameters<typeof createPrivateKey>[0]),
+  (d) => createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64u(d), x: '' }, format: 'jwk' }),
+  (d) =>
+    createPrivateKey({
+      key: Buffer.concat([PKCS8_X25519_PREFIX, d]),
+      format: 'der',
+      type: 'pkcs8',
+    }),
+];
+
+/** The first import this Node accepts that yields the right key (RFC 7748 §6.1's test key). */
+function probePrivateImport(): PrivateImport {
+  const d = fromB64u('dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo');
+  const x = 'hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo';
+  for (const candidate of privateImports) {
+    try {
+      if (createPublicKey(candidate(d)).export({ format: 'jwk' }).x === x) return candidate;
+    } catch {
+      // This Node does not take that form; try the next.
+    }
+  }
+  throw new Error('node:crypto imports no X25519 private key form Parley knows');
+}
+
+const importPrivate: PrivateImport = probePrivateImport();
+
 function privateObject(privateKey: Uint8Array): KeyObject {
   let key = privateObjects.get(privateKey);
   if (key === undefined) {
-    // node requires an `x` member but derives the public key from `d` itself.
-    key = createPrivateKey({
-      key: { kty: 'OKP', crv: 'X25519', d: b64u(privateKey), x: '' },
-      format: 'jwk',
-    });
+    key = importPrivate(privateKey);
     privateObjects.set(privateKey, key);
   }
   return key;

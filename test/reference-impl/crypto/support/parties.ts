@@ -39,9 +39,14 @@ let nextKeyId = 1;
 
 export class ParleyParty implements Party {
   readonly kind = 'parley';
-  readonly identity = IdentityKeyPair.generate();
-  readonly store = new InMemoryProtocolStore(this.identity, generateRegistrationId());
-  constructor(readonly address: ProtocolAddress) {}
+  readonly store: InMemoryProtocolStore;
+  /** `identity` is shared by the devices of one account (a session with oneself). */
+  constructor(
+    readonly address: ProtocolAddress,
+    readonly identity: IdentityKeyPair = IdentityKeyPair.generate(),
+  ) {
+    this.store = new InMemoryProtocolStore(identity, generateRegistrationId());
+  }
 
   get identityKey(): Uint8Array {
     return this.identity.publicKey;

@@ -7,7 +7,14 @@ import {
   randomBytes,
   type KeyObject,
 } from 'node:crypto';
-import { InvalidKeyError } from './errors.ts';
+import sodium from 'libsodium-wrappers-sumo';
+import { InvalidKeyError, InvalidMessageError } from './errors.ts';
+
+// libsodium is used only at call time (checkCanonicalBaseKey), after kdf.ts and xeddsa.ts have
+// awaited sodium.ready at load; this module stays free of top-level await, as it is imported
+// early by every other module of the core.
+
+const P = (1n << 255n) - 19n;
 
 /** libsignal's key type byte for Curve25519 ("DJB") public keys. */
 export const DJB_TYPE = 0x05;
@@ -160,4 +167,50 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
   return diff === 0;
+}
+
+function invert(value: bigint): bigint {
+  let [r0, r1] = [P, value];
+  let [s0, s1] = [0n, 1n];
+  while (r1 !== 0n) {
+    const q = r0 / r1;
+    [r0, r1] = [r1, r0 - q * r1];
+    [s0, s1] = [s1, s0 - q * s1];
+  }
+  return ((s0 % P) + P) % P;
+}
+
+/** Birational map u → y = (u − 1)/(u + 1), with the Edwards sign bit set; null where libsignal refuses. */
+export function montgomeryToEdwards(u32: Uint8Array, signBit: number): Uint8Array | null {
+  let u = 0n;
+  for (let i = 31; i >= 0; i--) u = (u << 8n) | BigInt(u32[i]!);
+  u &= (1n << 255n) - 1n; // the field element ignores bit 255, as curve25519-dalek does
+  u %= P;
+  if (u === P - 1n) return null; // u = −1 has no Edwards image
+  let y = (((u - 1n + P) % P) * invert((u + 1n) % P)) % P;
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) {
+    out[i] = Number(y & 0xffn);
+    y >>= 8n;
+  }
+  out[31] = out[31]! | (signBit << 7);
+  return out;
+}
+
+/**
+ * Checks an incoming PQXDH base key as libsignal's pqxdh_accept does (PublicKey::is_canonical): the
+ * u-coordinate is below 2^255 − 19 with bit 255 clear, and its Edwards point is torsion-free (in
+ * the prime-order subgroup; libsodium's is_valid_point checks that, refusing points off the curve,
+ * of small order, or with a torsion component). Throws InvalidMessageError.
+ */
+export function checkCanonicalBaseKey(publicKey: Uint8Array): void {
+  checkPublicKey(publicKey);
+  const u = publicKey.subarray(1);
+  let allOnes = true;
+  for (let i = 1; i < 31; i++) if (u[i] !== 0xff) allOnes = false;
+  const inRange = (u[31]! & 0x80) === 0 && !(u[0]! >= 0xed && allOnes && u[31] === 0x7f);
+  const y = inRange ? montgomeryToEdwards(u, 0) : null;
+  if (y === null || !sodium.crypto_core_ed25519_is_valid_point(y)) {
+    throw new InvalidMessageError('incoming base key is not canonical and torsion-free');
+  }
 }

@@ -1,4 +1,4 @@
-// HKDF-SHA256 (RFC 5869) and HMAC-SHA256 (spec: Cryptography — X3DH and ratchet KDFs), on
+// HKDF-SHA256 (RFC 5869) and HMAC-SHA256 (spec: Cryptography — PQXDH, ratchet and SPQR chain KDFs), on
 // libsodium's HMAC-SHA256. Every Signal KDF input is a few dozen bytes, where the cost is the call
 // itself: libsodium's WASM HMAC takes about 60 % of the CPU time of node:crypto's createHmac, and
 // HKDF built on it about half of hkdfSync's (which wraps its key in a KeyObject on every call).

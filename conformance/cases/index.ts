@@ -29,6 +29,7 @@ import { clientSendingCases } from './enc/client-sending.ts';
 import { conversationCases } from './enc/conversation.ts';
 import { malformedCiphertextCases } from './enc/malformed.ts';
 import { claimCases } from './keys/claim.ts';
+import { kyberCases } from './keys/kyber.ts';
 import { keyLimitCases } from './keys/limits.ts';
 import { publishCases } from './keys/publish.ts';
 import { abusivePeerCases } from './proto/abusive-peers.ts';
@@ -69,6 +70,7 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...publishCases,
   ...claimCases,
   ...keyLimitCases,
+  ...kyberCases,
   ...helloCases,
   ...faultyFrameCases,
   ...sessionStateCases,

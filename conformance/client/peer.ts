@@ -4,12 +4,14 @@
 import {
   decrypt,
   encrypt,
+  generateKyberPreKey,
   generatePreKeys,
   generateRegistrationId,
   generateSignedPreKey,
   IdentityKeyPair,
   InMemoryProtocolStore,
   processPreKeyBundle,
+  type KyberPreKeyRecord,
   type PreKeyRecord,
   type SignedPreKeyRecord,
 } from '../../reference-impl/crypto/index.ts';
@@ -22,12 +24,20 @@ import { b64, unb64 } from '../transport/users.ts';
 /** One-time prekeys each device holds for claims. */
 export const PEER_ONE_TIME_PREKEYS = 10;
 
+/** One-time Kyber prekeys each device holds for claims; its last-resort Kyber prekey serves after. */
+export const PEER_ONE_TIME_KYBER_PREKEYS = 3;
+
+/** The id of each peer device's last-resort Kyber prekey (one-time ones count up from 100 × device). */
+export const PEER_LAST_RESORT_KYBER_ID = 1;
+
 /** How the bundles a peer serves are spoiled (KEYS and ENC cases of clients). */
 export interface BundleFaults {
   /** Flip a bit of the signed prekey signature. */
   badSignature?: boolean;
   /** Serve no one-time prekey (`oneTimePreKey: null`, `exhausted: true`). */
   noOneTimePreKey?: boolean;
+  /** Flip a bit of the Kyber prekey signature. */
+  badKyberSignature?: boolean;
 }
 
 /** One device of a suite peer. */
@@ -36,6 +46,8 @@ export class PeerDevice {
   readonly registrationId = generateRegistrationId();
   readonly signed: SignedPreKeyRecord;
   private readonly preKeys: PreKeyRecord[];
+  readonly lastResortKyber: KyberPreKeyRecord;
+  private readonly kyberPreKeys: KyberPreKeyRecord[];
 
   constructor(
     readonly deviceId: number,
@@ -46,13 +58,27 @@ export class PeerDevice {
     void this.store.saveSignedPreKey(this.signed.keyId, this.signed);
     this.preKeys = generatePreKeys(100 * deviceId, PEER_ONE_TIME_PREKEYS);
     for (const k of this.preKeys) void this.store.savePreKey(k.keyId, k);
+    this.lastResortKyber = generateKyberPreKey(identity, PEER_LAST_RESORT_KYBER_ID);
+    void this.store.saveKyberPreKey(this.lastResortKyber.keyId, this.lastResortKyber, {
+      lastResort: true,
+    });
+    this.kyberPreKeys = Array.from({ length: PEER_ONE_TIME_KYBER_PREKEYS }, (_, i) =>
+      generateKyberPreKey(identity, 100 * deviceId + i),
+    );
+    for (const k of this.kyberPreKeys) void this.store.saveKyberPreKey(k.keyId, k);
   }
 
-  /** This device's bundle entry, taking one one-time prekey unless `faults` say otherwise. */
+  /**
+   * This device's bundle entry, taking one one-time prekey unless `faults` say otherwise, and one
+   * one-time Kyber prekey while there is one, else the last-resort one.
+   */
   bundle(identityKey: string, faults: BundleFaults): Frame {
     const oneTime = faults.noOneTimePreKey ? undefined : this.preKeys.shift();
     const signature = Buffer.from(this.signed.signature);
     if (faults.badSignature) signature[0]! ^= 0x01;
+    const kyber = this.kyberPreKeys.shift() ?? this.lastResortKyber;
+    const kyberSignature = Buffer.from(kyber.signature);
+    if (faults.badKyberSignature) kyberSignature[0]! ^= 0x01;
     return {
       deviceId: this.deviceId,
       registrationId: this.registrationId,
@@ -65,6 +91,11 @@ export class PeerDevice {
       oneTimePreKey: oneTime
         ? { keyId: oneTime.keyId, publicKey: b64(oneTime.keyPair.publicKey) }
         : null,
+      kyberPreKey: {
+        keyId: kyber.keyId,
+        publicKey: b64(kyber.keyPair.publicKey),
+        signature: b64(kyberSignature),
+      },
     };
   }
 }
@@ -135,7 +166,7 @@ export class SuitePeer {
     return record?.current != null;
   }
 
-  /** Starts a session of `device` with the client from a bundle entry of the client (X3DH as initiator). */
+  /** Starts a session of `device` with the client from a bundle entry of the client (PQXDH as initiator). */
   async startSession(
     client: { address: string; deviceId: number },
     entry: Frame,
@@ -149,6 +180,9 @@ export class SuitePeer {
         signedPreKeyId: entry.signedPreKey.keyId,
         signedPreKey: unb64(entry.signedPreKey.publicKey),
         signedPreKeySignature: unb64(entry.signedPreKey.signature),
+        kyberPreKeyId: entry.kyberPreKey.keyId,
+        kyberPreKey: unb64(entry.kyberPreKey.publicKey),
+        kyberPreKeySignature: unb64(entry.kyberPreKey.signature),
         ...(entry.oneTimePreKey
           ? { preKeyId: entry.oneTimePreKey.keyId, preKey: unb64(entry.oneTimePreKey.publicKey) }
           : {}),

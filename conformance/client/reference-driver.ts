@@ -135,6 +135,8 @@ export const CLIENT_SHOULD_FAULTS = {
   'drop-replaced-signed-prekey': 'KEYS-010',
   /** Never sees `keys.low` (dropped on the wire), so never replenishes. */
   'ignore-keys-low': 'KEYS-023',
+  /** Writes the version byte 0x34 of an X3DH session on every body it sends. */
+  'send-x3dh-version': 'ENC-022',
   /** Gives up on DEVICE_MISMATCH (seen as INTERNAL on the wire). */
   'give-up-on-device-mismatch': 'DELIV-004',
   /** Forgets unanswered sends on a reconnect. */

@@ -5,12 +5,15 @@ import { randomUUID } from 'node:crypto';
 import {
   decrypt,
   encrypt,
+  generateKyberPreKey,
   generatePreKeys,
   generateSignedPreKey,
   IdentityKeyPair,
   InMemoryProtocolStore,
   processPreKeyBundle,
+  type KyberPreKeyRecord,
 } from '../../reference-impl/crypto/index.ts';
+import { SCHEMA_LIMITS } from '../../schemas/limits.ts';
 import type { Frame } from '../assert/match.ts';
 import { HarnessError } from '../runner/signals.ts';
 import { mintToken, type PartnerKey, type TokenClaims } from './partner.ts';
@@ -18,6 +21,11 @@ import { Peer, type PeerEnv } from './peer.ts';
 
 export const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
 export const unb64 = (text: string): Buffer => Buffer.from(text, 'base64url');
+
+/** A Kyber prekey as `keys.publish` carries it. */
+export function kyberFrame(k: KyberPreKeyRecord): Frame {
+  return { keyId: k.keyId, publicKey: b64(k.keyPair.publicKey), signature: b64(k.signature) };
+}
 
 const AUTH_LABEL = Buffer.from('PARLEY-AUTH-v1', 'ascii');
 
@@ -115,13 +123,26 @@ export class TestUser {
     };
   }
 
-  /** Publishes a fresh signed prekey and `count` one-time prekeys, keeping the private halves. */
-  async publish(count = 5, tamper?: (frame: Frame) => void): Promise<Frame> {
+  /**
+   * Publishes a fresh signed prekey, `count` one-time prekeys, a fresh last-resort Kyber prekey and
+   * `kyberCount` one-time Kyber prekeys, keeping the private halves; `tamper` edits the frame.
+   */
+  async publish(
+    count = 5,
+    tamper?: (frame: Frame) => void,
+    kyberCount = Math.min(count, SCHEMA_LIMITS.maxOneTimeKyberPreKeysPerPublish),
+  ): Promise<Frame> {
     const signed = generateSignedPreKey(this.identity, this.nextKeyId++);
     await this.store.saveSignedPreKey(signed.keyId, signed);
     const preKeys = generatePreKeys(this.nextKeyId, count);
     this.nextKeyId += count;
     for (const k of preKeys) await this.store.savePreKey(k.keyId, k);
+    const lastResort = generateKyberPreKey(this.identity, this.nextKeyId++);
+    await this.store.saveKyberPreKey(lastResort.keyId, lastResort, { lastResort: true });
+    const kyberKeys = Array.from({ length: kyberCount }, () =>
+      generateKyberPreKey(this.identity, this.nextKeyId++),
+    );
+    for (const k of kyberKeys) await this.store.saveKyberPreKey(k.keyId, k);
     const frame: Frame = {
       identityKey: this.identityKey,
       signedPreKey: {
@@ -130,12 +151,14 @@ export class TestUser {
         signature: b64(signed.signature),
       },
       oneTimePreKeys: preKeys.map((k) => ({ keyId: k.keyId, publicKey: b64(k.keyPair.publicKey) })),
+      lastResortKyberPreKey: kyberFrame(lastResort),
+      oneTimeKyberPreKeys: kyberKeys.map(kyberFrame),
     };
     tamper?.(frame);
     return this.peer.request('keys.publish', frame);
   }
 
-  /** Claims `to`'s keys and builds a session with every device (X3DH, ENC-009); returns the reply. */
+  /** Claims `to`'s keys and builds a session with every device (PQXDH, ENC-009); returns the reply. */
   async startSessions(to: string): Promise<Frame> {
     const bundle = await this.peer.request('keys.claim', { address: to });
     if (bundle.type === 'keys.bundle') await this.adoptBundle(to, bundle);
@@ -172,6 +195,9 @@ export class TestUser {
           signedPreKeyId: d.signedPreKey.keyId,
           signedPreKey: unb64(d.signedPreKey.publicKey),
           signedPreKeySignature: unb64(d.signedPreKey.signature),
+          kyberPreKeyId: d.kyberPreKey.keyId,
+          kyberPreKey: unb64(d.kyberPreKey.publicKey),
+          kyberPreKeySignature: unb64(d.kyberPreKey.signature),
           ...(d.oneTimePreKey
             ? { preKeyId: d.oneTimePreKey.keyId, preKey: unb64(d.oneTimePreKey.publicKey) }
             : {}),

@@ -72,14 +72,15 @@ export const publishCases = [
     requirements: ['KEYS-007', 'KEYS-006'],
     level: 'MUST',
     quote:
-      'The provider MUST reply `keys.published` with the number of one-time prekeys stored for the device after the publish.',
-    sends: 'alice: keys.publish with 5, then 3 more one-time prekeys',
+      'The provider MUST reply `keys.published` with the numbers of one-time prekeys and of one-time Kyber prekeys stored for the device after the publish.',
+    sends:
+      'alice: keys.publish with 5 one-time prekeys and 5 one-time Kyber prekeys, then 3 more and 2 more',
     async run({ world }) {
       const alice = await world.firstParty('alice', { preKeys: 5 });
       mustMatch(
         'KEYS-007',
-        await alice.publish(3),
-        hasMembers('keys.published', { oneTimePreKeyCount: 8 }),
+        await alice.publish(3, undefined, 2),
+        hasMembers('keys.published', { oneTimePreKeyCount: 8, oneTimeKyberPreKeyCount: 7 }),
       );
     },
   }),

@@ -46,6 +46,8 @@ export class SqliteAccounts extends SqlBase {
         const where = 'WHERE address = ? AND device_id = ?';
         this.run(`DELETE FROM signed_prekeys ${where}`, d.address, d.deviceId);
         this.run(`DELETE FROM one_time_prekeys ${where}`, d.address, d.deviceId);
+        // Kyber prekeys signed by the replaced identity key would fail every claimer's check.
+        this.run(`DELETE FROM one_time_kyber_prekeys ${where}`, d.address, d.deviceId);
       }
       this.run(
         `INSERT OR IGNORE INTO accounts (address, kind, platform, created_at)

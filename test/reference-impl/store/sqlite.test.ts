@@ -149,6 +149,23 @@ describe('the SQLite provider store', () => {
     store.close();
   });
 
+  it('drops every prekey of a partner device, Kyber ones included, when it returns with another identity key', () => {
+    const store = openSqliteStore(':memory:');
+    const carol = 'carol@sig.example';
+    const device = { address: carol, deviceId: 1, registrationId: 9, identityKey: key(3) };
+    store.upsertPartnerDevice(device, 'sig.example', 0);
+    store.publishKeys(carol, 1, {
+      signedPreKey: { keyId: 1, publicKey: key(2), signature: new Uint8Array(64) },
+      oneTimePreKeys: [{ keyId: 1, publicKey: key(4) }],
+      lastResortKyberPreKey: kyber(1),
+      oneTimeKyberPreKeys: [kyber(11)],
+    });
+    store.upsertPartnerDevice({ ...device, identityKey: key(7) }, 'sig.example', 1);
+    expect(store.countPreKeys(carol, 1)).to.deep.equal({ oneTime: 0, oneTimeKyber: 0 });
+    expect(store.claimKeys(carol, undefined)).to.deep.equal([]);
+    store.close();
+  });
+
   it('hands each one-time Kyber prekey to exactly one of two store connections claiming the same device at once, the last-resort one to the rest (KEYS-029)', async () => {
     const path = join(dir, 'race.db');
     const bob = 'bob@wa.example';

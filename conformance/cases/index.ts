@@ -25,6 +25,7 @@ import { clientBundleCases } from './keys/client-bundles.ts';
 import { clientPrekeyCases } from './keys/client-prekeys.ts';
 import { clientFrameCases } from './proto/client-frames.ts';
 import { clientReceivingCases } from './enc/client-receiving.ts';
+import { clientPqCases } from './enc/client-pq.ts';
 import { clientSendingCases } from './enc/client-sending.ts';
 import { conversationCases } from './enc/conversation.ts';
 import { malformedCiphertextCases } from './enc/malformed.ts';
@@ -96,6 +97,7 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...quotaCases,
   // client cases (subject: client), one line per file
   ...clientSendingCases,
+  ...clientPqCases,
   ...clientReceivingCases,
   ...clientContentCases,
   ...clientPrekeyCases,

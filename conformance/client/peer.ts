@@ -1,6 +1,7 @@
 // The suite's peers in client cases: users of other platforms (or of the provider) with real Signal
 // keys from the reference crypto core, so the suite can decrypt what the client under test sends
 // and craft any ciphertext for it. The mock provider serves their bundles to the client.
+import { createCipheriv } from 'node:crypto';
 import {
   decrypt,
   encrypt,
@@ -15,7 +16,9 @@ import {
   type PreKeyRecord,
   type SignedPreKeyRecord,
 } from '../../reference-impl/crypto/index.ts';
-import { nextChainKey } from '../../reference-impl/crypto/ratchet.ts';
+import { messageKeys, nextChainKey } from '../../reference-impl/crypto/ratchet.ts';
+import { spqrSend } from '../../reference-impl/crypto/spqr.ts';
+import { encodeSignalMessage } from '../../reference-impl/crypto/wire.ts';
 import type { SessionState } from '../../reference-impl/crypto/state.ts';
 import type { Frame } from '../assert/match.ts';
 import { HarnessError } from '../runner/signals.ts';
@@ -240,4 +243,56 @@ export function skipSendingKeys(state: SessionState, steps: number): void {
   let chainKey = state.senderChain.chainKey;
   for (let i = 0; i < steps; i++) chainKey = nextChainKey(chainKey);
   state.senderChain = { ...state.senderChain, chainKey };
+}
+
+/** What a crafted SignalMessage changes: SPQR field 5 (given the honest one) and field 6. */
+export interface CraftedFields {
+  pqRatchet?: (honest: Uint8Array) => Uint8Array;
+  addresses?: Uint8Array;
+}
+
+/**
+ * A SignalMessage from `device` to the client, encrypted and MACed like the reference core's
+ * (spec/crypto.md: SPQR key as the salt of the message keys), but with field 5 and field 6 as
+ * `fields` say: the suite's way to send SPQR chunks, malformed SPQR data or a foreign `addresses`
+ * field that still passes the MAC. Needs a session the client has answered (no pending prekey).
+ */
+export async function encryptCrafted(
+  peer: SuitePeer,
+  client: { address: string; deviceId: number },
+  plaintext: Uint8Array,
+  fields: CraftedFields,
+  device = 1,
+): Promise<{ type: 'whisper'; body: string }> {
+  const store = peer.device(device).store;
+  const address = { name: client.address, deviceId: client.deviceId };
+  const record = await store.loadSession(address);
+  const state = record?.current;
+  if (!state || state.pendingPreKey !== null)
+    throw new HarnessError(`${peer.label} has no answered session with the client`);
+  const chainKey = state.senderChain.chainKey;
+  const spqr = spqrSend(state.spqr);
+  const keys = messageKeys(chainKey, spqr.key);
+  const cipher = createCipheriv('aes-256-cbc', keys.cipherKey, keys.iv);
+  const body = encodeSignalMessage({
+    macKey: keys.macKey,
+    ratchetKey: state.senderChain.ratchetKeyPair.publicKey,
+    counter: chainKey.index,
+    previousCounter: state.previousCounter,
+    ciphertext: Buffer.concat([cipher.update(plaintext), cipher.final()]),
+    pqRatchet: fields.pqRatchet ? fields.pqRatchet(spqr.message) : spqr.message,
+    addresses: fields.addresses ?? null,
+    senderIdentity: state.localIdentityKey,
+    receiverIdentity: state.remoteIdentityKey,
+  });
+  await adjustSession(
+    peer,
+    client,
+    (s) => {
+      s.senderChain = { ...s.senderChain, chainKey: nextChainKey(chainKey) };
+      s.spqr = spqr.chain;
+    },
+    device,
+  );
+  return { type: 'whisper', body: b64(body) };
 }

@@ -10,7 +10,8 @@ import {
   parseSignalMessage,
 } from '../../../reference-impl/crypto/wire.ts';
 import { verifySignature } from '../../../reference-impl/crypto/index.ts';
-import { LibsignalParty, makeParty, text, untext, type Party } from './support/parties.ts';
+import type { LibsignalParty } from './support/parties.ts';
+import { makeParty, text, untext, type Party } from './support/parties.ts';
 import * as Signal from '@signalapp/libsignal-client';
 import type { CiphertextMessage } from '../../../reference-impl/crypto/index.ts';
 

@@ -217,8 +217,8 @@ class LibsignalKyberPreKeys extends Signal.KyberPreKeyStore {
   }
 }
 
-export const toBuffer = (bytes: Uint8Array): Buffer =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** A copy on its own ArrayBuffer, the form libsignal-client 0.103.0's typings ask for. */
+export const toBuffer = (bytes: Uint8Array): Uint8Array<ArrayBuffer> => Uint8Array.from(bytes);
 
 export class LibsignalParty implements Party {
   readonly kind = 'libsignal';

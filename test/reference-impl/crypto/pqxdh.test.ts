@@ -132,7 +132,7 @@ describe('reference-impl/crypto/pqxdh sessions', () => {
     expect(swapped).to.be.instanceOf(SignatureValidationError);
   });
 
-  it('alice refuses a bundle whose Kyber key is ML-KEM (0x0A), truncated or missing with InvalidKeyError', async () => {
+  it('alice refuses a bundle whose Kyber key is ML-KEM (0x0A), truncated or missing, or whose Kyber prekey id is not a 24-bit id, with InvalidKeyError', async () => {
     const alice = new ParleyParty(aci());
     const bob = new ParleyParty(aci());
     const bundle = await bob.bundle();
@@ -143,6 +143,12 @@ describe('reference-impl/crypto/pqxdh sessions', () => {
         alice.startSession(bob.address, { ...bundle, kyberPreKey: kyberPreKey as Uint8Array }),
       );
       expect(error).to.be.instanceOf(InvalidKeyError);
+    }
+    for (const kyberPreKeyId of [undefined, -1, 0x1000000, 2.5]) {
+      const error = await refusal(() =>
+        alice.startSession(bob.address, { ...bundle, kyberPreKeyId: kyberPreKeyId as number }),
+      );
+      expect(error, String(kyberPreKeyId)).to.be.instanceOf(InvalidKeyError);
     }
     expect(await alice.store.loadSession(bob.address)).to.equal(undefined);
   });

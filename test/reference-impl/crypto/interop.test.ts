@@ -280,6 +280,17 @@ describe('reference-impl/crypto interop with libsignal-client 0.103.0', () => {
         await send(bob, alice, 'reply');
       });
 
+      it(`refuses a prekey message relabelled as version 3 (X3DH), as libsignal does, and then accepts the original (${title})`, async () => {
+        const [alice, bob] = await established(aliceKind, bobKind);
+        const message = await alice.encrypt(bob.address, text('pqxdh only'));
+        for (const version of [0x33, 0x34]) {
+          const body = Uint8Array.from(message.body);
+          body[0] = version;
+          await expectRefused(alice, bob, { type: 'prekey', body }, `version byte ${version}`);
+        }
+        expect(untext(await bob.decrypt(alice.address, message))).to.equal('pqxdh only');
+      });
+
       it(`stops encrypting after 30 days without an answer, as libsignal does (${title})`, async () => {
         const t0 = Date.UTC(2026, 0, 1);
         const day = 24 * 60 * 60 * 1000;

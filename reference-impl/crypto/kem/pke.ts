@@ -95,6 +95,20 @@ export function encryptU(
 }
 
 /**
+ * The noise of encryption again from the same coins r, without e1: r̂ (nonces 0..k-1) and e2
+ * (nonce 2k), exactly as encryptU samples them. Lets a two-part encapsulation keep only r.
+ */
+export function encryptionNoise(p: LatticeParams, coins: Uint8Array): EncryptionNoise {
+  const { k, eta1, eta2 } = p;
+  const rHat = new Int16Array(k * N);
+  const e2 = new Int16Array(N);
+  for (let i = 0; i < k; i++) sampleNoise(rHat, i * N, coins, i, eta1);
+  sampleNoise(e2, 0, coins, 2 * k, eta2);
+  for (let i = 0; i < k; i++) ntt(rHat, i * N);
+  return { rHat, e2 };
+}
+
+/**
  * The v part of K-PKE.Encrypt (Algorithm 14 lines 20–21, 23): v = NTT^-1(t̂ᵀ ∘ r̂) + e2 +
  * Decompress_1(m), written as c2 = ByteEncode_dv(Compress_dv(v)) to out[oo..]. `tHat` is the
  * encoded vector (k · 384 bytes, the public key without ρ).

@@ -1,18 +1,8 @@
 // Curve25519 keys as libsignal encodes them (spec: Cryptography — "public keys encoded 0x05 || 32 bytes").
 // X25519 agreement runs on node:crypto KeyObjects imported through JWK, cached per key.
-import {
-  createPrivateKey,
-  createPublicKey,
-  diffieHellman,
-  randomBytes,
-  type KeyObject,
-} from 'node:crypto';
-import sodium from 'libsodium-wrappers-sumo';
+import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
 import { InvalidKeyError, InvalidMessageError } from './errors.ts';
-
-// libsodium is used only at call time (checkCanonicalBaseKey), after kdf.ts and xeddsa.ts have
-// awaited sodium.ready at load; this module stays free of top-level await, as it is imported
-// early by every other module of the core.
+import { randomSecret } from './random.ts';
 
 const P = (1n << 255n) - 19n;
 
@@ -132,7 +122,7 @@ function publicObject(publicKey: Uint8Array): KeyObject {
  * backtrace was ExportJWKEdKey → GC → ~KeyGenJob → uv_mutex_lock). Importing costs about the same.
  */
 export function generateKeyPair(): KeyPair {
-  return keyPairFromPrivate(randomBytes(PRIVATE_KEY_LENGTH));
+  return keyPairFromPrivate(randomSecret(PRIVATE_KEY_LENGTH));
 }
 
 /** Derives the 33-byte public key of a private key (clamping it first). Throws InvalidKeyError. */
@@ -170,14 +160,21 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 function invert(value: bigint): bigint {
-  let [r0, r1] = [P, value];
-  let [s0, s1] = [0n, 1n];
+  // Extended Euclid on (P, value); plain locals rather than array swaps (a third faster).
+  let r0 = P;
+  let r1 = value;
+  let s0 = 0n;
+  let s1 = 1n;
   while (r1 !== 0n) {
     const q = r0 / r1;
-    [r0, r1] = [r1, r0 - q * r1];
-    [s0, s1] = [s1, s0 - q * s1];
+    const r2 = r0 - q * r1;
+    r0 = r1;
+    r1 = r2;
+    const s2 = s0 - q * s1;
+    s0 = s1;
+    s1 = s2;
   }
-  return ((s0 % P) + P) % P;
+  return s0 < 0n ? s0 + P : s0;
 }
 
 /** Birational map u → y = (u − 1)/(u + 1), with the Edwards sign bit set; null where libsignal refuses. */
@@ -198,19 +195,50 @@ export function montgomeryToEdwards(u32: Uint8Array, signBit: number): Uint8Arra
 }
 
 /**
+ * The X25519 scalar k = 8ℓ − 8·(8⁻¹ mod ℓ), little-endian: k ≡ 0 (mod 8), k ≡ −1 (mod ℓ), and
+ * 2^254 ≤ k < 2^255, so X25519's clamping leaves it unchanged. For the twist's large prime
+ * factor ℓ′ = (2p + 2 − 8ℓ)/4, k mod ℓ′ is neither 1 nor ℓ′ − 1. The tests recheck all of this.
+ */
+export const SUBGROUP_SCALAR = Buffer.from(
+  'a023cdd083ef5bb82f10d62e59e15a6800000000000000000000000000000050',
+  'hex',
+);
+let subgroupKey: KeyObject | undefined;
+
+/** 32 bytes of little-endian u below p = 2^255 − 19 (so bit 255 clear). */
+function isCanonicalU(u: Uint8Array): boolean {
+  if ((u[31]! & 0x80) !== 0) return false;
+  if (u[31] !== 0x7f || u[0]! < 0xed) return true;
+  for (let i = 1; i < 31; i++) if (u[i] !== 0xff) return true;
+  return false;
+}
+
+/**
  * Checks an incoming PQXDH base key as libsignal's pqxdh_accept does (PublicKey::is_canonical): the
- * u-coordinate is below 2^255 − 19 with bit 255 clear, and its Edwards point is torsion-free (in
- * the prime-order subgroup; libsodium's is_valid_point checks that, refusing points off the curve,
- * of small order, or with a torsion component). Throws InvalidMessageError.
+ * u-coordinate is below 2^255 − 19 with bit 255 clear, and its point lies in the prime-order
+ * subgroup (on the curve, not of small order, no torsion component; the same keys libsodium's
+ * crypto_core_ed25519_is_valid_point accepts after the birational map). One X25519 multiplication
+ * decides it exactly: with k ≡ 0 (mod 8) and k ≡ −1 (mod ℓ) (SUBGROUP_SCALAR), a point P = Q + T
+ * (Q of order dividing ℓ, T of order dividing 8) maps to [k]P = −Q, so u([k]P) = u(P) exactly when
+ * T is the identity and Q is not (a small-order P maps to the identity, which X25519 encodes as 0,
+ * or OpenSSL refuses the all-zero result; u = 0 itself has order 2). A u on the quadratic twist
+ * (order 4ℓ′) maps to [k]R for its ℓ′-part R, equal to ±P only if k ≡ ±1 (mod ℓ′), which it is not.
+ * The base key's KeyObject is cached, so the agreements that follow reuse the import.
+ * Throws InvalidMessageError.
  */
 export function checkCanonicalBaseKey(publicKey: Uint8Array): void {
   checkPublicKey(publicKey);
   const u = publicKey.subarray(1);
-  let allOnes = true;
-  for (let i = 1; i < 31; i++) if (u[i] !== 0xff) allOnes = false;
-  const inRange = (u[31]! & 0x80) === 0 && !(u[0]! >= 0xed && allOnes && u[31] === 0x7f);
-  const y = inRange ? montgomeryToEdwards(u, 0) : null;
-  if (y === null || !sodium.crypto_core_ed25519_is_valid_point(y)) {
+  let image: Uint8Array | undefined;
+  if (isCanonicalU(u)) {
+    subgroupKey ??= importPrivate(SUBGROUP_SCALAR);
+    try {
+      image = diffieHellman({ privateKey: subgroupKey, publicKey: publicObject(publicKey) });
+    } catch {
+      image = undefined; // OpenSSL refuses an all-zero result: a point of small order
+    }
+  }
+  if (image === undefined || !bytesEqual(image, u)) {
     throw new InvalidMessageError('incoming base key is not canonical and torsion-free');
   }
 }

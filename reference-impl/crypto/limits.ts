@@ -1,6 +1,10 @@
 // Named limits of the Signal Protocol core, each with its reason (spec: Cryptography; libsignal consts.rs).
 
-/** How far ahead of a receiving chain a counter may be; bounds the work an attacker can force. (libsignal MAX_FORWARD_JUMPS) */
+/**
+ * How far ahead of a receiving chain a counter may be; bounds the work an attacker can force.
+ * Not applied in a session with oneself (same identity key and service id), as libsignal does:
+ * one's own devices may send many messages before syncing. (libsignal MAX_FORWARD_JUMPS)
+ */
 export const MAX_FORWARD_JUMPS = 25_000;
 
 /** Skipped message keys kept per receiving chain; oldest dropped first, bounds record size. (libsignal MAX_MESSAGE_KEYS) */

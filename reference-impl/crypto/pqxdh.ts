@@ -68,10 +68,14 @@ function deriveKeys(secrets: Uint8Array[]): HandshakeKeys {
  * The initiator's session and the Kyber ciphertext to send: the derived chain key receives on the
  * responder's ratchet key, and the root key is ratcheted at once with a fresh sending key
  * (libsignal initialize_alice_session). The caller records the ciphertext as pending.
+ * `kem` (a fresh encapsulation to the responder's Kyber prekey unless given) is a parameter only
+ * so that tests can key a session with a chosen ciphertext and secret (the implicit-rejection
+ * interop test); this module is not re-exported from index.ts.
  */
 export function initializeAliceSession(
   p: AliceParameters,
   sendingRatchetKeyPair: KeyPair = generateKeyPair(),
+  kem: { ciphertext: Uint8Array; sharedSecret: Uint8Array } = kyberEncapsulate(p.theirKyberPreKey),
 ): { state: SessionState; kyberCiphertext: Uint8Array } {
   const secrets = [
     calculateAgreement(p.theirSignedPreKey, p.ourIdentityKeyPair.privateKey),
@@ -81,7 +85,6 @@ export function initializeAliceSession(
   if (p.theirOneTimePreKey !== null) {
     secrets.push(calculateAgreement(p.theirOneTimePreKey, p.ourBaseKeyPair.privateKey));
   }
-  const kem = kyberEncapsulate(p.theirKyberPreKey);
   secrets.push(kem.sharedSecret);
   const derived = deriveKeys(secrets);
   const sending = createChain(derived.rootKey, p.theirRatchetKey, sendingRatchetKeyPair.privateKey);

@@ -12,7 +12,7 @@ import {
   UntrustedIdentityError,
 } from './errors.ts';
 import { checkKyberPublicKey } from './kem.ts';
-import { LEGACY_SESSION_VERSION } from './limits.ts';
+import { LEGACY_SESSION_VERSION, MAX_PREKEY_ID } from './limits.ts';
 import { initializeAliceSession, initializeBobSession } from './pqxdh.ts';
 import { SessionRecord } from './state.ts';
 import { addressKey, type ProtocolAddress, type ProtocolStores } from './stores.ts';
@@ -77,6 +77,12 @@ export async function processPreKeyBundle(
   if (bundle.preKey !== undefined) checkPublicKey(bundle.preKey);
   if (bundle.kyberPreKey === undefined || bundle.kyberPreKeySignature === undefined) {
     throw new InvalidKeyError('bundle carries no Kyber prekey (PQXDH requires one)');
+  }
+  const kyberId = bundle.kyberPreKeyId;
+  if (!Number.isInteger(kyberId) || kyberId < 0 || kyberId > MAX_PREKEY_ID) {
+    throw new InvalidKeyError(
+      `bundle's Kyber prekey id ${String(kyberId)} outside 0..${MAX_PREKEY_ID}`,
+    );
   }
   checkKyberPublicKey(bundle.kyberPreKey);
   if (!(await stores.isTrustedIdentity(address, bundle.identityKey, 'sending'))) {

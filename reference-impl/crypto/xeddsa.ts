@@ -1,8 +1,9 @@
 // XEdDSA over Curve25519 keys exactly as libsignal signs and verifies (spec: Cryptography — XEdDSA
 // signatures on prekeys; the Edwards sign bit travels in the top bit of the signature's last byte).
-import { createHash, createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import sodium from 'libsodium-wrappers-sumo';
 import { checkPublicKey, clampPrivateKey, montgomeryToEdwards } from './curve.ts';
+import { randomSecret } from './random.ts';
 
 await sodium.ready;
 
@@ -40,7 +41,7 @@ function sha512(...parts: Uint8Array[]): Uint8Array {
 export function xeddsaSign(
   privateKey: Uint8Array,
   message: Uint8Array,
-  random: Uint8Array = randomBytes(64),
+  random: Uint8Array = randomSecret(64),
 ): Uint8Array {
   const a = clampPrivateKey(privateKey);
   let capA = edwardsPublic.get(privateKey);

@@ -3,7 +3,7 @@
 // prekey handling, base-key checks, version 3 refused, field 6, device ids, the 30-day rule, the
 // body size limit and sessions with oneself. Every refusal leaves the serialised session unchanged.
 import { expect } from 'chai';
-import { randomUUID } from 'node:crypto';
+import { hkdfSync, randomUUID } from 'node:crypto';
 import sodium from 'libsodium-wrappers-sumo';
 import {
   BadMacError,
@@ -24,7 +24,14 @@ import {
   UnknownKyberPreKeyError,
   type CiphertextMessage,
 } from '../../../reference-impl/crypto/index.ts';
+import { calculateAgreement, generateKeyPair } from '../../../reference-impl/crypto/curve.ts';
+import { generateKyberKeyPair, kyberDecapsulate } from '../../../reference-impl/crypto/kem.ts';
+import {
+  initializeAliceSession,
+  initializeBobSession,
+} from '../../../reference-impl/crypto/pqxdh.ts';
 import { nextChainKey } from '../../../reference-impl/crypto/ratchet.ts';
+import { initialSpqrChain } from '../../../reference-impl/crypto/spqr.ts';
 import {
   encodePreKeySignalMessage,
   encodeSignalMessage,
@@ -132,7 +139,7 @@ describe('reference-impl/crypto/pqxdh sessions', () => {
     expect(swapped).to.be.instanceOf(SignatureValidationError);
   });
 
-  it('alice refuses a bundle whose Kyber key is ML-KEM (0x0A), truncated or missing with InvalidKeyError', async () => {
+  it('alice refuses a bundle whose Kyber key is ML-KEM (0x0A), truncated or missing, or whose Kyber prekey id is not a 24-bit id, with InvalidKeyError', async () => {
     const alice = new ParleyParty(aci());
     const bob = new ParleyParty(aci());
     const bundle = await bob.bundle();
@@ -143,6 +150,12 @@ describe('reference-impl/crypto/pqxdh sessions', () => {
         alice.startSession(bob.address, { ...bundle, kyberPreKey: kyberPreKey as Uint8Array }),
       );
       expect(error).to.be.instanceOf(InvalidKeyError);
+    }
+    for (const kyberPreKeyId of [undefined, -1, 0x1000000, 2.5]) {
+      const error = await refusal(() =>
+        alice.startSession(bob.address, { ...bundle, kyberPreKeyId: kyberPreKeyId as number }),
+      );
+      expect(error, String(kyberPreKeyId)).to.be.instanceOf(InvalidKeyError);
     }
     expect(await alice.store.loadSession(bob.address)).to.equal(undefined);
   });
@@ -406,5 +419,64 @@ describe('reference-impl/crypto/pqxdh sessions', () => {
     );
     expect(error.message).to.contain('V1 is required');
     expect(untext(await bob.decrypt(alice.address, message))).to.equal('x');
+  });
+});
+
+describe('reference-impl/crypto/pqxdh key agreement', () => {
+  it('bob derives HKDF(0xFF×32 ‖ DH1 ‖ DH2 ‖ DH3 ‖ DH4 ‖ Kyber secret, no salt, "WhisperText_X25519_SHA-256_CRYSTALS-KYBER-1024", 96) = root ‖ chain ‖ SPQR key, and alice agrees', () => {
+    const [aliceIdentity, aliceBase, bobIdentity, bobSigned, bobOneTime] = [1, 2, 3, 4, 5].map(() =>
+      generateKeyPair(),
+    ) as [ReturnType<typeof generateKeyPair>, ...ReturnType<typeof generateKeyPair>[]];
+    const bobKyber = generateKyberKeyPair();
+    for (const oneTime of [bobOneTime!, null]) {
+      const { state: alice, kyberCiphertext } = initializeAliceSession({
+        ourIdentityKeyPair: aliceIdentity,
+        ourBaseKeyPair: aliceBase!,
+        theirIdentityKey: bobIdentity!.publicKey,
+        theirSignedPreKey: bobSigned!.publicKey,
+        theirOneTimePreKey: oneTime === null ? null : oneTime.publicKey,
+        theirKyberPreKey: bobKyber.publicKey,
+        theirRatchetKey: bobSigned!.publicKey,
+        selfSession: false,
+      });
+      const bob = initializeBobSession({
+        ourIdentityKeyPair: bobIdentity!,
+        ourSignedPreKeyPair: bobSigned!,
+        ourOneTimePreKeyPair: oneTime,
+        ourKyberPreKeyPair: bobKyber,
+        ourRatchetKeyPair: bobSigned!,
+        theirIdentityKey: aliceIdentity.publicKey,
+        theirBaseKey: aliceBase!.publicKey,
+        theirKyberCiphertext: kyberCiphertext,
+        selfSession: false,
+      });
+      const secrets = [
+        new Uint8Array(32).fill(0xff),
+        calculateAgreement(aliceIdentity.publicKey, bobSigned!.privateKey),
+        calculateAgreement(aliceBase!.publicKey, bobIdentity!.privateKey),
+        calculateAgreement(aliceBase!.publicKey, bobSigned!.privateKey),
+        ...(oneTime === null ? [] : [calculateAgreement(aliceBase!.publicKey, oneTime.privateKey)]),
+        kyberDecapsulate(kyberCiphertext, bobKyber.secretKey),
+      ];
+      const okm = Buffer.from(
+        hkdfSync(
+          'sha256',
+          Buffer.concat(secrets),
+          new Uint8Array(0),
+          'WhisperText_X25519_SHA-256_CRYSTALS-KYBER-1024',
+          96,
+        ),
+      );
+      expect(Buffer.from(bob.rootKey)).to.deep.equal(okm.subarray(0, 32));
+      expect(Buffer.from(bob.senderChain.chainKey.key)).to.deep.equal(okm.subarray(32, 64));
+      const spqr = initialSpqrChain(okm.subarray(64, 96), 'B2A', false);
+      expect(Buffer.from(bob.spqr.send.next)).to.deep.equal(Buffer.from(spqr.send.next));
+      expect(Buffer.from(alice.receiverChains[0]!.chainKey.key)).to.deep.equal(
+        okm.subarray(32, 64),
+      );
+      expect(Buffer.from(alice.spqr.receive.next)).to.deep.equal(Buffer.from(spqr.send.next));
+      expect(alice.sessionVersion).to.equal(4);
+      expect(bob.sessionVersion).to.equal(4);
+    }
   });
 });

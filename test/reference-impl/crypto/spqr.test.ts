@@ -24,14 +24,14 @@ function nextInfo(counter: number): Buffer {
 
 /** Message `index` of a direction seeded with `seed`, stepping the chain from counter 0. */
 function expectedKey(seed: Uint8Array, index: number): Buffer {
-  let next = Buffer.from(seed);
-  let key = Buffer.alloc(0);
+  let next: Uint8Array = Uint8Array.from(seed);
+  let key: Uint8Array = new Uint8Array(0);
   for (let counter = 1; counter <= index; counter++) {
     const okm = hkdf(next, nextInfo(counter), 64);
     next = okm.subarray(0, 32);
     key = okm.subarray(32, 64);
   }
-  return key;
+  return Buffer.from(key);
 }
 
 const field = (epoch: number, index: number, type = 0): Uint8Array => {

@@ -19,7 +19,8 @@ import {
   parsePreKeySignalMessage,
   parseSignalMessage,
 } from '../../../reference-impl/crypto/wire.ts';
-import { LibsignalParty, makeParty, text, toBuffer } from './support/parties.ts';
+import type { LibsignalParty } from './support/parties.ts';
+import { makeParty, text, toBuffer } from './support/parties.ts';
 
 /** A real PreKeySignalMessage from libsignal 0.103.0 to a Parley bob (both names are ACIs). */
 async function libsignalPreKeyMessage(): Promise<Uint8Array> {

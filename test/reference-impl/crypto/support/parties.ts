@@ -13,6 +13,7 @@ import {
   IdentityKeyPair,
   InMemoryProtocolStore,
   processPreKeyBundle,
+  serializeSessionRecord,
   type CiphertextMessage,
   type KyberPreKeyRecord,
   type PreKeyBundle,
@@ -33,6 +34,8 @@ export interface Party {
   startSession(peer: ProtocolAddress, bundle: PreKeyBundle, now?: number): Promise<void>;
   encrypt(peer: ProtocolAddress, plaintext: Uint8Array, now?: number): Promise<CiphertextMessage>;
   decrypt(peer: ProtocolAddress, message: CiphertextMessage): Promise<Uint8Array>;
+  /** Everything a decryption could change for `peer` (session record, identity, prekeys), as text. */
+  stateOf(peer: ProtocolAddress): Promise<string>;
 }
 
 let nextKeyId = 1;
@@ -97,6 +100,15 @@ export class ParleyParty implements Party {
 
   decrypt(peer: ProtocolAddress, message: CiphertextMessage): Promise<Uint8Array> {
     return decrypt(message, peer, this.store, { localAddress: this.address });
+  }
+
+  async stateOf(peer: ProtocolAddress): Promise<string> {
+    const record = await this.store.loadSession(peer);
+    const identity = await this.store.getIdentity(peer);
+    return JSON.stringify({
+      record: record === undefined ? null : Buffer.from(serializeSessionRecord(record)).toString(),
+      identity: identity === undefined ? null : Buffer.from(identity).toString('hex'),
+    });
   }
 }
 
@@ -205,8 +217,8 @@ class LibsignalKyberPreKeys extends Signal.KyberPreKeyStore {
   }
 }
 
-export const toBuffer = (bytes: Uint8Array): Buffer =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** A copy on its own ArrayBuffer, the form libsignal-client 0.103.0's typings ask for. */
+export const toBuffer = (bytes: Uint8Array): Uint8Array<ArrayBuffer> => Uint8Array.from(bytes);
 
 export class LibsignalParty implements Party {
   readonly kind = 'libsignal';
@@ -347,6 +359,18 @@ export class LibsignalParty implements Party {
             this.identities,
           );
     return new Uint8Array(plaintext);
+  }
+
+  async stateOf(peer: ProtocolAddress): Promise<string> {
+    const address = this.signalAddress(peer);
+    const record = this.sessions.sessions.get(key(address));
+    const identity = this.identities.known.get(key(address));
+    return JSON.stringify({
+      record: record === undefined ? null : Buffer.from(record.serialize()).toString('hex'),
+      identity: identity === undefined ? null : Buffer.from(identity.serialize()).toString('hex'),
+      preKeys: [...this.preKeys.keys.keys()],
+      kyberPreKeys: [...this.kyberPreKeys.keys.keys()],
+    });
   }
 }
 

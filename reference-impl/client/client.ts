@@ -5,7 +5,7 @@ import { IdentityKeyPair, generateRegistrationId } from '../crypto/index.ts';
 import type { Content, ReceiptType, ReplyTarget, TypingState } from '../../schemas/content.ts';
 import type { ClientFrameType } from '../../schemas/frame-types.ts';
 import type { AttachmentKind } from '../../schemas/common.ts';
-import { SCHEMA_LIMITS } from '../../schemas/limits.ts';
+import { base64UrlLength, SCHEMA_LIMITS } from '../../schemas/limits.ts';
 import type {
   AttachmentSlottedFrame,
   InteropSettings,
@@ -86,6 +86,16 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   });
 
 /** A Parley client for one device. */
+/** The most bytes one one-time Kyber prekey adds to a `keys.publish` frame, comma included. */
+const KYBER_ENTRY_BYTES =
+  Buffer.byteLength(
+    JSON.stringify({
+      keyId: 4_294_967_295,
+      publicKey: 'C'.repeat(base64UrlLength(SCHEMA_LIMITS.kyberPublicKeyBytes)),
+      signature: 'A'.repeat(base64UrlLength(64)),
+    }),
+  ) + 1;
+
 /** The one-time prekey counts a `keys.published` reported. */
 interface PublishedCounts {
   oneTimePreKeyCount: number;
@@ -431,9 +441,11 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
       if (!fresh && !freshKyber && !rotated && !kyber.rotated) return;
       const batch = Math.min(INITIAL_PREKEY_BATCH, this.limits().maxOneTimePreKeysPerPublish);
       const oneTime = fresh ? await newOneTimePreKeys(this.store, batch) : [];
+      // PROTO-024: as many one-time Kyber prekeys (about 2.2 KB each) as the frame limit leaves room for.
       const kyberBatch = Math.min(
         INITIAL_PREKEY_BATCH,
         SCHEMA_LIMITS.maxOneTimeKyberPreKeysPerPublish,
+        this.kyberRoom(await publishBody(this.store, record, oneTime, kyber.record, [])),
       );
       const oneTimeKyber = freshKyber
         ? await newOneTimeKyberPreKeys(this.store, kyberBatch, this.now())
@@ -471,9 +483,10 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
       const { record } = await currentSignedPreKey(this.store, this.now());
       const kyber = await currentLastResortKyberPreKey(this.store, this.now());
       const oneTime = await newOneTimePreKeys(this.store, Math.min(max, remaining));
+      const room = this.kyberRoom(await publishBody(this.store, record, oneTime, kyber.record, []));
       const oneTimeKyber = await newOneTimeKyberPreKeys(
         this.store,
-        Math.min(maxKyber, remainingKyber),
+        Math.min(maxKyber, remainingKyber, room),
         this.now(),
       );
       const reply = await this.request(
@@ -483,9 +496,16 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
       stored = this.notePublished(reply);
       remaining -= oneTime.length;
       remainingKyber -= oneTimeKyber.length;
+      if (oneTime.length === 0 && oneTimeKyber.length === 0) break; // nothing more fits a frame
     } while (remaining > 0 || remainingKyber > 0);
     this.emit('keysPublished', stored);
     return stored;
+  }
+
+  /** How many one-time Kyber prekeys fit beside `body` in one frame of `limits.maxFrameBytes`. */
+  private kyberRoom(body: RequestBody<'keys.publish'>): number {
+    const used = Buffer.byteLength(JSON.stringify({ v: 1, id: 'c4294967295', ...body }));
+    return Math.max(0, Math.floor((this.limits().maxFrameBytes - used) / KYBER_ENTRY_BYTES));
   }
 
   private now(): number {

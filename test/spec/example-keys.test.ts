@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { parse } from 'yaml';
-import { verifySignature } from '../../reference-impl/crypto/index.ts';
+import { parseCiphertext, verifySignature } from '../../reference-impl/crypto/index.ts';
 
 interface Signed {
   keyId: number;
@@ -60,7 +60,7 @@ describe('the key material of the AsyncAPI examples', () => {
     for (const k of p.oneTimeKyberPreKeys) expectSigned(identityKey, k, 0x08, 1569);
   });
 
-  it('serves in every keys.bundle entry a signed prekey and a Kyber prekey that verify (KEYS-014, KEYS-026)', () => {
+  it('serves in every keys.bundle entry a signed prekey and a Kyber prekey that verify (KEYS-014, KEYS-028)', () => {
     for (const bundle of examples('spec/messages/keys.yaml', 'keysBundle'))
       for (const device of bundle.payload.devices as {
         identityKey: string;
@@ -70,5 +70,29 @@ describe('the key material of the AsyncAPI examples', () => {
         expectSigned(device.identityKey, device.signedPreKey, 0x05, 33);
         expectSigned(device.identityKey, device.kyberPreKey, 0x08, 1569);
       }
+  });
+});
+
+describe('the ciphertexts of the AsyncAPI examples', () => {
+  it('are PQXDH (version 0x44) messages: prekey bodies with Kyber fields that the provider’s check accepts, a whisper reply (ENC-022, ENC-034)', () => {
+    const send = examples('spec/messages/messages.yaml', 'messageSend');
+    const bodies = send.flatMap(
+      (e) => e.payload.messages as { type: 'prekey' | 'whisper'; body: string }[],
+    );
+    expect(bodies.map((b) => b.type)).to.deep.equal(['prekey', 'prekey', 'whisper']);
+    for (const m of bodies) {
+      const body = bytes(m.body);
+      expect(body[0]).to.equal(0x44);
+      const parsed = parseCiphertext(m.type, body);
+      if (parsed.type === 'prekey') {
+        expect(parsed.message.kyberCiphertext.length).to.equal(1569);
+        const bob = examples('spec/messages/session.yaml', 'auth').find(
+          (e) => e.name === 'partner',
+        )!;
+        expect(Buffer.from(parsed.message.identityKey).toString('base64url')).to.equal(
+          bob.payload.identityKey,
+        );
+      }
+    }
   });
 });

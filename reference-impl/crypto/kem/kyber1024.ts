@@ -7,10 +7,13 @@
 //   - key generation expands (ρ, σ) = G(d), without FIPS 203's appended byte k;
 //   - encapsulation hashes its coins first: m = H(coins), then (K̄, r) = G(m ‖ H(pk));
 //   - the shared secret is KDF(K̄ ‖ H(c)) with KDF = SHAKE-256 to 32 bytes, not K̄ itself;
-//   - on a ciphertext that does not re-encrypt, libcrux (so libsignal) returns
-//     KDF(J(z ‖ c) ‖ H(c)) with J = SHAKE-256 to 32 bytes. The round-3 reference code and
-//     crystals-kyber return KDF(z ‖ H(c)) instead; Parley follows libsignal. The two differ only
-//     for invalid ciphertexts, so interoperability on valid ones is unaffected.
+//   - on a ciphertext that does not re-encrypt, libcrux's Rust code (so libsignal) returns
+//     KDF(J(z ‖ c) ‖ H(c)) with J = SHAKE-256 to 32 bytes (libcrux-ml-kem ind_cca.rs decapsulate
+//     with variant.rs Kyber::kdf, the same from 0.0.2, libsignal 0.72, to today's). The round-3
+//     specification, its reference code, crystals-kyber and libcrux's own Python model
+//     (tests/kats/kyber.py) return KDF(z ‖ H(c)) instead. Parley follows libsignal. The two
+//     differ only for ciphertexts that fail re-encryption, whose secret no one without z can
+//     compute, so interoperability is unaffected either way.
 // Like libsignal (and libcrux, crystals-kyber, the round-3 reference), encapsulation checks only
 // the public key's length: a 12-bit coefficient ≥ q is used as its residue mod q (no FIPS 203 §7.2
 // modulus check), and H(pk) hashes the bytes as received.

@@ -194,6 +194,20 @@ describe('reference-impl/crypto/kem/kyber1024 (round-3 CRYSTALS-Kyber-1024, libs
     );
   });
 
+  it('bob turns any 1568 bytes into a 32-byte secret, the rejection secret for bytes that are no encapsulation, never an error (property)', () => {
+    const seed = randomBytes(64);
+    const keys = kyber1024.generateKeyPair(seed);
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1568, maxLength: 1568 }), (bytes) => {
+        const secret = kyber1024.decapsulate(bytes, keys.secretKey);
+        const inner = shake256(new Uint8Array([...seed.subarray(32), ...bytes]), { dkLen: 32 });
+        const expected = shake256(new Uint8Array([...inner, ...sha3_256(bytes)]), { dkLen: 32 });
+        expect(hex(secret)).to.equal(hex(expected));
+      }),
+      { numRuns: 30 },
+    );
+  });
+
   it('alice and bob agree on the secret for any seed and coins (property)', () => {
     fc.assert(
       fc.property(

@@ -128,6 +128,18 @@ describe('reference-impl/crypto/kem/mlkem768 (FIPS 203 ML-KEM-768)', () => {
     expect(() => mlkem768.checkDecapsulationKey(decapsulationKey)).to.not.throw();
   });
 
+  it('bob turns any 1088 bytes into J(z ‖ c) when they are no encapsulation, never an error (property)', () => {
+    const seed = randomBytes(64);
+    const keys = mlkem768.generateKeyPair(seed);
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1088, maxLength: 1088 }), (bytes) => {
+        const expected = shake256(new Uint8Array([...seed.subarray(32), ...bytes]), { dkLen: 32 });
+        expect(hex(mlkem768.decapsulate(bytes, keys.decapsulationKey))).to.equal(hex(expected));
+      }),
+      { numRuns: 30 },
+    );
+  });
+
   describe('the incremental split SPQR sends (header, encapsulation-key vector, two ciphertext parts)', () => {
     it('splits the key into a 64-byte header ρ ‖ H(ek) and the 1152-byte vector t̂, and joins them back', () => {
       const { encapsulationKey } = mlkem768.generateKeyPair();

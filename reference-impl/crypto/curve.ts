@@ -199,10 +199,8 @@ export function montgomeryToEdwards(u32: Uint8Array, signBit: number): Uint8Arra
  * 2^254 ≤ k < 2^255, so X25519's clamping leaves it unchanged. For the twist's large prime
  * factor ℓ′ = (2p + 2 − 8ℓ)/4, k mod ℓ′ is neither 1 nor ℓ′ − 1. The tests recheck all of this.
  */
-export const SUBGROUP_SCALAR = Buffer.from(
-  'a023cdd083ef5bb82f10d62e59e15a6800000000000000000000000000000050',
-  'hex',
-);
+export const SUBGROUP_SCALAR_HEX =
+  'a023cdd083ef5bb82f10d62e59e15a6800000000000000000000000000000050';
 let subgroupKey: KeyObject | undefined;
 
 /** 32 bytes of little-endian u below p = 2^255 − 19 (so bit 255 clear). */
@@ -214,24 +212,24 @@ function isCanonicalU(u: Uint8Array): boolean {
 }
 
 /**
- * Checks an incoming PQXDH base key as libsignal's pqxdh_accept does (PublicKey::is_canonical): the
- * u-coordinate is below 2^255 − 19 with bit 255 clear, and its point lies in the prime-order
- * subgroup (on the curve, not of small order, no torsion component; the same keys libsodium's
+ * Checks an incoming PQXDH base key as libsignal's pqxdh_accept does (PublicKey::is_canonical):
+ * the u-coordinate is below 2^255 − 19 with bit 255 clear, and its point lies in the prime-order
+ * subgroup (on the curve, not of small order, no torsion component: the keys that libsodium's
  * crypto_core_ed25519_is_valid_point accepts after the birational map). One X25519 multiplication
- * decides it exactly: with k ≡ 0 (mod 8) and k ≡ −1 (mod ℓ) (SUBGROUP_SCALAR), a point P = Q + T
- * (Q of order dividing ℓ, T of order dividing 8) maps to [k]P = −Q, so u([k]P) = u(P) exactly when
- * T is the identity and Q is not (a small-order P maps to the identity, which X25519 encodes as 0,
- * or OpenSSL refuses the all-zero result; u = 0 itself has order 2). A u on the quadratic twist
- * (order 4ℓ′) maps to [k]R for its ℓ′-part R, equal to ±P only if k ≡ ±1 (mod ℓ′), which it is not.
- * The base key's KeyObject is cached, so the agreements that follow reuse the import.
- * Throws InvalidMessageError.
+ * decides it exactly. With k ≡ 0 (mod 8) and k ≡ −1 (mod ℓ) (SUBGROUP_SCALAR_HEX), a point
+ * P = Q + T (Q of order dividing ℓ, T of order dividing 8) maps to [k]P = −Q, so u([k]P) = u(P)
+ * if and only if T is the identity and Q is not. A small-order P maps to the identity, which
+ * X25519 encodes as 0 (or OpenSSL refuses the all-zero result; u = 0 itself has order 2). A u on
+ * the quadratic twist (order 4ℓ′) maps to [k]R for its ℓ′-part R, which equals ±P only if
+ * k ≡ ±1 (mod ℓ′), and it is not. The base key's KeyObject is cached, so the agreements that
+ * follow reuse the import. Throws InvalidMessageError.
  */
 export function checkCanonicalBaseKey(publicKey: Uint8Array): void {
   checkPublicKey(publicKey);
   const u = publicKey.subarray(1);
   let image: Uint8Array | undefined;
   if (isCanonicalU(u)) {
-    subgroupKey ??= importPrivate(SUBGROUP_SCALAR);
+    subgroupKey ??= importPrivate(Buffer.from(SUBGROUP_SCALAR_HEX, 'hex'));
     try {
       image = diffieHellman({ privateKey: subgroupKey, publicKey: publicObject(publicKey) });
     } catch {

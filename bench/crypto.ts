@@ -7,7 +7,12 @@ import { performance } from 'node:perf_hooks';
 import { ml_kem1024, ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import * as kyber1024 from '../reference-impl/crypto/kem/kyber1024.ts';
 import * as mlkem768 from '../reference-impl/crypto/kem/mlkem768.ts';
-import * as kemOutput from './support/figures.ts';
+import * as Signal from '@signalapp/libsignal-client';
+import {
+  calculateAgreement,
+  generateKeyPair,
+  PRIVATE_KEY_IMPORT_FORM,
+} from '../reference-impl/crypto/curve.ts';
 import { makeParty, text, type Party } from '../test/reference-impl/crypto/support/parties.ts';
 import { printFigures, type Figure } from './support/figures.ts';
 
@@ -197,8 +202,63 @@ async function sessionFigures(): Promise<{ figures: Figure[]; results: SessionRe
   return { figures, results };
 }
 
+/**
+ * X25519 key pairs from fresh private keys, and an agreement with a key never used before: the
+ * import of a raw private key into node:crypto, whose form differs between Node lines (curve.ts),
+ * beside libsignal's native key generation and agreement (target: ratio ≤ 1.0, no slower than it).
+ */
+function keyFigures(): Figure[] {
+  const peer = generateKeyPair().publicKey;
+  const theirPeer = Signal.PrivateKey.generate().getPublicKey();
+  const operations = [
+    {
+      name: 'X25519 key pair from a fresh private key (import + public key)',
+      ours: () => generateKeyPair(),
+      theirs: () => Signal.PrivateKey.generate().getPublicKey().serialize(),
+    },
+    {
+      name: 'X25519 agreement with a fresh private key (import + agreement)',
+      ours: () => calculateAgreement(peer, generateKeyPair().privateKey),
+      theirs: () => Signal.PrivateKey.generate().agree(theirPeer),
+    },
+  ];
+  const iterations = 4000;
+  const rounds = 10;
+  const sample = (op: () => unknown, count: number): number[] => {
+    const samples: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const start = performance.now();
+      op();
+      samples.push(performance.now() - start);
+    }
+    return samples;
+  };
+  return operations.map(({ name, ours, theirs }): Figure => {
+    sample(ours, 200);
+    sample(theirs, 200);
+    const oursSamples: number[] = [];
+    const theirSamples: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      oursSamples.push(...sample(ours, iterations / rounds));
+      theirSamples.push(...sample(theirs, iterations / rounds));
+    }
+    const ratio = median(oursSamples) / median(theirSamples);
+    return {
+      name,
+      ours: Number(median(oursSamples).toFixed(4)),
+      baseline: Number(median(theirSamples).toFixed(4)),
+      baselineName: LIBSIGNAL,
+      unit: 'ms',
+      ratio: Number(ratio.toFixed(3)),
+      target: 'ratio ≤ 1.0',
+      met: ratio <= 1.0,
+      note: `Node ${process.versions.node}, private keys imported as ${PRIVATE_KEY_IMPORT_FORM}; median of ${iterations} per side in ${rounds} interleaved rounds`,
+    };
+  });
+}
+
 const session = await sessionFigures();
-const figures: Figure[] = [...session.figures];
+const figures: Figure[] = [...session.figures, ...keyFigures()];
 printFigures(figures);
 
 mkdirSync(new URL('../reports/bench/', import.meta.url), { recursive: true });
@@ -311,7 +371,7 @@ function kemFigures(): Figure[] {
 }
 
 const kem = kemFigures();
-kemOutput.printFigures(kem);
+printFigures(kem);
 mkdirSync(new URL('../reports/bench/', import.meta.url), { recursive: true });
 writeFileSync(
   new URL('../reports/bench/crypto-kem.json', import.meta.url),

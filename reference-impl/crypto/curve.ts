@@ -53,26 +53,40 @@ export function checkPublicKey(bytes: Uint8Array): Uint8Array {
  * the public key from `d` and ignore `x`; Node 24 checks `x` and refuses it), else PKCS#8 DER, which
  * every Node accepts but Node 20's decoder makes about ten times slower than JWK.
  */
-type PrivateImport = (privateKey: Uint8Array) => KeyObject;
+interface PrivateImport {
+  /** The node:crypto key format it uses, for reports. */
+  readonly form: 'raw-private' | 'jwk' | 'pkcs8-der';
+  readonly load: (privateKey: Uint8Array) => KeyObject;
+}
 
 // RFC 8410 PKCS#8 prefix of an X25519 private key: SEQUENCE { version 0, AlgorithmIdentifier
 // { 1.3.101.110 }, OCTET STRING { OCTET STRING (32 bytes) } }.
 const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
 const privateImports: readonly PrivateImport[] = [
-  (d) =>
-    createPrivateKey({
-      key: Buffer.from(d.buffer, d.byteOffset, d.byteLength),
-      format: 'raw-private',
-      asymmetricKeyType: 'x25519',
-    } as unknown as Parameters<typeof createPrivateKey>[0]),
-  (d) => createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64u(d), x: '' }, format: 'jwk' }),
-  (d) =>
-    createPrivateKey({
-      key: Buffer.concat([PKCS8_X25519_PREFIX, d]),
-      format: 'der',
-      type: 'pkcs8',
-    }),
+  {
+    form: 'raw-private',
+    load: (d) =>
+      createPrivateKey({
+        key: Buffer.from(d.buffer, d.byteOffset, d.byteLength),
+        format: 'raw-private',
+        asymmetricKeyType: 'x25519',
+      } as unknown as Parameters<typeof createPrivateKey>[0]),
+  },
+  {
+    form: 'jwk',
+    load: (d) =>
+      createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64u(d), x: '' }, format: 'jwk' }),
+  },
+  {
+    form: 'pkcs8-der',
+    load: (d) =>
+      createPrivateKey({
+        key: Buffer.concat([PKCS8_X25519_PREFIX, d]),
+        format: 'der',
+        type: 'pkcs8',
+      }),
+  },
 ];
 
 /** The first import this Node accepts that yields the right key (RFC 7748 §6.1's test key). */
@@ -81,7 +95,7 @@ function probePrivateImport(): PrivateImport {
   const x = 'hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo';
   for (const candidate of privateImports) {
     try {
-      if (createPublicKey(candidate(d)).export({ format: 'jwk' }).x === x) return candidate;
+      if (createPublicKey(candidate.load(d)).export({ format: 'jwk' }).x === x) return candidate;
     } catch {
       // This Node does not take that form; try the next.
     }
@@ -89,12 +103,15 @@ function probePrivateImport(): PrivateImport {
   throw new Error('node:crypto imports no X25519 private key form Parley knows');
 }
 
-const importPrivate: PrivateImport = probePrivateImport();
+const privateImport: PrivateImport = probePrivateImport();
+
+/** How this Node imports X25519 private keys (`raw-private` on 24, `jwk` on 20 and 22). */
+export const PRIVATE_KEY_IMPORT_FORM = privateImport.form;
 
 function privateObject(privateKey: Uint8Array): KeyObject {
   let key = privateObjects.get(privateKey);
   if (key === undefined) {
-    key = importPrivate(privateKey);
+    key = privateImport.load(privateKey);
     privateObjects.set(privateKey, key);
   }
   return key;
@@ -229,7 +246,7 @@ export function checkCanonicalBaseKey(publicKey: Uint8Array): void {
   const u = publicKey.subarray(1);
   let image: Uint8Array | undefined;
   if (isCanonicalU(u)) {
-    subgroupKey ??= importPrivate(Buffer.from(SUBGROUP_SCALAR_HEX, 'hex'));
+    subgroupKey ??= privateImport.load(Buffer.from(SUBGROUP_SCALAR_HEX, 'hex'));
     try {
       image = diffieHellman({ privateKey: subgroupKey, publicKey: publicObject(publicKey) });
     } catch {

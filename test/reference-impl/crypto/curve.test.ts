@@ -8,8 +8,12 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import sodium from 'libsodium-wrappers-sumo';
 import {
+  calculateAgreement,
   checkCanonicalBaseKey,
+  DJB_TYPE,
+  keyPairFromPrivate,
   montgomeryToEdwards,
+  PRIVATE_KEY_IMPORT_FORM,
   SUBGROUP_SCALAR_HEX,
 } from '../../../reference-impl/crypto/curve.ts';
 import { InvalidMessageError } from '../../../reference-impl/crypto/errors.ts';
@@ -175,5 +179,37 @@ describe('reference-impl/crypto/curve checkCanonicalBaseKey (PQXDH base keys)', 
     }
     // About 1 in 16 random u is on the curve (1/2) and torsion-free (1/8).
     expect(accepted).to.be.within(100, 300);
+  });
+});
+
+describe('X25519 private key import on every supported Node', () => {
+  // RFC 7748 §6.1: alice's and bob's private and public keys, and their shared secret.
+  const alicePrivate = Buffer.from(
+    '77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a',
+    'hex',
+  );
+  const bobPublic = Buffer.from(
+    'de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f',
+    'hex',
+  );
+  const shared = '4a5d9d5b a4ce2de1 728e3bf4 80350f25 e07e21c9 47d19e33 76f09b3c 1e161742';
+
+  it('imports a raw private key in a form this Node accepts and derives RFC 7748 alice and bob', () => {
+    expect(['raw-private', 'jwk', 'pkcs8-der']).to.include(PRIVATE_KEY_IMPORT_FORM);
+    const alice = keyPairFromPrivate(alicePrivate);
+    expect(Buffer.from(alice.publicKey).toString('hex')).to.equal(
+      '058520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a',
+    );
+    const bob = Uint8Array.from([DJB_TYPE, ...bobPublic]);
+    expect(Buffer.from(calculateAgreement(bob, alice.privateKey)).toString('hex')).to.equal(
+      shared.replaceAll(' ', ''),
+    );
+  });
+
+  it('uses a JWK on Node 20 and 22 and never a JWK on Node 24, which refuses one without x', () => {
+    const major = Number(process.versions.node.split('.')[0]);
+    expect(PRIVATE_KEY_IMPORT_FORM).to.be.oneOf(
+      major >= 24 ? ['raw-private', 'pkcs8-der'] : ['jwk'],
+    );
   });
 });

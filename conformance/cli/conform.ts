@@ -1,6 +1,6 @@
 // `parley conform`: runs the conformance suite against a target (or the embedded reference
 // provider) and writes report.json, junit.xml, report.html and optionally report.json.sig (issue 6).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -12,7 +12,7 @@ import { attachConsole, useColor } from '../reporters/console.ts';
 import { writeJsonReport } from '../reporters/json.ts';
 import { renderJunit } from '../reporters/junit.ts';
 import { buildReport, coverageOf, requirementRows } from '../reporters/report.ts';
-import { signReport } from '../reporters/sign.ts';
+import { loadSignKey, signReport } from '../reporters/sign.ts';
 import { startClientTarget, type ClientTarget } from '../client/target.ts';
 import { OperatorLink } from '../operator/link.ts';
 import { subjectOf, type Subject } from '../runner/case.ts';
@@ -26,7 +26,7 @@ import { loadCatalogue } from '../spec-model/catalogue.ts';
 import { startEmbeddedTarget, type EmbeddedTarget } from '../transport/embedded.ts';
 import { registerOperator, unregisterOperator } from '../transport/operator.ts';
 import { loadPartnerKey } from '../transport/partner.ts';
-import { preflight, probe } from '../transport/target.ts';
+import { preflight, probe, SetupError } from '../transport/target.ts';
 import { EXIT, processIo, type CliContext } from './context.ts';
 
 const SPEC_DIR = fileURLToPath(new URL('../../spec', import.meta.url));
@@ -62,6 +62,21 @@ function versions(): { suite: string; spec: string } {
     info?: { version?: string };
   };
   return { suite: pkg.version, spec: doc.info?.version ?? 'unknown' };
+}
+
+/** Creates `--report-dir` when missing and proves it writable; throws an Error naming it. */
+function checkReportDir(dir: string): void {
+  const probeFile = join(dir, `.parley-write-check-${process.pid}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(probeFile, '');
+    rmSync(probeFile);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new Error(`--report-dir ${dir} is not a writable directory (${code})`, {
+      cause: error,
+    });
+  }
 }
 
 /** Parses a positive number option; returns undefined when it is not one. */
@@ -175,6 +190,18 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
   }
   if (selected.length === 0) return usage('no case matches the selection');
 
+  // Setup checked before anything starts: a mistake here is the operator's, never the target's.
+  try {
+    checkReportDir(opts.reportDir);
+  } catch (error) {
+    return usage((error as Error).message);
+  }
+  if (opts.signKey)
+    try {
+      loadSignKey(opts.signKey);
+    } catch (error) {
+      return usage(`--sign-key ${(error as Error).message}`);
+    }
   let expected: Set<string> | undefined;
   try {
     expected = opts.expectFailures ? loadExpectedFailures(opts.expectFailures) : undefined;
@@ -216,7 +243,7 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
         try {
           partner = await loadPartnerKey(opts.partnerKey!);
         } catch (error) {
-          return usage((error as Error).message);
+          return usage(`--partner-key ${(error as Error).message}`);
         }
         url = opts.target;
         token = opts.registrationToken!;
@@ -239,7 +266,12 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
       try {
         target = await preflight(url, token, partner, validator, waitMs);
       } catch (error) {
-        context.io.err(`parley conform: the harness could not run: ${(error as Error).message}\n`);
+        const line = (error as Error).message.replace(/\s+/g, ' ');
+        context.io.err(
+          error instanceof SetupError
+            ? `parley conform: preflight: ${line}\n`
+            : `parley conform: the harness could not run: ${line}\n`,
+        );
         return EXIT_HARNESS;
       }
     }

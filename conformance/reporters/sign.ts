@@ -1,6 +1,6 @@
 // report.json.sig: an Ed25519 signature over the exact bytes of report.json, made with a key file
 // of `parley keygen partner` (private JWK), and its check with the public half (`verify-report`).
-import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPORT_JSON } from './json.ts';
@@ -15,11 +15,57 @@ interface OkpJwk {
   kid?: string;
 }
 
+/** Reads a JSON key file; the Error names the file and says what is wrong with it. */
+export function readKeyFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(
+      code === 'ENOENT'
+        ? `${file}: no such key file`
+        : `${file}: cannot be read (${code ?? 'error'})`,
+      { cause: error },
+    );
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new Error(`${file}: not a JSON key file (a JWK of \`parley keygen\` is expected)`);
+  }
+}
+
 function readJwk(file: string): OkpJwk {
-  const jwk = JSON.parse(readFileSync(file, 'utf8')) as OkpJwk;
-  if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string')
+  const jwk = readKeyFile(file) as OkpJwk;
+  if (
+    typeof jwk !== 'object' ||
+    jwk === null ||
+    jwk.kty !== 'OKP' ||
+    jwk.crv !== 'Ed25519' ||
+    typeof jwk.x !== 'string'
+  )
     throw new Error(`${file}: not an Ed25519 JWK`);
   return jwk;
+}
+
+/**
+ * Loads the private signing key of `--sign-key` (checked before the run starts). Throws an Error
+ * naming the file when it is missing, malformed, public only, or its halves do not match.
+ */
+export function loadSignKey(keyFile: string): { key: KeyObject; kid?: string } {
+  const jwk = readJwk(keyFile);
+  if (typeof jwk.d !== 'string') throw new Error(`${keyFile}: holds no private key (no "d")`);
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({
+      key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d },
+      format: 'jwk',
+    });
+  } catch {
+    throw new Error(`${keyFile}: not a valid Ed25519 private key`);
+  }
+  return jwk.kid ? { key, kid: jwk.kid } : { key };
 }
 
 /** The signature file's content. */
@@ -32,16 +78,11 @@ export interface SignatureFile {
 
 /** Signs `dir/report.json` with the private JWK in `keyFile`; writes and returns the .sig path. */
 export function signReport(dir: string, keyFile: string): string {
-  const jwk = readJwk(keyFile);
-  if (typeof jwk.d !== 'string') throw new Error(`${keyFile}: holds no private key`);
-  const key = createPrivateKey({
-    key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d },
-    format: 'jwk',
-  });
+  const { key, kid } = loadSignKey(keyFile);
   const bytes = readFileSync(join(dir, REPORT_JSON));
   const body: SignatureFile = {
     alg: 'Ed25519',
-    ...(jwk.kid ? { kid: jwk.kid } : {}),
+    ...(kid ? { kid } : {}),
     signature: sign(null, bytes, key).toString('base64url'),
   };
   const file = join(dir, SIGNATURE_FILE);

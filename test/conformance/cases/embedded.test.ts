@@ -83,7 +83,7 @@ describe('parley conform against the embedded reference provider', function () {
       join(dir, 'down'),
     ]);
     expect(run.code).to.equal(2);
-    expect(run.stderr).to.match(/could not run/);
+    expect(run.stderr).to.match(/preflight: the target .* is unreachable/);
   });
 
   it('fails the run when an expected failure passes', async () => {

@@ -17,7 +17,13 @@ import {
 import { isListed } from './expected.ts';
 import { RunnerEvents, type CaseResult, type RunEnd } from './events.ts';
 import { Rng } from './rng.ts';
-import { HarnessError, HarnessTimeout, RequirementFailure, SkipCase } from './signals.ts';
+import {
+  HarnessError,
+  HarnessTimeout,
+  isTargetVerdict,
+  RequirementFailure,
+  SkipCase,
+} from './signals.ts';
 import { summarise } from './summary.ts';
 
 /** How to run. */
@@ -275,6 +281,15 @@ function classify(
     result.expected = thrown.expected;
     result.actual = thrown.actual;
     if (thrown.note) result.message = thrown.note;
+  } else if (isTargetVerdict(thrown)) {
+    // What the target did or did not do within the scaled time is a verdict, never an error.
+    const requirement = thrown.requirement ?? result.requirements[0] ?? 'PROTO-010';
+    const level = levels?.get(requirement) ?? levelOf(requirement); // a MUST named by a wait fails
+    result.outcome = level === 'SHOULD' ? 'warn' : 'fail';
+    result.failedRequirement = requirement;
+    result.expected = thrown.expected;
+    result.actual = thrown.actual;
+    result.message = thrown.message;
   } else if (thrown instanceof SkipCase) {
     result.outcome = 'skip';
     result.message = thrown.reason;

@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import type { FrameValidator } from '../../schemas/validator.ts';
 import type { Frame } from '../assert/match.ts';
 import { show } from '../assert/match.ts';
-import { HarnessError, HarnessTimeout } from '../runner/signals.ts';
+import { HarnessError, TargetSilence } from '../runner/signals.ts';
 import type { Transcript } from './transcript.ts';
 
 /** A frame the target sent that fails its schema, or is not a JSON object. */
@@ -133,30 +133,45 @@ export class Peer {
     this.ws.send(data, { binary: typeof data !== 'string' });
   }
 
-  /** Sends a request `{v:1, type, id, ...body}` and resolves the frame whose `re` is its id. */
+  /**
+   * Sends a request `{v:1, type, id, ...body}` and resolves the frame whose `re` is its id. A reply
+   * that never comes is the target's failure on PROTO-010 (every request is answered).
+   */
   async request(type: string, body: Frame = {}, waitMs?: number): Promise<Frame> {
     const id = this.newId();
     this.send({ v: 1, type, id, ...body });
-    return this.next((f) => f.re === id, waitMs, `a reply to ${type} ${id}`);
+    return this.next((f) => f.re === id, waitMs, `a reply to ${type} ${id}`, 'PROTO-010');
   }
 
   /**
-   * Waits for (and removes) the first received frame matching `predicate`. Throws HarnessTimeout
-   * when none arrives within `waitMs` or the connection closes first.
+   * Waits for (and removes) the first received frame matching `predicate`. When none arrives
+   * within `waitMs`, or the connection closes first, throws TargetSilence: a FAIL on
+   * `requirement`, the requirement that promised the frame (else the case's first requirement).
    */
-  async next(predicate: (f: Frame) => boolean, waitMs?: number, what = 'a frame'): Promise<Frame> {
+  async next(
+    predicate: (f: Frame) => boolean,
+    waitMs?: number,
+    what = 'a frame',
+    requirement?: string,
+  ): Promise<Frame> {
     const deadline = Date.now() + (waitMs ?? this.env.waitMs);
     for (;;) {
       const i = this.inbox.findIndex(predicate);
       if (i >= 0) return this.inbox.splice(i, 1)[0]!;
       const left = deadline - Date.now();
       if (this.closeCode !== undefined)
-        throw new HarnessError(
-          `${this.label}: connection closed (${this.closeCode}) awaiting ${what}`,
+        throw new TargetSilence(
+          requirement,
+          `${what} on ${this.label}'s connection`,
+          waitMs ?? this.env.waitMs,
+          `the target closed the connection (${this.closeCode}) first`,
         );
       if (left <= 0)
-        throw new HarnessTimeout(
-          `${this.label}: no ${what} within ${waitMs ?? this.env.waitMs} ms`,
+        throw new TargetSilence(
+          requirement,
+          `${what} on ${this.label}'s connection`,
+          waitMs ?? this.env.waitMs,
+          'nothing arrived',
         );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);

@@ -7,7 +7,7 @@ import { defineCase } from '../../runner/case.ts';
 import type { TestUser } from '../../transport/users.ts';
 
 const quietly = (user: TestUser, ms: number, expected: string) =>
-  shouldStayQuiet(() => user.peer.peek((f) => f.type === 'message'), ms, expected);
+  shouldStayQuiet(() => user.peekNewMessage(), ms, expected);
 
 export const requestCases = [
   defineCase({

@@ -1,0 +1,95 @@
+// Provider variants made by a relay in front of the reference provider (relay.ts): the broken ones
+// each break one requirement, as the issue 14 lab found them (a provider that loses or garbles
+// pushes); the correct-but-different ones change only what the spec leaves free (member order,
+// a push repeated, distance) and must pass.
+import type { Rewrite, WireFrame } from './relay.ts';
+
+/** Every member of every object in `value` ordered by `order` (recursively). */
+function reorder(value: unknown, order: (keys: string[]) => string[]): unknown {
+  if (Array.isArray(value)) return value.map((v) => reorder(v, order));
+  if (typeof value !== 'object' || value === null) return value;
+  const object = value as Record<string, unknown>;
+  return Object.fromEntries(order(Object.keys(object)).map((k) => [k, reorder(object[k], order)]));
+}
+
+const json = (frame: unknown): string => JSON.stringify(frame);
+const isPush = (frame: WireFrame, type: string): boolean =>
+  frame.type === type && frame.re === undefined;
+
+/** Flips the last bit of a base64url string's bytes. */
+function flipLastBit(text: string): string {
+  const bytes = Buffer.from(text, 'base64url');
+  bytes[bytes.length - 1]! ^= 0x01;
+  return bytes.toString('base64url');
+}
+
+/** A variant: what it does, the requirements the suite must fail (none: it must pass). */
+export interface RelayVariant {
+  description: string;
+  /** The requirements the suite must report failed, and no other; empty: the run must pass. */
+  fails: readonly string[];
+  /** SHOULDs the variant breaks on purpose: they may warn, and the run still passes. */
+  warns?: readonly string[];
+  /** The cases to run (globs). */
+  only: readonly string[];
+  rewrite?: () => Rewrite;
+  latencyMs?: number;
+}
+
+export const RELAY_VARIANTS = {
+  'drop-every-third-push': {
+    description: 'every third message push is dropped after message.accepted',
+    fails: ['DELIV-015'],
+    only: ['DELIV-*', 'ENC-003*'],
+    rewrite: () => {
+      let pushes = 0;
+      return (frame) => (isPush(frame, 'message') && ++pushes % 3 === 0 ? [] : [json(frame)]);
+    },
+  },
+  'corrupt-ciphertext': {
+    description: 'the last bit of every pushed ciphertext body is flipped',
+    fails: ['ENC-003'],
+    only: ['ENC-003*', 'DELIV-015*'],
+    rewrite: () => (frame) =>
+      isPush(frame, 'message') && typeof frame.body === 'string'
+        ? [json({ ...frame, body: flipLastBit(frame.body) })]
+        : [json(frame)],
+  },
+  'change-ciphertext-type': {
+    description: 'every pushed prekey ciphertext is labelled whisper and every whisper one prekey',
+    fails: ['ENC-003'],
+    only: ['ENC-003*', 'DELIV-015*'],
+    rewrite: () => (frame) =>
+      isPush(frame, 'message')
+        ? [
+            json({
+              ...frame,
+              ciphertextType: frame.ciphertextType === 'prekey' ? 'whisper' : 'prekey',
+            }),
+          ]
+        : [json(frame)],
+  },
+  'members-alphabetical': {
+    description:
+      'every frame is written with its members in alphabetical order (Go, Python sort_keys, Jackson)',
+    fails: [],
+    only: ['DELIV-003*', 'AUTH-017*', 'AUTH-020*', 'CONSENT-010*', 'KEYS-014*'],
+    rewrite: () => (frame) => [json(reorder(frame, (keys) => [...keys].sort()))],
+  },
+  'members-reversed': {
+    description: 'every frame is written with its members in reverse order',
+    fails: [],
+    only: ['DELIV-003*', 'AUTH-017*', 'AUTH-020*', 'CONSENT-010*', 'KEYS-014*'],
+    rewrite: () => (frame) => [json(reorder(frame, (keys) => [...keys].reverse()))],
+  },
+  'push-twice': {
+    description: 'every message push is sent twice on its connection (only the SHOULD DELIV-020)',
+    fails: [],
+    warns: ['DELIV-020'],
+    only: ['CONSENT-*', 'DELIV-*'],
+    rewrite: () => (frame) =>
+      isPush(frame, 'message') ? [json(frame), json(frame)] : [json(frame)],
+  },
+} as const satisfies Record<string, RelayVariant>;
+
+export type RelayVariantName = keyof typeof RELAY_VARIANTS;

@@ -23,6 +23,7 @@ import {
   isTargetVerdict,
   RequirementFailure,
   SkipCase,
+  TargetSilence,
 } from './signals.ts';
 import { summarise } from './summary.ts';
 
@@ -93,10 +94,19 @@ export async function runCases(cases: readonly AnyCase[], options: RunOptions): 
       : breaker
         ? tripped(c, breaker)
         : await execute(c, options.target, options, caseRng, factor, options.levels);
-    if (result.outcome === 'error' && !breaker && options.probe && !(await options.probe())) {
+    const silenced = silencedResults.has(result);
+    if (
+      (result.outcome === 'error' || silenced) &&
+      !breaker &&
+      options.probe &&
+      !(await options.probe())
+    ) {
       breaker = `the target stopped accepting connections (after ${c.id})`;
       events.emit('breaker.open', { reason: breaker });
     }
+    // A target that died while the case waited on it is not judged on what the case waited for:
+    // the run could not be completed (exit 2), as for every case after it.
+    if (silenced && breaker) undoVerdict(result, breaker);
     finish(result);
   };
 
@@ -142,6 +152,18 @@ export async function runCases(cases: readonly AnyCase[], options: RunOptions): 
   };
   events.emit('run.end', end);
   return end;
+}
+
+/** Results judged on a wait that ran out or a connection the target closed (TargetSilence). */
+const silencedResults = new WeakSet<CaseResult>();
+
+/** Turns a verdict on silence into an error once the target is known to have died. */
+function undoVerdict(result: CaseResult, reason: string): void {
+  result.outcome = 'error';
+  result.message = `not judged: ${reason} while the case waited (${result.message ?? ''})`;
+  delete result.failedRequirement;
+  delete result.expected;
+  delete result.actual;
 }
 
 function base(c: AnyCase): Omit<CaseResult, 'outcome' | 'durationMs'> {
@@ -290,6 +312,7 @@ function classify(
     result.expected = thrown.expected;
     result.actual = thrown.actual;
     result.message = thrown.message;
+    if (thrown instanceof TargetSilence) silencedResults.add(result);
   } else if (thrown instanceof SkipCase) {
     result.outcome = 'skip';
     result.message = thrown.reason;

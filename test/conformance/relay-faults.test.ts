@@ -38,7 +38,7 @@ export async function runBehindRelay(
   });
   const operator = operatorFor(embedded.url);
   if (operator) registerOperator(relay.url, operator);
-  const factor = options.timeoutFactor ?? 1;
+  const factor = variant.timeoutFactor ?? options.timeoutFactor ?? 1;
   try {
     const target = await preflight(
       relay.url,
@@ -74,7 +74,7 @@ const describeRun = (results: readonly CaseResult[]): string =>
     .join('\n');
 
 describe('the verdict rule against reference providers behind a relay', function () {
-  this.timeout(90_000);
+  this.timeout(180_000);
 
   for (const [name, variant] of Object.entries(RELAY_VARIANTS) as [string, RelayVariant][]) {
     if (variant.fails.length > 0)

@@ -33,7 +33,10 @@ export interface RelayVariant {
   /** The cases to run (globs). */
   only: readonly string[];
   rewrite?: () => Rewrite;
+  /** Added one-way latency in each direction. */
   latencyMs?: number;
+  /** The --timeout-factor the run uses (a distant target needs one). */
+  timeoutFactor?: number;
 }
 
 export const RELAY_VARIANTS = {
@@ -89,6 +92,14 @@ export const RELAY_VARIANTS = {
     only: ['CONSENT-*', 'DELIV-*'],
     rewrite: () => (frame) =>
       isPush(frame, 'message') ? [json(frame), json(frame)] : [json(frame)],
+  },
+  'distant-300ms': {
+    description:
+      'the target is 300 ms away each way and the run has --timeout-factor 4 (the rate-limit cases, which make the most round trips)',
+    fails: [],
+    only: ['CONSENT-025*', 'CONSENT-026*', 'KEYS-017*'],
+    latencyMs: 300,
+    timeoutFactor: 4,
   },
 } as const satisfies Record<string, RelayVariant>;
 

@@ -11,7 +11,12 @@ import { renderHtml } from '../reporters/html.ts';
 import { attachConsole, useColor } from '../reporters/console.ts';
 import { writeJsonReport } from '../reporters/json.ts';
 import { renderJunit } from '../reporters/junit.ts';
-import { buildReport, coverageOf, requirementRows } from '../reporters/report.ts';
+import {
+  buildReport,
+  coverageOf,
+  requirementRows,
+  uncheckedSelectedMusts,
+} from '../reporters/report.ts';
 import { loadSignKey, signReport } from '../reporters/sign.ts';
 import { startClientTarget, type ClientTarget } from '../client/target.ts';
 import { OperatorLink } from '../operator/link.ts';
@@ -125,7 +130,7 @@ export function registerConform(program: Command, context: CliContext): void {
     .option('--sign-key <file>', 'sign report.json with this Ed25519 private JWK')
     .option(
       '--fail-on <level>',
-      'fail (default) or warn: which outcome makes the run non-conformant',
+      'fail (default), warn (a broken SHOULD too) or unchecked (a selected MUST the run did not check too, for certification): what makes the run non-conformant',
       'fail',
     )
     .option(
@@ -147,8 +152,8 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
   if (timeoutFactor === undefined) return usage('--timeout-factor must be a positive number');
   if (!Number.isSafeInteger(seed) || seed < 0)
     return usage('--seed must be a non-negative integer');
-  if (opts.failOn !== 'fail' && opts.failOn !== 'warn')
-    return usage('--fail-on must be fail or warn');
+  if (!['fail', 'warn', 'unchecked'].includes(opts.failOn))
+    return usage('--fail-on must be fail, warn or unchecked');
   if (opts.target && (!opts.registrationToken || !opts.partnerKey))
     return usage('--target needs --registration-token and --partner-key');
   if (!opts.target && (opts.registrationToken || opts.partnerKey))
@@ -184,7 +189,7 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
       .map(([a, v]) => `${a} ${v.covered}/${v.requirements}`)
       .join(', ');
     context.io.out(
-      `\n${selected.length} of ${ALL_CASES.length} cases selected; requirements covered ${coverage.covered}/${coverage.requirements}, not covered ${coverage.notCovered} (${byArea})\n`,
+      `\n${selected.length} of ${ALL_CASES.length} cases selected, naming ${new Set(selected.flatMap((c) => c.requirements)).size} requirements; requirements that have a case ${coverage.covered}/${coverage.requirements}, none ${coverage.notCovered} (${byArea}); a run says which it checked\n`,
     );
     return EXIT.ok;
   }
@@ -281,10 +286,12 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
       write: context.io.out,
       tty,
       color: useColor(tty),
-      coverage: () => coverage,
+      coverage: (end) =>
+        coverageOf(requirementRows(catalogue.requirements, ALL_CASES, end.results), end.results),
     });
     const startedAt = new Date();
     const levels = new Map(catalogue.requirements.map((r) => [r.id, r.level]));
+    const sentences = new Map(catalogue.requirements.map((r) => [r.id, r.text]));
     const end = await runCases(selected, {
       ...(target ? { target } : {}),
       ...(client ? { client, moreClients } : {}),
@@ -293,14 +300,23 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
       concurrency,
       timeoutFactor,
       levels,
+      sentences,
       ...(target ? { probe: () => probe(url, validator, waitMs) } : {}),
       events,
       ...(expected ? { expectedFailures: expected } : {}),
     });
+    const unchecked = uncheckedSelectedMusts(
+      coverageOf(requirementRows(catalogue.requirements, ALL_CASES, end.results), end.results),
+    );
     const exitCode = exitCodeOf(end.results, {
       failOnWarn: opts.failOn === 'warn',
+      ...(opts.failOn === 'unchecked' ? { uncheckedMusts: unchecked.length } : {}),
       ...(end.breaker ? { breaker: end.breaker } : {}),
     });
+    if (opts.failOn === 'unchecked' && unchecked.length > 0)
+      context.io.out(
+        `--fail-on unchecked: ${unchecked.length} selected MUSTs were not checked in this run, so it cannot certify conformance\n`,
+      );
     const v = versions();
     const report = buildReport({
       end,

@@ -46,6 +46,8 @@ export interface RunOptions {
   expectedFailures?: ReadonlySet<string>;
   /** Requirement levels from the catalogue: a broken SHOULD warns. */
   levels?: ReadonlyMap<string, string>;
+  /** Requirement sentences from the catalogue: a broken requirement is shown with its own. */
+  sentences?: ReadonlyMap<string, string>;
   /** Base wait for one reply before the factor. Default 2000 ms. */
   waitMs?: number;
   /** Whether the target still accepts connections; default: never asked. */
@@ -246,6 +248,8 @@ async function executeClient(
     transcript: world?.transcript.entries ?? [],
   };
   classify(result, thrown, levels);
+  const sentence = result.failedRequirement && options.sentences?.get(result.failedRequirement);
+  if (sentence) result.failedQuote = sentence;
   return result;
 }
 
@@ -286,6 +290,8 @@ async function execute(
     transcript: world.transcript.entries,
   };
   classify(result, thrown, levels);
+  const sentence = result.failedRequirement && options.sentences?.get(result.failedRequirement);
+  if (sentence) result.failedQuote = sentence;
   return result;
 }
 

@@ -100,6 +100,23 @@ describe('parley conform preflight', function () {
     expect(existsSync(join(run.reportDir, 'report.json'))).to.equal(true);
   });
 
+  it('fails a run with --fail-on unchecked when a selected MUST was skipped, and prints the SKIP with its level and reason', async () => {
+    const plain = await conform({ '--only': 'PROTO-036*' });
+    expect(plain.code, plain.out).to.equal(0);
+    expect(plain.out).to.match(
+      /SKIP\s+PROTO-036-\S+ \(\d+ ms\) — MUST not checked: needs the operator hook restart/,
+    );
+    expect(plain.out).to.match(
+      /selected MUSTs not checked in this run: \d+\n {2}PROTO-036\b.*: skipped: needs the operator hook restart/,
+    );
+    expect(plain.out).to.match(/requirements: \d+\/\d+ have a case; 0\/\d+ checked in this run/);
+    const strict = await conform({ '--only': 'PROTO-036*', '--fail-on': 'unchecked' });
+    expect(strict.code, strict.out).to.equal(1);
+    expect(strict.out).to.match(/--fail-on unchecked: \d+ selected MUSTs were not checked/);
+    const html = readFileSync(join(strict.reportDir, 'report.html'), 'utf8');
+    expect(html).to.include(': INCOMPLETE</b>');
+  });
+
   it('ends with exit 2 and one line naming --registration-token when the target refuses the token', async () => {
     const run = await conform({ '--registration-token': 'not-the-token' });
     expectSetupFailure(run, 'preflight', '--registration-token', 'REGISTRATION_REFUSED');

@@ -77,6 +77,19 @@ describe('conformance runner: outcomes', () => {
     expect(r!.actual).to.equal('nothing arrived');
   });
 
+  it('shows a broken requirement with its own catalogue sentence, not the quote of the case', async () => {
+    const other = fakeCase('AUTH-017-x', async () => {
+      mustMatch('AUTH-021', { type: 'error' }, isError('AUTH_FAILED'));
+    });
+    const sentences = new Map([['AUTH-021', 'The sentence of AUTH-021.']]);
+    const [r] = (await run([other], { sentences })).results;
+    expect(r).to.include({
+      failedRequirement: 'AUTH-021',
+      failedQuote: 'The sentence of AUTH-021.',
+    });
+    expect(r!.quote).to.equal('The provider MUST do it.');
+  });
+
   it("fails the case's first requirement when the target refuses a step the wait did not name", async () => {
     const refused = fakeCase('CONSENT-005-x', async () => {
       throw new TargetFault(undefined, 'auth.ok for alice', '{"type":"error"}');

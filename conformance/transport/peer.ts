@@ -31,6 +31,9 @@ export interface PeerEnv {
 /** One connection to the target. */
 export class Peer {
   private readonly inbox: Frame[] = [];
+  /** The order in which frames arrived on this connection (1, 2, …), by frame. */
+  private readonly arrivals = new WeakMap<Frame, number>();
+  private received = 0;
   private waiters: (() => void)[] = [];
   private nextId = 0;
   closeCode: number | undefined;
@@ -102,6 +105,7 @@ export class Peer {
         pointer: valid.pointer,
         message: valid.message,
       });
+    this.arrivals.set(f, ++this.received);
     this.inbox.push(f);
     this.wake();
   }
@@ -178,6 +182,11 @@ export class Peer {
         this.waiters.push(() => (clearTimeout(timer), resolve()));
       });
     }
+  }
+
+  /** When `frame` arrived on this connection: 1 for the first frame, 2 for the next, … */
+  arrivalOf(frame: Frame): number {
+    return this.arrivals.get(frame) ?? 0;
   }
 
   /** The first received frame matching `predicate`, without waiting or removing it. */

@@ -57,7 +57,7 @@ export const requestCases = [
     async run({ world }) {
       const alice = await world.firstParty('alice', { optIn: true });
       const bob = await world.thirdParty('bob');
-      await bob.sendText(alice.address, 'may I?');
+      const first = await bob.sendText(alice.address, 'may I?');
       mustMatch(
         'CONSENT-014',
         await alice.nextMessage(),
@@ -68,8 +68,8 @@ export const requestCases = [
       must(
         'CONSENT-014',
         that(
-          entry && Number.isInteger(entry.firstSeen),
-          `a pending request from ${bob.address} with firstSeen`,
+          entry && entry.firstSeen === first.serverTimestamp,
+          `a pending request from ${bob.address} with firstSeen ${first.serverTimestamp}, the serverTimestamp of his first message`,
           list,
         ),
       );

@@ -72,6 +72,68 @@ export const RELAY_VARIANTS = {
           ]
         : [json(frame)],
   },
+  'push-timestamp-shifted': {
+    description: 'every message push carries a serverTimestamp 1 s later than its message.accepted',
+    fails: ['DELIV-015'],
+    only: ['ENC-003*'],
+    rewrite: () => (frame) =>
+      isPush(frame, 'message') && typeof frame.serverTimestamp === 'number'
+        ? [json({ ...frame, serverTimestamp: frame.serverTimestamp + 1000 })]
+        : [json(frame)],
+  },
+  'queue-empty-first': {
+    description: 'queue.empty is pushed right after auth.ok, before the backlog',
+    fails: ['DELIV-031'],
+    only: ['DELIV-026*'],
+    rewrite: () => (frame) => {
+      if (isPush(frame, 'queue.empty')) return [];
+      if (frame.type === 'auth.ok')
+        return [json(frame), json({ v: 1, type: 'queue.empty', id: `relay.${frame.re}` })];
+      return [json(frame)];
+    },
+  },
+  'queue-empty-twice': {
+    description: 'every queue.empty is pushed twice',
+    fails: ['DELIV-030'],
+    only: ['DELIV-026*'],
+    rewrite: () => (frame) =>
+      isPush(frame, 'queue.empty')
+        ? [json(frame), json({ ...frame, id: `${frame.id}.again` })]
+        : [json(frame)],
+  },
+  'requests-first-seen-shifted': {
+    description: 'requests.list reports every firstSeen one minute later than the first message',
+    fails: ['CONSENT-014'],
+    only: ['CONSENT-014*'],
+    rewrite: () => (frame) =>
+      frame.type === 'requests.pending' || Array.isArray(frame.pending)
+        ? [
+            json({
+              ...frame,
+              pending: (frame.pending as WireFrame[]).map((p) => ({
+                ...p,
+                firstSeen: (p.firstSeen as number) + 60_000,
+              })),
+            }),
+          ]
+        : [json(frame)],
+  },
+  'slow-send-refusal-for-accounts': {
+    description:
+      'a message.send refused for a recipient that exists (lack of consent) is answered 50 ms later than one for an unknown address; keys.claim is not',
+    fails: ['CONSENT-007'],
+    only: ['CONSENT-007*'],
+    rewrite: () => (frame, connection) => {
+      const request = connection.requests.find((r) => r.id === frame.re);
+      const to = typeof request?.to === 'string' ? request.to : '';
+      const exists = connection.allRequests.some(
+        (r) => r.type === 'account.register' && to.startsWith(`${String(r.name)}@`),
+      );
+      return frame.type === 'error' && request?.type === 'message.send' && exists
+        ? { texts: [json(frame)], delayMs: 50 }
+        : [json(frame)];
+    },
+  },
   'members-alphabetical': {
     description:
       'every frame is written with its members in alphabetical order (Go, Python sort_keys, Jackson)',

@@ -13,15 +13,21 @@ export type WireFrame = Record<string, any>;
 export interface RelayConnection {
   /** The request frames the client sent on this connection, in order. */
   readonly requests: WireFrame[];
+  /** The request frames every client of the relay sent, in order. */
+  readonly allRequests: WireFrame[];
   /** Free per-connection state for a variant. */
   readonly state: Record<string, unknown>;
 }
 
 /**
  * Rewrites one JSON object frame from the provider into the texts to send to the client instead
- * (none: dropped). Frames that are not JSON objects pass unchanged.
+ * (none: dropped), optionally held back `delayMs` more. Frames that are not JSON objects pass
+ * unchanged.
  */
-export type Rewrite = (frame: WireFrame, connection: RelayConnection) => string[];
+export type Rewrite = (
+  frame: WireFrame,
+  connection: RelayConnection,
+) => string[] | { texts: string[]; delayMs: number };
 
 export interface RelayOptions {
   /** The provider's WebSocket URL. */
@@ -52,11 +58,12 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     else fn();
   };
   const sockets = new Set<WebSocket>();
+  const allRequests: WireFrame[] = [];
 
   server.on('connection', (client) => {
     const upstream = new WebSocket(options.upstream, { maxPayload: 64 * 1024 * 1024 });
     sockets.add(client).add(upstream);
-    const connection: RelayConnection = { requests: [], state: {} };
+    const connection: RelayConnection = { requests: [], allRequests, state: {} };
     const pending: [WebSocket.RawData, boolean][] = [];
     client.on('error', () => undefined);
     upstream.on('error', () => undefined);
@@ -67,8 +74,10 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       if (!binary)
         try {
           const frame = JSON.parse(String(data)) as unknown;
-          if (typeof frame === 'object' && frame !== null)
+          if (typeof frame === 'object' && frame !== null) {
             connection.requests.push(frame as WireFrame);
+            allRequests.push(frame as WireFrame);
+          }
         } catch {
           // not JSON: forwarded as is, the provider judges it
         }
@@ -79,6 +88,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     });
     upstream.on('message', (data, binary) => {
       let out: (string | WebSocket.RawData)[] = [data];
+      let held = 0;
       if (!binary && options.rewrite) {
         let frame: unknown;
         try {
@@ -86,13 +96,17 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         } catch {
           frame = undefined;
         }
-        if (typeof frame === 'object' && frame !== null && !Array.isArray(frame))
-          out = options.rewrite(frame as WireFrame, connection);
+        if (typeof frame === 'object' && frame !== null && !Array.isArray(frame)) {
+          const rewritten = options.rewrite(frame as WireFrame, connection);
+          out = Array.isArray(rewritten) ? rewritten : rewritten.texts;
+          held = Array.isArray(rewritten) ? 0 : rewritten.delayMs;
+        }
       }
-      later(() => {
+      const deliver = (): void => {
         if (client.readyState !== WebSocket.OPEN) return;
         for (const item of out) client.send(item, { binary });
-      });
+      };
+      later(() => (held > 0 ? setTimeout(deliver, held) : deliver()));
     });
     upstream.on('close', (code, reason) =>
       later(() => {

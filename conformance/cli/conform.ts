@@ -127,7 +127,10 @@ export function registerConform(program: Command, context: CliContext): void {
     .option('--concurrency <n>', 'cases run at once (exclusive cases always run alone)', '4')
     .option('--timeout-factor <f>', 'multiply every timeout by f (slow targets)', '1')
     .option('--report-dir <dir>', 'where to write the reports', 'reports/latest')
-    .option('--sign-key <file>', 'sign report.json with this Ed25519 private JWK')
+    .option(
+      '--sign-key <file>',
+      'sign every report file (a manifest of their SHA-256) with this Ed25519 private JWK',
+    )
     .option(
       '--fail-on <level>',
       'fail (default), warn (a broken SHOULD too) or unchecked (a selected MUST the run did not check too, for certification): what makes the run non-conformant',

@@ -310,29 +310,57 @@ describe('conformance reporters', () => {
     expect(html).to.include('not covered');
   });
 
-  it('signs report.json so that verify-report accepts it and rejects one flipped byte', async () => {
-    writeJsonReport(dir, sampleReport());
+  it('signs a manifest of every file the run wrote, so that verify-report rejects one flipped byte in any of them', async () => {
+    const report = sampleReport();
+    writeJsonReport(dir, report);
+    writeFileSync(join(dir, 'junit.xml'), renderJunit(report));
+    writeFileSync(join(dir, 'report.html'), renderHtml(report));
     const key = join(dir, 'signer.json');
     await writePartnerKey('lab.example', key);
     signReport(dir, key);
-    expect(verifyReport(dir, join(dir, 'signer.pub.json')).valid).to.equal(true);
-    const io = { out: () => undefined, err: () => undefined };
-    expect(
-      await main(
-        ['node', 'parley', 'verify-report', dir, '--public-key', join(dir, 'signer.pub.json')],
-        io,
-      ),
-    ).to.equal(0);
-    const bytes = readFileSync(join(dir, 'report.json'));
-    bytes[100] = bytes[100]! ^ 1;
-    writeFileSync(join(dir, 'report.json'), bytes);
-    expect(verifyReport(dir, join(dir, 'signer.pub.json')).valid).to.equal(false);
-    expect(
-      await main(
-        ['node', 'parley', 'verify-report', dir, '--public-key', join(dir, 'signer.pub.json')],
-        io,
-      ),
-    ).to.equal(1);
+    const pub = join(dir, 'signer.pub.json');
+    const verifyCli = async (): Promise<number> =>
+      main(['node', 'parley', 'verify-report', dir, '--public-key', pub], {
+        out: () => undefined,
+        err: () => undefined,
+      });
+    expect(verifyReport(dir, pub)).to.deep.equal({
+      valid: true,
+      reason: `report.json, junit.xml, report.html are signed by ${JSON.parse(readFileSync(pub, 'utf8')).kid}`,
+    });
+    expect(await verifyCli()).to.equal(0);
+    for (const name of ['report.json', 'junit.xml', 'report.html']) {
+      const original = readFileSync(join(dir, name));
+      const bytes = Buffer.from(original);
+      bytes[100] = bytes[100]! ^ 1;
+      writeFileSync(join(dir, name), bytes);
+      expect(verifyReport(dir, pub)).to.deep.equal({
+        valid: false,
+        reason: `${name} was altered after it was signed`,
+      });
+      expect(await verifyCli()).to.equal(1);
+      writeFileSync(join(dir, name), original);
+    }
+    const sig = JSON.parse(readFileSync(join(dir, 'report.json.sig'), 'utf8'));
+    delete sig.files['report.html'];
+    writeFileSync(join(dir, 'report.json.sig'), JSON.stringify(sig));
+    expect(verifyReport(dir, pub).valid).to.equal(false);
+  });
+
+  it('refuses a private key given as --public-key to verify-report, exit 2, naming the file', async () => {
+    writeJsonReport(dir, sampleReport());
+    writeFileSync(join(dir, 'junit.xml'), '<testsuites/>');
+    writeFileSync(join(dir, 'report.html'), '<!doctype html>');
+    const key = join(dir, 'signer.json');
+    await writePartnerKey('lab.example', key);
+    signReport(dir, key);
+    let err = '';
+    const code = await main(['node', 'parley', 'verify-report', dir, '--public-key', key], {
+      out: () => undefined,
+      err: (t) => void (err += t),
+    });
+    expect(code).to.equal(2);
+    expect(err).to.include(`${key}: holds a private key`);
   });
 
   it('prints a summary table per area without colour when asked for none', () => {

@@ -56,6 +56,9 @@ interface ConformOptions {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+/** The exit code of an interrupted run (128 + SIGINT), as shells report Ctrl-C. */
+export const EXIT_INTERRUPTED = 130;
+
 /** Reference clients that run client cases side by side in an embedded run. */
 const EMBEDDED_CLIENT_LANES = 4;
 
@@ -222,7 +225,27 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
   let operatorLink: OperatorLink | undefined;
   let client: ClientTarget | undefined;
   const moreClients: ClientTarget[] = [];
+  const cleanups: (() => void)[] = [];
   try {
+    // Ctrl-C (or SIGTERM): the cases in flight finish, the others end as not run, and a partial
+    // report marked interrupted is written; a second signal quits at once. Temporary directories
+    // go either way (runner/temp.ts removes them at exit).
+    const abort = new AbortController();
+    let signalled: NodeJS.Signals | undefined;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (signalled) process.exit(EXIT_INTERRUPTED);
+      signalled = signal;
+      abort.abort();
+      context.io.err(
+        `\nparley conform: ${signal}: finishing the cases in flight and writing a partial report (again to quit at once)\n`,
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    cleanups.push(() => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    });
     let url = '';
     let token: string;
     let partner;
@@ -306,16 +329,19 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
       sentences,
       ...(target ? { probe: () => probe(url, validator, waitMs) } : {}),
       events,
+      signal: abort.signal,
       ...(expected ? { expectedFailures: expected } : {}),
     });
     const unchecked = uncheckedSelectedMusts(
       coverageOf(requirementRows(catalogue.requirements, ALL_CASES, end.results), end.results),
     );
-    const exitCode = exitCodeOf(end.results, {
-      failOnWarn: opts.failOn === 'warn',
-      ...(opts.failOn === 'unchecked' ? { uncheckedMusts: unchecked.length } : {}),
-      ...(end.breaker ? { breaker: end.breaker } : {}),
-    });
+    const exitCode = signalled
+      ? EXIT_INTERRUPTED
+      : exitCodeOf(end.results, {
+          failOnWarn: opts.failOn === 'warn',
+          ...(opts.failOn === 'unchecked' ? { uncheckedMusts: unchecked.length } : {}),
+          ...(end.breaker ? { breaker: end.breaker } : {}),
+        });
     if (opts.failOn === 'unchecked' && unchecked.length > 0)
       context.io.out(
         `--fail-on unchecked: ${unchecked.length} selected MUSTs were not checked in this run, so it cannot certify conformance\n`,
@@ -355,6 +381,7 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
       startedAt,
       exitCode,
     });
+    if (signalled) report.interrupted = true;
     writeJsonReport(opts.reportDir, report);
     writeFileSync(join(opts.reportDir, 'junit.xml'), renderJunit(report));
     writeFileSync(join(opts.reportDir, 'report.html'), renderHtml(report));
@@ -364,6 +391,7 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
     );
     return exitCode;
   } finally {
+    for (const cleanup of cleanups) cleanup();
     await client?.close();
     for (const more of moreClients) await more.close();
     await embedded?.stop();

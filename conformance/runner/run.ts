@@ -53,6 +53,8 @@ export interface RunOptions {
   /** Whether the target still accepts connections; default: never asked. */
   probe?: () => Promise<boolean>;
   events?: RunnerEvents;
+  /** Aborted on an interrupt (Ctrl-C): cases not started yet end as "not run", the rest finish. */
+  signal?: AbortSignal;
 }
 
 const DEFAULT_CASE_TIMEOUT_MS = 5000;
@@ -91,11 +93,13 @@ export async function runCases(cases: readonly AnyCase[], options: RunOptions): 
   const runOne = async (c: ConformanceCase): Promise<void> => {
     events.emit('case.start', { id: c.id, index: index++, total });
     const caseRng = new Rng(options.seed).fork(c.id);
-    const result = !options.target
-      ? notUnderTest(c)
-      : breaker
-        ? tripped(c, breaker)
-        : await execute(c, options.target, options, caseRng, factor, options.levels);
+    const result = options.signal?.aborted
+      ? interrupted(c)
+      : !options.target
+        ? notUnderTest(c)
+        : breaker
+          ? tripped(c, breaker)
+          : await execute(c, options.target, options, caseRng, factor, options.levels);
     const silenced = silencedResults.has(result);
     if (
       (result.outcome === 'error' || silenced) &&
@@ -115,11 +119,13 @@ export async function runCases(cases: readonly AnyCase[], options: RunOptions): 
   const runClientCase = async (c: ClientCase, client: ClientTarget | undefined): Promise<void> => {
     events.emit('case.start', { id: c.id, index: index++, total });
     const caseRng = new Rng(options.seed).fork(c.id);
-    const result = !client
-      ? notUnderTest(c)
-      : clientBreaker
-        ? tripped(c, clientBreaker)
-        : await executeClient(c, client, options, caseRng, factor, options.levels);
+    const result = options.signal?.aborted
+      ? interrupted(c)
+      : !client
+        ? notUnderTest(c)
+        : clientBreaker
+          ? tripped(c, clientBreaker)
+          : await executeClient(c, client, options, caseRng, factor, options.levels);
     if (client?.link.dead && !clientBreaker) {
       clientBreaker = `the client's driver is gone (after ${c.id}): ${client.link.dead}`;
       events.emit('breaker.open', { reason: clientBreaker });
@@ -185,6 +191,15 @@ function base(c: AnyCase): Omit<CaseResult, 'outcome' | 'durationMs'> {
 
 function tripped(c: AnyCase, reason: string): CaseResult {
   return { ...base(c), outcome: 'error', durationMs: 0, message: `not run: ${reason}` };
+}
+
+function interrupted(c: AnyCase): CaseResult {
+  return {
+    ...base(c),
+    outcome: 'error',
+    durationMs: 0,
+    message: 'not run: the run was interrupted',
+  };
 }
 
 function notUnderTest(c: AnyCase): CaseResult {

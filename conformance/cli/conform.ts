@@ -1,7 +1,7 @@
 // `parley conform`: runs the conformance suite against a target (or the embedded reference
 // provider) and writes report.json, junit.xml, report.html and optionally report.json.sig (issue 6).
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
@@ -87,6 +87,21 @@ function checkReportDir(dir: string): void {
   }
 }
 
+/**
+ * The program a shell command starts (its first word) when it cannot be found: a path that does
+ * not exist, or a name on no PATH directory. Undefined when it is found, or when the command starts
+ * with something the shell resolves itself (an assignment, a quote, a builtin).
+ */
+export function missingProgram(command: string): string | undefined {
+  const first = command.trim().split(/\s+/)[0] ?? '';
+  if (first === '' || /[='"$`(){}]/.test(first) || SHELL_WORDS.has(first)) return undefined;
+  if (first.includes('/')) return existsSync(first) ? undefined : first;
+  const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
+  return dirs.some((d) => existsSync(join(d, first))) ? undefined : first;
+}
+
+const SHELL_WORDS = new Set(['cd', 'exec', 'env', 'command', 'eval', '.', 'source', 'export']);
+
 /** Parses a positive number option; returns undefined when it is not one. */
 function positive(text: string, integer: boolean): number | undefined {
   const n = Number(text);
@@ -166,6 +181,25 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
     return usage('--registration-token and --partner-key need --target');
   if (opts.operatorCmd && !opts.target)
     return usage('--operator-cmd needs --target (the embedded target has every operator hook)');
+  if (opts.target) {
+    let scheme = '';
+    try {
+      scheme = new URL(opts.target).protocol;
+    } catch {
+      return usage(`--target ${opts.target} is not a URL (wss://host/parley/v1)`);
+    }
+    if (scheme !== 'ws:' && scheme !== 'wss:')
+      return usage(
+        `--target must be the provider's WebSocket endpoint, ws:// or wss:// (wss://host/parley/v1), not ${scheme}//`,
+      );
+  }
+  for (const [option, command] of [
+    ['--client-cmd', opts.clientCmd],
+    ['--operator-cmd', opts.operatorCmd],
+  ] as const) {
+    const missing = command === undefined ? undefined : missingProgram(command);
+    if (missing) return usage(`${option}: the program ${missing} was not found`);
+  }
 
   const catalogue = loadCatalogue(SPEC_DIR);
   if (catalogue.diagnostics.length > 0) return usage('the requirement catalogue does not load');

@@ -182,7 +182,7 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
   if (opts.operatorCmd && !opts.target)
     return usage('--operator-cmd needs --target (the embedded target has every operator hook)');
   if (opts.target) {
-    let scheme = '';
+    let scheme: string;
     try {
       scheme = new URL(opts.target).protocol;
     } catch {

@@ -343,6 +343,14 @@ function classify(
       thrown instanceof HarnessError
         ? thrown.message
         : `the case threw: ${thrown instanceof Error ? (thrown.stack ?? thrown.message) : String(thrown)}`;
+  } else if (result.schemaFaults.some((f) => f.requirement !== undefined)) {
+    // A frame that breaks a requirement of its own (PROTO-051: a reply to no request).
+    const faults = result.schemaFaults.filter((f) => f.requirement !== undefined);
+    const requirement = faults[0]!.requirement!;
+    result.outcome = (levels?.get(requirement) ?? 'MUST') === 'SHOULD' ? 'warn' : 'fail';
+    result.failedRequirement = requirement;
+    result.expected = 'every frame with re to answer a request sent on that connection';
+    result.actual = faults.map((f) => `${f.type}: ${f.message}`).join('; ');
   } else if (result.schemaFaults.length > 0) {
     // A frame that fails its schema breaks the requirement the case checks (and the schema's).
     const requirement = result.requirements[0] ?? 'PROTO-007';

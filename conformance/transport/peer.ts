@@ -14,6 +14,8 @@ export interface SchemaFault {
   type: string;
   pointer: string;
   message: string;
+  /** The requirement the frame breaks when it is not its schema's (PROTO-051: a stray `re`). */
+  requirement?: string;
 }
 
 /** What every peer of a case shares. */
@@ -34,6 +36,8 @@ export class Peer {
   /** The order in which frames arrived on this connection (1, 2, …), by frame. */
   private readonly arrivals = new WeakMap<Frame, number>();
   private received = 0;
+  /** The ids of every request sent on this connection: a reply's `re` must be one (PROTO-051). */
+  private readonly sentIds = new Set<string>();
   private waiters: (() => void)[] = [];
   private nextId = 0;
   closeCode: number | undefined;
@@ -106,6 +110,14 @@ export class Peer {
         message: valid.message,
       });
     this.arrivals.set(f, ++this.received);
+    if (f.re !== undefined && !(typeof f.re === 'string' && this.sentIds.has(f.re)))
+      this.env.faults.push({
+        peer: this.label,
+        type: String(f.type),
+        pointer: '/re',
+        message: `re ${show(f.re, 80)} names no request sent on this connection`,
+        requirement: 'PROTO-051',
+      });
     this.inbox.push(f);
     this.wake();
   }
@@ -123,18 +135,31 @@ export class Peer {
 
   /** Sends a frame as JSON text. */
   send(frame: Frame): void {
+    if (typeof frame.id === 'string') this.sentIds.add(frame.id);
     this.env.transcript.record(this.label, 'sent', frame);
     this.ws.send(JSON.stringify(frame));
   }
 
   /** Sends raw text or bytes (hostile wire cases); `note` replaces the bytes in the transcript. */
   raw(data: string | Buffer, note?: string): void {
+    if (typeof data === 'string') this.noteRawId(data);
     this.env.transcript.record(
       this.label,
       'sent',
       note ?? (typeof data === 'string' ? data : `binary ${data.length} bytes`),
     );
     this.ws.send(data, { binary: typeof data !== 'string' });
+  }
+
+  /** Remembers the `id` of raw JSON text sent, so that the reply to it is no stray `re`. */
+  private noteRawId(text: string): void {
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      const id = (parsed as Frame | null)?.id;
+      if (typeof id === 'string') this.sentIds.add(id);
+    } catch {
+      // not JSON: the provider answers it without re
+    }
   }
 
   /**

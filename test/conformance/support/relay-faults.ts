@@ -134,6 +134,15 @@ export const RELAY_VARIANTS = {
         : [json(frame)];
     },
   },
+  'stray-re': {
+    description: 'every welcome is followed by a pong whose re names no request',
+    fails: ['PROTO-051'],
+    only: ['PROTO-051*', 'PROTO-010*', 'DELIV-026*'],
+    rewrite: () => (frame) =>
+      frame.type === 'welcome'
+        ? [json(frame), json({ v: 1, type: 'pong', re: 'relay.stray' })]
+        : [json(frame)],
+  },
   'members-alphabetical': {
     description:
       'every frame is written with its members in alphabetical order (Go, Python sort_keys, Jackson)',

@@ -15,7 +15,8 @@ import {
 } from '../../reference-impl/crypto/index.ts';
 import { SCHEMA_LIMITS } from '../../schemas/limits.ts';
 import type { Frame } from '../assert/match.ts';
-import { HarnessError } from '../runner/signals.ts';
+import { show } from '../assert/match.ts';
+import { HarnessError, TargetFault } from '../runner/signals.ts';
 import { mintToken, type PartnerKey, type TokenClaims } from './partner.ts';
 import { Peer, type PeerEnv } from './peer.ts';
 
@@ -67,6 +68,8 @@ export class TestUser {
   authOk: Frame | undefined;
   readonly known = new Map<string, { deviceId: number; registrationId: number }[]>();
   private nextKeyId = 1;
+  /** Per connection, the messageIds nextMessage took: a second push of one is a duplicate (DELIV-023). */
+  private readonly seenOn = new WeakMap<Peer, Set<string>>();
 
   constructor(
     readonly label: string,
@@ -88,7 +91,7 @@ export class TestUser {
     this.peer = await Peer.open(this.label, this.env);
     this.welcome = await this.peer.request('hello', { versions: [1] });
     if (this.welcome.type !== 'welcome')
-      throw new HarnessError(`hello was answered with ${JSON.stringify(this.welcome)}`);
+      throw new TargetFault(undefined, 'hello answered with welcome', show(this.welcome));
     return this.welcome;
   }
 
@@ -243,19 +246,63 @@ export class TestUser {
     return this.peer.request('message.send', { to, idempotencyKey, messages });
   }
 
-  /** Decrypts a pushed `message` frame to its Content. */
+  /**
+   * Decrypts a pushed `message` frame to its Content. The suite's users encrypt correctly, so a
+   * push that does not decrypt (a body altered, or a `ciphertextType` changed) is the target's
+   * failure on ENC-003 (every ciphertext delivered byte for byte, with its type: DELIV-015).
+   */
   async open(frame: Frame): Promise<Frame> {
-    const plain = await decrypt(
-      { type: frame.ciphertextType, body: unb64(frame.body) },
-      { name: frame.from, deviceId: frame.fromDevice },
-      this.store,
-    );
-    return unpadContent(plain);
+    try {
+      const plain = await decrypt(
+        { type: frame.ciphertextType, body: unb64(frame.body) },
+        { name: frame.from, deviceId: frame.fromDevice },
+        this.store,
+      );
+      return unpadContent(plain);
+    } catch (error) {
+      throw new TargetFault(
+        'ENC-003',
+        `a pushed ciphertext that decrypts as its sender submitted it, with its ciphertextType (ENC-003, DELIV-015)`,
+        `${show(frame.ciphertextType)} message ${show(frame.messageId)} from ${show(frame.from)} does not decrypt: ${(error as Error).message}`,
+      );
+    }
   }
 
-  /** Waits for the next pushed `message`. */
-  nextMessage(waitMs?: number): Promise<Frame> {
-    return this.peer.next((f) => f.type === 'message', waitMs, 'a message push');
+  /**
+   * Waits for the next pushed `message` the target promised (DELIV-015: every accepted ciphertext
+   * is pushed; DELIV-018: at once to a connected device). A push already seen (same `messageId`)
+   * on this connection is acknowledged again and skipped, as DELIV-023 requires of clients (a
+   * redelivery after a reconnection is taken: DELIV-019 promises it).
+   */
+  async nextMessage(waitMs?: number): Promise<Frame> {
+    const deadline = Date.now() + (waitMs ?? this.env.waitMs);
+    const seen = this.seenOn.get(this.peer) ?? new Set<string>();
+    this.seenOn.set(this.peer, seen);
+    for (;;) {
+      const frame = await this.peer.next(
+        (f) => f.type === 'message',
+        Math.max(0, deadline - Date.now()),
+        'a message push the target accepted',
+        'DELIV-015',
+      );
+      const key = typeof frame.messageId === 'string' ? frame.messageId : undefined;
+      if (key === undefined || !seen.has(key)) {
+        if (key !== undefined) seen.add(key);
+        return frame;
+      }
+      this.peer.send({ v: 1, type: 'message.ack', id: this.peer.newId(), deliveryIds: [frame.id] });
+    }
+  }
+
+  /**
+   * A pushed `message` on this connection that nextMessage has not taken yet, left in place; a
+   * repeat of one it took is a duplicate the user ignores (DELIV-023), not a new delivery.
+   */
+  peekNewMessage(): Frame | undefined {
+    const seen = this.seenOn.get(this.peer);
+    return this.peer.peek(
+      (f) => f.type === 'message' && !(typeof f.messageId === 'string' && seen?.has(f.messageId)),
+    );
   }
 
   /** Acknowledges deliveries. */

@@ -3,7 +3,7 @@
 // body with the reference crypto core and inspects the Signal wire format and the padded Content.
 import { randomBytes } from 'node:crypto';
 import { parseCiphertext } from '../../../reference-impl/crypto/index.ts';
-import { that } from '../../assert/match.ts';
+import { sameJson, that } from '../../assert/match.ts';
 import { must } from '../../assert/must.ts';
 import { defineClientCase } from '../../runner/case.ts';
 import { unb64 } from '../../transport/users.ts';
@@ -307,7 +307,7 @@ export const clientSendingCases = [
         must(
           'ENC-032',
           that(
-            JSON.stringify(devices) === '[1,2]',
+            sameJson(devices, [1, 2]),
             'one ciphertext for device 1 and one for device 2',
             devices,
           ),
@@ -325,8 +325,7 @@ export const clientSendingCases = [
         must(
           'ENC-040',
           that(
-            contents[0]?.id === contents[1]?.id &&
-              JSON.stringify(contents[0]) === JSON.stringify(contents[1]),
+            contents[0]?.id === contents[1]?.id && sameJson(contents[0], contents[1]),
             'the same Content, with the same id, for both devices',
             contents,
           ),

@@ -1,7 +1,7 @@
 // KEYS cases of spec/keys.md#publishing: bad signatures, foreign identity keys and malformed keys
 // are refused; the reply counts the stored one-time prekeys; the bundle returns what was published.
 import type { Frame } from '../../assert/match.ts';
-import { hasMembers, isError, that } from '../../assert/match.ts';
+import { hasMembers, isError, sameJson, that } from '../../assert/match.ts';
 import { must, mustMatch } from '../../assert/must.ts';
 import { defineCase } from '../../runner/case.ts';
 import { IdentityKeyPair } from '../../../reference-impl/crypto/index.ts';
@@ -108,7 +108,7 @@ export const publishCases = [
       must(
         'KEYS-014',
         that(
-          JSON.stringify(d.signedPreKey) === JSON.stringify(published.signedPreKey),
+          sameJson(d.signedPreKey, published.signedPreKey),
           JSON.stringify(published.signedPreKey),
           d.signedPreKey,
         ),
@@ -121,11 +121,10 @@ export const publishCases = [
           d,
         ),
       );
-      const otk = JSON.stringify(d.oneTimePreKey);
       must(
         'KEYS-013',
         that(
-          published.oneTimePreKeys.some((k: Frame) => JSON.stringify(k) === otk),
+          published.oneTimePreKeys.some((k: Frame) => sameJson(k, d.oneTimePreKey)),
           'one of the published one-time prekeys',
           d.oneTimePreKey,
         ),

@@ -32,6 +32,7 @@ import { claimCases } from './keys/claim.ts';
 import { keyLimitCases } from './keys/limits.ts';
 import { publishCases } from './keys/publish.ts';
 import { abusivePeerCases } from './proto/abusive-peers.ts';
+import { hostileFrameCases } from './proto/hostile-frames.ts';
 import { faultyFrameCases } from './proto/faulty-frames.ts';
 import { helloCases } from './proto/hello.ts';
 import { registryCases } from './proto/registry.ts';
@@ -88,6 +89,7 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...capabilityCases,
   ...livenessCases,
   ...abusivePeerCases,
+  ...hostileFrameCases,
   ...faultOrderCases,
   ...httpErrorCases,
   ...slotSecretCases,

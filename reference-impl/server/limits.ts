@@ -64,6 +64,28 @@ export interface PeerLimits {
    */
   readonly idleCloseMs: number;
   /**
+   * Bytes of frames read from one connection (PROTO-049): past the burst the provider stops reading
+   * from it until the bucket refills, so the frames wait in the peer's own TCP buffers. Four full
+   * frames at once, then 2 MiB a second: far above a client's sends (attachments go over HTTP),
+   * far below what one peer can push through loopback or a datacenter link.
+   */
+  readonly bytesPerConnection: RateLimit;
+  /**
+   * Milliseconds of the main thread spent reading one connection's frames (UTF-8, structure
+   * scan, JSON, envelope and schema checks; PROTO-049), as a token bucket of milliseconds: a
+   * quarter of a second at once, then 5 % of the thread. A client's frames cost well under a
+   * millisecond each; a hostile peer's worst costs a few, and is then read at this pace.
+   */
+  readonly readMsPerConnection: RateLimit;
+  /**
+   * The same two budgets for a connection that has not authenticated (PROTO-049): `hello`, `auth`
+   * and `account.register` take a few kilobytes and well under a millisecond, so a peer that
+   * floods before `auth.ok` is read at a trickle from its first frames, and reconnecting gives it
+   * no more than that again.
+   */
+  readonly bytesBeforeAuth: RateLimit;
+  readonly readMsBeforeAuth: RateLimit;
+  /**
    * Addresses of reverse proxies in front of the provider whose `X-Forwarded-For` is believed:
    * behind them the per-address limits count the client's address, not the proxy's. Empty: the
    * header is ignored, as any client can send it.
@@ -105,6 +127,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
   advertised: {
     // 16 devices × 128 KiB bodies in base64url (×4/3) is 2.7 MiB; 4 MiB leaves room for JSON.
     maxFrameBytes: 4 * MiB,
+    // PROTO-047: before auth.ok a peer is nobody; hello, auth with a partner token (about 1 KiB)
+    // and account.register fit many times over, a parser bomb does not.
+    maxUnauthenticatedFrameBytes: 16 * 1024,
     // Two full 65 536-character texts of ASCII content fit; attachments travel over HTTP.
     maxMessageBytes: 128 * 1024,
     // Today's platforms link a handful of devices per account.
@@ -150,6 +175,10 @@ export const DEFAULT_LIMITS: ServerLimits = {
     newConnectionsPerAddress: { burst: 2000, perMinute: 6000 },
     exemptLoopback: false,
     idleCloseMs: 120_000,
+    bytesPerConnection: { burst: 16 * MiB, perMinute: 120 * MiB },
+    readMsPerConnection: { burst: 250, perMinute: 3000 },
+    bytesBeforeAuth: { burst: 64 * 1024, perMinute: 1 * MiB },
+    readMsBeforeAuth: { burst: 20, perMinute: 600 },
     trustedProxies: [],
   },
 };

@@ -33,21 +33,33 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 /**
  * ws closes an over-long message with 1009 on its own; PROTO-005 wants the FRAME_TOO_LARGE error
- * frame first. ws calls `close(1009)` while still OPEN, so the error goes out just before.
+ * frame first. ws calls `close(1009)` while still OPEN, so the error goes out just before. ws would
+ * then read (and drop) whatever the peer still sends until its close frame, for up to 30 s: a
+ * hostile peer's megabytes. The socket is ended instead once the two frames are written, and
+ * destroyed once they are flushed, so nothing more is read from it.
  */
-function guardOversize(ws: WebSocket, conn: Connection): void {
+function guardOversize(ws: WebSocket, conn: Connection, socket: Duplex): void {
   const close = ws.close.bind(ws);
   ws.close = (code?: number, reason?: string | Buffer) => {
     if (code === 1009 && ws.readyState === ws.OPEN) {
       ws.send(
         JSON.stringify(
           errorFrame(
-            new ProviderError('FRAME_TOO_LARGE', 'the frame exceeds limits.maxFrameBytes'),
+            new ProviderError(
+              'FRAME_TOO_LARGE',
+              conn.state === 'authenticated'
+                ? 'the frame exceeds limits.maxFrameBytes'
+                : 'the frame exceeds limits.maxUnauthenticatedFrameBytes, the limit before auth.ok',
+            ),
             undefined,
           ),
         ),
       );
       conn.state = 'closed';
+      close(code, reason);
+      socket.end();
+      socket.once('finish', () => socket.destroy());
+      return;
     }
     close(code, reason);
   };
@@ -380,7 +392,7 @@ export function createTransport(
     wss.handleUpgrade(req, socket, head, (ws) => {
       const conn = new Connection(ctx, ws, socket);
       connections.add(conn);
-      guardOversize(ws, conn);
+      guardOversize(ws, conn, socket);
       ctx.logger.log('debug', 'connection.open', { connection: conn.id });
       ws.on('message', (data, isBinary) => conn.receive(data, isBinary));
       ws.on('ping', () => (conn.lastFrameAt = Date.now()));

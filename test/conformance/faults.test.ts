@@ -54,6 +54,9 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'no-connection-limit': { requirement: 'PROTO-046', only: 'PROTO-046*' },
   'type-before-v': { requirement: 'PROTO-044', only: 'PROTO-044*' },
   'idle-close-early': { requirement: 'PROTO-028', only: 'PROTO-028*' },
+  'full-frame-limit-before-auth': { requirement: 'PROTO-047', only: 'PROTO-047*' },
+  'parse-before-scan': { requirement: 'PROTO-048', only: 'PROTO-048*' },
+  'no-read-budget': { requirement: 'PROTO-049', only: 'PROTO-049*' },
 };
 
 interface VariantRun {

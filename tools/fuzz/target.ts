@@ -42,7 +42,16 @@ export interface ServedProvider extends PeerTarget {
  */
 export const FUZZ_LIMITS: LimitOverrides = {
   advertised: { maxFrameBytes: 262_144 },
-  peers: { exemptLoopback: true },
+  peers: {
+    exemptLoopback: true,
+    // The read budgets (PROTO-049) would pace the fuzzer's connections, which wait for every
+    // answer; they delay frames and never change an answer, and have their own tests
+    // (test/reference-impl/server/hostile-frames.test.ts).
+    bytesPerConnection: { burst: 1024 * 1024 * 1024, perMinute: 1024 * 1024 * 1024 },
+    readMsPerConnection: { burst: 60_000, perMinute: 60_000 },
+    bytesBeforeAuth: { burst: 1024 * 1024 * 1024, perMinute: 1024 * 1024 * 1024 },
+    readMsBeforeAuth: { burst: 60_000, perMinute: 60_000 },
+  },
 };
 
 function readRss(pid: number): number | undefined {

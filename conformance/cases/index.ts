@@ -42,6 +42,7 @@ import { slotSecretCases } from './att/tokens.ts';
 import { quotaCases } from './att/quota.ts';
 import { challengeCases } from './auth/challenge.ts';
 import { consentRateCases } from './consent/rate-limits.ts';
+import { blockOracleCases } from './consent/block-oracle.ts';
 import { durabilityCases } from './deliv/durability.ts';
 import { wireFormatCases } from './enc/wire-format.ts';
 import { claimRateCases } from './keys/rate-limit.ts';
@@ -81,6 +82,7 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...attachmentMediaCases,
   ...challengeCases,
   ...consentRateCases,
+  ...blockOracleCases,
   ...durabilityCases,
   ...wireFormatCases,
   ...signatureCases,

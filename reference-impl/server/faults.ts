@@ -57,6 +57,8 @@ export const FAULTS = {
     'PROTO-047: before auth.ok, frames up to maxFrameBytes are read, not only up to maxUnauthenticatedFrameBytes',
   'parse-before-scan':
     'PROTO-048: frames are parsed however deep they nest and however many elements they hold',
+  'rate-limit-reveals-block':
+    'CONSENT-022: sends to a user who blocked the sender each count as a new request, sends to one whose request waits do not',
   'no-read-budget':
     'PROTO-049: a connection is read from as fast as its frames arrive, whatever they cost',
 } as const satisfies Record<string, string>;

@@ -57,6 +57,7 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'full-frame-limit-before-auth': { requirement: 'PROTO-047', only: 'PROTO-047*' },
   'parse-before-scan': { requirement: 'PROTO-048', only: 'PROTO-048*' },
   'no-read-budget': { requirement: 'PROTO-049', only: 'PROTO-049*' },
+  'rate-limit-reveals-block': { requirement: 'CONSENT-022', only: 'CONSENT-022*' },
 };
 
 interface VariantRun {

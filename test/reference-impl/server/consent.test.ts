@@ -375,6 +375,34 @@ describe('provider third-party rate limits (spec/consent.md "Rate limits")', () 
     await provider.close();
   });
 
+  it('bob, blocked by carol, and erin, whose request dave has not answered, get the same answers to 12 sends each: 10 accepted, then RATE_LIMITED (CONSENT-022)', async () => {
+    const partner = await makePartner();
+    const provider = await startTestProvider([partner]);
+    const carol = await firstParty(provider, 'oracle-carol');
+    const dave = await firstParty(provider, 'oracle-dave');
+    await optIn(carol);
+    await optIn(dave);
+    const bob = await thirdParty(provider, partner, 'oracle-bob', 0);
+    const erin = await thirdParty(provider, partner, 'oracle-erin', 0);
+    await carol.wire.request('block.set', { address: bob.address, blocked: true });
+    const answer = (f: AnyFrame): string => (f.type === 'error' ? f.code : f.type);
+    const blocked: string[] = [];
+    const waiting: string[] = [];
+    for (let i = 0; i < 12; i += 1) {
+      blocked.push(answer(await bob.sendText(carol.address, `${i}`)));
+      waiting.push(answer(await erin.sendText(dave.address, `${i}`)));
+    }
+    const expected = [
+      ...Array<string>(10).fill('message.accepted'),
+      'RATE_LIMITED',
+      'RATE_LIMITED',
+    ];
+    expect(waiting).to.deep.equal(expected);
+    expect(blocked).to.deep.equal(expected);
+    expect(await carol.wire.sees((f) => f.type === 'message')).to.equal(false);
+    await provider.close();
+  });
+
   it('applies the lower new-request limit to messages that open a request (CONSENT-026)', async () => {
     const [provider, alice, bob] = await setup({
       newRequestPerSender: { burst: 1, perMinute: 1 },

@@ -43,6 +43,8 @@ import { quotaCases } from './att/quota.ts';
 import { challengeCases } from './auth/challenge.ts';
 import { consentRateCases } from './consent/rate-limits.ts';
 import { blockOracleCases } from './consent/block-oracle.ts';
+import { recipientLimitCases } from './consent/recipient-limits.ts';
+import { claimTargetCases } from './keys/claim-target.ts';
 import { durabilityCases } from './deliv/durability.ts';
 import { wireFormatCases } from './enc/wire-format.ts';
 import { claimRateCases } from './keys/rate-limit.ts';
@@ -83,6 +85,8 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...challengeCases,
   ...consentRateCases,
   ...blockOracleCases,
+  ...recipientLimitCases,
+  ...claimTargetCases,
   ...durabilityCases,
   ...wireFormatCases,
   ...signatureCases,

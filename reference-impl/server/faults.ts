@@ -59,6 +59,10 @@ export const FAULTS = {
     'PROTO-048: frames are parsed however deep they nest and however many elements they hold',
   'rate-limit-reveals-block':
     'CONSENT-022: sends to a user who blocked the sender each count as a new request, sends to one whose request waits do not',
+  'claims-limited-per-claimer-only':
+    'KEYS-033: keys.claim is limited per claiming account and platform only, so many accounts of one platform drain a pool',
+  'requests-limited-per-sender-only':
+    'CONSENT-033: messages from unaccepted senders are limited per sender only, so minted senders fill a user’s requests',
   'no-read-budget':
     'PROTO-049: a connection is read from as fast as its frames arrive, whatever they cost',
 } as const satisfies Record<string, string>;

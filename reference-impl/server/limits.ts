@@ -27,6 +27,19 @@ export interface RateLimits {
   readonly claimPerPlatform: RateLimit;
   /** Every `keys.claim` per claiming account, first-party included, so nobody drains a pool. */
   readonly claimPerAccount: RateLimit;
+  /**
+   * Third-party `keys.claim` of one account per partner platform, whoever claims (KEYS-033):
+   * addresses on a partner platform cost nothing, so a per-claimer limit alone lets many of them
+   * drain a pool of 100 one-time prekeys. Half the pool an hour: plenty for the new contacts of
+   * one platform, and the owner, told by `keys.low`, refills faster.
+   */
+  readonly claimPerTarget: RateLimit;
+  /**
+   * Third-party messages to one user from senders the user has not accepted, per sending partner
+   * platform, whoever sends (CONSENT-033): minted senders each within their own limit still cannot
+   * fill a user's requests; a hostile platform exhausts only its own platform's share.
+   */
+  readonly unansweredPerRecipient: RateLimit;
 }
 
 /**
@@ -165,6 +178,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
     claimPerSender: { burst: 60, perMinute: 60 },
     claimPerPlatform: { burst: 6000, perMinute: 6000 },
     claimPerAccount: { burst: 600, perMinute: 600 },
+    claimPerTarget: { burst: 50, perMinute: 50 / 60 },
+    unansweredPerRecipient: { burst: 100, perMinute: 100 / 60 },
   },
   peers: {
     maxSendBufferBytes: 8 * MiB,

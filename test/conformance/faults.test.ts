@@ -58,6 +58,8 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'parse-before-scan': { requirement: 'PROTO-048', only: 'PROTO-048*' },
   'no-read-budget': { requirement: 'PROTO-049', only: 'PROTO-049*' },
   'rate-limit-reveals-block': { requirement: 'CONSENT-022', only: 'CONSENT-022*' },
+  'claims-limited-per-claimer-only': { requirement: 'KEYS-033', only: 'KEYS-033*' },
+  'requests-limited-per-sender-only': { requirement: 'CONSENT-033', only: 'CONSENT-033*' },
 };
 
 interface VariantRun {

@@ -127,7 +127,11 @@ function checkSend(
       [`send:${session.address}`, rates.sendPerSender],
       [`send@${session.origin.platform}`, rates.sendPerPlatform],
       ...(unanswered ? [[`request:${session.address}`, rates.newRequestPerSender] as const] : []),
-    ]); // CONSENT-025/026
+      // CONSENT-033: per recipient and sending platform, whoever sends.
+      ...(unanswered && !ctx.faults.has('requests-limited-per-sender-only')
+        ? [[`unanswered:${f.to}@${session.origin.platform}`, rates.unansweredPerRecipient] as const]
+        : []),
+    ]); // CONSENT-025/026/033
   }
   // Sizes (DELIV-005).
   const max = ctx.limits.advertised.maxMessageBytes;

@@ -403,6 +403,55 @@ describe('provider third-party rate limits (spec/consent.md "Rate limits")', () 
     await provider.close();
   });
 
+  it('twelve minted senders of one platform writing 10 texts each to alice, who answers none, get 100 accepted and the rest RATE_LIMITED (CONSENT-033)', async () => {
+    const partner = await makePartner();
+    const provider = await startTestProvider([partner]);
+    const alice = await firstParty(provider, 'minted-alice');
+    await optIn(alice);
+    let accepted = 0;
+    let limited = 0;
+    for (let i = 0; i < 12; i += 1) {
+      const sender = await thirdParty(provider, partner, `minted-${i}`, 0);
+      expect((await sender.startSessions(alice.address)).type).to.equal('keys.bundle');
+      for (let j = 0; j < 10; j += 1) {
+        const reply = await sender.sendText(alice.address, `${j}`);
+        if (reply.type === 'message.accepted') accepted += 1;
+        else if (reply.code === 'RATE_LIMITED') limited += 1;
+        else expect.fail(JSON.stringify(reply));
+      }
+      sender.wire.close();
+    }
+    expect({ accepted, limited }).to.deep.equal({ accepted: 100, limited: 20 });
+    expect((await alice.wire.request('requests.list')).pending).to.have.length(10);
+    await provider.close();
+  });
+
+  it('eleven minted claimers of one platform claiming alice 5 times each: the 51st claim is RATE_LIMITED (KEYS-033)', async () => {
+    const partner = await makePartner();
+    const provider = await startTestProvider([partner]);
+    const alice = await firstParty(provider, 'claimed-alice', 100);
+    await optIn(alice);
+    const answers: string[] = [];
+    for (let i = 0; i < 11; i += 1) {
+      const claimer = await thirdParty(provider, partner, `claimer-${i}`, 0);
+      for (let j = 0; j < 5; j += 1) {
+        const reply = await claimer.wire.request('keys.claim', { address: alice.address });
+        answers.push(reply.type === 'error' ? reply.code : reply.type);
+      }
+      claimer.wire.close();
+    }
+    expect(answers).to.deep.equal([
+      ...Array<string>(50).fill('keys.bundle'),
+      ...Array<string>(5).fill('RATE_LIMITED'),
+    ]);
+    // Alice's own platform's first-party users are not counted against the partner platform.
+    const carol = await firstParty(provider, 'claimed-carol', 0);
+    expect((await carol.wire.request('keys.claim', { address: alice.address })).type).to.equal(
+      'keys.bundle',
+    );
+    await provider.close();
+  });
+
   it('applies the lower new-request limit to messages that open a request (CONSENT-026)', async () => {
     const [provider, alice, bob] = await setup({
       newRequestPerSender: { burst: 1, perMinute: 1 },

@@ -45,6 +45,7 @@ import { consentRateCases } from './consent/rate-limits.ts';
 import { blockOracleCases } from './consent/block-oracle.ts';
 import { recipientLimitCases } from './consent/recipient-limits.ts';
 import { claimTargetCases } from './keys/claim-target.ts';
+import { platformQuotaCases } from './att/platform-quota.ts';
 import { durabilityCases } from './deliv/durability.ts';
 import { wireFormatCases } from './enc/wire-format.ts';
 import { claimRateCases } from './keys/rate-limit.ts';
@@ -87,6 +88,7 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...blockOracleCases,
   ...recipientLimitCases,
   ...claimTargetCases,
+  ...platformQuotaCases,
   ...durabilityCases,
   ...wireFormatCases,
   ...signatureCases,

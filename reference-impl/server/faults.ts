@@ -63,6 +63,8 @@ export const FAULTS = {
     'KEYS-033: keys.claim is limited per claiming account and platform only, so many accounts of one platform drain a pool',
   'requests-limited-per-sender-only':
     'CONSENT-033: messages from unaccepted senders are limited per sender only, so minted senders fill a user’s requests',
+  'slot-bytes-per-user-only':
+    'ATT-034: attachment.slot counts only each user’s quota, so minted users of one platform reserve without end',
   'no-read-budget':
     'PROTO-049: a connection is read from as fast as its frames arrive, whatever they cost',
 } as const satisfies Record<string, string>;

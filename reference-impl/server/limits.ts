@@ -40,6 +40,12 @@ export interface RateLimits {
    * fill a user's requests; a hostile platform exhausts only its own platform's share.
    */
   readonly unansweredPerRecipient: RateLimit;
+  /**
+   * Attachment bytes the users of one partner platform may reserve with `attachment.slot`, all
+   * together (ATT-034): each address has its own quota (`attachmentQuotaBytes`), but addresses on
+   * a partner platform cost nothing. 16 GiB at once, then 16 GiB an hour: eight users' full quotas.
+   */
+  readonly slotBytesPerPlatform: RateLimit;
 }
 
 /**
@@ -180,6 +186,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
     claimPerAccount: { burst: 600, perMinute: 600 },
     claimPerTarget: { burst: 50, perMinute: 50 / 60 },
     unansweredPerRecipient: { burst: 100, perMinute: 100 / 60 },
+    slotBytesPerPlatform: { burst: 16 * 1024 * MiB, perMinute: (16 * 1024 * MiB) / 60 },
   },
   peers: {
     maxSendBufferBytes: 8 * MiB,

@@ -25,22 +25,24 @@ export class RateLimiter {
   }
 
   /**
-   * Takes one token from every bucket named, or none: returns 0 when allowed, else the
+   * Takes one token (or `cost`) from every bucket named, or none: returns 0 when allowed, else the
    * milliseconds until every bucket has a token again.
    */
-  take(checks: readonly (readonly [string, RateLimit])[]): number {
+  take(
+    checks: readonly (readonly [string, RateLimit] | readonly [string, RateLimit, number])[],
+  ): number {
     let wait = 0;
-    for (const [key, limit] of checks) {
+    for (const [key, limit, cost = 1] of checks) {
       const b = this.refill(key, limit);
-      if (b.tokens < 1)
+      if (b.tokens < cost)
         wait = Math.max(
           wait,
-          Math.ceil(((1 - b.tokens) * 60_000) / Math.max(limit.perMinute, 1e-9)),
+          Math.ceil(((cost - b.tokens) * 60_000) / Math.max(limit.perMinute, 1e-9)),
         );
     }
     // DurationMs tops out at one day.
     if (wait > 0) return Math.min(wait, 86_400_000);
-    for (const [key] of checks) this.buckets.get(key)!.tokens -= 1;
+    for (const [key, , cost = 1] of checks) this.buckets.get(key)!.tokens -= cost;
     return 0;
   }
 }

@@ -60,6 +60,7 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'rate-limit-reveals-block': { requirement: 'CONSENT-022', only: 'CONSENT-022*' },
   'claims-limited-per-claimer-only': { requirement: 'KEYS-033', only: 'KEYS-033*' },
   'requests-limited-per-sender-only': { requirement: 'CONSENT-033', only: 'CONSENT-033*' },
+  'slot-bytes-per-user-only': { requirement: 'ATT-034', only: 'ATT-034*' },
 };
 
 interface VariantRun {

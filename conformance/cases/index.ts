@@ -33,6 +33,7 @@ import { keyLimitCases } from './keys/limits.ts';
 import { publishCases } from './keys/publish.ts';
 import { abusivePeerCases } from './proto/abusive-peers.ts';
 import { hostileFrameCases } from './proto/hostile-frames.ts';
+import { writeLimitCases } from './proto/write-limits.ts';
 import { faultyFrameCases } from './proto/faulty-frames.ts';
 import { helloCases } from './proto/hello.ts';
 import { registryCases } from './proto/registry.ts';
@@ -98,6 +99,7 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...livenessCases,
   ...abusivePeerCases,
   ...hostileFrameCases,
+  ...writeLimitCases,
   ...faultOrderCases,
   ...httpErrorCases,
   ...slotSecretCases,

@@ -65,6 +65,8 @@ export const FAULTS = {
     'CONSENT-033: messages from unaccepted senders are limited per sender only, so minted senders fill a user’s requests',
   'slot-bytes-per-user-only':
     'ATT-034: attachment.slot counts only each user’s quota, so minted users of one platform reserve without end',
+  'unlimited-writes':
+    'PROTO-050: block.set, report and the other writing frames are never rate-limited',
   'no-read-budget':
     'PROTO-049: a connection is read from as fast as its frames arrive, whatever they cost',
 } as const satisfies Record<string, string>;

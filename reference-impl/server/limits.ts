@@ -46,6 +46,18 @@ export interface RateLimits {
    * a partner platform cost nothing. 16 GiB at once, then 16 GiB an hour: eight users' full quotas.
    */
   readonly slotBytesPerPlatform: RateLimit;
+  /**
+   * Frames that write to the store and have no limit of their own (`block.set`, `consent.set`,
+   * `request.respond`, `keys.publish`, `device.add`, `device.remove`), per account, all together
+   * (PROTO-050): a person taps these a few times a minute; a script taps them thousands of times.
+   */
+  readonly writesPerAccount: RateLimit;
+  /**
+   * `report` per account (PROTO-050): each is kept with its comment for the operator's review, so
+   * a flood fills the store and buries real reports. A user reporting a spam wave may file a few
+   * at once; 20 at once, then 20 an hour.
+   */
+  readonly reportsPerAccount: RateLimit;
 }
 
 /**
@@ -186,6 +198,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
     claimPerAccount: { burst: 600, perMinute: 600 },
     claimPerTarget: { burst: 50, perMinute: 50 / 60 },
     unansweredPerRecipient: { burst: 100, perMinute: 100 / 60 },
+    writesPerAccount: { burst: 60, perMinute: 60 },
+    reportsPerAccount: { burst: 20, perMinute: 20 / 60 },
     slotBytesPerPlatform: { burst: 16 * 1024 * MiB, perMinute: (16 * 1024 * MiB) / 60 },
   },
   peers: {

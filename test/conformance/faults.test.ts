@@ -61,6 +61,7 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'claims-limited-per-claimer-only': { requirement: 'KEYS-033', only: 'KEYS-033*' },
   'requests-limited-per-sender-only': { requirement: 'CONSENT-033', only: 'CONSENT-033*' },
   'slot-bytes-per-user-only': { requirement: 'ATT-034', only: 'ATT-034*' },
+  'unlimited-writes': { requirement: 'PROTO-050', only: 'PROTO-050*' },
 };
 
 interface VariantRun {

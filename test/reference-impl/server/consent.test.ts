@@ -452,6 +452,33 @@ describe('provider third-party rate limits (spec/consent.md "Rate limits")', () 
     await provider.close();
   });
 
+  it('alice’s 61st block.set in a burst and her 21st report get RATE_LIMITED with retryAfterMs; nothing of them is stored (PROTO-050, PROTO-042)', async () => {
+    const provider = await startTestProvider([]);
+    const alice = await firstParty(provider, 'writes-alice', 0);
+    const answers: string[] = [];
+    for (let i = 0; i < 61; i += 1) {
+      const reply = await alice.wire.request('block.set', {
+        address: `spammer${i}@chat.example`,
+        blocked: true,
+      });
+      answers.push(reply.type === 'error' ? reply.code : reply.type);
+    }
+    expect(answers.slice(0, 60).every((a) => a === 'block.state')).to.equal(true);
+    expect(answers[60]).to.equal('RATE_LIMITED');
+    expect(provider.store.isBlocked(alice.address, 'spammer60@chat.example')).to.equal(false);
+    const report = () =>
+      alice.wire.request('report', {
+        address: 'mallory@chat.example',
+        reason: 'spam',
+        comment: 'x'.repeat(2000),
+      });
+    for (let i = 0; i < 20; i += 1) expect((await report()).type).to.equal('report.received');
+    const refused = await report();
+    expect(refused.code).to.equal('RATE_LIMITED');
+    expect(refused.retryAfterMs).to.be.a('number').above(0);
+    await provider.close();
+  });
+
   it('applies the lower new-request limit to messages that open a request (CONSENT-026)', async () => {
     const [provider, alice, bob] = await setup({
       newRequestPerSender: { burst: 1, perMinute: 1 },

@@ -47,6 +47,7 @@ import { blockOracleCases } from './consent/block-oracle.ts';
 import { recipientLimitCases } from './consent/recipient-limits.ts';
 import { claimTargetCases } from './keys/claim-target.ts';
 import { platformQuotaCases } from './att/platform-quota.ts';
+import { tokenSpentCases } from './auth/token-spent.ts';
 import { durabilityCases } from './deliv/durability.ts';
 import { wireFormatCases } from './enc/wire-format.ts';
 import { claimRateCases } from './keys/rate-limit.ts';
@@ -90,6 +91,7 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...recipientLimitCases,
   ...claimTargetCases,
   ...platformQuotaCases,
+  ...tokenSpentCases,
   ...durabilityCases,
   ...wireFormatCases,
   ...signatureCases,

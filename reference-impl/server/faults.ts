@@ -67,6 +67,8 @@ export const FAULTS = {
     'ATT-034: attachment.slot counts only each user’s quota, so minted users of one platform reserve without end',
   'unlimited-writes':
     'PROTO-050: block.set, report and the other writing frames are never rate-limited',
+  'token-spent-only-on-success':
+    'AUTH-029: a partner token first presented with a bad device proof is not spent and works again',
   'no-read-budget':
     'PROTO-049: a connection is read from as fast as its frames arrive, whatever they cost',
 } as const satisfies Record<string, string>;

@@ -62,6 +62,7 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'requests-limited-per-sender-only': { requirement: 'CONSENT-033', only: 'CONSENT-033*' },
   'slot-bytes-per-user-only': { requirement: 'ATT-034', only: 'ATT-034*' },
   'unlimited-writes': { requirement: 'PROTO-050', only: 'PROTO-050*' },
+  'token-spent-only-on-success': { requirement: 'AUTH-029', only: 'AUTH-029*' },
 };
 
 interface VariantRun {

@@ -225,6 +225,35 @@ describe('provider authentication (spec/auth.md)', () => {
     await expectAuthFailed(dev, await dev.authPartner(partner, { jti }));
   });
 
+  it('bob’s token, first presented by mallory with her own identity key and refused, is refused to bob too: it was spent (AUTH-029)', async () => {
+    const token = await partnerToken(partner, {
+      sub: 'spent@chat.example',
+      jti: 'spent-token-id-00001',
+    });
+    const bob = new Device('spent@chat.example', 1, IdentityKeyPair.generate());
+    const mallory = IdentityKeyPair.generate();
+    await bob.connect(provider);
+    const stolen = await bob.wire.request('auth', {
+      method: 'partner',
+      token,
+      deviceId: 1,
+      registrationId: bob.registrationId,
+      identityKey: Buffer.from(mallory.publicKey).toString('base64url'),
+      signature: bob.proof(),
+    });
+    await expectAuthFailed(bob, stolen);
+    await bob.connect(provider);
+    const own = await bob.wire.request('auth', {
+      method: 'partner',
+      token,
+      deviceId: 1,
+      registrationId: bob.registrationId,
+      identityKey: bob.identityKey,
+      signature: bob.proof(),
+    });
+    await expectAuthFailed(bob, own);
+  });
+
   it('refuses a partner auth whose device proof does not verify under its identityKey (AUTH-019)', async () => {
     const dev = new Device('proof@chat.example', 1, IdentityKeyPair.generate());
     await dev.connect(provider);

@@ -48,6 +48,7 @@ import { recipientLimitCases } from './consent/recipient-limits.ts';
 import { claimTargetCases } from './keys/claim-target.ts';
 import { platformQuotaCases } from './att/platform-quota.ts';
 import { tokenSpentCases } from './auth/token-spent.ts';
+import { registrationGuessCases } from './auth/registration-guesses.ts';
 import { durabilityCases } from './deliv/durability.ts';
 import { wireFormatCases } from './enc/wire-format.ts';
 import { claimRateCases } from './keys/rate-limit.ts';
@@ -92,6 +93,7 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...claimTargetCases,
   ...platformQuotaCases,
   ...tokenSpentCases,
+  ...registrationGuessCases,
   ...durabilityCases,
   ...wireFormatCases,
   ...signatureCases,

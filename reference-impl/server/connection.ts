@@ -100,10 +100,14 @@ export class Connection implements ConnectionHandle {
   private resumeTimer: NodeJS.Timeout | undefined;
 
   /** `socket` is the upgraded socket under `ws`: frames sent in one tick share one write to it. */
+  /** When the connection opened, for the authentication window (`limits.peers.authWindowMs`). */
+  readonly openedAt = Date.now();
+
   constructor(
     private readonly ctx: ProviderContext,
     private readonly ws: WebSocket,
     private readonly socket?: Writable,
+    readonly peerAddress?: string,
   ) {
     this.budget = new FrameBudget(ctx.limits.peers);
     // PROTO-047: until auth.ok, the small frame limit (the fault keeps the full one).

@@ -69,6 +69,8 @@ export const FAULTS = {
     'PROTO-050: block.set, report and the other writing frames are never rate-limited',
   'token-spent-only-on-success':
     'AUTH-029: a partner token first presented with a bad device proof is not spent and works again',
+  'unlimited-registration-guesses':
+    'AUTH-030: account.register answers every wrong registration token, however many one connection tries',
   'no-read-budget':
     'PROTO-049: a connection is read from as fast as its frames arrive, whatever they cost',
 } as const satisfies Record<string, string>;

@@ -58,6 +58,13 @@ export interface RateLimits {
    * at once; 20 at once, then 20 an hour.
    */
   readonly reportsPerAccount: RateLimit;
+  /**
+   * `account.register` attempts with a token the operator did not issue, per connection and per
+   * client address (AUTH-030): a guesser gets a handful, not thousands a second. Only refusals
+   * count, so a test suite registering hundreds of accounts with its real token is never slowed.
+   */
+  readonly badRegistrationsPerConnection: RateLimit;
+  readonly badRegistrationsPerAddress: RateLimit;
 }
 
 /**
@@ -95,6 +102,12 @@ export interface PeerLimits {
    */
   readonly idleCloseMs: number;
   /**
+   * A connection that has not authenticated this long after it opened is closed with 1008: its
+   * challenge expired after `challengeTtlSeconds` (AUTH-004), so it can no longer authenticate,
+   * and pings alone must not hold a connection open forever.
+   */
+  readonly authWindowMs: number;
+  /**
    * Bytes of frames read from one connection (PROTO-049): past the burst the provider stops reading
    * from it until the bucket refills, so the frames wait in the peer's own TCP buffers. Four full
    * frames at once, then 2 MiB a second: far above a client's sends (attachments go over HTTP),
@@ -110,9 +123,9 @@ export interface PeerLimits {
   readonly readMsPerConnection: RateLimit;
   /**
    * The same two budgets for a connection that has not authenticated (PROTO-049): `hello`, `auth`
-   * and `account.register` take a few kilobytes and well under a millisecond, so a peer that
-   * floods before `auth.ok` is read at a trickle from its first frames, and reconnecting gives it
-   * no more than that again.
+   * and `account.register` take a few kilobytes and about a millisecond (the time is measured on
+   * the wall clock, so a loaded machine needs room), so a peer that floods before `auth.ok` is
+   * read at a trickle from its first frames, and reconnecting gives it no more than that again.
    */
   readonly bytesBeforeAuth: RateLimit;
   readonly readMsBeforeAuth: RateLimit;
@@ -199,6 +212,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
     claimPerTarget: { burst: 50, perMinute: 50 / 60 },
     unansweredPerRecipient: { burst: 100, perMinute: 100 / 60 },
     writesPerAccount: { burst: 60, perMinute: 60 },
+    badRegistrationsPerConnection: { burst: 3, perMinute: 3 },
+    badRegistrationsPerAddress: { burst: 20, perMinute: 10 },
     reportsPerAccount: { burst: 20, perMinute: 20 / 60 },
     slotBytesPerPlatform: { burst: 16 * 1024 * MiB, perMinute: (16 * 1024 * MiB) / 60 },
   },
@@ -211,10 +226,11 @@ export const DEFAULT_LIMITS: ServerLimits = {
     newConnectionsPerAddress: { burst: 2000, perMinute: 6000 },
     exemptLoopback: false,
     idleCloseMs: 120_000,
+    authWindowMs: 70_000,
     bytesPerConnection: { burst: 16 * MiB, perMinute: 120 * MiB },
     readMsPerConnection: { burst: 250, perMinute: 3000 },
     bytesBeforeAuth: { burst: 64 * 1024, perMinute: 1 * MiB },
-    readMsBeforeAuth: { burst: 20, perMinute: 600 },
+    readMsBeforeAuth: { burst: 100, perMinute: 1200 },
     trustedProxies: [],
   },
 };

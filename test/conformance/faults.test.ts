@@ -63,6 +63,7 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'slot-bytes-per-user-only': { requirement: 'ATT-034', only: 'ATT-034*' },
   'unlimited-writes': { requirement: 'PROTO-050', only: 'PROTO-050*' },
   'token-spent-only-on-success': { requirement: 'AUTH-029', only: 'AUTH-029*' },
+  'unlimited-registration-guesses': { requirement: 'AUTH-030', only: 'AUTH-030*' },
 };
 
 interface VariantRun {

@@ -51,6 +51,14 @@ export const FUZZ_LIMITS: LimitOverrides = {
     readMsPerConnection: { burst: 60_000, perMinute: 60_000 },
     bytesBeforeAuth: { burst: 1024 * 1024 * 1024, perMinute: 1024 * 1024 * 1024 },
     readMsBeforeAuth: { burst: 60_000, perMinute: 60_000 },
+    // Workers stay unauthenticated for the whole run to fuzz the opened and greeted states.
+    authWindowMs: 24 * 3600 * 1000,
+  },
+  // Fuzzed account.register frames carry wrong tokens by the thousand; the workers' own
+  // registrations, with the right token, must not be refused for them (AUTH-030 has its tests).
+  rates: {
+    badRegistrationsPerConnection: { burst: 1e9, perMinute: 1e9 },
+    badRegistrationsPerAddress: { burst: 1e9, perMinute: 1e9 },
   },
 };
 

@@ -2,6 +2,8 @@
 export { encrypt, decrypt, type CiphertextMessage } from './cipher.ts';
 export { type KeyPair } from './curve.ts';
 export * from './errors.ts';
+export * as kyber1024 from './kem/kyber1024.ts';
+export * as mlkem768 from './kem/mlkem768.ts';
 export {
   IdentityKeyPair,
   generatePreKeys,

@@ -4,6 +4,7 @@
 // The embedded target applies small bounds through the operator hook setPeerBounds (operator.ts),
 // so the cases stay short; against a remote target they flood within a capped budget and skip when
 // the provider's bound lies beyond it.
+import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { ERROR_CODES } from '../../../schemas/errors.ts';
 import type { Frame } from '../../assert/match.ts';
@@ -11,6 +12,7 @@ import { that } from '../../assert/match.ts';
 import { must, requireThat } from '../../assert/must.ts';
 import { defineCase } from '../../runner/case.ts';
 import type { Operator, PeerBounds } from '../../transport/operator.ts';
+import { textContent } from '../../transport/users.ts';
 
 /** The close code for a policy violation (RFC 6455), PROTO-045's close code. */
 const CLOSE_POLICY_VIOLATION = 1008;
@@ -32,6 +34,8 @@ const PUSH_TEXT_CHARS = 60_000;
 const STATED_UNREAD_BYTES = 4 * 1024 * 1024;
 /** The unread bytes the case pushes at most to a provider that states no bound; past it, a skip. */
 const MAX_UNREAD_BYTES = 24 * 1024 * 1024;
+/** Sends the flood keeps unanswered at once. */
+const PIPELINE_DEPTH = 8;
 /** How long the flood may last, before --timeout-factor. */
 const FLOOD_BUDGET_MS = 1500;
 /** How long after the flood the provider has to notice the stall, on top of its stall time. */
@@ -118,15 +122,29 @@ export const abusivePeerCases = [
         const text = 'x'.repeat(PUSH_TEXT_CHARS);
         const cap = stated ? STATED_UNREAD_BYTES : MAX_UNREAD_BYTES;
         const deadline = Date.now() + scale(FLOOD_BUDGET_MS);
-        let unread = 0;
-        while (unread < cap && Date.now() < deadline) {
-          const reply = await alice.sendText(bob.address, text);
+        const accepted = (reply: Frame): void =>
           requireThat(
             reply.type === 'message.accepted',
             `a text of ${PUSH_TEXT_CHARS} characters is not accepted: ${JSON.stringify(reply).slice(0, 200)}`,
           );
+        accepted(await alice.sendText(bob.address, text));
+        let unread = PUSH_TEXT_CHARS;
+        // Sends go out in order on one connection, PIPELINE_DEPTH answers outstanding, so the
+        // budget measures the provider's throughput rather than round trips on a busy machine.
+        const inFlight: Promise<Frame>[] = [];
+        while (unread < cap && Date.now() < deadline) {
+          const messages = await alice.encryptFor(bob.address, textContent(text));
+          inFlight.push(
+            alice.peer.request('message.send', {
+              to: bob.address,
+              idempotencyKey: randomUUID(),
+              messages,
+            }),
+          );
           unread += PUSH_TEXT_CHARS;
+          if (inFlight.length >= PIPELINE_DEPTH) accepted(await inFlight.shift()!);
         }
+        for (const reply of inFlight) accepted(await reply);
         await new Promise((resolve) =>
           setTimeout(resolve, (stated ? SHORT_STALL_MS : 0) + scale(STALL_MARGIN_MS)),
         );

@@ -89,7 +89,6 @@ export function limitsWithFaults(limits: ServerLimits, faults: readonly Fault[])
       bytesPerConnection: unlimited,
       readMsPerConnection: unlimited,
       bytesBeforeAuth: unlimited,
-      readMsBeforeAuth: unlimited,
     },
   };
 }

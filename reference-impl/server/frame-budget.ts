@@ -37,8 +37,13 @@ export interface FrameBudgetLimits {
   readonly bytesPerConnection: RateLimit;
   readonly readMsPerConnection: RateLimit;
   readonly bytesBeforeAuth: RateLimit;
-  readonly readMsBeforeAuth: RateLimit;
 }
+
+/** No time budget before `auth.ok`: bytes bound it (see `PeerLimits.bytesBeforeAuth`). */
+const UNLIMITED: RateLimit = {
+  burst: Number.POSITIVE_INFINITY,
+  perMinute: Number.POSITIVE_INFINITY,
+};
 
 /** The byte and time budget of one connection: the small one until `auth.ok`, then the full one. */
 export class FrameBudget {
@@ -50,7 +55,7 @@ export class FrameBudget {
     private readonly now: () => number = performance.now.bind(performance),
   ) {
     this.bytes = new Bucket(limits.bytesBeforeAuth, now);
-    this.readMs = new Bucket(limits.readMsBeforeAuth, now);
+    this.readMs = new Bucket(UNLIMITED, now);
   }
 
   /** Switches to the budget of an authenticated connection, full at once. */

@@ -117,18 +117,21 @@ export interface PeerLimits {
   /**
    * Milliseconds of the main thread spent reading one connection's frames (UTF-8, structure
    * scan, JSON, envelope and schema checks; PROTO-049), as a token bucket of milliseconds: a
-   * quarter of a second at once, then 5 % of the thread. A client's frames cost well under a
-   * millisecond each; a hostile peer's worst costs a few, and is then read at this pace.
+   * second at once, then 10 % of the thread. A client's frames cost well under a millisecond each
+   * once the provider is warm; a hostile peer's worst (a 4 MiB frame) tens, and is then read at
+   * this pace.
    */
   readonly readMsPerConnection: RateLimit;
   /**
-   * The same two budgets for a connection that has not authenticated (PROTO-049): `hello`, `auth`
-   * and `account.register` take a few kilobytes and about a millisecond (the time is measured on
-   * the wall clock, so a loaded machine needs room), so a peer that floods before `auth.ok` is
-   * read at a trickle from its first frames, and reconnecting gives it no more than that again.
+   * The byte budget of a connection that has not authenticated (PROTO-049): `hello`, `auth` and
+   * `account.register` take a few kilobytes, so a peer that floods before `auth.ok` is read at a
+   * trickle from its first frames, and reconnecting gives it no more than that again. Its frames
+   * are at most `maxUnauthenticatedFrameBytes` long, so bytes bound what reading them costs; no
+   * time budget applies before `auth.ok` (time is measured on the wall clock, and a provider's first
+   * frames after it starts cost it hundreds of milliseconds of compiling, which must not pause a
+   * client).
    */
   readonly bytesBeforeAuth: RateLimit;
-  readonly readMsBeforeAuth: RateLimit;
   /**
    * Addresses of reverse proxies in front of the provider whose `X-Forwarded-For` is believed:
    * behind them the per-address limits count the client's address, not the proxy's. Empty: the
@@ -228,9 +231,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
     idleCloseMs: 120_000,
     authWindowMs: 70_000,
     bytesPerConnection: { burst: 16 * MiB, perMinute: 120 * MiB },
-    readMsPerConnection: { burst: 250, perMinute: 3000 },
+    readMsPerConnection: { burst: 1000, perMinute: 6000 },
     bytesBeforeAuth: { burst: 64 * 1024, perMinute: 1 * MiB },
-    readMsBeforeAuth: { burst: 100, perMinute: 1200 },
     trustedProxies: [],
   },
 };

@@ -50,7 +50,6 @@ export const FUZZ_LIMITS: LimitOverrides = {
     bytesPerConnection: { burst: 1024 * 1024 * 1024, perMinute: 1024 * 1024 * 1024 },
     readMsPerConnection: { burst: 60_000, perMinute: 60_000 },
     bytesBeforeAuth: { burst: 1024 * 1024 * 1024, perMinute: 1024 * 1024 * 1024 },
-    readMsBeforeAuth: { burst: 60_000, perMinute: 60_000 },
     // Workers stay unauthenticated for the whole run to fuzz the opened and greeted states.
     authWindowMs: 24 * 3600 * 1000,
   },

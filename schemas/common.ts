@@ -29,8 +29,8 @@ export type Base64Url = string;
 export type PublicKey = string;
 
 /**
- * A Kyber-1024 public key as libsignal encodes it, `0x08 || 1568 bytes` (1569 bytes), in base64url: 2092 characters starting with "C".
- * @pattern ^C[A-Za-z0-9_-]{2091}$
+ * A round-3 Kyber-1024 public key as libsignal encodes it, `0x08 || 1568 bytes` (1569 bytes), in base64url: 2092 characters, the first two ("C" then A–P) fixing the type byte 0x08.
+ * @pattern ^C[A-P][A-Za-z0-9_-]{2090}$
  * @minLength 2092
  * @maxLength 2092
  */

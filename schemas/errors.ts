@@ -113,7 +113,7 @@ export const ERROR_CODES = {
   BAD_SIGNATURE: {
     meaning: 'A signature over key material does not verify.',
     sentWhen:
-      'The signed prekey (or Kyber prekey) signature in `keys.publish` does not verify with the identity key.',
+      'The signed prekey or a Kyber prekey signature in `keys.publish` does not verify with the identity key.',
     carriers: ['frame'],
     connectionSurvives: true,
   },
@@ -142,6 +142,13 @@ export const ERROR_CODES = {
     meaning: 'A message body is not a Signal Protocol ciphertext.',
     sentWhen:
       'A body does not parse as a `SignalMessage` or `PreKeySignalMessage` of a supported version, or its type does not match.',
+    carriers: ['frame'],
+    connectionSurvives: true,
+  },
+  LEGACY_SIGNAL_VERSION: {
+    meaning: 'A message body is an X3DH (session version 3) Signal message.',
+    sentWhen:
+      'A body’s version byte has the high nibble 3; the sender must start its sessions with PQXDH (session version 4).',
     carriers: ['frame'],
     connectionSurvives: true,
   },

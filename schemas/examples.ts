@@ -27,8 +27,8 @@ const signature = bytes(64, 0x55);
 const digest = bytes(32, 0x66);
 const attachmentKey = bytes(32, 0x77);
 const noncePrefix = bytes(7, 0x88);
-/** A `SignalMessage`-shaped body: version byte 0x33, then filler. */
-const ciphertext = bytes(120, 0x99, 0x33);
+/** A `SignalMessage`-shaped body: version byte 0x44, then filler. */
+const ciphertext = bytes(120, 0x99, 0x44);
 
 const interop: InteropSettings = { enabled: true, platforms: ['chat.example'], inbox: 'separate' };
 const thirdParty: Origin = { platform: 'chat.example', thirdParty: true };
@@ -131,9 +131,16 @@ export const FRAME_EXAMPLES: { readonly [T in FrameType]: FrameOfType<T> } = {
     identityKey,
     signedPreKey: { keyId: 1, publicKey: signedPreKeyPublic, signature },
     oneTimePreKeys: [{ keyId: 100, publicKey: oneTimePreKeyPublic }],
-    kyberPreKey: { keyId: 1, publicKey: kyberPublicKey, signature },
+    lastResortKyberPreKey: { keyId: 1, publicKey: kyberPublicKey, signature },
+    oneTimeKyberPreKeys: [{ keyId: 100, publicKey: kyberPublicKey, signature }],
   },
-  'keys.published': { v: 1, type: 'keys.published', re: 'r7', oneTimePreKeyCount: 100 },
+  'keys.published': {
+    v: 1,
+    type: 'keys.published',
+    re: 'r7',
+    oneTimePreKeyCount: 100,
+    oneTimeKyberPreKeyCount: 100,
+  },
   'keys.claim': { v: 1, type: 'keys.claim', id: 'r8', address: 'alice@wa.example' },
   'keys.bundle': {
     v: 1,
@@ -147,6 +154,7 @@ export const FRAME_EXAMPLES: { readonly [T in FrameType]: FrameOfType<T> } = {
         identityKey,
         signedPreKey: { keyId: 1, publicKey: signedPreKeyPublic, signature },
         oneTimePreKey: { keyId: 100, publicKey: oneTimePreKeyPublic },
+        kyberPreKey: { keyId: 100, publicKey: kyberPublicKey, signature },
       },
       {
         deviceId: 2,
@@ -154,11 +162,19 @@ export const FRAME_EXAMPLES: { readonly [T in FrameType]: FrameOfType<T> } = {
         identityKey,
         signedPreKey: { keyId: 1, publicKey: signedPreKeyPublic, signature },
         oneTimePreKey: null,
+        kyberPreKey: { keyId: 1, publicKey: kyberPublicKey, signature },
       },
     ],
     exhausted: true,
   },
-  'keys.low': { v: 1, type: 'keys.low', id: 'p1', oneTimePreKeyCount: 9, threshold: 10 },
+  'keys.low': {
+    v: 1,
+    type: 'keys.low',
+    id: 'p1',
+    oneTimePreKeyCount: 9,
+    oneTimeKyberPreKeyCount: 40,
+    threshold: 10,
+  },
   'message.send': {
     v: 1,
     type: 'message.send',

@@ -19,6 +19,16 @@ export const SCHEMA_LIMITS = {
   maxDevicesPerMessage: 64,
   /** One-time prekeys per `keys.publish`: Signal's clients generate them in batches of 100. */
   maxOneTimePreKeysPerPublish: 100,
+  /**
+   * One-time Kyber prekeys per `keys.publish`: Signal's clients generate them in batches of 100
+   * too; 100 of them (about 218 KB of base64url) keep the frame far below `maxFrameBytes`.
+   */
+  maxOneTimeKyberPreKeysPerPublish: 100,
+  /**
+   * Decoded bytes of a Kyber prekey's public key: the type byte 0x08 (round-3 Kyber-1024, the only
+   * KEM libsignal 0.103 accepts in a bundle) and the 1568-byte key.
+   */
+  kyberPublicKeyBytes: 1569,
   /** UTF-16 code units of a text body, caption or edit. */
   maxTextLength: 65_536,
   /** Attachments in one message: an album. */

@@ -12,6 +12,7 @@ import WebSocket from 'ws';
 import {
   decrypt,
   encrypt,
+  generateKyberPreKey,
   generateSignedPreKey,
   InMemoryProtocolStore,
   processPreKeyBundle,
@@ -242,8 +243,8 @@ function nextMessage(
 }
 
 /**
- * One probe: a real X3DH session from the sender to the recipient's identity (the recipient's
- * signed prekey is made here, since this process holds its derived identity), a PreKeySignalMessage
+ * One probe: a real PQXDH session from the sender to the recipient's identity (the recipient's
+ * signed prekey and Kyber prekey are made here, since this process holds its derived identity), a PreKeySignalMessage
  * sent through the provider, timed until the push arrives; the recipient then decrypts it, checks
  * the content and acks the delivery (DELIV-024).
  */
@@ -262,6 +263,8 @@ async function probeOnce(
   const recipientStore = new InMemoryProtocolStore(recipient.identity, recipient.registrationId);
   const signed = generateSignedPreKey(recipient.identity, keyId);
   await recipientStore.saveSignedPreKey(signed.keyId, signed);
+  const kyber = generateKyberPreKey(recipient.identity, keyId);
+  await recipientStore.saveKyberPreKey(kyber.keyId, kyber);
   const address = { name: to.address, deviceId: 1 };
   await processPreKeyBundle(
     {
@@ -271,6 +274,9 @@ async function probeOnce(
       signedPreKeyId: signed.keyId,
       signedPreKey: signed.keyPair.publicKey,
       signedPreKeySignature: signed.signature,
+      kyberPreKeyId: kyber.keyId,
+      kyberPreKey: kyber.keyPair.publicKey,
+      kyberPreKeySignature: kyber.signature,
     },
     address,
     senderStore,

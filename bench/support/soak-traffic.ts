@@ -11,6 +11,7 @@ import {
   decrypt,
   encrypt,
   generatePreKeys,
+  generateKyberPreKey,
   generateSignedPreKey,
   InMemoryProtocolStore,
   processPreKeyBundle,
@@ -292,7 +293,11 @@ async function connected(
   return client;
 }
 
-/** Publishes a signed prekey and one-time prekeys (KEYS-001); resolves the store holding their private halves. */
+/**
+ * Publishes a signed prekey, one-time prekeys and a last-resort Kyber prekey (KEYS-001, KEYS-002);
+ * resolves the store holding their private halves. Every claim of the soak gets the last-resort
+ * Kyber prekey, which keeps the set-up cost of the soak's accounts down.
+ */
 async function publishKeys(
   client: WireClient,
   account: BenchAccount,
@@ -302,6 +307,8 @@ async function publishKeys(
   await store.saveSignedPreKey(signed.keyId, signed);
   const preKeys = generatePreKeys(2, ONE_TIME_PREKEYS);
   for (const k of preKeys) await store.savePreKey(k.keyId, k);
+  const kyber = generateKyberPreKey(account.identity, 1);
+  await store.saveKyberPreKey(kyber.keyId, kyber, { lastResort: true });
   await client.request('keys.publish', {
     identityKey: b64(account.identity.publicKey),
     signedPreKey: {
@@ -310,6 +317,12 @@ async function publishKeys(
       signature: b64(signed.signature),
     },
     oneTimePreKeys: preKeys.map((k) => ({ keyId: k.keyId, publicKey: b64(k.keyPair.publicKey) })),
+    lastResortKyberPreKey: {
+      keyId: kyber.keyId,
+      publicKey: b64(kyber.keyPair.publicKey),
+      signature: b64(kyber.signature),
+    },
+    oneTimeKyberPreKeys: [],
   });
   return store;
 }
@@ -320,9 +333,10 @@ interface BundleDevice {
   identityKey: string;
   signedPreKey: { keyId: number; publicKey: string; signature: string };
   oneTimePreKey?: { keyId: number; publicKey: string };
+  kyberPreKey: { keyId: number; publicKey: string; signature: string };
 }
 
-/** Builds the sender's session from a claimed `keys.bundle` (X3DH, spec/crypto.md). */
+/** Builds the sender's session from a claimed `keys.bundle` (PQXDH, spec/crypto.md). */
 async function adoptBundle(
   store: InMemoryProtocolStore,
   address: string,
@@ -337,6 +351,9 @@ async function adoptBundle(
         signedPreKeyId: d.signedPreKey.keyId,
         signedPreKey: unb64(d.signedPreKey.publicKey),
         signedPreKeySignature: unb64(d.signedPreKey.signature),
+        kyberPreKeyId: d.kyberPreKey.keyId,
+        kyberPreKey: unb64(d.kyberPreKey.publicKey),
+        kyberPreKeySignature: unb64(d.kyberPreKey.signature),
         ...(d.oneTimePreKey
           ? { preKeyId: d.oneTimePreKey.keyId, preKey: unb64(d.oneTimePreKey.publicKey) }
           : {}),

@@ -14,6 +14,29 @@ export type Frame = Record<string, any>;
 /** A predicate over a value: undefined when it holds, a Mismatch when it does not. */
 export type Matcher<T = Frame> = (value: T) => Mismatch | undefined;
 
+/**
+ * The canonical JSON text of a value: members of every object in code-point order, no whitespace.
+ * JSON is compared by value only (member order and whitespace never matter): through `sameJson`.
+ */
+export function canonicalJson(value: unknown): string {
+  const sort = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sort);
+    if (typeof v !== 'object' || v === null) return v;
+    const o = v as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.keys(o)
+        .sort()
+        .map((k) => [k, sort(o[k])]),
+    );
+  };
+  return JSON.stringify(sort(value)) ?? 'undefined';
+}
+
+/** Two JSON values are equal by value: the same members (in any order) and array items in order. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}
+
 /** A short JSON rendering of a frame for `actual`. */
 export function show(value: unknown, max = 300): string {
   if (value === undefined) return 'nothing';
@@ -42,15 +65,15 @@ export function hasMembers(type: string, members: Frame): Matcher {
     const expected = `a ${type} frame with ${JSON.stringify(members)}`;
     if (f?.type !== type) return { expected, actual: show(f) };
     for (const [k, v] of Object.entries(members))
-      if (JSON.stringify(f[k]) !== JSON.stringify(v)) return { expected, actual: show(f) };
+      if (!sameJson(f[k], v)) return { expected, actual: show(f) };
     return undefined;
   };
 }
 
-/** Two values are deep-equal as JSON. */
+/** Two values are equal as JSON, by value (member order never matters). */
 export function equals<T>(expected: T, what = 'value'): Matcher<T> {
   return (actual) =>
-    JSON.stringify(actual) === JSON.stringify(expected)
+    sameJson(actual, expected)
       ? undefined
       : { expected: `${what} ${show(expected)}`, actual: show(actual) };
 }
@@ -76,7 +99,7 @@ export function sameErrorApartFromRe(reference: Frame): Matcher {
   const strip = (f: Frame): string => {
     const rest: Frame = { ...(f ?? {}) };
     delete rest.re;
-    return JSON.stringify(Object.fromEntries(Object.entries(rest).sort()));
+    return canonicalJson(rest);
   };
   return (f) =>
     strip(f) === strip(reference)

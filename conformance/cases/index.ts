@@ -25,10 +25,12 @@ import { clientBundleCases } from './keys/client-bundles.ts';
 import { clientPrekeyCases } from './keys/client-prekeys.ts';
 import { clientFrameCases } from './proto/client-frames.ts';
 import { clientReceivingCases } from './enc/client-receiving.ts';
+import { clientPqCases } from './enc/client-pq.ts';
 import { clientSendingCases } from './enc/client-sending.ts';
 import { conversationCases } from './enc/conversation.ts';
 import { malformedCiphertextCases } from './enc/malformed.ts';
 import { claimCases } from './keys/claim.ts';
+import { kyberCases } from './keys/kyber.ts';
 import { keyLimitCases } from './keys/limits.ts';
 import { publishCases } from './keys/publish.ts';
 import { abusivePeerCases } from './proto/abusive-peers.ts';
@@ -77,6 +79,7 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...publishCases,
   ...claimCases,
   ...keyLimitCases,
+  ...kyberCases,
   ...helloCases,
   ...faultyFrameCases,
   ...sessionStateCases,
@@ -110,6 +113,7 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...quotaCases,
   // client cases (subject: client), one line per file
   ...clientSendingCases,
+  ...clientPqCases,
   ...clientReceivingCases,
   ...clientContentCases,
   ...clientPrekeyCases,

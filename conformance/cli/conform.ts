@@ -1,7 +1,7 @@
 // `parley conform`: runs the conformance suite against a target (or the embedded reference
 // provider) and writes report.json, junit.xml, report.html and optionally report.json.sig (issue 6).
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
@@ -11,8 +11,13 @@ import { renderHtml } from '../reporters/html.ts';
 import { attachConsole, useColor } from '../reporters/console.ts';
 import { writeJsonReport } from '../reporters/json.ts';
 import { renderJunit } from '../reporters/junit.ts';
-import { buildReport, coverageOf, requirementRows } from '../reporters/report.ts';
-import { signReport } from '../reporters/sign.ts';
+import {
+  buildReport,
+  coverageOf,
+  requirementRows,
+  uncheckedSelectedMusts,
+} from '../reporters/report.ts';
+import { loadSignKey, signReport } from '../reporters/sign.ts';
 import { startClientTarget, type ClientTarget } from '../client/target.ts';
 import { OperatorLink } from '../operator/link.ts';
 import { subjectOf, type Subject } from '../runner/case.ts';
@@ -26,7 +31,7 @@ import { loadCatalogue } from '../spec-model/catalogue.ts';
 import { startEmbeddedTarget, type EmbeddedTarget } from '../transport/embedded.ts';
 import { registerOperator, unregisterOperator } from '../transport/operator.ts';
 import { loadPartnerKey } from '../transport/partner.ts';
-import { preflight, probe } from '../transport/target.ts';
+import { preflight, probe, SetupError } from '../transport/target.ts';
 import { EXIT, processIo, type CliContext } from './context.ts';
 
 const SPEC_DIR = fileURLToPath(new URL('../../spec', import.meta.url));
@@ -51,6 +56,9 @@ interface ConformOptions {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+/** The exit code of an interrupted run (128 + SIGINT), as shells report Ctrl-C. */
+export const EXIT_INTERRUPTED = 130;
+
 /** Reference clients that run client cases side by side in an embedded run. */
 const EMBEDDED_CLIENT_LANES = 4;
 
@@ -63,6 +71,36 @@ function versions(): { suite: string; spec: string } {
   };
   return { suite: pkg.version, spec: doc.info?.version ?? 'unknown' };
 }
+
+/** Creates `--report-dir` when missing and proves it writable; throws an Error naming it. */
+function checkReportDir(dir: string): void {
+  const probeFile = join(dir, `.parley-write-check-${process.pid}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(probeFile, '');
+    rmSync(probeFile);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new Error(`--report-dir ${dir} is not a writable directory (${code})`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * The program a shell command starts (its first word) when it cannot be found: a path that does
+ * not exist, or a name on no PATH directory. Undefined when it is found, or when the command starts
+ * with something the shell resolves itself (an assignment, a quote, a builtin).
+ */
+export function missingProgram(command: string): string | undefined {
+  const first = command.trim().split(/\s+/)[0] ?? '';
+  if (first === '' || /[='"$`(){}]/.test(first) || SHELL_WORDS.has(first)) return undefined;
+  if (first.includes('/')) return existsSync(first) ? undefined : first;
+  const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
+  return dirs.some((d) => existsSync(join(d, first))) ? undefined : first;
+}
+
+const SHELL_WORDS = new Set(['cd', 'exec', 'env', 'command', 'eval', '.', 'source', 'export']);
 
 /** Parses a positive number option; returns undefined when it is not one. */
 function positive(text: string, integer: boolean): number | undefined {
@@ -107,10 +145,13 @@ export function registerConform(program: Command, context: CliContext): void {
     .option('--concurrency <n>', 'cases run at once (exclusive cases always run alone)', '4')
     .option('--timeout-factor <f>', 'multiply every timeout by f (slow targets)', '1')
     .option('--report-dir <dir>', 'where to write the reports', 'reports/latest')
-    .option('--sign-key <file>', 'sign report.json with this Ed25519 private JWK')
+    .option(
+      '--sign-key <file>',
+      'sign every report file (a manifest of their SHA-256) with this Ed25519 private JWK',
+    )
     .option(
       '--fail-on <level>',
-      'fail (default) or warn: which outcome makes the run non-conformant',
+      'fail (default), warn (a broken SHOULD too) or unchecked (a selected MUST the run did not check too, for certification): what makes the run non-conformant',
       'fail',
     )
     .option(
@@ -132,14 +173,33 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
   if (timeoutFactor === undefined) return usage('--timeout-factor must be a positive number');
   if (!Number.isSafeInteger(seed) || seed < 0)
     return usage('--seed must be a non-negative integer');
-  if (opts.failOn !== 'fail' && opts.failOn !== 'warn')
-    return usage('--fail-on must be fail or warn');
+  if (!['fail', 'warn', 'unchecked'].includes(opts.failOn))
+    return usage('--fail-on must be fail, warn or unchecked');
   if (opts.target && (!opts.registrationToken || !opts.partnerKey))
     return usage('--target needs --registration-token and --partner-key');
   if (!opts.target && (opts.registrationToken || opts.partnerKey))
     return usage('--registration-token and --partner-key need --target');
   if (opts.operatorCmd && !opts.target)
     return usage('--operator-cmd needs --target (the embedded target has every operator hook)');
+  if (opts.target) {
+    let scheme: string;
+    try {
+      scheme = new URL(opts.target).protocol;
+    } catch {
+      return usage(`--target ${opts.target} is not a URL (wss://host/parley/v1)`);
+    }
+    if (scheme !== 'ws:' && scheme !== 'wss:')
+      return usage(
+        `--target must be the provider's WebSocket endpoint, ws:// or wss:// (wss://host/parley/v1), not ${scheme}//`,
+      );
+  }
+  for (const [option, command] of [
+    ['--client-cmd', opts.clientCmd],
+    ['--operator-cmd', opts.operatorCmd],
+  ] as const) {
+    const missing = command === undefined ? undefined : missingProgram(command);
+    if (missing) return usage(`${option}: the program ${missing} was not found`);
+  }
 
   const catalogue = loadCatalogue(SPEC_DIR);
   if (catalogue.diagnostics.length > 0) return usage('the requirement catalogue does not load');
@@ -169,12 +229,24 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
       .map(([a, v]) => `${a} ${v.covered}/${v.requirements}`)
       .join(', ');
     context.io.out(
-      `\n${selected.length} of ${ALL_CASES.length} cases selected; requirements covered ${coverage.covered}/${coverage.requirements}, not covered ${coverage.notCovered} (${byArea})\n`,
+      `\n${selected.length} of ${ALL_CASES.length} cases selected, naming ${new Set(selected.flatMap((c) => c.requirements)).size} requirements; requirements that have a case ${coverage.covered}/${coverage.requirements}, none ${coverage.notCovered} (${byArea}); a run says which it checked\n`,
     );
     return EXIT.ok;
   }
   if (selected.length === 0) return usage('no case matches the selection');
 
+  // Setup checked before anything starts: a mistake here is the operator's, never the target's.
+  try {
+    checkReportDir(opts.reportDir);
+  } catch (error) {
+    return usage((error as Error).message);
+  }
+  if (opts.signKey)
+    try {
+      loadSignKey(opts.signKey);
+    } catch (error) {
+      return usage(`--sign-key ${(error as Error).message}`);
+    }
   let expected: Set<string> | undefined;
   try {
     expected = opts.expectFailures ? loadExpectedFailures(opts.expectFailures) : undefined;
@@ -187,7 +259,27 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
   let operatorLink: OperatorLink | undefined;
   let client: ClientTarget | undefined;
   const moreClients: ClientTarget[] = [];
+  const cleanups: (() => void)[] = [];
   try {
+    // Ctrl-C (or SIGTERM): the cases in flight finish, the others end as not run, and a partial
+    // report marked interrupted is written; a second signal quits at once. Temporary directories
+    // go either way (runner/temp.ts removes them at exit).
+    const abort = new AbortController();
+    let signalled: NodeJS.Signals | undefined;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (signalled) process.exit(EXIT_INTERRUPTED);
+      signalled = signal;
+      abort.abort();
+      context.io.err(
+        `\nparley conform: ${signal}: finishing the cases in flight and writing a partial report (again to quit at once)\n`,
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    cleanups.push(() => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    });
     let url = '';
     let token: string;
     let partner;
@@ -216,7 +308,7 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
         try {
           partner = await loadPartnerKey(opts.partnerKey!);
         } catch (error) {
-          return usage((error as Error).message);
+          return usage(`--partner-key ${(error as Error).message}`);
         }
         url = opts.target;
         token = opts.registrationToken!;
@@ -239,7 +331,12 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
       try {
         target = await preflight(url, token, partner, validator, waitMs);
       } catch (error) {
-        context.io.err(`parley conform: the harness could not run: ${(error as Error).message}\n`);
+        const line = (error as Error).message.replace(/\s+/g, ' ');
+        context.io.err(
+          error instanceof SetupError
+            ? `parley conform: preflight: ${line}\n`
+            : `parley conform: the harness could not run: ${line}\n`,
+        );
         return EXIT_HARNESS;
       }
     }
@@ -249,10 +346,12 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
       write: context.io.out,
       tty,
       color: useColor(tty),
-      coverage: () => coverage,
+      coverage: (end) =>
+        coverageOf(requirementRows(catalogue.requirements, ALL_CASES, end.results), end.results),
     });
     const startedAt = new Date();
     const levels = new Map(catalogue.requirements.map((r) => [r.id, r.level]));
+    const sentences = new Map(catalogue.requirements.map((r) => [r.id, r.text]));
     const end = await runCases(selected, {
       ...(target ? { target } : {}),
       ...(client ? { client, moreClients } : {}),
@@ -261,14 +360,26 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
       concurrency,
       timeoutFactor,
       levels,
+      sentences,
       ...(target ? { probe: () => probe(url, validator, waitMs) } : {}),
       events,
+      signal: abort.signal,
       ...(expected ? { expectedFailures: expected } : {}),
     });
-    const exitCode = exitCodeOf(end.results, {
-      failOnWarn: opts.failOn === 'warn',
-      ...(end.breaker ? { breaker: end.breaker } : {}),
-    });
+    const unchecked = uncheckedSelectedMusts(
+      coverageOf(requirementRows(catalogue.requirements, ALL_CASES, end.results), end.results),
+    );
+    const exitCode = signalled
+      ? EXIT_INTERRUPTED
+      : exitCodeOf(end.results, {
+          failOnWarn: opts.failOn === 'warn',
+          ...(opts.failOn === 'unchecked' ? { uncheckedMusts: unchecked.length } : {}),
+          ...(end.breaker ? { breaker: end.breaker } : {}),
+        });
+    if (opts.failOn === 'unchecked' && unchecked.length > 0)
+      context.io.out(
+        `--fail-on unchecked: ${unchecked.length} selected MUSTs were not checked in this run, so it cannot certify conformance\n`,
+      );
     const v = versions();
     const report = buildReport({
       end,
@@ -304,6 +415,7 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
       startedAt,
       exitCode,
     });
+    if (signalled) report.interrupted = true;
     writeJsonReport(opts.reportDir, report);
     writeFileSync(join(opts.reportDir, 'junit.xml'), renderJunit(report));
     writeFileSync(join(opts.reportDir, 'report.html'), renderHtml(report));
@@ -313,6 +425,7 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
     );
     return exitCode;
   } finally {
+    for (const cleanup of cleanups) cleanup();
     await client?.close();
     for (const more of moreClients) await more.close();
     await embedded?.stop();

@@ -65,7 +65,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         ? EXIT.ok
         : EXIT.usage;
     }
-    io.err(`parley: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    // No stack trace for the person at the terminal: one line; PARLEY_DEBUG=1 shows the stack.
+    const debug = process.env.PARLEY_DEBUG === '1' && error instanceof Error && error.stack;
+    io.err(`parley: ${debug || (error instanceof Error ? error.message : String(error))}\n`);
     return EXIT.usage;
   }
 }

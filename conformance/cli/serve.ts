@@ -8,8 +8,35 @@ import {
   startProvider,
   type EnlistedPartnerKey,
   type LimitOverrides,
+  type Logger,
 } from '../../reference-impl/server/index.ts';
+import { readKeyFile } from '../reporters/sign.ts';
 import { EXIT, type CliContext } from './context.ts';
+
+/** Reads the JSON file of --config; the Error names what is wrong with it. */
+function readConfig(file: string): ServeConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(
+      code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot be read (${code})`,
+      {
+        cause: error,
+      },
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${file}: not JSON`, { cause: error });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error(`${file}: not a JSON object of settings`);
+  return parsed as ServeConfig;
+}
 
 /** The settings `--config` may hold; command-line options win over the file. */
 export interface ServeConfig {
@@ -43,7 +70,11 @@ interface ServeOptions {
   tlsCert?: string;
   tlsKey?: string;
   tlsTerminatedUpstream?: boolean;
+  logLevel: string;
 }
+
+/** Log levels, least severe first: `--log-level warn` keeps warn and error. */
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -51,10 +82,10 @@ function collect(value: string, previous: string[]): string[] {
 
 /** Reads an enlisted public key file (one JWK with `domain` and `kid`, or an array of them). */
 export function readPartnerKeys(file: string): EnlistedPartnerKey[] {
-  const parsed = JSON.parse(readFileSync(file, 'utf8')) as
-    EnlistedPartnerKey | EnlistedPartnerKey[];
+  const parsed = readKeyFile(file) as EnlistedPartnerKey | EnlistedPartnerKey[];
   const keys = Array.isArray(parsed) ? parsed : [parsed];
   for (const k of keys) {
+    if (typeof k !== 'object' || k === null) throw new Error(`${file}: not an Ed25519 public JWK`);
     if (k.kty !== 'OKP' || k.crv !== 'Ed25519' || typeof k.x !== 'string')
       throw new Error(`${file}: not an Ed25519 public JWK`);
     if (typeof k.domain !== 'string' || typeof k.kid !== 'string')
@@ -81,17 +112,41 @@ export function registerServe(program: Command, context: CliContext): void {
       'TLS is terminated in front of this provider: allow plain ws:// on a non-loopback --host',
     )
     .option('--config <file>', 'a JSON file with the same settings')
+    .option(
+      '--log-level <level>',
+      'debug, info, warn or error: the least severe level logged',
+      'info',
+    )
     .action(async (opts: ServeOptions) => {
-      const config: ServeConfig = opts.config
-        ? (JSON.parse(readFileSync(opts.config, 'utf8')) as ServeConfig)
-        : {};
+      const usage = (message: string): void => {
+        context.io.err(`parley serve: ${message}\n`);
+        context.setExitCode(EXIT.usage);
+      };
+      const minimum = LOG_LEVELS.indexOf(opts.logLevel as (typeof LOG_LEVELS)[number]);
+      if (minimum < 0) return usage('--log-level must be debug, info, warn or error');
+      let config: ServeConfig = {};
+      if (opts.config)
+        try {
+          config = readConfig(opts.config);
+        } catch (error) {
+          return usage(`--config ${(error as Error).message}`);
+        }
       const tokens = [...(config.registrationTokens ?? []), ...opts.registrationToken];
-      const logger = jsonLogger((line) => context.io.err(line));
-      if (tokens.length === 0) {
-        tokens.push(randomBytes(18).toString('base64url'));
-        logger.log('info', 'registration.token', { token: tokens[0], generated: true });
+      const json = jsonLogger((line) => context.io.err(line));
+      const logger: Logger = {
+        log: (level, event, fields) => {
+          if (LOG_LEVELS.indexOf(level) >= minimum) json.log(level, event, fields);
+        },
+      };
+      // A generated token is printed only once the provider runs: a start that fails prints none.
+      const generated = tokens.length === 0;
+      if (generated) tokens.push(randomBytes(18).toString('base64url'));
+      let partners: EnlistedPartnerKey[];
+      try {
+        partners = [...(config.enlist ?? []), ...opts.enlist].flatMap(readPartnerKeys);
+      } catch (error) {
+        return usage(`--enlist ${(error as Error).message}`);
       }
-      const partners = [...(config.enlist ?? []), ...opts.enlist].flatMap(readPartnerKeys);
       const port = opts.port !== undefined ? Number(opts.port) : (config.port ?? 8080);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
         context.io.err(`parley serve: --port must be an integer from 0 to 65535\n`);
@@ -132,10 +187,17 @@ export function registerServe(program: Command, context: CliContext): void {
         });
       } catch (error) {
         // A refused configuration (PROTO-001 without TLS), an unreadable file, a port in use.
-        context.io.err(`parley serve: ${(error as Error).message}\n`);
-        context.setExitCode(EXIT.findings);
-        return;
+        const e = error as NodeJS.ErrnoException;
+        return usage(
+          e.code === 'EADDRINUSE'
+            ? `port ${port} on ${opts.host ?? config.host ?? '127.0.0.1'} is in use`
+            : e.code === 'EACCES' && e.syscall === 'listen'
+              ? `not allowed to listen on port ${port}`
+              : e.message.replace(/\s+/g, ' '),
+        );
       }
+      // Whatever --log-level says: without it, nobody could register.
+      if (generated) json.log('info', 'registration.token', { token: tokens[0], generated: true });
       await new Promise<void>((resolve) => {
         const stop = (signal: string): void => {
           logger.log('info', 'signal', { signal });

@@ -1,5 +1,6 @@
-// `parley verify-report DIR --public-key key.pub.json`: checks report.json.sig over report.json
-// (exit 0 valid, 1 invalid, 2 usage: missing files or a key that is not an Ed25519 JWK).
+// `parley verify-report DIR --public-key key.pub.json`: checks report.json.sig, the signed manifest
+// of every file the run wrote, and each file against it (exit 0 valid, 1 invalid, 2 usage: missing
+// files, a key that is not a public Ed25519 JWK, a private key given as the public one).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -10,7 +11,9 @@ import { EXIT, type CliContext } from './context.ts';
 export function registerVerifyReport(program: Command, context: CliContext): void {
   program
     .command('verify-report')
-    .description('check the Ed25519 signature of a conformance report directory')
+    .description(
+      'check the Ed25519 signature of a conformance report directory and every file it covers',
+    )
     .argument('<dir>', 'the report directory (holds report.json and report.json.sig)')
     .requiredOption('--public-key <file>', "the signer's public JWK (`*.pub.json`)")
     .action((dir: string, opts: { publicKey: string }) => {

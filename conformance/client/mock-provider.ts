@@ -37,6 +37,17 @@ export interface PublishedKeys {
   signedPreKey: { keyId: number; publicKey: string; signature: string };
   /** One-time prekeys not yet handed out. */
   oneTimePreKeys: { keyId: number; publicKey: string }[];
+  /** The last-resort Kyber prekey (PQXDH). */
+  lastResortKyberPreKey: KyberKey;
+  /** One-time Kyber prekeys not yet handed out. */
+  oneTimeKyberPreKeys: KyberKey[];
+}
+
+/** A signed Kyber prekey as the client published it. */
+export interface KyberKey {
+  keyId: number;
+  publicKey: string;
+  signature: string;
 }
 
 /** One delivery pushed to the client. */
@@ -388,7 +399,8 @@ export class MockProvider {
 
   /**
    * Hands out a bundle of the client's device as `keys.claim` would (a one-time prekey removed
-   * from the pool, or none when `withOneTimePreKey` is false or the pool is empty).
+   * from the pool, or none when `withOneTimePreKey` is false or the pool is empty; a one-time Kyber
+   * prekey while there is one, else the last-resort one).
    */
   claimClientBundle(withOneTimePreKey = true): Frame {
     const keys = this.published;
@@ -401,6 +413,7 @@ export class MockProvider {
       identityKey: keys.identityKey,
       signedPreKey: keys.signedPreKey,
       oneTimePreKey: oneTime ?? null,
+      kyberPreKey: keys.oneTimeKyberPreKeys.shift() ?? keys.lastResortKyberPreKey,
     };
   }
 
@@ -519,6 +532,7 @@ export class MockProvider {
     ping: () => ({ type: 'pong' }),
     'keys.publish': (f) => {
       const prior = this.published?.oneTimePreKeys ?? [];
+      const priorKyber = this.published?.oneTimeKyberPreKeys ?? [];
       this.published = {
         identityKey: String(f.identityKey),
         registrationId: this.published?.registrationId ?? this.registrationIdOf(),
@@ -527,8 +541,14 @@ export class MockProvider {
           ...prior,
           ...((f.oneTimePreKeys ?? []) as PublishedKeys['oneTimePreKeys']),
         ],
+        lastResortKyberPreKey: f.lastResortKyberPreKey as KyberKey,
+        oneTimeKyberPreKeys: [...priorKyber, ...((f.oneTimeKyberPreKeys ?? []) as KyberKey[])],
       };
-      return { type: 'keys.published', oneTimePreKeyCount: this.published.oneTimePreKeys.length };
+      return {
+        type: 'keys.published',
+        oneTimePreKeyCount: this.published.oneTimePreKeys.length,
+        oneTimeKyberPreKeyCount: this.published.oneTimeKyberPreKeys.length,
+      };
     },
     'keys.claim': (f) => {
       const peer = this.peers.get(String(f.address));

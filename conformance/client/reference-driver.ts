@@ -48,6 +48,10 @@ export const CLIENT_FAULTS = {
   'fixed-content-id': 'ENC-039',
   /** Keeps one-time prekeys after a PreKeySignalMessage used them. */
   'keep-one-time-prekeys': 'ENC-011',
+  /** Writes the version byte 0x34 of an X3DH session on every body it sends. */
+  'send-x3dh-version': 'ENC-022',
+  /** Keeps a one-time Kyber prekey after a message used it, as if it were a last-resort one. */
+  'keep-one-time-kyber-prekeys': 'ENC-049',
   /** Throws the session away when a message fails to decrypt. */
   'drop-session-on-failure': 'ENC-021',
   /** Displays text with markup interpreted (tags stripped). */
@@ -65,6 +69,8 @@ export const CLIENT_FAULTS = {
   // keys, auth, framing and delivery (conformance/client/reference-faults.ts)
   /** Publishes one-time prekeys under ids it published before. */
   'reuse-prekey-ids': 'KEYS-008',
+  /** Numbers every batch of Kyber prekeys from 1 again. */
+  'reuse-kyber-prekey-ids': 'KEYS-026',
   /** Starts a session from a bundle entry whose signed prekey signature does not verify. */
   'accept-bad-bundle-signature': 'KEYS-016',
   /** Refuses to start a session from an entry without a one-time prekey. */
@@ -345,6 +351,12 @@ class ReferenceDriver {
   private freshStore(): MemoryClientStore {
     const store = new MemoryClientStore();
     if (this.faults.has('keep-one-time-prekeys')) store.removePreKey = async () => undefined;
+    if (this.faults.has('keep-one-time-kyber-prekeys'))
+      store.markKyberPreKeyUsed = async () => undefined;
+    if (this.faults.has('reuse-kyber-prekey-ids')) {
+      const counter = store.getCounter.bind(store);
+      store.getCounter = async (name) => (name === 'nextKyberPreKeyId' ? 1 : counter(name));
+    }
     breakStore(store, this.allFaults);
     return store;
   }

@@ -93,8 +93,8 @@ export function partnerTokenFault(key: PartnerKey, faults: Faults): TokenSource 
 }
 
 /**
- * Bundle faults: entries whose signature does not verify are made to pass (re-signed under a
- * stand-in identity, KEYS-016), or an entry without a one-time prekey is refused (KEYS-020).
+ * Bundle faults: entries whose signed prekey or Kyber prekey signature does not verify are made
+ * to pass (both re-signed under a stand-in identity, KEYS-016), or an entry without a one-time prekey is refused (KEYS-020).
  */
 export function breakClient(client: ParleyClient, faults: Faults): void {
   const forge = faults.has('accept-bad-bundle-signature');
@@ -107,12 +107,15 @@ export function breakClient(client: ParleyClient, faults: Faults): void {
       throw new Error(`${address} has no one-time prekey left`);
     if (forge)
       for (const d of bundle.devices) {
-        const spk = d.signedPreKey;
-        if (verifySignature(unb64(d.identityKey), unb64(spk.publicKey), unb64(spk.signature)))
-          continue;
+        const identity = unb64(d.identityKey);
+        const valid = [d.signedPreKey, d.kyberPreKey].every((k) =>
+          verifySignature(identity, unb64(k.publicKey), unb64(k.signature)),
+        );
+        if (valid) continue;
         const standIn = IdentityKeyPair.generate();
         d.identityKey = b64(standIn.publicKey);
-        spk.signature = b64(standIn.sign(unb64(spk.publicKey)));
+        for (const k of [d.signedPreKey, d.kyberPreKey])
+          k.signature = b64(standIn.sign(unb64(k.publicKey)));
       }
     return bundle;
   };
@@ -128,6 +131,9 @@ export function unknownErrorIgnored(error: unknown, faults: Faults): boolean {
     'unknownCode' in details
   );
 }
+
+/** The version byte libsignal 0.72 wrote for an X3DH session. */
+const X3DH_VERSION_BYTE = 0x34;
 
 /** The frame rewrites of the wire faults: `up` client → provider, `down` provider → client. */
 function rewritesFor(faults: Faults): { up: Rewrite[]; down: Rewrite[] } {
@@ -149,6 +155,20 @@ function rewritesFor(faults: Faults): { up: Rewrite[]; down: Rewrite[] } {
       f.type === 'welcome' ? { ...f, limits: { ...(f.limits as Json), ...GENEROUS_LIMITS } } : f,
     );
   if (faults.has('ignore-keys-low')) down.push((f) => (f.type === 'keys.low' ? undefined : f));
+  if (faults.has('send-x3dh-version'))
+    // ENC-022: every body goes out with the version byte of an X3DH session.
+    up.push((f) =>
+      f.type === 'message.send'
+        ? {
+            ...f,
+            messages: (f.messages as Json[]).map((m) => {
+              const body = Buffer.from(String(m.body), 'base64url');
+              body[0] = X3DH_VERSION_BYTE;
+              return { ...m, body: body.toString('base64url') };
+            }),
+          }
+        : f,
+    );
   if (faults.has('reuse-unanswered-ids')) {
     // PROTO-009: a message.ack sent while a message.send is unanswered goes out under the send's
     // id. Its message.acked reply is mapped back to the ack's own id, so the client works on.

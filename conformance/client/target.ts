@@ -2,12 +2,12 @@
 // driver in-process by default), a partner key file the suite's mock providers enlist, and a
 // registration token for first-party enrolment.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { JWK } from 'jose';
 import { generatePartnerKey } from '../../reference-impl/client/index.ts';
+import { makeTempDir, removeTempDir } from '../runner/temp.ts';
 import { DriverLink, spawnDriver } from './link.ts';
 import { serveReferenceDriver, type ReferenceDriverOptions } from './reference-driver.ts';
 
@@ -46,7 +46,7 @@ export async function startClientTarget(options: {
   link?: DriverLink;
   waitMs: number;
 }): Promise<ClientTarget> {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-client-'));
+  const dir = makeTempDir('parley-client-');
   const { key, publicJwk } = await generatePartnerKey(CLIENT_PARTNER_DOMAIN);
   const keyFile = join(dir, 'partner.json');
   writeFileSync(keyFile, JSON.stringify({ ...key.privateJwk, domain: key.domain, kid: key.kid }), {
@@ -66,12 +66,12 @@ export async function startClientTarget(options: {
       registrationToken: randomBytes(18).toString('base64url'),
       close: async () => {
         await link.close(options.waitMs);
-        rmSync(dir, { recursive: true, force: true });
+        removeTempDir(dir);
       },
     };
   } catch (error) {
     await link.close(options.waitMs);
-    rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
     throw error;
   }
 }

@@ -3,13 +3,23 @@
 // TTY without NO_COLOR.
 import type { CaseResult, RunEnd, RunnerEvents } from '../runner/events.ts';
 import type { Outcome } from '../runner/case.ts';
+import { NOT_SELECTED } from './report.ts';
 
 export interface ConsoleOptions {
   write: (text: string) => void;
   tty: boolean;
   color: boolean;
-  /** Coverage line for the summary: covered and total requirements. */
-  coverage?: () => { covered: number; requirements: number };
+  /** Coverage of the finished run for the summary: "has a case" and "checked in this run". */
+  coverage?: (end: RunEnd) => ConsoleCoverage;
+}
+
+/** What the summary says about coverage (Report['coverage'] fits). */
+export interface ConsoleCoverage {
+  requirements: number;
+  covered: number;
+  checked: number;
+  selected: number;
+  notChecked: readonly { id: string; level: string; reason: string }[];
 }
 
 const COLORS: Record<Outcome, string> = {
@@ -45,11 +55,20 @@ export function attachConsole(events: RunnerEvents, options: ConsoleOptions): vo
     options.write(`circuit breaker open: ${reason}; the remaining cases end as error\n`);
   });
   events.on('case.end', ({ result, done, total }) => {
-    const line = `[${String(done).padStart(String(total).length)}/${total}] ${label(result)} ${result.subject === 'client' ? 'client ' : ''}${result.id} (${result.durationMs} ms)`;
+    const why =
+      result.outcome === 'skip'
+        ? ` — ${result.level} not checked: ${result.message ?? 'skipped'}`
+        : '';
+    const line = `[${String(done).padStart(String(total).length)}/${total}] ${label(result)} ${result.subject === 'client' ? 'client ' : ''}${result.id} (${result.durationMs} ms)${why}`;
     if (options.tty) {
       options.write(`\r\u001b[2K${line}`);
       lineOpen = true;
-      if (result.outcome === 'fail' || result.outcome === 'error' || result.unexpectedPass) {
+      if (
+        result.outcome === 'fail' ||
+        result.outcome === 'error' ||
+        result.outcome === 'skip' ||
+        result.unexpectedPass
+      ) {
         options.write('\n');
         lineOpen = false;
       }
@@ -58,7 +77,7 @@ export function attachConsole(events: RunnerEvents, options: ConsoleOptions): vo
   events.on('run.end', (end) => {
     if (lineOpen) options.write('\r\u001b[2K');
     options.write(renderDetails(end));
-    options.write(renderSummaryTable(end, options.coverage?.(), paint));
+    options.write(renderSummaryTable(end, options.coverage?.(end), paint));
   });
 }
 
@@ -74,7 +93,7 @@ export function renderDetails(end: RunEnd): string {
     const body =
       r.outcome === 'error' || r.unexpectedPass
         ? `    ${r.message ?? 'listed as an expected failure'}`
-        : `    ${r.failedRequirement}: ${r.quote}\n    expected: ${r.expected}\n    actual:   ${r.actual}`;
+        : `    ${r.failedRequirement}: ${r.failedQuote ?? r.quote}\n    expected: ${r.expected}\n    actual:   ${r.actual}`;
     return `${head}\n${body}`;
   });
   return `\n${lines.join('\n')}\n`;
@@ -83,7 +102,7 @@ export function renderDetails(end: RunEnd): string {
 /** The per-area table of outcomes and the totals line. */
 export function renderSummaryTable(
   end: RunEnd,
-  coverage: { covered: number; requirements: number } | undefined,
+  coverage: ConsoleCoverage | undefined,
   paint: (o: Outcome, text: string) => string = (_o, t) => t,
 ): string {
   const outcomes: Outcome[] = ['pass', 'fail', 'warn', 'skip', 'error'];
@@ -101,7 +120,6 @@ export function renderSummaryTable(
   const extra = [
     s.expectedFailures ? `${s.expectedFailures} expected failures` : '',
     s.unexpectedPasses ? `${s.unexpectedPasses} unexpected passes` : '',
-    coverage ? `requirements covered ${coverage.covered}/${coverage.requirements}` : '',
   ].filter(Boolean);
   return `${header}${areas
     .map((a) =>
@@ -112,5 +130,28 @@ export function renderSummaryTable(
     )
     .join(
       '',
-    )}${row('all', end.results)}\n${extra.join('; ')}${extra.length ? '; ' : ''}${end.durationMs} ms\n`;
+    )}${row('all', end.results)}\n${extra.join('; ')}${extra.length ? '; ' : ''}${end.durationMs} ms\n${coverage ? renderCoverage(coverage) : ''}`;
+}
+
+/**
+ * Coverage as it is: how many requirements have a case, how many this run checked, and every MUST
+ * with a case that it did not check, grouped by reason.
+ */
+export function renderCoverage(c: ConsoleCoverage): string {
+  const musts = c.notChecked.filter((n) => n.level === 'MUST');
+  const unselected = musts.filter((n) => n.reason === NOT_SELECTED);
+  const byReason = new Map<string, string[]>();
+  for (const n of musts)
+    if (n.reason !== NOT_SELECTED)
+      byReason.set(n.reason, [...(byReason.get(n.reason) ?? []), n.id]);
+  const lines = [...byReason].map(([reason, ids]) => `  ${ids.join(', ')}: ${reason}\n`);
+  return (
+    `requirements: ${c.covered}/${c.requirements} have a case; ${c.checked}/${c.requirements} checked in this run (${c.selected} named by the selected cases)\n` +
+    (lines.length > 0
+      ? `selected MUSTs not checked in this run: ${musts.length - unselected.length}\n${lines.join('')}`
+      : '') +
+    (unselected.length > 0
+      ? `MUSTs with a case not selected for this run (--only, --exclude, or a subject not under test): ${unselected.length} (listed in report.json and report.html)\n`
+      : '')
+  );
 }

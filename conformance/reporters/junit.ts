@@ -1,5 +1,8 @@
-// junit.xml: one <testsuite> per requirement area, one <testcase> per case, so CI systems can gate
-// on a run; fail and warn-under-strict become <failure>, error <error>, skip <skipped>.
+// junit.xml: one <testsuite> per subject and requirement area (its name is the classname of every
+// testcase in it), one <testcase> per case named by its fixed ID (stable when a title changes), so CI
+// systems can gate on a run; fail becomes <failure>, error <error>, skip <skipped>. Valid against
+// the Jenkins xUnit plugin's junit-10.xsd: the root <testsuites> carries only name, time, tests,
+// failures and errors.
 import type { CaseResult } from '../runner/events.ts';
 import type { Report } from './report.ts';
 
@@ -14,9 +17,15 @@ export function xmlEscape(text: string): string {
     .replace(/'/g, '&apos;');
 }
 
+/** The suite (and classname) of a result: `parley.ENC`, `parley.client.ENC`. */
+export function suiteOf(r: CaseResult): string {
+  return `parley.${r.subject === 'client' ? 'client.' : ''}${r.area}`;
+}
+
 function testcase(r: CaseResult): string {
-  const head = `    <testcase classname="parley.${r.subject === 'client' ? 'client.' : ''}${xmlEscape(r.area)}" name="${xmlEscape(`${r.id}: ${r.title}`)}" time="${(r.durationMs / 1000).toFixed(3)}"`;
+  const head = `    <testcase classname="${xmlEscape(suiteOf(r))}" name="${xmlEscape(r.id)}" time="${(r.durationMs / 1000).toFixed(3)}"`;
   const detail = `${r.failedRequirement ?? r.requirements.join(' ')}: expected ${r.expected ?? '?'}; actual ${r.actual ?? '?'}`;
+  const title = `<system-out>${xmlEscape(`${r.title} (${r.requirements.join(', ')}, ${r.level})`)}</system-out>`;
   let inner = '';
   if (r.outcome === 'fail' && !r.expectedFailure)
     inner = `<failure message="${xmlEscape(detail)}" type="${xmlEscape(r.failedRequirement ?? 'fail')}"/>`;
@@ -28,14 +37,14 @@ function testcase(r: CaseResult): string {
     inner = `<skipped message="${xmlEscape(r.expectedFailure ? `expected failure: ${detail}` : (r.message ?? 'skipped'))}"/>`;
   else if (r.outcome === 'warn')
     inner = `<system-out>${xmlEscape(`WARN (SHOULD) ${detail}`)}</system-out>`;
-  return inner ? `${head}>${inner}</testcase>` : `${head}/>`;
+  return `${head}>${inner}${title}</testcase>`;
 }
 
 /** Renders junit.xml for a report. */
 export function renderJunit(report: Report): string {
-  const areas = [...new Set(report.results.map((r) => r.area))].sort();
-  const suites = areas.map((area) => {
-    const rs = report.results.filter((r) => r.area === area);
+  const names = [...new Set(report.results.map(suiteOf))].sort();
+  const suites = names.map((name) => {
+    const rs = report.results.filter((r) => suiteOf(r) === name);
     const count = (p: (r: CaseResult) => boolean): number => rs.filter(p).length;
     const failures = count(
       (r) => (r.outcome === 'fail' && !r.expectedFailure) || !!r.unexpectedPass,
@@ -44,7 +53,7 @@ export function renderJunit(report: Report): string {
     const skipped = count((r) => r.outcome === 'skip' || !!r.expectedFailure);
     const time = rs.reduce((t, r) => t + r.durationMs, 0) / 1000;
     return [
-      `  <testsuite name="parley.${xmlEscape(area)}" tests="${rs.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${time.toFixed(3)}">`,
+      `  <testsuite name="${xmlEscape(name)}" tests="${rs.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${time.toFixed(3)}">`,
       ...rs.map(testcase),
       '  </testsuite>',
     ].join('\n');
@@ -52,7 +61,7 @@ export function renderJunit(report: Report): string {
   const s = report.summary;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="parley conform" tests="${s.total}" failures="${s.fail - s.expectedFailures + s.unexpectedPasses}" errors="${s.error}" skipped="${s.skip}" time="${(report.durationMs / 1000).toFixed(3)}">`,
+    `<testsuites name="parley conform" tests="${s.total}" failures="${s.fail - s.expectedFailures + s.unexpectedPasses}" errors="${s.error}" time="${(report.durationMs / 1000).toFixed(3)}">`,
     ...suites,
     '</testsuites>',
     '',

@@ -21,6 +21,17 @@ export interface RequirementRow {
   text: string;
   cases: string[];
   status: RequirementStatus;
+  /** A case of this run decided it: passed, or failed or warned on this very requirement. */
+  checked: boolean;
+  /** Why a requirement that has a case was not checked in this run. */
+  reason?: string;
+}
+
+/** A requirement that has a case but was not checked in this run, and why. */
+export interface NotChecked {
+  id: string;
+  level: string;
+  reason: string;
 }
 
 export interface Report {
@@ -42,14 +53,23 @@ export interface Report {
   durationMs: number;
   exitCode: number;
   breaker?: string;
+  /** Set when the run was interrupted (Ctrl-C): the results are those of the cases that ended. */
+  interrupted?: boolean;
   summary: Summary;
   coverage: {
     requirements: number;
+    /** Requirements that have a case in the library ("has a case"). */
     covered: number;
     notCovered: number;
     /** The requirement IDs no case names yet. */
     notCoveredIds: string[];
-    byArea: Record<string, { requirements: number; covered: number }>;
+    /** Requirements a case decided in this run ("checked in this run"). */
+    checked: number;
+    /** Requirements named by a case selected for this run. */
+    selected: number;
+    /** Requirements with a case that this run did not check, each with its reason. */
+    notChecked: NotChecked[];
+    byArea: Record<string, { requirements: number; covered: number; checked: number }>;
   };
   requirements: RequirementRow[];
   results: CaseResult[];
@@ -58,12 +78,20 @@ export interface Report {
 const SEVERITY: RequirementStatus[] = ['fail', 'error', 'warn', 'skip', 'pass', 'not run'];
 
 /** The worst of several outcomes, for the requirement matrix. */
-export function worst(outcomes: readonly Outcome[]): RequirementStatus {
-  for (const s of SEVERITY) if (outcomes.includes(s as Outcome)) return s;
+export function worst(outcomes: readonly RequirementStatus[]): RequirementStatus {
+  for (const s of SEVERITY) if (outcomes.includes(s)) return s;
   return 'not run';
 }
 
-/** Coverage of the catalogue by a case library (every registered case, selected or not). */
+/** Why a run that selected no case of a requirement did not check it. */
+export const NOT_SELECTED =
+  'no case of it was selected (--only, --exclude, or its subject is not under test in this run)';
+
+/**
+ * Coverage of the catalogue by a case library (every registered case, selected or not) and by the
+ * results of a run: a requirement is checked when a case naming it passed, or failed or warned on
+ * it; a case that failed on another requirement stopped before deciding the rest.
+ */
 export function requirementRows(
   catalogue: readonly CatalogueRequirement[],
   library: readonly AnyCase[],
@@ -71,7 +99,24 @@ export function requirementRows(
 ): RequirementRow[] {
   return catalogue.map((r) => {
     const cases = library.filter((c) => c.requirements.includes(r.id)).map((c) => c.id);
-    const outcomes = results.filter((x) => x.requirements.includes(r.id)).map((x) => x.outcome);
+    const mine = results.filter((x) => x.requirements.includes(r.id));
+    const stoppedElsewhere = (x: CaseResult): boolean =>
+      (x.outcome === 'fail' || x.outcome === 'warn') &&
+      x.failedRequirement !== undefined &&
+      x.failedRequirement !== r.id;
+    const statuses = mine.map((x): RequirementStatus =>
+      stoppedElsewhere(x) ? 'not run' : x.outcome,
+    );
+    const checked = statuses.some((s) => s === 'pass' || s === 'fail' || s === 'warn');
+    const reasons = [
+      ...new Set(
+        mine.map((x) =>
+          stoppedElsewhere(x)
+            ? `its case ${x.id} stopped at the failure of ${x.failedRequirement}`
+            : `${x.outcome === 'skip' ? 'skipped' : x.outcome}: ${x.message ?? x.id}`,
+        ),
+      ),
+    ];
     return {
       id: r.id,
       area: areaOf(r.id),
@@ -80,28 +125,50 @@ export function requirementRows(
       section: r.section,
       text: r.text,
       cases,
-      status: cases.length === 0 ? 'not covered' : worst(outcomes),
+      status: cases.length === 0 ? 'not covered' : worst(statuses),
+      checked,
+      ...(cases.length > 0 && !checked
+        ? { reason: mine.length === 0 ? NOT_SELECTED : reasons.join('; ') }
+        : {}),
     };
   });
 }
 
-/** Covered / not-covered counts, overall and per area. */
-export function coverageOf(rows: readonly RequirementRow[]): Report['coverage'] {
+/** "Has a case" and "checked in this run" counts, overall and per area, and what was not checked. */
+export function coverageOf(
+  rows: readonly RequirementRow[],
+  results: readonly CaseResult[] = [],
+): Report['coverage'] {
   const byArea: Report['coverage']['byArea'] = {};
   for (const row of rows) {
-    const a = (byArea[row.area] ??= { requirements: 0, covered: 0 });
+    const a = (byArea[row.area] ??= { requirements: 0, covered: 0, checked: 0 });
     a.requirements++;
     if (row.status !== 'not covered') a.covered++;
+    if (row.checked) a.checked++;
   }
   const covered = rows.filter((r) => r.status !== 'not covered').length;
   const notCoveredIds = rows.filter((r) => r.status === 'not covered').map((r) => r.id);
+  const named = new Set(results.flatMap((r) => r.requirements));
   return {
     requirements: rows.length,
     covered,
     notCovered: notCoveredIds.length,
     notCoveredIds,
+    checked: rows.filter((r) => r.checked).length,
+    selected: rows.filter((r) => named.has(r.id)).length,
+    notChecked: rows
+      .filter((r) => r.reason !== undefined)
+      .map((r) => ({ id: r.id, level: r.level, reason: r.reason! })),
     byArea,
   };
+}
+
+/**
+ * The MUSTs named by a selected case that the run did not check: with `--fail-on unchecked` any of
+ * them makes the run non-conformant as certified.
+ */
+export function uncheckedSelectedMusts(coverage: Report['coverage']): NotChecked[] {
+  return coverage.notChecked.filter((n) => n.level === 'MUST' && n.reason !== NOT_SELECTED);
 }
 
 /** Assembles the report of a finished run. */
@@ -131,7 +198,7 @@ export function buildReport(input: {
     exitCode: input.exitCode,
     ...(input.end.breaker ? { breaker: input.end.breaker } : {}),
     summary: input.end.summary,
-    coverage: coverageOf(rows),
+    coverage: coverageOf(rows, input.end.results),
     requirements: rows,
     results: input.end.results.map(capResult),
   };

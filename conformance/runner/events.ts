@@ -18,6 +18,8 @@ export interface CaseResult {
   outcome: Outcome;
   /** The requirement a fail or warn broke. */
   failedRequirement?: string;
+  /** The catalogue sentence of failedRequirement (the case's quote may be another requirement's). */
+  failedQuote?: string;
   durationMs: number;
   expected?: string;
   actual?: string;

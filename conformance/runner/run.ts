@@ -17,7 +17,14 @@ import {
 import { isListed } from './expected.ts';
 import { RunnerEvents, type CaseResult, type RunEnd } from './events.ts';
 import { Rng } from './rng.ts';
-import { HarnessError, HarnessTimeout, RequirementFailure, SkipCase } from './signals.ts';
+import {
+  HarnessError,
+  HarnessTimeout,
+  isTargetVerdict,
+  RequirementFailure,
+  SkipCase,
+  TargetSilence,
+} from './signals.ts';
 import { summarise } from './summary.ts';
 
 /** How to run. */
@@ -39,11 +46,15 @@ export interface RunOptions {
   expectedFailures?: ReadonlySet<string>;
   /** Requirement levels from the catalogue: a broken SHOULD warns. */
   levels?: ReadonlyMap<string, string>;
+  /** Requirement sentences from the catalogue: a broken requirement is shown with its own. */
+  sentences?: ReadonlyMap<string, string>;
   /** Base wait for one reply before the factor. Default 2000 ms. */
   waitMs?: number;
   /** Whether the target still accepts connections; default: never asked. */
   probe?: () => Promise<boolean>;
   events?: RunnerEvents;
+  /** Aborted on an interrupt (Ctrl-C): cases not started yet end as "not run", the rest finish. */
+  signal?: AbortSignal;
 }
 
 const DEFAULT_CASE_TIMEOUT_MS = 5000;
@@ -82,26 +93,39 @@ export async function runCases(cases: readonly AnyCase[], options: RunOptions): 
   const runOne = async (c: ConformanceCase): Promise<void> => {
     events.emit('case.start', { id: c.id, index: index++, total });
     const caseRng = new Rng(options.seed).fork(c.id);
-    const result = !options.target
-      ? notUnderTest(c)
-      : breaker
-        ? tripped(c, breaker)
-        : await execute(c, options.target, options, caseRng, factor, options.levels);
-    if (result.outcome === 'error' && !breaker && options.probe && !(await options.probe())) {
+    const result = options.signal?.aborted
+      ? interrupted(c)
+      : !options.target
+        ? notUnderTest(c)
+        : breaker
+          ? tripped(c, breaker)
+          : await execute(c, options.target, options, caseRng, factor, options.levels);
+    const silenced = silencedResults.has(result);
+    if (
+      (result.outcome === 'error' || silenced) &&
+      !breaker &&
+      options.probe &&
+      !(await options.probe())
+    ) {
       breaker = `the target stopped accepting connections (after ${c.id})`;
       events.emit('breaker.open', { reason: breaker });
     }
+    // A target that died while the case waited on it is not judged on what the case waited for:
+    // the run could not be completed (exit 2), as for every case after it.
+    if (silenced && breaker) undoVerdict(result, breaker);
     finish(result);
   };
 
   const runClientCase = async (c: ClientCase, client: ClientTarget | undefined): Promise<void> => {
     events.emit('case.start', { id: c.id, index: index++, total });
     const caseRng = new Rng(options.seed).fork(c.id);
-    const result = !client
-      ? notUnderTest(c)
-      : clientBreaker
-        ? tripped(c, clientBreaker)
-        : await executeClient(c, client, options, caseRng, factor, options.levels);
+    const result = options.signal?.aborted
+      ? interrupted(c)
+      : !client
+        ? notUnderTest(c)
+        : clientBreaker
+          ? tripped(c, clientBreaker)
+          : await executeClient(c, client, options, caseRng, factor, options.levels);
     if (client?.link.dead && !clientBreaker) {
       clientBreaker = `the client's driver is gone (after ${c.id}): ${client.link.dead}`;
       events.emit('breaker.open', { reason: clientBreaker });
@@ -138,6 +162,18 @@ export async function runCases(cases: readonly AnyCase[], options: RunOptions): 
   return end;
 }
 
+/** Results judged on a wait that ran out or a connection the target closed (TargetSilence). */
+const silencedResults = new WeakSet<CaseResult>();
+
+/** Turns a verdict on silence into an error once the target is known to have died. */
+function undoVerdict(result: CaseResult, reason: string): void {
+  result.outcome = 'error';
+  result.message = `not judged: ${reason} while the case waited (${result.message ?? ''})`;
+  delete result.failedRequirement;
+  delete result.expected;
+  delete result.actual;
+}
+
 function base(c: AnyCase): Omit<CaseResult, 'outcome' | 'durationMs'> {
   return {
     id: c.id,
@@ -155,6 +191,15 @@ function base(c: AnyCase): Omit<CaseResult, 'outcome' | 'durationMs'> {
 
 function tripped(c: AnyCase, reason: string): CaseResult {
   return { ...base(c), outcome: 'error', durationMs: 0, message: `not run: ${reason}` };
+}
+
+function interrupted(c: AnyCase): CaseResult {
+  return {
+    ...base(c),
+    outcome: 'error',
+    durationMs: 0,
+    message: 'not run: the run was interrupted',
+  };
 }
 
 function notUnderTest(c: AnyCase): CaseResult {
@@ -218,6 +263,8 @@ async function executeClient(
     transcript: world?.transcript.entries ?? [],
   };
   classify(result, thrown, levels);
+  const sentence = result.failedRequirement && options.sentences?.get(result.failedRequirement);
+  if (sentence) result.failedQuote = sentence;
   return result;
 }
 
@@ -258,6 +305,8 @@ async function execute(
     transcript: world.transcript.entries,
   };
   classify(result, thrown, levels);
+  const sentence = result.failedRequirement && options.sentences?.get(result.failedRequirement);
+  if (sentence) result.failedQuote = sentence;
   return result;
 }
 
@@ -275,6 +324,16 @@ function classify(
     result.expected = thrown.expected;
     result.actual = thrown.actual;
     if (thrown.note) result.message = thrown.note;
+  } else if (isTargetVerdict(thrown)) {
+    // What the target did or did not do within the scaled time is a verdict, never an error.
+    const requirement = thrown.requirement ?? result.requirements[0] ?? 'PROTO-010';
+    const level = levels?.get(requirement) ?? levelOf(requirement); // a MUST named by a wait fails
+    result.outcome = level === 'SHOULD' ? 'warn' : 'fail';
+    result.failedRequirement = requirement;
+    result.expected = thrown.expected;
+    result.actual = thrown.actual;
+    result.message = thrown.message;
+    if (thrown instanceof TargetSilence) silencedResults.add(result);
   } else if (thrown instanceof SkipCase) {
     result.outcome = 'skip';
     result.message = thrown.reason;
@@ -284,6 +343,14 @@ function classify(
       thrown instanceof HarnessError
         ? thrown.message
         : `the case threw: ${thrown instanceof Error ? (thrown.stack ?? thrown.message) : String(thrown)}`;
+  } else if (result.schemaFaults.some((f) => f.requirement !== undefined)) {
+    // A frame that breaks a requirement of its own (PROTO-051: a reply to no request).
+    const faults = result.schemaFaults.filter((f) => f.requirement !== undefined);
+    const requirement = faults[0]!.requirement!;
+    result.outcome = (levels?.get(requirement) ?? 'MUST') === 'SHOULD' ? 'warn' : 'fail';
+    result.failedRequirement = requirement;
+    result.expected = 'every frame with re to answer a request sent on that connection';
+    result.actual = faults.map((f) => `${f.type}: ${f.message}`).join('; ');
   } else if (result.schemaFaults.length > 0) {
     // A frame that fails its schema breaks the requirement the case checks (and the schema's).
     const requirement = result.requirements[0] ?? 'PROTO-007';

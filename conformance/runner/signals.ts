@@ -35,5 +35,52 @@ export class HarnessError extends Error {
 
 /** A wait that ran out of time. */
 export class HarnessTimeout extends HarnessError {
-  override readonly name = 'HarnessTimeout';
+  override readonly name: string = 'HarnessTimeout';
+}
+
+/**
+ * What the target did or failed to do, found by the harness rather than by a `must`: a wait for
+ * something the target promised ran out (within the time scaled by --timeout-factor), or it
+ * refused a step a conformant provider accepts. The verdict rule (conformance/README.md#verdicts):
+ * never an ERROR, always a FAIL (or WARN) on `requirement`, else on the case's first requirement.
+ */
+export interface TargetVerdict {
+  readonly requirement: string | undefined;
+  readonly expected: string;
+  readonly actual: string;
+}
+
+/** The target refused or garbled a step it promised (a registration, a reply, a decryptable push). */
+export class TargetFault extends HarnessError implements TargetVerdict {
+  override readonly name: string = 'TargetFault';
+  constructor(
+    readonly requirement: string | undefined,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`${requirement ?? 'the target'}: expected ${expected}; actual ${actual}`);
+  }
+}
+
+/**
+ * A wait for something the target promised that ran out (or whose connection closed first). It is
+ * a HarnessTimeout too, so that a case waiting for silence can still catch it as one.
+ */
+export class TargetSilence extends HarnessTimeout implements TargetVerdict {
+  override readonly name: string = 'TargetSilence';
+  readonly expected: string;
+  constructor(
+    readonly requirement: string | undefined,
+    what: string,
+    waitedMs: number,
+    readonly actual: string,
+  ) {
+    super(`${requirement ?? 'the target'}: no ${what} within ${waitedMs} ms (${actual})`);
+    this.expected = `${what} within ${waitedMs} ms (scaled by --timeout-factor)`;
+  }
+}
+
+/** Whether `thrown` is a verdict on the target rather than a fault of the harness. */
+export function isTargetVerdict(thrown: unknown): thrown is TargetVerdict & Error {
+  return thrown instanceof TargetFault || thrown instanceof TargetSilence;
 }

@@ -26,12 +26,13 @@ export function summarise(results: readonly CaseResult[]): Summary {
 }
 
 /**
- * The exit code: 1 for an unexpected fail, an unexpected pass, or (with failOnWarn) an unexpected
- * warn; otherwise 2 when any case errored or the breaker opened; otherwise 0.
+ * The exit code: 1 for an unexpected fail, an unexpected pass, (with failOnWarn) an unexpected
+ * warn, or (with uncheckedMusts, `--fail-on unchecked`) a selected MUST the run did not check;
+ * otherwise 2 when any case errored or the breaker opened; otherwise 0.
  */
 export function exitCodeOf(
   results: readonly CaseResult[],
-  options: { failOnWarn?: boolean; breaker?: string } = {},
+  options: { failOnWarn?: boolean; breaker?: string; uncheckedMusts?: number } = {},
 ): number {
   if (options.breaker) return EXIT_HARNESS;
   const broken = results.some(
@@ -41,5 +42,6 @@ export function exitCodeOf(
         (r.outcome === 'fail' || (options.failOnWarn && r.outcome === 'warn'))),
   );
   if (broken) return EXIT_NONCONFORMANT;
-  return results.some((r) => r.outcome === 'error') ? EXIT_HARNESS : EXIT_CONFORMANT;
+  if (results.some((r) => r.outcome === 'error')) return EXIT_HARNESS;
+  return (options.uncheckedMusts ?? 0) > 0 ? EXIT_NONCONFORMANT : EXIT_CONFORMANT;
 }

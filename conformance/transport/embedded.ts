@@ -4,8 +4,6 @@
 // offers every operator hook (operator.ts): restart on the same store, a clock the suite can move
 // ahead, small abusive-peer bounds on request, and its quota and first-party limits.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   DEFAULT_LIMITS,
@@ -22,6 +20,7 @@ import {
   type PeerBounds,
 } from './operator.ts';
 import { generatePartnerKey, type PartnerKey } from './partner.ts';
+import { makeTempDir, removeTempDir } from '../runner/temp.ts';
 
 /** The suite's partner platform in embedded runs. */
 export const EMBEDDED_PARTNER_DOMAIN = 'conform.partner.example';
@@ -51,7 +50,7 @@ export interface EmbeddedOptions {
 
 /** Starts the reference provider for one run. */
 export async function startEmbeddedTarget(options: EmbeddedOptions = {}): Promise<EmbeddedTarget> {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-conform-'));
+  const dir = makeTempDir('parley-conform-');
   const registrationToken = randomBytes(18).toString('base64url');
   const partner = await generatePartnerKey(EMBEDDED_PARTNER_DOMAIN);
   let clockAheadMs = 0;
@@ -71,7 +70,7 @@ export async function startEmbeddedTarget(options: EmbeddedOptions = {}): Promis
   try {
     provider = await startProvider(settings);
   } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
     throw error;
   }
   const url = provider.wsUrl;
@@ -113,7 +112,7 @@ export async function startEmbeddedTarget(options: EmbeddedOptions = {}): Promis
     stop: async () => {
       unregisterOperator(url);
       await provider.close();
-      rmSync(dir, { recursive: true, force: true });
+      removeTempDir(dir);
     },
   };
 }

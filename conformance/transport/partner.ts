@@ -1,7 +1,7 @@
 // The suite's partner platform (spec/auth.md, partner tokens): the Ed25519 JWK that `parley keygen
 // partner` writes, loaded with jose, and the EdDSA JWTs the suite mints for its third-party users.
 import { createPrivateKey, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readKeyFile } from '../reporters/sign.ts';
 import { calculateJwkThumbprint, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
 
 /** A partner platform's signing key: the suite plays this platform. */
@@ -15,14 +15,25 @@ export interface PartnerKey {
 
 /** Reads a private key file of `parley keygen partner`. Throws a readable Error when it is not one. */
 export async function loadPartnerKey(file: string): Promise<PartnerKey> {
-  const jwk = JSON.parse(readFileSync(file, 'utf8')) as JWK & { domain?: string; kid?: string };
-  if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.d !== 'string')
+  const jwk = readKeyFile(file) as JWK & { domain?: string; kid?: string };
+  if (
+    typeof jwk !== 'object' ||
+    jwk === null ||
+    jwk.kty !== 'OKP' ||
+    jwk.crv !== 'Ed25519' ||
+    typeof jwk.d !== 'string'
+  )
     throw new Error(`${file}: not a private Ed25519 JWK (run \`parley keygen partner\`)`);
   if (typeof jwk.domain !== 'string') throw new Error(`${file}: the key needs "domain"`);
   const pub: JWK = { ...jwk };
   delete pub.d;
   const kid = jwk.kid ?? (await calculateJwkThumbprint(pub));
-  const privateKey = (await importJWK({ ...jwk, alg: 'EdDSA' }, 'EdDSA')) as CryptoKey;
+  let privateKey: CryptoKey;
+  try {
+    privateKey = (await importJWK({ ...jwk, alg: 'EdDSA' }, 'EdDSA')) as CryptoKey;
+  } catch {
+    throw new Error(`${file}: not a valid Ed25519 private key`);
+  }
   return { domain: jwk.domain, kid, privateKey, publicJwk: { ...pub, domain: jwk.domain, kid } };
 }
 

@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import type { FrameValidator } from '../../schemas/validator.ts';
 import type { Frame } from '../assert/match.ts';
 import { show } from '../assert/match.ts';
-import { HarnessError, HarnessTimeout } from '../runner/signals.ts';
+import { HarnessError, TargetSilence } from '../runner/signals.ts';
 import type { Transcript } from './transcript.ts';
 
 /** A frame the target sent that fails its schema, or is not a JSON object. */
@@ -14,6 +14,8 @@ export interface SchemaFault {
   type: string;
   pointer: string;
   message: string;
+  /** The requirement the frame breaks when it is not its schema's (PROTO-051: a stray `re`). */
+  requirement?: string;
 }
 
 /** What every peer of a case shares. */
@@ -31,6 +33,11 @@ export interface PeerEnv {
 /** One connection to the target. */
 export class Peer {
   private readonly inbox: Frame[] = [];
+  /** The order in which frames arrived on this connection (1, 2, …), by frame. */
+  private readonly arrivals = new WeakMap<Frame, number>();
+  private received = 0;
+  /** The ids of every request sent on this connection: a reply's `re` must be one (PROTO-051). */
+  private readonly sentIds = new Set<string>();
   private waiters: (() => void)[] = [];
   private nextId = 0;
   closeCode: number | undefined;
@@ -102,6 +109,15 @@ export class Peer {
         pointer: valid.pointer,
         message: valid.message,
       });
+    this.arrivals.set(f, ++this.received);
+    if (f.re !== undefined && !(typeof f.re === 'string' && this.sentIds.has(f.re)))
+      this.env.faults.push({
+        peer: this.label,
+        type: String(f.type),
+        pointer: '/re',
+        message: `re ${show(f.re, 80)} names no request sent on this connection`,
+        requirement: 'PROTO-051',
+      });
     this.inbox.push(f);
     this.wake();
   }
@@ -119,12 +135,14 @@ export class Peer {
 
   /** Sends a frame as JSON text. */
   send(frame: Frame): void {
+    if (typeof frame.id === 'string') this.sentIds.add(frame.id);
     this.env.transcript.record(this.label, 'sent', frame);
     this.ws.send(JSON.stringify(frame));
   }
 
   /** Sends raw text or bytes (hostile wire cases); `note` replaces the bytes in the transcript. */
   raw(data: string | Buffer, note?: string): void {
+    if (typeof data === 'string') this.noteRawId(data);
     this.env.transcript.record(
       this.label,
       'sent',
@@ -133,36 +151,67 @@ export class Peer {
     this.ws.send(data, { binary: typeof data !== 'string' });
   }
 
-  /** Sends a request `{v:1, type, id, ...body}` and resolves the frame whose `re` is its id. */
-  async request(type: string, body: Frame = {}, waitMs?: number): Promise<Frame> {
-    const id = this.newId();
-    this.send({ v: 1, type, id, ...body });
-    return this.next((f) => f.re === id, waitMs, `a reply to ${type} ${id}`);
+  /** Remembers the `id` of raw JSON text sent, so that the reply to it is no stray `re`. */
+  private noteRawId(text: string): void {
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      const id = (parsed as Frame | null)?.id;
+      if (typeof id === 'string') this.sentIds.add(id);
+    } catch {
+      // not JSON: the provider answers it without re
+    }
   }
 
   /**
-   * Waits for (and removes) the first received frame matching `predicate`. Throws HarnessTimeout
-   * when none arrives within `waitMs` or the connection closes first.
+   * Sends a request `{v:1, type, id, ...body}` and resolves the frame whose `re` is its id. A reply
+   * that never comes is the target's failure on PROTO-010 (every request is answered).
    */
-  async next(predicate: (f: Frame) => boolean, waitMs?: number, what = 'a frame'): Promise<Frame> {
+  async request(type: string, body: Frame = {}, waitMs?: number): Promise<Frame> {
+    const id = this.newId();
+    this.send({ v: 1, type, id, ...body });
+    return this.next((f) => f.re === id, waitMs, `a reply to ${type} ${id}`, 'PROTO-010');
+  }
+
+  /**
+   * Waits for (and removes) the first received frame matching `predicate`. When none arrives
+   * within `waitMs`, or the connection closes first, throws TargetSilence: a FAIL on
+   * `requirement`, the requirement that promised the frame (else the case's first requirement).
+   */
+  async next(
+    predicate: (f: Frame) => boolean,
+    waitMs?: number,
+    what = 'a frame',
+    requirement?: string,
+  ): Promise<Frame> {
     const deadline = Date.now() + (waitMs ?? this.env.waitMs);
     for (;;) {
       const i = this.inbox.findIndex(predicate);
       if (i >= 0) return this.inbox.splice(i, 1)[0]!;
       const left = deadline - Date.now();
       if (this.closeCode !== undefined)
-        throw new HarnessError(
-          `${this.label}: connection closed (${this.closeCode}) awaiting ${what}`,
+        throw new TargetSilence(
+          requirement,
+          `${what} on ${this.label}'s connection`,
+          waitMs ?? this.env.waitMs,
+          `the target closed the connection (${this.closeCode}) first`,
         );
       if (left <= 0)
-        throw new HarnessTimeout(
-          `${this.label}: no ${what} within ${waitMs ?? this.env.waitMs} ms`,
+        throw new TargetSilence(
+          requirement,
+          `${what} on ${this.label}'s connection`,
+          waitMs ?? this.env.waitMs,
+          'nothing arrived',
         );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => (clearTimeout(timer), resolve()));
       });
     }
+  }
+
+  /** When `frame` arrived on this connection: 1 for the first frame, 2 for the next, … */
+  arrivalOf(frame: Frame): number {
+    return this.arrivals.get(frame) ?? 0;
   }
 
   /** The first received frame matching `predicate`, without waiting or removing it. */

@@ -5,19 +5,28 @@ import { randomUUID } from 'node:crypto';
 import {
   decrypt,
   encrypt,
+  generateKyberPreKey,
   generatePreKeys,
   generateSignedPreKey,
   IdentityKeyPair,
   InMemoryProtocolStore,
   processPreKeyBundle,
+  type KyberPreKeyRecord,
 } from '../../reference-impl/crypto/index.ts';
+import { SCHEMA_LIMITS } from '../../schemas/limits.ts';
 import type { Frame } from '../assert/match.ts';
-import { HarnessError } from '../runner/signals.ts';
+import { show } from '../assert/match.ts';
+import { HarnessError, TargetFault } from '../runner/signals.ts';
 import { mintToken, type PartnerKey, type TokenClaims } from './partner.ts';
 import { Peer, type PeerEnv } from './peer.ts';
 
 export const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
 export const unb64 = (text: string): Buffer => Buffer.from(text, 'base64url');
+
+/** A Kyber prekey as `keys.publish` carries it. */
+export function kyberFrame(k: KyberPreKeyRecord): Frame {
+  return { keyId: k.keyId, publicKey: b64(k.keyPair.publicKey), signature: b64(k.signature) };
+}
 
 const AUTH_LABEL = Buffer.from('PARLEY-AUTH-v1', 'ascii');
 
@@ -59,6 +68,8 @@ export class TestUser {
   authOk: Frame | undefined;
   readonly known = new Map<string, { deviceId: number; registrationId: number }[]>();
   private nextKeyId = 1;
+  /** Per connection, the messageIds nextMessage took: a second push of one is a duplicate (DELIV-023). */
+  private readonly seenOn = new WeakMap<Peer, Set<string>>();
 
   constructor(
     readonly label: string,
@@ -80,7 +91,7 @@ export class TestUser {
     this.peer = await Peer.open(this.label, this.env);
     this.welcome = await this.peer.request('hello', { versions: [1] });
     if (this.welcome.type !== 'welcome')
-      throw new HarnessError(`hello was answered with ${JSON.stringify(this.welcome)}`);
+      throw new TargetFault(undefined, 'hello answered with welcome', show(this.welcome));
     return this.welcome;
   }
 
@@ -115,13 +126,26 @@ export class TestUser {
     };
   }
 
-  /** Publishes a fresh signed prekey and `count` one-time prekeys, keeping the private halves. */
-  async publish(count = 5, tamper?: (frame: Frame) => void): Promise<Frame> {
+  /**
+   * Publishes a fresh signed prekey, `count` one-time prekeys, a fresh last-resort Kyber prekey and
+   * `kyberCount` one-time Kyber prekeys, keeping the private halves; `tamper` edits the frame.
+   */
+  async publish(
+    count = 5,
+    tamper?: (frame: Frame) => void,
+    kyberCount = Math.min(count, SCHEMA_LIMITS.maxOneTimeKyberPreKeysPerPublish),
+  ): Promise<Frame> {
     const signed = generateSignedPreKey(this.identity, this.nextKeyId++);
     await this.store.saveSignedPreKey(signed.keyId, signed);
     const preKeys = generatePreKeys(this.nextKeyId, count);
     this.nextKeyId += count;
     for (const k of preKeys) await this.store.savePreKey(k.keyId, k);
+    const lastResort = generateKyberPreKey(this.identity, this.nextKeyId++);
+    await this.store.saveKyberPreKey(lastResort.keyId, lastResort, { lastResort: true });
+    const kyberKeys = Array.from({ length: kyberCount }, () =>
+      generateKyberPreKey(this.identity, this.nextKeyId++),
+    );
+    for (const k of kyberKeys) await this.store.saveKyberPreKey(k.keyId, k);
     const frame: Frame = {
       identityKey: this.identityKey,
       signedPreKey: {
@@ -130,12 +154,14 @@ export class TestUser {
         signature: b64(signed.signature),
       },
       oneTimePreKeys: preKeys.map((k) => ({ keyId: k.keyId, publicKey: b64(k.keyPair.publicKey) })),
+      lastResortKyberPreKey: kyberFrame(lastResort),
+      oneTimeKyberPreKeys: kyberKeys.map(kyberFrame),
     };
     tamper?.(frame);
     return this.peer.request('keys.publish', frame);
   }
 
-  /** Claims `to`'s keys and builds a session with every device (X3DH, ENC-009); returns the reply. */
+  /** Claims `to`'s keys and builds a session with every device (PQXDH, ENC-009); returns the reply. */
   async startSessions(to: string): Promise<Frame> {
     const bundle = await this.peer.request('keys.claim', { address: to });
     if (bundle.type === 'keys.bundle') await this.adoptBundle(to, bundle);
@@ -172,6 +198,9 @@ export class TestUser {
           signedPreKeyId: d.signedPreKey.keyId,
           signedPreKey: unb64(d.signedPreKey.publicKey),
           signedPreKeySignature: unb64(d.signedPreKey.signature),
+          kyberPreKeyId: d.kyberPreKey.keyId,
+          kyberPreKey: unb64(d.kyberPreKey.publicKey),
+          kyberPreKeySignature: unb64(d.kyberPreKey.signature),
           ...(d.oneTimePreKey
             ? { preKeyId: d.oneTimePreKey.keyId, preKey: unb64(d.oneTimePreKey.publicKey) }
             : {}),
@@ -217,19 +246,63 @@ export class TestUser {
     return this.peer.request('message.send', { to, idempotencyKey, messages });
   }
 
-  /** Decrypts a pushed `message` frame to its Content. */
+  /**
+   * Decrypts a pushed `message` frame to its Content. The suite's users encrypt correctly, so a
+   * push that does not decrypt (a body altered, or a `ciphertextType` changed) is the target's
+   * failure on ENC-003 (every ciphertext delivered byte for byte, with its type: DELIV-015).
+   */
   async open(frame: Frame): Promise<Frame> {
-    const plain = await decrypt(
-      { type: frame.ciphertextType, body: unb64(frame.body) },
-      { name: frame.from, deviceId: frame.fromDevice },
-      this.store,
-    );
-    return unpadContent(plain);
+    try {
+      const plain = await decrypt(
+        { type: frame.ciphertextType, body: unb64(frame.body) },
+        { name: frame.from, deviceId: frame.fromDevice },
+        this.store,
+      );
+      return unpadContent(plain);
+    } catch (error) {
+      throw new TargetFault(
+        'ENC-003',
+        `a pushed ciphertext that decrypts as its sender submitted it, with its ciphertextType (ENC-003, DELIV-015)`,
+        `${show(frame.ciphertextType)} message ${show(frame.messageId)} from ${show(frame.from)} does not decrypt: ${(error as Error).message}`,
+      );
+    }
   }
 
-  /** Waits for the next pushed `message`. */
-  nextMessage(waitMs?: number): Promise<Frame> {
-    return this.peer.next((f) => f.type === 'message', waitMs, 'a message push');
+  /**
+   * Waits for the next pushed `message` the target promised (DELIV-015: every accepted ciphertext
+   * is pushed; DELIV-018: at once to a connected device). A push already seen (same `messageId`)
+   * on this connection is acknowledged again and skipped, as DELIV-023 requires of clients (a
+   * redelivery after a reconnection is taken: DELIV-019 promises it).
+   */
+  async nextMessage(waitMs?: number): Promise<Frame> {
+    const deadline = Date.now() + (waitMs ?? this.env.waitMs);
+    const seen = this.seenOn.get(this.peer) ?? new Set<string>();
+    this.seenOn.set(this.peer, seen);
+    for (;;) {
+      const frame = await this.peer.next(
+        (f) => f.type === 'message',
+        Math.max(0, deadline - Date.now()),
+        'a message push the target accepted',
+        'DELIV-015',
+      );
+      const key = typeof frame.messageId === 'string' ? frame.messageId : undefined;
+      if (key === undefined || !seen.has(key)) {
+        if (key !== undefined) seen.add(key);
+        return frame;
+      }
+      this.peer.send({ v: 1, type: 'message.ack', id: this.peer.newId(), deliveryIds: [frame.id] });
+    }
+  }
+
+  /**
+   * A pushed `message` on this connection that nextMessage has not taken yet, left in place; a
+   * repeat of one it took is a duplicate the user ignores (DELIV-023), not a new delivery.
+   */
+  peekNewMessage(): Frame | undefined {
+    const seen = this.seenOn.get(this.peer);
+    return this.peer.peek(
+      (f) => f.type === 'message' && !(typeof f.messageId === 'string' && seen?.has(f.messageId)),
+    );
   }
 
   /** Acknowledges deliveries. */

@@ -3,7 +3,8 @@
 import type { FrameValidator } from '../../schemas/validator.ts';
 import type { Frame } from '../assert/match.ts';
 import type { Rng } from '../runner/rng.ts';
-import { HarnessError } from '../runner/signals.ts';
+import { show } from '../assert/match.ts';
+import { HarnessError, TargetFault } from '../runner/signals.ts';
 import type { TokenClaims } from './partner.ts';
 import { Peer, type PeerEnv, type SchemaFault } from './peer.ts';
 import type { Target } from './target.ts';
@@ -55,7 +56,8 @@ export class World {
   async greeted(label = 'peer'): Promise<{ peer: Peer; welcome: Frame }> {
     const peer = await Peer.open(label, this.env);
     const welcome = await peer.request('hello', { versions: [1] });
-    if (welcome.type !== 'welcome') throw new HarnessError(`hello answered with ${welcome.type}`);
+    if (welcome.type !== 'welcome')
+      throw new TargetFault(undefined, 'hello answered with welcome', show(welcome));
     return { peer, welcome };
   }
 
@@ -87,7 +89,11 @@ export class World {
         continue; // a name left by an earlier run with the same seed: draw the next one
       }
       if (reg.type !== 'account.registered')
-        throw new HarnessError(`cannot register a test account: ${JSON.stringify(reg)}`);
+        throw new TargetFault(
+          undefined,
+          'account.registered for a test account (the registration token passed the preflight)',
+          show(reg),
+        );
       await this.settle(user, await user.authDevice(), options);
       if (options.optIn) {
         const o = options.optIn === true ? { platforms: 'all' as const } : options.optIn;
@@ -99,7 +105,7 @@ export class World {
           },
         });
         if (state.type !== 'consent.state')
-          throw new HarnessError(`cannot opt in: ${JSON.stringify(state)}`);
+          throw new TargetFault(undefined, 'consent.state after opting in', show(state));
       }
       return user;
     }
@@ -139,14 +145,14 @@ export class World {
 
   private async settle(user: TestUser, auth: Frame, options: UserOptions): Promise<void> {
     if (auth.type !== 'auth.ok')
-      throw new HarnessError(`${user.label} cannot authenticate: ${JSON.stringify(auth)}`);
+      throw new TargetFault(undefined, `auth.ok for the test user ${user.label}`, show(auth));
     user.authOk = auth;
-    await user.peer.next((f) => f.type === 'queue.empty', undefined, 'queue.empty');
+    await user.peer.next((f) => f.type === 'queue.empty', undefined, 'queue.empty', 'DELIV-030');
     const count = options.preKeys ?? 5;
     if (count > 0) {
       const published = await user.publish(count);
       if (published.type !== 'keys.published')
-        throw new HarnessError(`cannot publish prekeys: ${JSON.stringify(published)}`);
+        throw new TargetFault(undefined, 'keys.published for fresh valid prekeys', show(published));
     }
   }
 

@@ -5,6 +5,7 @@ import { IdentityKeyPair, generateRegistrationId } from '../crypto/index.ts';
 import type { Content, ReceiptType, ReplyTarget, TypingState } from '../../schemas/content.ts';
 import type { ClientFrameType } from '../../schemas/frame-types.ts';
 import type { AttachmentKind } from '../../schemas/common.ts';
+import { base64UrlLength, SCHEMA_LIMITS } from '../../schemas/limits.ts';
 import type {
   AttachmentSlottedFrame,
   InteropSettings,
@@ -22,9 +23,12 @@ import { reactionContent, receiptContent, textContent, typingContent } from './c
 import { ParleyError } from './errors.ts';
 import { Inbox } from './inbox.ts';
 import {
+  currentLastResortKyberPreKey,
   currentSignedPreKey,
   INITIAL_PREKEY_BATCH,
+  newOneTimeKyberPreKeys,
   newOneTimePreKeys,
+  pruneLastResortKyberPreKeys,
   pruneSignedPreKeys,
   publishBody,
 } from './keys.ts';
@@ -82,6 +86,22 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   });
 
 /** A Parley client for one device. */
+/** The most bytes one one-time Kyber prekey adds to a `keys.publish` frame, comma included. */
+const KYBER_ENTRY_BYTES =
+  Buffer.byteLength(
+    JSON.stringify({
+      keyId: 4_294_967_295,
+      publicKey: 'C'.repeat(base64UrlLength(SCHEMA_LIMITS.kyberPublicKeyBytes)),
+      signature: 'A'.repeat(base64UrlLength(64)),
+    }),
+  ) + 1;
+
+/** The one-time prekey counts a `keys.published` reported. */
+interface PublishedCounts {
+  oneTimePreKeyCount: number;
+  oneTimeKyberPreKeyCount: number;
+}
+
 export class ParleyClient extends EventEmitter<ClientEvents> {
   private readonly store: ClientStore;
   private readonly sessions: Sessions;
@@ -102,6 +122,7 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
   private publishedSeq = 0;
   private readonly notBefore = new Map<ClientFrameType, number>();
   private lastPreKeyCount = 0;
+  private lastKyberPreKeyCount = 0;
 
   constructor(private readonly options: ParleyClientOptions) {
     super();
@@ -407,73 +428,123 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
 
   // ---- keys -------------------------------------------------------------------------------
 
-  /** Publishes a first set of keys when the device has none, and rotates an old signed prekey. */
+  /**
+   * Publishes a first set of keys when the device has none (or, in a store from before PQXDH, no
+   * Kyber prekeys), and rotates an old signed prekey or last-resort Kyber prekey (KEYS-009, KEYS-027).
+   */
   private async ensureKeys(): Promise<void> {
     await this.keyLock.run(async () => {
       const fresh = (await this.store.listSignedPreKeys()).length === 0;
+      const freshKyber = (await this.store.listLastResortKyberPreKeys()).length === 0;
       const { record, rotated } = await currentSignedPreKey(this.store, this.now());
-      if (!fresh && !rotated) return;
+      const kyber = await currentLastResortKyberPreKey(this.store, this.now());
+      if (!fresh && !freshKyber && !rotated && !kyber.rotated) return;
       const batch = Math.min(INITIAL_PREKEY_BATCH, this.limits().maxOneTimePreKeysPerPublish);
       const oneTime = fresh ? await newOneTimePreKeys(this.store, batch) : [];
+      // PROTO-024: as many one-time Kyber prekeys (about 2.2 KB each) as the frame limit leaves room for.
+      const kyberBatch = Math.min(
+        INITIAL_PREKEY_BATCH,
+        SCHEMA_LIMITS.maxOneTimeKyberPreKeysPerPublish,
+        this.kyberRoom(await publishBody(this.store, record, oneTime, kyber.record, [])),
+      );
+      const oneTimeKyber = freshKyber
+        ? await newOneTimeKyberPreKeys(this.store, kyberBatch, this.now())
+        : [];
       const reply = await this.connection!.request(
         'keys.publish',
-        await publishBody(this.store, record, oneTime),
+        await publishBody(this.store, record, oneTime, kyber.record, oneTimeKyber),
       );
-      this.emit('keysPublished', {
-        oneTimePreKeyCount: this.notePublished(reply.oneTimePreKeyCount),
-      });
-      await pruneSignedPreKeys(this.store, this.limits().queueTtlSeconds * 1000, this.now());
+      this.emit('keysPublished', this.notePublished(reply));
+      const retainMs = this.limits().queueTtlSeconds * 1000;
+      await pruneSignedPreKeys(this.store, retainMs, this.now());
+      await pruneLastResortKyberPreKeys(this.store, retainMs, this.now());
     });
   }
 
   /**
-   * Publishes `count` fresh one-time prekeys (in frames of at most maxOneTimePreKeysPerPublish,
-   * PROTO-024) with the current signed prekey; resolves with the count the provider now holds.
+   * Publishes `count` fresh one-time prekeys and `kyberCount` fresh one-time Kyber prekeys (in
+   * frames of at most maxOneTimePreKeysPerPublish and 100 of each, PROTO-024, KEYS-024) with the
+   * current signed prekey and last-resort Kyber prekey; resolves with the one-time prekey count the
+   * provider now holds.
    */
-  async publishPreKeys(count: number): Promise<number> {
-    return this.keyLock.run(() => this.publishUnlocked(count));
+  async publishPreKeys(count: number, kyberCount = count): Promise<number> {
+    return this.keyLock.run(
+      async () => (await this.publishUnlocked(count, kyberCount)).oneTimePreKeyCount,
+    );
   }
 
-  private async publishUnlocked(count: number): Promise<number> {
+  private async publishUnlocked(count: number, kyberCount: number): Promise<PublishedCounts> {
     const max = this.limits().maxOneTimePreKeysPerPublish;
-    let stored: number;
+    const maxKyber = SCHEMA_LIMITS.maxOneTimeKyberPreKeysPerPublish;
+    let stored: PublishedCounts;
     let remaining = count;
+    let remainingKyber = kyberCount;
     do {
       const { record } = await currentSignedPreKey(this.store, this.now());
+      const kyber = await currentLastResortKyberPreKey(this.store, this.now());
       const oneTime = await newOneTimePreKeys(this.store, Math.min(max, remaining));
+      const room = this.kyberRoom(await publishBody(this.store, record, oneTime, kyber.record, []));
+      const oneTimeKyber = await newOneTimeKyberPreKeys(
+        this.store,
+        Math.min(maxKyber, remainingKyber, room),
+        this.now(),
+      );
       const reply = await this.request(
         'keys.publish',
-        await publishBody(this.store, record, oneTime),
+        await publishBody(this.store, record, oneTime, kyber.record, oneTimeKyber),
       );
-      stored = this.notePublished(reply.oneTimePreKeyCount);
+      stored = this.notePublished(reply);
       remaining -= oneTime.length;
-    } while (remaining > 0);
-    this.emit('keysPublished', { oneTimePreKeyCount: stored });
+      remainingKyber -= oneTimeKyber.length;
+      if (oneTime.length === 0 && oneTimeKyber.length === 0) break; // nothing more fits a frame
+    } while (remaining > 0 || remainingKyber > 0);
+    this.emit('keysPublished', stored);
     return stored;
+  }
+
+  /** How many one-time Kyber prekeys fit beside `body` in one frame of `limits.maxFrameBytes`. */
+  private kyberRoom(body: RequestBody<'keys.publish'>): number {
+    const used = Buffer.byteLength(JSON.stringify({ v: 1, id: 'c4294967295', ...body }));
+    return Math.max(0, Math.floor((this.limits().maxFrameBytes - used) / KYBER_ENTRY_BYTES));
   }
 
   private now(): number {
     return this.options.now?.() ?? Date.now();
   }
 
-  private notePublished(count: number): number {
+  private notePublished(reply: PublishedCounts): PublishedCounts {
     this.publishedSeq++;
-    this.lastPreKeyCount = count;
-    return count;
+    this.lastPreKeyCount = reply.oneTimePreKeyCount;
+    this.lastKyberPreKeyCount = reply.oneTimeKyberPreKeyCount;
+    return {
+      oneTimePreKeyCount: reply.oneTimePreKeyCount,
+      oneTimeKyberPreKeyCount: reply.oneTimeKyberPreKeyCount,
+    };
   }
 
   /**
-   * Answers `keys.low` by publishing until at least the threshold is stored (KEYS-023), unless a
-   * publish answered after the push already brought the count up to the threshold.
+   * Answers `keys.low` by publishing one-time prekeys and one-time Kyber prekeys, each kind whose
+   * count is under the threshold, until at least the threshold is stored (KEYS-023), unless a
+   * publish answered after the push already brought the counts up to the threshold.
    */
   private async onKeysLow(frame: KeysLowFrame): Promise<void> {
     const seenAtPush = this.publishedSeq;
     await this.keyLock.run(async () => {
-      if (this.publishedSeq > seenAtPush && this.lastPreKeyCount >= frame.threshold) return;
-      const missing = frame.threshold - frame.oneTimePreKeyCount;
-      if (missing <= 0) return;
+      const refilled = this.publishedSeq > seenAtPush;
+      const ec = refilled ? this.lastPreKeyCount : frame.oneTimePreKeyCount;
+      const kyber = refilled ? this.lastKyberPreKeyCount : frame.oneTimeKyberPreKeyCount;
+      const missing = frame.threshold - ec;
+      const missingKyber = frame.threshold - kyber;
+      if (missing <= 0 && missingKyber <= 0) return;
       const batch = Math.min(this.limits().maxOneTimePreKeysPerPublish, INITIAL_PREKEY_BATCH);
-      await this.publishUnlocked(Math.max(missing, batch));
+      const kyberBatch = Math.min(
+        SCHEMA_LIMITS.maxOneTimeKyberPreKeysPerPublish,
+        INITIAL_PREKEY_BATCH,
+      );
+      await this.publishUnlocked(
+        missing > 0 ? Math.max(missing, batch) : 0,
+        missingKyber > 0 ? Math.max(missingKyber, kyberBatch) : 0,
+      ); // KEYS-023
     });
   }
 

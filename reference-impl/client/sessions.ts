@@ -56,9 +56,9 @@ export class Sessions {
   }
 
   /**
-   * Starts a session from one bundle entry. Throws ParleyError BAD_SIGNATURE when the signed prekey
-   * signature does not verify (KEYS-016); an entry without a one-time prekey starts without one
-   * (KEYS-020).
+   * Starts a PQXDH session from one bundle entry. Throws ParleyError BAD_SIGNATURE when the signed
+   * prekey or the Kyber prekey signature does not verify (KEYS-016, ENC-050); an entry without a
+   * one-time prekey starts without one (KEYS-020).
    */
   async build(name: string, entry: DeviceBundle): Promise<void> {
     const address = { name, deviceId: entry.deviceId };
@@ -69,6 +69,9 @@ export class Sessions {
       signedPreKeyId: entry.signedPreKey.keyId,
       signedPreKey: bytes(entry.signedPreKey.publicKey),
       signedPreKeySignature: bytes(entry.signedPreKey.signature),
+      kyberPreKeyId: entry.kyberPreKey.keyId,
+      kyberPreKey: bytes(entry.kyberPreKey.publicKey),
+      kyberPreKeySignature: bytes(entry.kyberPreKey.signature),
       ...(entry.oneTimePreKey === null
         ? {}
         : { preKeyId: entry.oneTimePreKey.keyId, preKey: bytes(entry.oneTimePreKey.publicKey) }),

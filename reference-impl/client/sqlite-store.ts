@@ -4,6 +4,8 @@ import Database from 'better-sqlite3';
 import {
   deserializeSessionRecord,
   IdentityKeyPair,
+  ReusedBaseKeyError,
+  type KyberPreKeyRecord,
   serializeSessionRecord,
   type Direction,
   type PreKeyRecord,
@@ -41,6 +43,30 @@ CREATE TABLE IF NOT EXISTS request_senders (address TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS inbound (message_id TEXT PRIMARY KEY, message TEXT NOT NULL);
 `;
 
+/**
+ * PQXDH's Kyber prekeys (spec/keys.md, crypto.md ENC-049), added to files written before PQXDH
+ * by the same IF NOT EXISTS: one-time and last-resort keys with their secret halves, and the base
+ * keys already accepted on each last-resort key with a signed prekey, so that a replayed first
+ * message never builds a second session (libsignal's mark_kyber_pre_key_used contract).
+ */
+const KYBER_SCHEMA = `
+CREATE TABLE IF NOT EXISTS kyber_prekeys (
+  key_id INTEGER PRIMARY KEY, public_key BLOB NOT NULL, secret_key BLOB NOT NULL,
+  signature BLOB NOT NULL, created_at INTEGER NOT NULL,
+  last_resort INTEGER NOT NULL CHECK (last_resort IN (0, 1)));
+CREATE TABLE IF NOT EXISTS kyber_base_keys (
+  key_id INTEGER NOT NULL, signed_pre_key_id INTEGER NOT NULL, base_key BLOB NOT NULL,
+  PRIMARY KEY (key_id, signed_pre_key_id, base_key)) WITHOUT ROWID;
+`;
+
+interface KyberRow {
+  key_id: number;
+  public_key: Buffer;
+  secret_key: Buffer;
+  signature: Buffer;
+  created_at: number;
+}
+
 interface KeyRow {
   key_id: number;
   public_key: Buffer;
@@ -67,6 +93,15 @@ function preKeyFrom(row: KeyRow): PreKeyRecord {
   };
 }
 
+function kyberPreKeyFrom(row: KyberRow): KyberPreKeyRecord {
+  return {
+    keyId: row.key_id,
+    keyPair: { publicKey: u8(row.public_key), secretKey: u8(row.secret_key) },
+    signature: u8(row.signature),
+    timestamp: row.created_at,
+  };
+}
+
 function signedPreKeyFrom(row: SignedKeyRow): SignedPreKeyRecord {
   return {
     ...preKeyFrom(row),
@@ -85,6 +120,7 @@ export class SqliteClientStore implements ClientStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
+    this.db.exec(KYBER_SCHEMA);
   }
 
   private getMeta<T>(key: string): T | undefined {
@@ -182,6 +218,77 @@ export class SqliteClientStore implements ClientStore {
 
   async countPreKeys(): Promise<number> {
     return (this.db.prepare('SELECT count(*) AS n FROM prekeys').get() as { n: number }).n;
+  }
+
+  async getKyberPreKey(keyId: number): Promise<KyberPreKeyRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM kyber_prekeys WHERE key_id = ?').get(keyId) as
+      KyberRow | undefined;
+    return row === undefined ? undefined : kyberPreKeyFrom(row);
+  }
+
+  async saveKyberPreKey(
+    keyId: number,
+    record: KyberPreKeyRecord,
+    options: { readonly lastResort?: boolean } = {},
+  ): Promise<void> {
+    this.db
+      .prepare(
+        'INSERT OR REPLACE INTO kyber_prekeys (key_id, public_key, secret_key, signature, created_at, last_resort) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        keyId,
+        Buffer.from(record.keyPair.publicKey),
+        Buffer.from(record.keyPair.secretKey),
+        Buffer.from(record.signature),
+        record.timestamp,
+        options.lastResort === true ? 1 : 0,
+      );
+  }
+
+  async markKyberPreKeyUsed(
+    keyId: number,
+    signedPreKeyId: number,
+    baseKey: Uint8Array,
+  ): Promise<void> {
+    this.db
+      .transaction(() => {
+        // ENC-049: a one-time Kyber prekey serves once; a last-resort one stays.
+        if (
+          this.db
+            .prepare('DELETE FROM kyber_prekeys WHERE key_id = ? AND last_resort = 0')
+            .run(keyId).changes > 0
+        )
+          return;
+        const added = this.db
+          .prepare(
+            'INSERT OR IGNORE INTO kyber_base_keys (key_id, signed_pre_key_id, base_key) VALUES (?, ?, ?)',
+          )
+          .run(keyId, signedPreKeyId, Buffer.from(baseKey)).changes;
+        if (added === 0) throw new ReusedBaseKeyError(keyId);
+      })
+      .immediate();
+  }
+
+  async listLastResortKyberPreKeys(): Promise<KyberPreKeyRecord[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM kyber_prekeys WHERE last_resort = 1 ORDER BY created_at, key_id')
+      .all() as KyberRow[];
+    return rows.map(kyberPreKeyFrom);
+  }
+
+  async removeKyberPreKey(keyId: number): Promise<void> {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM kyber_prekeys WHERE key_id = ?').run(keyId);
+      this.db.prepare('DELETE FROM kyber_base_keys WHERE key_id = ?').run(keyId);
+    })();
+  }
+
+  async countKyberPreKeys(): Promise<number> {
+    return (
+      this.db.prepare('SELECT count(*) AS n FROM kyber_prekeys WHERE last_resort = 0').get() as {
+        n: number;
+      }
+    ).n;
   }
 
   async getSignedPreKey(keyId: number): Promise<SignedPreKeyRecord | undefined> {

@@ -2,7 +2,9 @@
 // ids and pending sends (spec/crypto.md "Sessions", messages.md), and an in-memory implementation.
 import {
   IdentityKeyPair,
+  ReusedBaseKeyError,
   type Direction,
+  type KyberPreKeyRecord,
   type PreKeyRecord,
   type ProtocolAddress,
   type ProtocolStores,
@@ -43,7 +45,7 @@ export interface PendingSend {
 }
 
 /** Numbered key ids the SDK hands out, never reused (KEYS-008). */
-export type CounterName = 'nextPreKeyId' | 'nextSignedPreKeyId';
+export type CounterName = 'nextPreKeyId' | 'nextSignedPreKeyId' | 'nextKyberPreKeyId';
 
 /**
  * Everything a client persists. The four crypto stores keep libsignal's contract: a session
@@ -64,6 +66,11 @@ export interface ClientStore extends ProtocolStores {
   removeSignedPreKey(keyId: number): Promise<void>;
   /** How many one-time prekeys are held. */
   countPreKeys(): Promise<number>;
+  /** The last-resort Kyber prekeys held, oldest first (for rotation, KEYS-027). */
+  listLastResortKyberPreKeys(): Promise<KyberPreKeyRecord[]>;
+  removeKyberPreKey(keyId: number): Promise<void>;
+  /** How many one-time Kyber prekeys are held. */
+  countKyberPreKeys(): Promise<number>;
 
   /** Drops the session with one device (DEVICE_MISMATCH extra/stale, DELIV-004). */
   deleteSession(address: ProtocolAddress): Promise<void>;
@@ -120,6 +127,12 @@ export class MemoryClientStore implements ClientStore {
   private readonly identities = new Map<string, Uint8Array>();
   private readonly preKeys = new Map<number, PreKeyRecord>();
   private readonly signedPreKeys = new Map<number, SignedPreKeyRecord>();
+  private readonly kyberPreKeys = new Map<
+    number,
+    { record: KyberPreKeyRecord; lastResort: boolean }
+  >();
+  /** Base keys seen per "kyberKeyId/signedPreKeyId" of a last-resort Kyber prekey. */
+  private readonly kyberBaseKeys = new Map<string, Set<string>>();
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly processed = new Map<string, number>();
   private readonly pending = new Map<string, PendingSend>();
@@ -185,6 +198,47 @@ export class MemoryClientStore implements ClientStore {
   }
   async removeSignedPreKey(keyId: number): Promise<void> {
     this.signedPreKeys.delete(keyId);
+  }
+  async getKyberPreKey(keyId: number): Promise<KyberPreKeyRecord | undefined> {
+    return this.kyberPreKeys.get(keyId)?.record;
+  }
+  async saveKyberPreKey(
+    keyId: number,
+    record: KyberPreKeyRecord,
+    options: { readonly lastResort?: boolean } = {},
+  ): Promise<void> {
+    this.kyberPreKeys.set(keyId, { record, lastResort: options.lastResort === true });
+  }
+  async markKyberPreKeyUsed(
+    keyId: number,
+    signedPreKeyId: number,
+    baseKey: Uint8Array,
+  ): Promise<void> {
+    const entry = this.kyberPreKeys.get(keyId);
+    if (entry !== undefined && !entry.lastResort) {
+      this.kyberPreKeys.delete(keyId); // ENC-049: a one-time Kyber prekey serves once
+      return;
+    }
+    const combination = `${keyId}/${signedPreKeyId}`;
+    const seen = this.kyberBaseKeys.get(combination) ?? new Set<string>();
+    const key = Buffer.from(baseKey).toString('hex');
+    if (seen.has(key)) throw new ReusedBaseKeyError(keyId);
+    seen.add(key);
+    this.kyberBaseKeys.set(combination, seen);
+  }
+  async listLastResortKyberPreKeys(): Promise<KyberPreKeyRecord[]> {
+    return [...this.kyberPreKeys.values()]
+      .filter((e) => e.lastResort)
+      .map((e) => e.record)
+      .sort((a, b) => a.timestamp - b.timestamp);
+  }
+  async removeKyberPreKey(keyId: number): Promise<void> {
+    this.kyberPreKeys.delete(keyId);
+    for (const combination of this.kyberBaseKeys.keys())
+      if (combination.startsWith(`${keyId}/`)) this.kyberBaseKeys.delete(combination);
+  }
+  async countKyberPreKeys(): Promise<number> {
+    return [...this.kyberPreKeys.values()].filter((e) => !e.lastResort).length;
   }
   async getCounter(name: CounterName): Promise<number> {
     return this.counters.get(name) ?? 1;

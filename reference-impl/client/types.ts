@@ -79,7 +79,7 @@ export interface ClientEvents {
   reconnecting: [{ attempt: number; delayMs: number }];
   queueEmpty: [];
   identityChanged: [{ address: string; deviceId: number }];
-  keysPublished: [{ oneTimePreKeyCount: number }];
+  keysPublished: [{ oneTimePreKeyCount: number; oneTimeKyberPreKeyCount: number }];
   /** A failure not tied to a call: a provider frame that violates its schema, a failed reconnect. */
   problem: [ParleyError];
 }

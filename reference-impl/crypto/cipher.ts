@@ -1,21 +1,28 @@
-// Session encrypt / decrypt (spec: Cryptography — Double Ratchet, failure semantics; libsignal
-// session_cipher.rs). Every failure throws a ProtocolError and stores nothing: states are changed
+// Session encrypt / decrypt (spec: Cryptography — Double Ratchet, SPQR chain, failure semantics;
+// libsignal session_management.rs and triple_ratchet.rs). Every failure throws a ProtocolError and stores nothing: states are changed
 // only on copies, and the stores are written only after the whole operation has succeeded.
 // Content padding is the application's business: libsignal apps pad plaintext before encryption;
 // this core encrypts the bytes exactly as given.
 import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { addressesField, checkDeviceId, isSameAccount } from './address.ts';
 import { generateKeyPair } from './curve.ts';
 import {
   BadMacError,
   DuplicatedMessageError,
   InvalidMessageError,
   MessageTooFarAheadError,
+  MessageTooLargeError,
   NoSessionError,
   ProtocolError,
   UnrecognizedVersionError,
   UntrustedIdentityError,
 } from './errors.ts';
-import { MAX_FORWARD_JUMPS, MAX_MESSAGE_KEYS } from './limits.ts';
+import {
+  MAX_CIPHERTEXT_BYTES,
+  MAX_FORWARD_JUMPS,
+  MAX_MESSAGE_KEYS,
+  MAX_UNACKNOWLEDGED_SESSION_AGE_MS,
+} from './limits.ts';
 import {
   createChain,
   deriveMessageKeys,
@@ -24,7 +31,8 @@ import {
   nextChainKey,
   type MessageKeys,
 } from './ratchet.ts';
-import { copyRecord, processPreKeyMessage } from './session.ts';
+import { copyRecord, processPreKeyMessage, type SessionOptions } from './session.ts';
+import { spqrReceive, spqrSend } from './spqr.ts';
 import {
   addReceiverChain,
   cloneState,
@@ -66,33 +74,50 @@ function aesCbcDecrypt(keys: MessageKeys, ciphertext: Uint8Array): Uint8Array {
 
 /**
  * Encrypts `plaintext` for `address` with its current session: a PreKeySignalMessage until the peer
- * has answered, a SignalMessage after. Throws NoSessionError or UntrustedIdentityError.
+ * has answered, a SignalMessage after. Every message carries our SPQR message (type None) in field
+ * 5 and is keyed with the SPQR chain's key; a prekey message carries field 6 when `localAddress` is
+ * given and both names are service ids. Throws InvalidDeviceIdError, NoSessionError (also for a
+ * session we started whose first message has gone unanswered for 30 days, as libsignal),
+ * UntrustedIdentityError, or MessageTooLargeError (the body would exceed MAX_CIPHERTEXT_BYTES);
+ * nothing is stored on failure.
  */
 export async function encrypt(
   plaintext: Uint8Array,
   address: ProtocolAddress,
   stores: ProtocolStores,
+  options: SessionOptions = {},
 ): Promise<CiphertextMessage> {
+  checkDeviceId(address);
   const record = await stores.loadSession(address);
   const current = record?.current;
   if (record === undefined || current === undefined || current === null) {
+    throw new NoSessionError(addressKey(address));
+  }
+  const pending = current.pendingPreKey;
+  const now = options.now ?? Date.now();
+  if (pending !== null && pending.timestamp + MAX_UNACKNOWLEDGED_SESSION_AGE_MS < now) {
     throw new NoSessionError(addressKey(address));
   }
   if (!(await stores.isTrustedIdentity(address, current.remoteIdentityKey, 'sending'))) {
     throw new UntrustedIdentityError(addressKey(address));
   }
   const chainKey = current.senderChain.chainKey;
-  const keys = messageKeys(chainKey);
+  const spqr = spqrSend(current.spqr);
+  const keys = messageKeys(chainKey, spqr.key);
   const signalMessage = encodeSignalMessage({
     macKey: keys.macKey,
     ratchetKey: current.senderChain.ratchetKeyPair.publicKey,
     counter: chainKey.index,
     previousCounter: current.previousCounter,
     ciphertext: aesCbcEncrypt(keys, plaintext),
+    pqRatchet: spqr.message,
+    addresses:
+      pending === null || options.localAddress === undefined
+        ? null
+        : addressesField(options.localAddress, address),
     senderIdentity: current.localIdentityKey,
     receiverIdentity: current.remoteIdentityKey,
   });
-  const pending = current.pendingPreKey;
   const message: CiphertextMessage =
     pending === null
       ? { type: 'whisper', body: signalMessage }
@@ -102,16 +127,21 @@ export async function encrypt(
             registrationId: current.localRegistrationId,
             preKeyId: pending.preKeyId,
             signedPreKeyId: pending.signedPreKeyId,
+            kyberPreKeyId: pending.kyberPreKeyId,
+            kyberCiphertext: pending.kyberCiphertext,
             baseKey: pending.baseKey,
             identityKey: current.localIdentityKey,
             message: signalMessage,
           }),
         };
+  if (message.body.length > MAX_CIPHERTEXT_BYTES)
+    throw new MessageTooLargeError(message.body.length);
   const updated = cloneState(current);
   updated.senderChain = {
     ratchetKeyPair: current.senderChain.ratchetKeyPair,
     chainKey: nextChainKey(chainKey),
   };
+  updated.spqr = spqr.chain;
   await stores.saveIdentity(address, current.remoteIdentityKey);
   await stores.storeSession(address, new SessionRecord(updated, record.previous.slice()));
   return message;
@@ -134,8 +164,16 @@ function receiverChainIndex(state: SessionState, theirRatchetKey: Uint8Array): n
   return state.receiverChains.length - 1;
 }
 
-/** The keys for `counter` on chain `at`, keeping skipped keys (libsignal get_or_create_message_key). */
-function messageKeysFor(state: SessionState, at: number, counter: number): MessageKeys {
+/**
+ * The message key seed for `counter` on chain `at`, keeping skipped seeds (libsignal
+ * consume_message_key). A session with oneself has no forward-jump limit, as in libsignal.
+ */
+function messageKeySeedFor(
+  state: SessionState,
+  at: number,
+  counter: number,
+  selfSession: boolean,
+): Uint8Array {
   const chain = state.receiverChains[at]!;
   const index = chain.chainKey.index;
   if (index > counter) {
@@ -144,10 +182,10 @@ function messageKeysFor(state: SessionState, at: number, counter: number): Messa
     const seed = chain.messageKeys[skipped]!.seed;
     const rest = chain.messageKeys.filter((_, i) => i !== skipped);
     updateReceiverChain(state, at, chain.chainKey, rest);
-    return deriveMessageKeys(seed, counter);
+    return seed;
   }
   const jump = counter - index;
-  if (jump > MAX_FORWARD_JUMPS) throw new MessageTooFarAheadError(jump);
+  if (jump > MAX_FORWARD_JUMPS && !selfSession) throw new MessageTooFarAheadError(jump);
   const added: SkippedMessageKey[] = [];
   let chainKey = chain.chainKey;
   // Keys below counter − MAX_MESSAGE_KEYS would be dropped at once; skip deriving their seeds.
@@ -157,21 +195,53 @@ function messageKeysFor(state: SessionState, at: number, counter: number): Messa
       added.push({ index: chainKey.index, seed: messageKeySeed(chainKey) });
     chainKey = nextChainKey(chainKey);
   }
-  const keys = messageKeys(chainKey);
+  const seed = messageKeySeed(chainKey);
   const kept = added.length === 0 ? chain.messageKeys : chain.messageKeys.concat(added);
   updateReceiverChain(state, at, nextChainKey(chainKey), kept);
-  return keys;
+  return seed;
 }
 
-/** Decrypts with one state, changing only `state` (a copy). */
-function decryptWithState(state: SessionState, message: SignalMessage): Uint8Array {
+/** Who is talking: the peer (sender of what we decrypt) and, if known, ourselves. */
+interface Parties {
+  readonly remote: ProtocolAddress;
+  readonly local: ProtocolAddress | undefined;
+}
+
+/**
+ * Decrypts with one state, changing only `state` (a copy): Double Ratchet key, then the SPQR key
+ * from field 5 (libsignal's order), then the MAC with field 6, then AES-CBC.
+ */
+function decryptWithState(
+  state: SessionState,
+  message: SignalMessage,
+  parties: Parties,
+): Uint8Array {
   if (message.version !== state.sessionVersion) throw new UnrecognizedVersionError(message.version);
+  const selfSession = isSameAccount(
+    parties.local,
+    state.localIdentityKey,
+    parties.remote,
+    state.remoteIdentityKey,
+  );
   const at = receiverChainIndex(state, message.ratchetKey);
-  const keys = messageKeysFor(state, at, message.counter);
-  if (!verifyMac(message, state.remoteIdentityKey, state.localIdentityKey, keys.macKey)) {
+  const seed = messageKeySeedFor(state, at, message.counter, selfSession);
+  const spqr = spqrReceive(state.spqr, message.pqRatchet);
+  const keys = deriveMessageKeys(seed, message.counter, spqr.key);
+  const expectedAddresses =
+    parties.local === undefined ? null : addressesField(parties.remote, parties.local);
+  if (
+    !verifyMac(
+      message,
+      state.remoteIdentityKey,
+      state.localIdentityKey,
+      keys.macKey,
+      expectedAddresses,
+    )
+  ) {
     throw new BadMacError();
   }
   const plaintext = aesCbcDecrypt(keys, message.ciphertext);
+  state.spqr = spqr.chain;
   state.pendingPreKey = null;
   return plaintext;
 }
@@ -182,7 +252,7 @@ function decryptWithState(state: SessionState, message: SignalMessage): Uint8Arr
  * is tried only against the current state. Otherwise the current state's error is thrown.
  */
 function decryptWithRecord(
-  address: ProtocolAddress,
+  parties: Parties,
   record: SessionRecord,
   message: SignalMessage,
   preKey: boolean,
@@ -191,7 +261,7 @@ function decryptWithRecord(
   const attempt = (state: SessionState): { state: SessionState; plaintext: Uint8Array } | null => {
     const copy = cloneState(state);
     try {
-      return { state: copy, plaintext: decryptWithState(copy, message) };
+      return { state: copy, plaintext: decryptWithState(copy, message, parties) };
     } catch (error) {
       if (error instanceof DuplicatedMessageError || !(error instanceof ProtocolError)) throw error;
       if (preKey) throw error;
@@ -216,24 +286,29 @@ function decryptWithRecord(
       return { record: updated, plaintext: result.plaintext };
     }
   }
-  throw errors[0] ?? new NoSessionError(addressKey(address));
+  throw errors[0] ?? new NoSessionError(addressKey(parties.remote));
 }
 
 /**
- * Decrypts a message from `address`. Throws (and leaves every store as it was): NoSessionError,
- * UntrustedIdentityError, UnknownPreKeyError, UnknownSignedPreKeyError, BadMacError,
- * DuplicatedMessageError, MessageTooFarAheadError, InvalidKeyError, or a parsing error of wire.ts.
+ * Decrypts a message from `address`. Throws (and leaves every store as it was): InvalidDeviceIdError,
+ * NoSessionError, UntrustedIdentityError, UnknownPreKeyError, UnknownSignedPreKeyError,
+ * UnknownKyberPreKeyError, ReusedBaseKeyError, BadMacError, DuplicatedMessageError,
+ * MessageTooFarAheadError, InvalidKeyError, InvalidMessageError, LegacyVersionError (version 3,
+ * X3DH), or another parsing error of wire.ts.
  */
 export async function decrypt(
   message: CiphertextMessage,
   address: ProtocolAddress,
   stores: ProtocolStores,
+  options: SessionOptions = {},
 ): Promise<Uint8Array> {
+  checkDeviceId(address);
+  const parties: Parties = { remote: address, local: options.localAddress };
   if (message.type === 'whisper') {
     const parsed = parseSignalMessage(message.body);
     const record = await stores.loadSession(address);
     if (record === undefined) throw new NoSessionError(addressKey(address));
-    const result = decryptWithRecord(address, record, parsed, false);
+    const result = decryptWithRecord(parties, record, parsed, false);
     const remoteIdentity = result.record.current!.remoteIdentityKey;
     if (!(await stores.isTrustedIdentity(address, remoteIdentity, 'receiving'))) {
       throw new UntrustedIdentityError(addressKey(address));
@@ -250,10 +325,15 @@ export async function decrypt(
     throw new UntrustedIdentityError(addressKey(address));
   }
   const record = copyRecord(await stores.loadSession(address));
-  const usedPreKeyId = await processPreKeyMessage(parsed, record, stores);
-  const result = decryptWithRecord(address, record, parsed.message, true);
+  const used = await processPreKeyMessage(parsed, address, record, stores, options);
+  const result = decryptWithRecord(parties, record, parsed.message, true);
+  // The only store write that can refuse (a replayed first message on a last-resort Kyber
+  // prekey), so it comes before anything else is written.
+  if (used !== null) {
+    await stores.markKyberPreKeyUsed(used.kyberPreKeyId, used.signedPreKeyId, parsed.baseKey);
+  }
   await stores.saveIdentity(address, parsed.identityKey);
   await stores.storeSession(address, result.record);
-  if (usedPreKeyId !== null) await stores.removePreKey(usedPreKeyId);
+  if (used !== null && used.preKeyId !== null) await stores.removePreKey(used.preKeyId);
   return result.plaintext;
 }

@@ -15,8 +15,16 @@ export const ProtocolErrorCode = {
   UnknownPreKey: 'UNKNOWN_PREKEY',
   /** A prekey message names a signed prekey id we do not hold. */
   UnknownSignedPreKey: 'UNKNOWN_SIGNED_PREKEY',
-  /** The ciphertext's version nibble is not one this core speaks (only 3 = X3DH). */
+  /** The ciphertext's version nibble is above what this core speaks (4 = PQXDH). */
   UnrecognizedVersion: 'UNRECOGNIZED_VERSION',
+  /** A version-3 (X3DH) or older message: "X3DH no longer supported", as libsignal since 0.75. */
+  LegacyVersion: 'LEGACY_VERSION',
+  /** A prekey message names a Kyber prekey id we do not hold (a one-time one already used, or never issued). */
+  UnknownKyberPreKey: 'UNKNOWN_KYBER_PREKEY',
+  /** A prekey message repeats a base key already used with that last-resort Kyber prekey and signed prekey. */
+  ReusedBaseKey: 'REUSED_BASE_KEY',
+  /** A device id outside 1..127. */
+  InvalidDeviceId: 'INVALID_DEVICE_ID',
   /** The bytes are not a well-formed SignalMessage / PreKeySignalMessage. */
   InvalidMessage: 'INVALID_MESSAGE',
   /** The ciphertext is shorter than the smallest possible message. */
@@ -83,6 +91,36 @@ export class UnknownSignedPreKeyError extends ProtocolError {
 export class UnrecognizedVersionError extends ProtocolError {
   constructor(readonly version: number) {
     super(ProtocolErrorCode.UnrecognizedVersion, `unrecognized ciphertext version ${version}`);
+  }
+}
+
+export class LegacyVersionError extends ProtocolError {
+  constructor(readonly version: number) {
+    super(
+      ProtocolErrorCode.LegacyVersion,
+      `X3DH no longer supported: version ${version} messages are refused (PQXDH, version 4, is required)`,
+    );
+  }
+}
+
+export class UnknownKyberPreKeyError extends ProtocolError {
+  constructor(readonly kyberPreKeyId: number) {
+    super(ProtocolErrorCode.UnknownKyberPreKey, `unknown Kyber prekey id ${kyberPreKeyId}`);
+  }
+}
+
+export class ReusedBaseKeyError extends ProtocolError {
+  constructor(readonly kyberPreKeyId: number) {
+    super(
+      ProtocolErrorCode.ReusedBaseKey,
+      `base key already used with last-resort Kyber prekey ${kyberPreKeyId}`,
+    );
+  }
+}
+
+export class InvalidDeviceIdError extends ProtocolError {
+  constructor(readonly deviceId: number) {
+    super(ProtocolErrorCode.InvalidDeviceId, `device id ${deviceId} outside 1..127`);
   }
 }
 

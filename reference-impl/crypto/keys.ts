@@ -3,6 +3,7 @@
 import { randomInt } from 'node:crypto';
 import { checkPublicKey, generateKeyPair, keyPairFromPrivate, type KeyPair } from './curve.ts';
 import { InvalidKeyError } from './errors.ts';
+import { generateKyberKeyPair, type KyberKeyPair } from './kem.ts';
 import { MAX_PREKEY_ID, MAX_REGISTRATION_ID } from './limits.ts';
 import { xeddsaSign, xeddsaVerify } from './xeddsa.ts';
 
@@ -59,6 +60,18 @@ export interface SignedPreKeyRecord {
   readonly timestamp: number;
 }
 
+/**
+ * A signed Kyber prekey as its owner stores it (libsignal KyberPreKeyRecord): the key pair in its
+ * 0x08-prefixed serialisations, and `signature`, XEdDSA by the identity over the 1569-byte public key.
+ * Whether it is one-time or last-resort is the store's business (KyberPreKeyStore).
+ */
+export interface KyberPreKeyRecord {
+  readonly keyId: number;
+  readonly keyPair: KyberKeyPair;
+  readonly signature: Uint8Array;
+  readonly timestamp: number;
+}
+
 function checkKeyId(keyId: number): void {
   if (!Number.isInteger(keyId) || keyId < 0 || keyId > MAX_PREKEY_ID) {
     throw new InvalidKeyError(`prekey id ${keyId} outside 0..${MAX_PREKEY_ID}`);
@@ -78,6 +91,17 @@ export function generateSignedPreKey(
 ): SignedPreKeyRecord {
   checkKeyId(keyId);
   const keyPair = generateKeyPair();
+  return { keyId, keyPair, signature: identityKeyPair.sign(keyPair.publicKey), timestamp };
+}
+
+/** A fresh signed Kyber-1024 prekey: the identity signs the serialised (0x08-prefixed) public key. */
+export function generateKyberPreKey(
+  identityKeyPair: IdentityKeyPair,
+  keyId: number,
+  timestamp: number = Date.now(),
+): KyberPreKeyRecord {
+  checkKeyId(keyId);
+  const keyPair = generateKyberKeyPair();
   return { keyId, keyPair, signature: identityKeyPair.sign(keyPair.publicKey), timestamp };
 }
 

@@ -1,6 +1,6 @@
 // Double Ratchet key schedule exactly as libsignal (spec: Cryptography — Double Ratchet; libsignal
 // ratchet/keys.rs): root step HKDF "WhisperRatchet", chain step HMAC 0x01/0x02, message keys
-// HKDF "WhisperMessageKeys" → AES key ‖ MAC key ‖ IV.
+// HKDF(salt = the message's SPQR key, "WhisperMessageKeys") → AES key ‖ MAC key ‖ IV.
 import { calculateAgreement } from './curve.ts';
 import { hkdf, hmacSha256 } from './kdf.ts';
 
@@ -33,9 +33,16 @@ export function nextChainKey(chain: ChainKey): ChainKey {
   return { key: hmacSha256(chain.key, CHAIN_KEY_SEED), index: chain.index + 1 };
 }
 
-/** Expands a message key seed: HKDF(seed, zero salt, "WhisperMessageKeys", 80) = key ‖ mac ‖ iv. */
-export function deriveMessageKeys(seed: Uint8Array, counter: number): MessageKeys {
-  const okm = hkdf(seed, undefined, MESSAGE_KEYS_INFO, 80);
+/**
+ * Expands a message key seed: HKDF(IKM = seed, salt = the message's SPQR key, or none when SPQR
+ * yields none, "WhisperMessageKeys", 80) = AES key ‖ MAC key ‖ IV (libsignal generate_keys).
+ */
+export function deriveMessageKeys(
+  seed: Uint8Array,
+  counter: number,
+  spqrKey: Uint8Array | null,
+): MessageKeys {
+  const okm = hkdf(seed, spqrKey ?? undefined, MESSAGE_KEYS_INFO, 80);
   return {
     cipherKey: okm.subarray(0, 32),
     macKey: okm.subarray(32, 64),
@@ -44,9 +51,9 @@ export function deriveMessageKeys(seed: Uint8Array, counter: number): MessageKey
   };
 }
 
-/** The message keys at the chain's current index. */
-export function messageKeys(chain: ChainKey): MessageKeys {
-  return deriveMessageKeys(messageKeySeed(chain), chain.index);
+/** The message keys at the chain's current index, salted with the message's SPQR key. */
+export function messageKeys(chain: ChainKey, spqrKey: Uint8Array | null): MessageKeys {
+  return deriveMessageKeys(messageKeySeed(chain), chain.index, spqrKey);
 }
 
 /**

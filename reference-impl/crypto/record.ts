@@ -1,11 +1,26 @@
 // The versioned, strictly parsed serialisation of a SessionRecord that the SDK persists (spec:
 // Cryptography — sessions). UTF-8 JSON, binary values base64url; unknown or missing members refuse.
 import { InvalidSessionRecordError } from './errors.ts';
-import { ARCHIVED_STATES_MAX_LENGTH, MAX_MESSAGE_KEYS, MAX_RECEIVER_CHAINS } from './limits.ts';
+import { KYBER_CIPHERTEXT_LENGTH, KYBER1024_TYPE } from './kem.ts';
+import {
+  ARCHIVED_STATES_MAX_LENGTH,
+  MAX_MESSAGE_KEYS,
+  MAX_PREKEY_ID,
+  MAX_RECEIVER_CHAINS,
+  SESSION_VERSION,
+  SPQR_MAX_JUMP,
+  SPQR_TRIM_SIZE,
+} from './limits.ts';
+import type { SpqrChain } from './spqr.ts';
 import { SessionRecord, type ReceiverChain, type SessionState } from './state.ts';
 
-/** Version of the record format below; bump on any incompatible change. */
-export const SESSION_RECORD_VERSION = 1;
+/**
+ * Version of the record format below; bump on any incompatible change. 2: PQXDH sessions (session
+ * version 4) with the SPQR chain and Kyber pending-prekey data. A version-1 record holds X3DH
+ * sessions, which can no longer talk to anyone (libsignal refuses version 3): it is refused with
+ * InvalidSessionRecordError, and the application starts a new session from a fresh bundle.
+ */
+export const SESSION_RECORD_VERSION = 2;
 
 type Json = Record<string, unknown>;
 
@@ -52,6 +67,57 @@ function publicKey(value: unknown, path: string): Uint8Array {
   return key;
 }
 
+function encodeSpqr(chain: SpqrChain): Json {
+  return {
+    direction: chain.direction,
+    nextRoot: b64(chain.nextRoot),
+    sendCounter: chain.send.counter,
+    sendNext: b64(chain.send.next),
+    receiveCounter: chain.receive.counter,
+    receiveNext: b64(chain.receive.next),
+    skipped: chain.receive.skipped.map((entry) => [entry.index, b64(entry.key)]),
+    maxJump: chain.maxJump,
+  };
+}
+
+function decodeSpqr(value: unknown, path: string): SpqrChain {
+  const o = object(value, path, [
+    'direction',
+    'nextRoot',
+    'sendCounter',
+    'sendNext',
+    'receiveCounter',
+    'receiveNext',
+    'skipped',
+    'maxJump',
+  ]);
+  if (o.direction !== 'A2B' && o.direction !== 'B2A') fail(`${path}.direction`, 'not A2B or B2A');
+  const maxJump = uint(o.maxJump, `${path}.maxJump`);
+  if (maxJump !== SPQR_MAX_JUMP && maxJump !== 0xffff_ffff) {
+    fail(`${path}.maxJump`, `not ${SPQR_MAX_JUMP} or 4294967295`);
+  }
+  const skipped = array(o.skipped, `${path}.skipped`, SPQR_TRIM_SIZE).map((entry, i) => {
+    const at = `${path}.skipped[${i}]`;
+    const pair = array(entry, at, 2);
+    if (pair.length !== 2) fail(at, 'not an [index, key] pair');
+    return { index: uint(pair[0], `${at}[0]`), key: bytes(pair[1], `${at}[1]`, 32) };
+  });
+  return {
+    direction: o.direction,
+    nextRoot: bytes(o.nextRoot, `${path}.nextRoot`, 32),
+    send: {
+      counter: uint(o.sendCounter, `${path}.sendCounter`),
+      next: bytes(o.sendNext, `${path}.sendNext`, 32),
+    },
+    receive: {
+      counter: uint(o.receiveCounter, `${path}.receiveCounter`),
+      next: bytes(o.receiveNext, `${path}.receiveNext`, 32),
+      skipped,
+    },
+    maxJump,
+  };
+}
+
 function encodeState(state: SessionState): Json {
   return {
     sessionVersion: state.sessionVersion,
@@ -78,10 +144,14 @@ function encodeState(state: SessionState): Json {
             preKeyId: state.pendingPreKey.preKeyId,
             signedPreKeyId: state.pendingPreKey.signedPreKeyId,
             baseKey: b64(state.pendingPreKey.baseKey),
+            kyberPreKeyId: state.pendingPreKey.kyberPreKeyId,
+            kyberCiphertext: b64(state.pendingPreKey.kyberCiphertext),
+            timestamp: state.pendingPreKey.timestamp,
           },
     localRegistrationId: state.localRegistrationId,
     remoteRegistrationId: state.remoteRegistrationId,
     aliceBaseKey: b64(state.aliceBaseKey),
+    spqr: encodeSpqr(state.spqr),
   };
 }
 
@@ -118,8 +188,11 @@ function decodeState(value: unknown, path: string): SessionState {
     'localRegistrationId',
     'remoteRegistrationId',
     'aliceBaseKey',
+    'spqr',
   ]);
-  if (o.sessionVersion !== 3) fail(`${path}.sessionVersion`, 'only version 3 sessions are known');
+  if (o.sessionVersion !== SESSION_VERSION) {
+    fail(`${path}.sessionVersion`, `only version ${SESSION_VERSION} (PQXDH) sessions are known`);
+  }
   const s = object(o.senderChain, `${path}.senderChain`, [
     'ratchetPublicKey',
     'ratchetPrivateKey',
@@ -132,15 +205,29 @@ function decodeState(value: unknown, path: string): SessionState {
       'preKeyId',
       'signedPreKeyId',
       'baseKey',
+      'kyberPreKeyId',
+      'kyberCiphertext',
+      'timestamp',
     ]);
+    const kyberCiphertext = bytes(
+      p.kyberCiphertext,
+      `${path}.pendingPreKey.kyberCiphertext`,
+      KYBER_CIPHERTEXT_LENGTH,
+    );
+    if (kyberCiphertext[0] !== KYBER1024_TYPE) {
+      fail(`${path}.pendingPreKey.kyberCiphertext`, 'not a 0x08 Kyber ciphertext');
+    }
     pendingPreKey = {
       preKeyId: p.preKeyId === null ? null : uint(p.preKeyId, `${path}.pendingPreKey.preKeyId`),
       signedPreKeyId: uint(p.signedPreKeyId, `${path}.pendingPreKey.signedPreKeyId`),
       baseKey: publicKey(p.baseKey, `${path}.pendingPreKey.baseKey`),
+      kyberPreKeyId: uint(p.kyberPreKeyId, `${path}.pendingPreKey.kyberPreKeyId`, MAX_PREKEY_ID),
+      kyberCiphertext,
+      timestamp: uint(p.timestamp, `${path}.pendingPreKey.timestamp`, Number.MAX_SAFE_INTEGER),
     };
   }
   return {
-    sessionVersion: 3,
+    sessionVersion: SESSION_VERSION,
     localIdentityKey: publicKey(o.localIdentityKey, `${path}.localIdentityKey`),
     remoteIdentityKey: publicKey(o.remoteIdentityKey, `${path}.remoteIdentityKey`),
     rootKey: bytes(o.rootKey, `${path}.rootKey`, 32),
@@ -162,10 +249,11 @@ function decodeState(value: unknown, path: string): SessionState {
     localRegistrationId: uint(o.localRegistrationId, `${path}.localRegistrationId`),
     remoteRegistrationId: uint(o.remoteRegistrationId, `${path}.remoteRegistrationId`),
     aliceBaseKey: publicKey(o.aliceBaseKey, `${path}.aliceBaseKey`),
+    spqr: decodeSpqr(o.spqr, `${path}.spqr`),
   };
 }
 
-/** Serialises a record: UTF-8 JSON `{version: 1, current, previous}`. */
+/** Serialises a record: UTF-8 JSON `{version: 2, current, previous}`. */
 export function serializeSessionRecord(record: SessionRecord): Uint8Array {
   const json = {
     version: SESSION_RECORD_VERSION,
@@ -184,6 +272,9 @@ export function deserializeSessionRecord(data: Uint8Array): SessionRecord {
     fail('$', 'not UTF-8 JSON');
   }
   const o = object(parsed, '$', ['version', 'current', 'previous']);
+  if (o.version === 1) {
+    fail('$.version', 'version 1 records hold X3DH sessions, which are no longer supported');
+  }
   if (o.version !== SESSION_RECORD_VERSION)
     fail('$.version', `unknown version ${String(o.version)}`);
   return new SessionRecord(

@@ -4,6 +4,7 @@ import type { KeyPair } from './curve.ts';
 import { bytesEqual } from './curve.ts';
 import { ARCHIVED_STATES_MAX_LENGTH, MAX_MESSAGE_KEYS, MAX_RECEIVER_CHAINS } from './limits.ts';
 import type { ChainKey } from './ratchet.ts';
+import type { SpqrChain } from './spqr.ts';
 
 /** A message key kept for a counter that was skipped: libsignal keeps the seed and expands on use. */
 export interface SkippedMessageKey {
@@ -28,6 +29,11 @@ export interface PendingPreKey {
   readonly preKeyId: number | null;
   readonly signedPreKeyId: number;
   readonly baseKey: Uint8Array;
+  readonly kyberPreKeyId: number;
+  /** The 0x08-prefixed Kyber ciphertext (1569 bytes) of the PQXDH encapsulation. */
+  readonly kyberCiphertext: Uint8Array;
+  /** When the session was built from the bundle (ms since epoch): after 30 days unanswered it stops encrypting. */
+  readonly timestamp: number;
 }
 
 /** One Double Ratchet session with one peer device. */
@@ -43,8 +49,10 @@ export interface SessionState {
   pendingPreKey: PendingPreKey | null;
   localRegistrationId: number;
   remoteRegistrationId: number;
-  /** The initiator's X3DH base key: identifies the session a prekey message belongs to. */
+  /** The initiator's PQXDH base key: identifies the session a prekey message belongs to. */
   readonly aliceBaseKey: Uint8Array;
+  /** The SPQR chain that salts every message key (spqr.ts). */
+  spqr: SpqrChain;
 }
 
 /** A copy that can be changed without touching the original (byte arrays are never mutated in place). */
@@ -79,7 +87,7 @@ export function updateReceiverChain(
   state.receiverChains[at] = { ratchetKey: chain.ratchetKey, chainKey, messageKeys: kept };
 }
 
-/** True when `state` was set up from this X3DH version and initiator base key. */
+/** True when `state` was set up from this session version and initiator base key. */
 export function stateMatches(state: SessionState, version: number, baseKey: Uint8Array): boolean {
   return state.sessionVersion === version && bytesEqual(state.aliceBaseKey, baseKey);
 }
@@ -97,10 +105,14 @@ export class SessionRecord {
     this.current = state;
   }
 
-  /** Moves the current state to the archive, keeping at most ARCHIVED_STATES_MAX_LENGTH. */
+  /**
+   * Moves the current state to the archive, keeping at most ARCHIVED_STATES_MAX_LENGTH. An archived
+   * state drops its pending prekey data (libsignal clear_unacknowledged_pre_key_message): were it
+   * promoted again, it would send plain SignalMessages, never a second prekey message.
+   */
   archiveCurrentState(): void {
     if (this.current === null) return;
-    this.previous.unshift(this.current);
+    this.previous.unshift({ ...this.current, pendingPreKey: null });
     if (this.previous.length > ARCHIVED_STATES_MAX_LENGTH) this.previous.pop();
     this.current = null;
   }

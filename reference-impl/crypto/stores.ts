@@ -1,7 +1,13 @@
 // Storage behind one documented interface per concern, plus the in-memory implementation the tests
 // use (spec: Cryptography — sessions; libsignal storage/traits.rs and storage/inmem.rs).
 import { bytesEqual } from './curve.ts';
-import type { IdentityKeyPair, PreKeyRecord, SignedPreKeyRecord } from './keys.ts';
+import { ReusedBaseKeyError } from './errors.ts';
+import type {
+  IdentityKeyPair,
+  KyberPreKeyRecord,
+  PreKeyRecord,
+  SignedPreKeyRecord,
+} from './keys.ts';
 import type { SessionRecord } from './state.ts';
 
 /** A peer device: one session exists per (name, deviceId). */
@@ -53,6 +59,28 @@ export interface SignedPreKeyStore {
 }
 
 /**
+ * Signed Kyber prekeys (libsignal KyberPreKeyStore): one-time ones and a last-resort one, which the
+ * bundle hands out when the one-time ones have run out.
+ */
+export interface KyberPreKeyStore {
+  getKyberPreKey(keyId: number): Promise<KyberPreKeyRecord | undefined>;
+  /** Stores a Kyber prekey; `lastResort` keeps it after use (default: one-time). */
+  saveKyberPreKey(
+    keyId: number,
+    record: KyberPreKeyRecord,
+    options?: { readonly lastResort?: boolean },
+  ): Promise<void>;
+  /**
+   * Called once a prekey message built on Kyber prekey `keyId` has decrypted, before its session is
+   * stored. A one-time Kyber prekey is removed. A last-resort one stays, but the store remembers
+   * the base key with (keyId, signedPreKeyId) and throws ReusedBaseKeyError when the same
+   * combination comes again: a replayed first message must not build a second session from a
+   * prekey that is never consumed (libsignal's mark_kyber_pre_key_used contract).
+   */
+  markKyberPreKeyUsed(keyId: number, signedPreKeyId: number, baseKey: Uint8Array): Promise<void>;
+}
+
+/**
  * Session records, one per address (libsignal SessionStore). The cipher hands a record to
  * storeSession only after a fully successful operation; a failed one never calls it.
  */
@@ -63,13 +91,19 @@ export interface SessionStore {
 
 /** Everything encrypt/decrypt need. */
 export interface ProtocolStores
-  extends IdentityKeyStore, PreKeyStore, SignedPreKeyStore, SessionStore {}
+  extends IdentityKeyStore, PreKeyStore, SignedPreKeyStore, KyberPreKeyStore, SessionStore {}
 
-/** All four stores in memory (libsignal InMemSignalProtocolStore). */
+/** All five stores in memory (libsignal InMemSignalProtocolStore). */
 export class InMemoryProtocolStore implements ProtocolStores {
   private readonly identities = new Map<string, Uint8Array>();
   private readonly preKeys = new Map<number, PreKeyRecord>();
   private readonly signedPreKeys = new Map<number, SignedPreKeyRecord>();
+  private readonly kyberPreKeys = new Map<
+    number,
+    { record: KyberPreKeyRecord; lastResort: boolean }
+  >();
+  /** Base keys seen per last-resort (Kyber id, signed prekey id), as hex. */
+  private readonly baseKeysSeen = new Map<string, Set<string>>();
   private readonly sessions = new Map<string, SessionRecord>();
 
   constructor(
@@ -123,6 +157,39 @@ export class InMemoryProtocolStore implements ProtocolStores {
 
   async saveSignedPreKey(keyId: number, record: SignedPreKeyRecord): Promise<void> {
     this.signedPreKeys.set(keyId, record);
+  }
+
+  async getKyberPreKey(keyId: number): Promise<KyberPreKeyRecord | undefined> {
+    return this.kyberPreKeys.get(keyId)?.record;
+  }
+
+  async saveKyberPreKey(
+    keyId: number,
+    record: KyberPreKeyRecord,
+    options: { readonly lastResort?: boolean } = {},
+  ): Promise<void> {
+    this.kyberPreKeys.set(keyId, { record, lastResort: options.lastResort === true });
+  }
+
+  async markKyberPreKeyUsed(
+    keyId: number,
+    signedPreKeyId: number,
+    baseKey: Uint8Array,
+  ): Promise<void> {
+    const entry = this.kyberPreKeys.get(keyId);
+    if (entry !== undefined && !entry.lastResort) {
+      this.kyberPreKeys.delete(keyId);
+      return;
+    }
+    const combination = `${keyId}/${signedPreKeyId}`;
+    let seen = this.baseKeysSeen.get(combination);
+    if (seen === undefined) {
+      seen = new Set();
+      this.baseKeysSeen.set(combination, seen);
+    }
+    const key = Buffer.from(baseKey).toString('hex');
+    if (seen.has(key)) throw new ReusedBaseKeyError(keyId);
+    seen.add(key);
   }
 
   async loadSession(address: ProtocolAddress): Promise<SessionRecord | undefined> {

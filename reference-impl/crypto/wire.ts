@@ -1,20 +1,28 @@
 // SignalMessage and PreKeySignalMessage on the wire, as libsignal frames them (spec: Cryptography —
-// Wire): version byte (3 << 4) | 3, protobuf with libsignal's field numbers (wire.proto), 8-byte MAC.
+// Wire): version byte (4 << 4) | 4, protobuf with libsignal's field numbers (wire.proto), 8-byte MAC.
+// Parsing is as strict as libsignal's prost: a known field with the wrong wire type makes the whole
+// message invalid (protobufjs alone would skip or misread it), so every body is scanned first.
 import { timingSafeEqual } from 'node:crypto';
 import protobuf from 'protobufjs';
 import { checkPublicKey } from './curve.ts';
 import {
   InvalidKeyError,
   InvalidMessageError,
+  LegacyVersionError,
   MessageTooLargeError,
   MessageTooShortError,
   UnrecognizedVersionError,
 } from './errors.ts';
+import { KYBER_CIPHERTEXT_LENGTH, KYBER1024_TYPE } from './kem.ts';
 import { hmacSha256 } from './kdf.ts';
-import { MAC_LENGTH, MAX_CIPHERTEXT_BYTES, SESSION_VERSION } from './limits.ts';
+import {
+  LEGACY_SESSION_VERSION,
+  MAC_LENGTH,
+  MAX_CIPHERTEXT_BYTES,
+  SESSION_VERSION,
+} from './limits.ts';
 
-// Field numbers are libsignal's rust/protocol/src/proto/wire.proto; fields 7 and 8 (Kyber, PQXDH)
-// are declared so that their presence can be refused in a version-3 message.
+// Field numbers are libsignal's rust/protocol/src/proto/wire.proto (v0.101.0).
 const { root } = protobuf.parse(
   `
   syntax = "proto2";
@@ -23,6 +31,8 @@ const { root } = protobuf.parse(
     optional uint32 counter          = 2;
     optional uint32 previous_counter = 3;
     optional bytes  ciphertext       = 4;
+    optional bytes  pq_ratchet       = 5;
+    optional bytes  addresses        = 6;
   }
   message PreKeySignalMessage {
     optional uint32 registration_id   = 5;
@@ -40,6 +50,72 @@ const { root } = protobuf.parse(
 const SignalMessageProto = root.lookupType('SignalMessage');
 const PreKeySignalMessageProto = root.lookupType('PreKeySignalMessage');
 
+const VARINT = 0;
+const FIXED64 = 1;
+const LENGTH_DELIMITED = 2;
+const START_GROUP = 3;
+const END_GROUP = 4;
+const FIXED32 = 5;
+
+/** Wire type of every known field, by field number. */
+function wireTypes(type: protobuf.Type): ReadonlyMap<number, number> {
+  return new Map(
+    type.fieldsArray.map((field) => [field.id, field.type === 'bytes' ? LENGTH_DELIMITED : VARINT]),
+  );
+}
+const SIGNAL_MESSAGE_WIRE_TYPES = wireTypes(SignalMessageProto);
+const PREKEY_MESSAGE_WIRE_TYPES = wireTypes(PreKeySignalMessageProto);
+
+function readVarint(bytes: Uint8Array, at: { offset: number }, what: string): number {
+  let value = 0;
+  for (let i = 0; i < 10; i++) {
+    if (at.offset >= bytes.length) break;
+    const byte = bytes[at.offset++]!;
+    if (i < 7) value += (byte & 0x7f) * 2 ** (7 * i);
+    if ((byte & 0x80) === 0) return value;
+  }
+  throw new InvalidMessageError(`${what} protobuf is malformed: bad varint`);
+}
+
+/**
+ * Walks a protobuf body as prost decodes it: a known field must carry its declared wire type,
+ * unknown fields are skipped (groups included), and every length must fit. Throws InvalidMessageError.
+ */
+function checkWireTypes(bytes: Uint8Array, known: ReadonlyMap<number, number>, what: string): void {
+  const at = { offset: 0 };
+  const groups: number[] = [];
+  while (at.offset < bytes.length) {
+    const tag = readVarint(bytes, at, what);
+    const field = Math.floor(tag / 8);
+    const wireType = tag % 8;
+    if (field === 0 || field > 0x1fff_ffff) {
+      throw new InvalidMessageError(`${what} protobuf is malformed: field number ${field}`);
+    }
+    const expected = groups.length === 0 ? known.get(field) : undefined;
+    if (expected !== undefined && expected !== wireType) {
+      throw new InvalidMessageError(
+        `${what} field ${field} has wire type ${wireType}, expected ${expected}`,
+      );
+    }
+    let skip = 0;
+    if (wireType === VARINT) readVarint(bytes, at, what);
+    else if (wireType === FIXED64) skip = 8;
+    else if (wireType === FIXED32) skip = 4;
+    else if (wireType === LENGTH_DELIMITED) skip = readVarint(bytes, at, what);
+    else if (wireType === START_GROUP) groups.push(field);
+    else if (wireType === END_GROUP) {
+      if (groups.pop() !== field) {
+        throw new InvalidMessageError(`${what} protobuf is malformed: unmatched end group`);
+      }
+    } else throw new InvalidMessageError(`${what} protobuf is malformed: wire type ${wireType}`);
+    if (at.offset + skip > bytes.length) {
+      throw new InvalidMessageError(`${what} protobuf is malformed: field ${field} is truncated`);
+    }
+    at.offset += skip;
+  }
+  if (groups.length > 0) throw new InvalidMessageError(`${what} protobuf is malformed: open group`);
+}
+
 /** The version byte this core writes: high nibble = message version, low nibble = highest known. */
 export const VERSION_BYTE = (SESSION_VERSION << 4) | SESSION_VERSION;
 
@@ -50,15 +126,22 @@ export interface SignalMessage {
   readonly counter: number;
   readonly previousCounter: number;
   readonly ciphertext: Uint8Array;
+  /** Field 5, the SPQR message (empty when absent; spqr.ts refuses that). */
+  readonly pqRatchet: Uint8Array;
+  /** Field 6, sender and recipient service ids with devices (36 bytes), when the sender put it in. */
+  readonly addresses: Uint8Array | null;
   readonly serialized: Uint8Array;
 }
 
-/** A parsed PreKeySignalMessage: X3DH parameters around the first SignalMessage. */
+/** A parsed PreKeySignalMessage: PQXDH parameters around the first SignalMessage. */
 export interface PreKeySignalMessage {
   readonly version: number;
   readonly registrationId: number;
   readonly preKeyId: number | null;
   readonly signedPreKeyId: number;
+  readonly kyberPreKeyId: number;
+  /** The 0x08-prefixed Kyber-1024 ciphertext (1569 bytes). */
+  readonly kyberCiphertext: Uint8Array;
   readonly baseKey: Uint8Array;
   readonly identityKey: Uint8Array;
   readonly message: SignalMessage;
@@ -72,6 +155,11 @@ export type ParsedCiphertext =
 type Decoded = Record<string, unknown>;
 
 function decode(type: protobuf.Type, bytes: Uint8Array, what: string): Decoded {
+  checkWireTypes(
+    bytes,
+    type === SignalMessageProto ? SIGNAL_MESSAGE_WIRE_TYPES : PREKEY_MESSAGE_WIRE_TYPES,
+    what,
+  );
   try {
     return type.decode(bytes) as unknown as Decoded;
   } catch (error) {
@@ -99,6 +187,7 @@ function checkVersion(body: Uint8Array, minimum: number): number {
   if (body.length < minimum) throw new MessageTooShortError(body.length);
   // libsignal reads only the high nibble; the low one is the sender's highest known version.
   const version = body[0]! >> 4;
+  if (version <= LEGACY_SESSION_VERSION) throw new LegacyVersionError(version);
   if (version !== SESSION_VERSION) throw new UnrecognizedVersionError(version);
   return version;
 }
@@ -116,13 +205,15 @@ function computeMac(
   );
 }
 
-/** Builds a SignalMessage body (version byte ‖ protobuf ‖ MAC). */
+/** Builds a SignalMessage body (version byte ‖ protobuf ‖ MAC); field 6 only when `addresses` is given. */
 export function encodeSignalMessage(fields: {
   macKey: Uint8Array;
   ratchetKey: Uint8Array;
   counter: number;
   previousCounter: number;
   ciphertext: Uint8Array;
+  pqRatchet: Uint8Array;
+  addresses: Uint8Array | null;
   senderIdentity: Uint8Array;
   receiverIdentity: Uint8Array;
 }): Uint8Array {
@@ -131,6 +222,8 @@ export function encodeSignalMessage(fields: {
     counter: fields.counter,
     previous_counter: fields.previousCounter,
     ciphertext: fields.ciphertext,
+    ...(fields.pqRatchet.length === 0 ? {} : { pq_ratchet: fields.pqRatchet }),
+    ...(fields.addresses === null ? {} : { addresses: fields.addresses }),
   }).finish();
   const out = new Uint8Array(1 + proto.length + MAC_LENGTH);
   out[0] = VERSION_BYTE;
@@ -150,6 +243,8 @@ export function encodePreKeySignalMessage(fields: {
   registrationId: number;
   preKeyId: number | null;
   signedPreKeyId: number;
+  kyberPreKeyId: number;
+  kyberCiphertext: Uint8Array;
   baseKey: Uint8Array;
   identityKey: Uint8Array;
   message: Uint8Array;
@@ -158,6 +253,8 @@ export function encodePreKeySignalMessage(fields: {
     registration_id: fields.registrationId,
     ...(fields.preKeyId === null ? {} : { pre_key_id: fields.preKeyId }),
     signed_pre_key_id: fields.signedPreKeyId,
+    kyber_pre_key_id: fields.kyberPreKeyId,
+    kyber_ciphertext: fields.kyberCiphertext,
     base_key: fields.baseKey,
     identity_key: fields.identityKey,
     message: fields.message,
@@ -192,6 +289,12 @@ export function parseSignalMessage(body: Uint8Array): SignalMessage {
       ? (proto.previous_counter as number)
       : 0,
     ciphertext,
+    pqRatchet: Object.hasOwn(proto, 'pq_ratchet')
+      ? new Uint8Array(proto.pq_ratchet as Uint8Array)
+      : new Uint8Array(0),
+    addresses: Object.hasOwn(proto, 'addresses')
+      ? new Uint8Array(proto.addresses as Uint8Array)
+      : null,
     serialized: body,
   };
 }
@@ -200,15 +303,27 @@ export function parseSignalMessage(body: Uint8Array): SignalMessage {
 export function parsePreKeySignalMessage(body: Uint8Array): PreKeySignalMessage {
   const version = checkVersion(body, 2);
   const proto = decode(PreKeySignalMessageProto, body.subarray(1), 'PreKeySignalMessage');
-  if (Object.hasOwn(proto, 'kyber_pre_key_id') || Object.hasOwn(proto, 'kyber_ciphertext')) {
-    throw new InvalidMessageError('Kyber fields in a version-3 PreKeySignalMessage');
-  }
   const what = 'PreKeySignalMessage';
+  const hasKyberId = Object.hasOwn(proto, 'kyber_pre_key_id');
+  if (hasKyberId !== Object.hasOwn(proto, 'kyber_ciphertext')) {
+    throw new InvalidMessageError(`${what}: both or neither Kyber prekey id and Kyber ciphertext`);
+  }
+  if (!hasKyberId) {
+    throw new InvalidMessageError(`${what}: a Kyber prekey must be present for version ${version}`);
+  }
+  const kyberCiphertext = new Uint8Array(proto.kyber_ciphertext as Uint8Array);
+  if (kyberCiphertext.length !== KYBER_CIPHERTEXT_LENGTH || kyberCiphertext[0] !== KYBER1024_TYPE) {
+    throw new InvalidMessageError(
+      `${what}: Kyber ciphertext must be 0x08 ‖ 1568 bytes, got ${kyberCiphertext.length} bytes`,
+    );
+  }
   return {
     version,
     registrationId: Object.hasOwn(proto, 'registration_id') ? (proto.registration_id as number) : 0,
     preKeyId: Object.hasOwn(proto, 'pre_key_id') ? (proto.pre_key_id as number) : null,
     signedPreKeyId: required<number>(proto, 'signed_pre_key_id', what),
+    kyberPreKeyId: proto.kyber_pre_key_id as number,
+    kyberCiphertext,
     baseKey: key(required(proto, 'base_key', what), `${what} base key`),
     identityKey: key(required(proto, 'identity_key', what), `${what} identity key`),
     message: parseSignalMessage(new Uint8Array(required<Uint8Array>(proto, 'message', what))),
@@ -226,12 +341,18 @@ export function parseCiphertext(type: 'prekey' | 'whisper', body: Uint8Array): P
   throw new InvalidMessageError(`unknown ciphertext type ${String(type)}`);
 }
 
-/** Checks a SignalMessage's MAC in constant time. */
+/**
+ * Checks a SignalMessage's MAC in constant time, then field 6 as libsignal's
+ * verify_mac_with_addresses: absent is accepted (older senders); present, it must equal
+ * `expectedAddresses` (the sender's and our service ids and devices), and a message carrying
+ * addresses is refused when we cannot form ours (no local address, or names that are not service ids).
+ */
 export function verifyMac(
   message: SignalMessage,
   senderIdentity: Uint8Array,
   receiverIdentity: Uint8Array,
   macKey: Uint8Array,
+  expectedAddresses: Uint8Array | null,
 ): boolean {
   const body = message.serialized;
   const expected = computeMac(
@@ -240,5 +361,10 @@ export function verifyMac(
     macKey,
     body.subarray(0, body.length - MAC_LENGTH),
   );
-  return timingSafeEqual(expected, body.subarray(body.length - MAC_LENGTH));
+  if (!timingSafeEqual(expected, body.subarray(body.length - MAC_LENGTH))) return false;
+  if (message.addresses === null) return true;
+  if (expectedAddresses === null || expectedAddresses.length !== message.addresses.length) {
+    return false;
+  }
+  return timingSafeEqual(expectedAddresses, message.addresses);
 }

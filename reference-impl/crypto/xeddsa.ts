@@ -1,15 +1,23 @@
 // XEdDSA over Curve25519 keys exactly as libsignal signs and verifies (spec: Cryptography — XEdDSA
 // signatures on prekeys; the Edwards sign bit travels in the top bit of the signature's last byte).
-import { createHash, createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import sodium from 'libsodium-wrappers-sumo';
-import { checkPublicKey, clampPrivateKey } from './curve.ts';
+import { checkPublicKey, clampPrivateKey, montgomeryToEdwards } from './curve.ts';
+import { randomSecret } from './random.ts';
 
 await sodium.ready;
 
 export const SIGNATURE_LENGTH = 64;
 
-const P = (1n << 255n) - 19n;
+// XEdDSA's hash_1 prefix: 2^256 − 2 − 1 little-endian = 0xFE ‖ 0xFF×31 (libsignal calculate_signature);
+// 0xFF×32 is the key-agreement discontinuity, a different domain.
 const HASH_PREFIX = new Uint8Array(32).fill(0xff);
+HASH_PREFIX[0] = 0xfe;
+/** The group order ℓ = 2^252 + 27742317777372353535851937790883648493, little-endian. */
+const ORDER = Buffer.from(
+  'edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010',
+  'hex',
+);
 
 // The Edwards public key A = a·B (and its sign bit) depends only on the private key: compute it once.
 const edwardsPublic = new WeakMap<Uint8Array, Uint8Array>();
@@ -33,7 +41,7 @@ function sha512(...parts: Uint8Array[]): Uint8Array {
 export function xeddsaSign(
   privateKey: Uint8Array,
   message: Uint8Array,
-  random: Uint8Array = randomBytes(64),
+  random: Uint8Array = randomSecret(64),
 ): Uint8Array {
   const a = clampPrivateKey(privateKey);
   let capA = edwardsPublic.get(privateKey);
@@ -58,32 +66,12 @@ export function xeddsaSign(
   return signature;
 }
 
-function invert(value: bigint): bigint {
-  let [r0, r1] = [P, value];
-  let [s0, s1] = [0n, 1n];
-  while (r1 !== 0n) {
-    const q = r0 / r1;
-    [r0, r1] = [r1, r0 - q * r1];
-    [s0, s1] = [s1, s0 - q * s1];
+/** s < ℓ, comparing little-endian from the top byte (signatures are public: no constant time needed). */
+function lessThanOrder(s: Uint8Array): boolean {
+  for (let i = 31; i >= 0; i--) {
+    if (s[i]! !== ORDER[i]!) return s[i]! < ORDER[i]!;
   }
-  return ((s0 % P) + P) % P;
-}
-
-/** Birational map u → y = (u − 1)/(u + 1), with the Edwards sign bit set; null where libsignal refuses. */
-function montgomeryToEdwards(u32: Uint8Array, signBit: number): Uint8Array | null {
-  let u = 0n;
-  for (let i = 31; i >= 0; i--) u = (u << 8n) | BigInt(u32[i]!);
-  u &= (1n << 255n) - 1n; // the field element ignores bit 255, as curve25519-dalek does
-  u %= P;
-  if (u === P - 1n) return null; // u = −1 has no Edwards image
-  let y = (((u - 1n + P) % P) * invert((u + 1n) % P)) % P;
-  const out = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) {
-    out[i] = Number(y & 0xffn);
-    y >>= 8n;
-  }
-  out[31] = out[31]! | (signBit << 7);
-  return out;
+  return false;
 }
 
 function verifyingKey(publicKey: Uint8Array, signBit: number): KeyObject | null {
@@ -114,8 +102,10 @@ function verifyingKey(publicKey: Uint8Array, signBit: number): KeyObject | null 
 /**
  * Verifies an XEdDSA signature by a 33-byte Curve25519 public key (libsignal's verify_signature).
  * Returns false for any invalid signature; throws InvalidKeyError only for a malformed public key.
- * The check R = s·B − h·A is Ed25519's, run by node:crypto on the converted key; like Ed25519 it
- * refuses a non-canonical s (≥ ℓ), which libsignal would reduce — no honest signer produces one.
+ * The check R = s·B − h·A is Ed25519's, run by node:crypto on the converted key. Like libsignal
+ * (curve25519-dalek's Scalar::from_bytes_mod_order), an `s` with its top three bits clear but not
+ * reduced (ℓ ≤ s < 2^253) is reduced mod ℓ before the check, where Ed25519 alone would refuse it;
+ * an `s` with any of the top three bits set is refused.
  */
 export function xeddsaVerify(
   publicKey: Uint8Array,
@@ -130,6 +120,11 @@ export function xeddsaVerify(
   const edSignature = Uint8Array.from(signature);
   edSignature[63] = edSignature[63]! & 0x7f;
   if ((edSignature[63]! & 0xe0) !== 0) return false;
+  if (!lessThanOrder(edSignature.subarray(32))) {
+    const wide = new Uint8Array(64);
+    wide.set(edSignature.subarray(32));
+    edSignature.set(reduce64(wide), 32);
+  }
   try {
     return verify(null, message, key, edSignature);
   } catch {

@@ -1,10 +1,15 @@
 /**
  * Delivery: which connection serves which device, pushes of queued ciphertexts in acceptance order,
  * the backlog and `queue.empty` after `auth.ok`, and `keys.low` (spec/messages.md DELIV-015..031,
- * spec/keys.md KEYS-021/022, spec/consent.md CONSENT-010/011 folders).
+ * spec/keys.md KEYS-021/022/031/032, spec/consent.md CONSENT-010/011 folders).
  */
 import type { Folder, MessageFrame } from '../../schemas/frames/messages.ts';
-import type { DeviceDelivery, ProviderStore, QueuedDelivery } from '../store/types.ts';
+import type {
+  DeviceDelivery,
+  PreKeyCounts,
+  ProviderStore,
+  QueuedDelivery,
+} from '../store/types.ts';
 import type { ConnectionHandle } from './context.ts';
 
 function deviceKey(address: string, deviceId: number): string {
@@ -36,7 +41,15 @@ export class Delivery {
     private readonly store: ProviderStore,
     private readonly threshold: () => number,
     private readonly now: () => number,
+    /** False only under the `low-ignores-kyber` fault (breaks KEYS-022 and KEYS-031). */
+    private readonly countKyber = true,
   ) {}
+
+  /** Whether either one-time pool is below `limits.lowPreKeyThreshold` (KEYS-022). */
+  private preKeysLow(counts: PreKeyCounts): boolean {
+    const threshold = this.threshold();
+    return counts.oneTime < threshold || (this.countKyber && counts.oneTimeKyber < threshold);
+  }
 
   /** A fresh push id (PROTO-011). */
   nextPushId(prefix: string): string {
@@ -48,8 +61,8 @@ export class Delivery {
     const s = conn.session!;
     this.byDevice.set(deviceKey(s.address, s.deviceId), conn);
     this.cursors.set(conn, 0);
-    const count = this.store.countOneTimePreKeys(s.address, s.deviceId);
-    if (count < this.threshold()) this.sendKeysLow(conn, count);
+    const counts = this.store.countPreKeys(s.address, s.deviceId);
+    if (this.preKeysLow(counts)) this.sendKeysLow(conn, counts); // KEYS-022
     this.backlogOpen.add(conn);
     this.flush(conn);
   }
@@ -140,12 +153,14 @@ export class Delivery {
     };
   }
 
-  sendKeysLow(conn: ConnectionHandle, count: number): void {
+  /** Pushes `keys.low` with both one-time prekey counts (KEYS-032). */
+  sendKeysLow(conn: ConnectionHandle, counts: PreKeyCounts): void {
     conn.send({
       v: 1,
       type: 'keys.low',
       id: this.nextPushId('k'),
-      oneTimePreKeyCount: count,
+      oneTimePreKeyCount: counts.oneTime,
+      oneTimeKyberPreKeyCount: counts.oneTimeKyber,
       threshold: this.threshold(),
     });
   }

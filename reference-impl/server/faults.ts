@@ -39,6 +39,16 @@ export const FAULTS = {
     'AUTH-004: an auth more than 60 seconds after its welcome is accepted (no challenge lifetime)',
   'skip-kyber-signature':
     'KEYS-002: keys.publish stores a Kyber prekey whose signature does not verify',
+  'serve-kyber-prekey-twice':
+    'KEYS-029: a claimed one-time Kyber prekey is put back and handed out again',
+  'last-resort-kyber-first':
+    'KEYS-028: the last-resort Kyber prekey is served while one-time Kyber prekeys are left',
+  'consume-last-resort-kyber':
+    'KEYS-030: handing out the last-resort Kyber prekey deletes it, so later claims find none',
+  'low-ignores-kyber':
+    'KEYS-031: keys.low is pushed on the one-time prekey count alone, never on the Kyber count',
+  'untyped-legacy-refusal':
+    'ENC-057: an X3DH (version 3) body is refused with NOT_SIGNAL_CIPHERTEXT, not LEGACY_SIGNAL_VERSION',
   'ignore-signature-high-bits':
     'ENC-007: signatures are verified with bits 6 and 5 of byte 63 cleared instead of refused',
   'accept-untyped-prekey-signature':

@@ -13,6 +13,7 @@ import {
 import type { EnlistedPartnerKey, ProviderContext } from './context.ts';
 import { Delivery } from './delivery.ts';
 import { limitsWithFaults, type Fault } from './faults.ts';
+import { withStoreFaults } from './store-faults.ts';
 import { resolveLimits, type LimitOverrides } from './limits.ts';
 import { jsonLogger, type Logger } from './logging.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -98,7 +99,7 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
   );
   const ctx: ProviderContext = {
     domain: options.domain ?? 'parley.localhost',
-    store,
+    store: withStoreFaults(store, new Set(options.faults ?? [])),
     limits,
     logger,
     validator: createFrameValidator(SCHEMA_DIR),
@@ -107,6 +108,7 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
       store,
       () => limits.advertised.lowPreKeyThreshold,
       options.faults?.includes('deliver-expired') ? () => 0 : now,
+      !options.faults?.includes('low-ignores-kyber'),
     ),
     rates: new RateLimiter(now),
     registrationTokens: options.registrationTokens ?? [],

@@ -47,21 +47,39 @@ export interface StoredOneTimeKey {
   readonly publicKey: Uint8Array;
 }
 
-/** What one `keys.publish` stores for a device. */
+/**
+ * What one `keys.publish` stores for a device (spec/keys.md "Publishing"). The last-resort Kyber
+ * prekey replaces the stored one; absent, the stored one stays.
+ */
 export interface PublishedKeys {
   readonly signedPreKey: StoredSignedKey;
   readonly oneTimePreKeys: readonly StoredOneTimeKey[];
-  readonly kyberPreKey?: StoredSignedKey;
+  readonly lastResortKyberPreKey?: StoredSignedKey;
+  readonly oneTimeKyberPreKeys?: readonly StoredSignedKey[];
 }
 
-/** One device's entry of a claim; `oneTimePreKey` was deleted from the store in the same transaction. */
+/** How many one-time prekeys of each kind a device has stored. */
+export interface PreKeyCounts {
+  /** One-time (Curve25519) prekeys. */
+  readonly oneTime: number;
+  /** One-time Kyber prekeys. */
+  readonly oneTimeKyber: number;
+}
+
+/**
+ * One device's entry of a claim (KEYS-012, KEYS-028..030): `oneTimePreKey` and a one-time
+ * `kyberPreKey` were deleted from the store in the same transaction; a last-resort `kyberPreKey`
+ * stays stored.
+ */
 export interface ClaimedBundle {
   readonly device: DeviceRecord;
   readonly signedPreKey: StoredSignedKey;
   readonly oneTimePreKey: StoredOneTimeKey | null;
-  readonly kyberPreKey: StoredSignedKey | null;
-  /** One-time prekeys left for the device after the claim. */
-  readonly remaining: number;
+  readonly kyberPreKey: StoredSignedKey;
+  /** True when `kyberPreKey` is the device's last-resort Kyber prekey (no one-time one was left). */
+  readonly kyberLastResort: boolean;
+  /** One-time prekeys of each kind left for the device after the claim. */
+  readonly remaining: PreKeyCounts;
 }
 
 /** The origin stamped on a message from the sender's session. */
@@ -235,11 +253,16 @@ export interface ProviderStore {
   /** Removes a device with its prekeys and queued messages (AUTH-028); false when it does not exist. */
   removeDevice(address: string, deviceId: number): boolean;
 
-  /** Stores a publish; returns the device's one-time prekey count afterwards. */
-  publishKeys(address: string, deviceId: number, keys: PublishedKeys): number;
-  /** Hands out one bundle per device with published keys, each one-time prekey at most once. */
+  /** Stores a publish in one transaction; returns the device's one-time prekey counts afterwards. */
+  publishKeys(address: string, deviceId: number, keys: PublishedKeys): PreKeyCounts;
+  /**
+   * Hands out one bundle per device with a signed prekey and a last-resort Kyber prekey, each
+   * one-time prekey and one-time Kyber prekey at most once, also under concurrent claims.
+   */
   claimKeys(address: string, deviceIds: readonly number[] | undefined): ClaimedBundle[];
   countOneTimePreKeys(address: string, deviceId: number): number;
+  /** Both one-time prekey counts of a device (KEYS-022, KEYS-032). */
+  countPreKeys(address: string, deviceId: number): PreKeyCounts;
 
   findIdempotent(sender: string, senderDevice: number, key: string): IdempotencyRecord | undefined;
   acceptMessage(message: NewMessage): AcceptResult;

@@ -1,6 +1,6 @@
 /**
  * Key frames: publishing prekeys, claiming one bundle per device, and the low-prekey push.
- * Spec: spec/protocol.md "Keys" and spec/crypto.md (X3DH, libsignal encodings).
+ * Spec: spec/keys.md and spec/crypto.md (PQXDH, libsignal encodings).
  */
 import type {
   Address,
@@ -32,9 +32,12 @@ export interface OneTimePreKey {
   publicKey: PublicKey;
 }
 
-/** A Kyber-1024 prekey signed (XEdDSA) by the identity key, for PQXDH. */
+/**
+ * A round-3 Kyber-1024 prekey for PQXDH, signed (XEdDSA) by the identity key over its full
+ * 1569-byte encoding, type byte 0x08 included.
+ */
 export interface KyberPreKey {
-  /** The Kyber prekey's id. */
+  /** The Kyber prekey's id; one id space for the device's one-time and last-resort Kyber prekeys. */
   keyId: KeyId;
   /** The Kyber public key. */
   publicKey: KyberPublicKey;
@@ -42,7 +45,10 @@ export interface KyberPreKey {
   signature: Signature;
 }
 
-/** Publishes the device's prekeys: identity key, a signed prekey, one-time prekeys and optionally a Kyber prekey. */
+/**
+ * Publishes the device's prekeys: identity key, a signed prekey, one-time prekeys, a last-resort
+ * Kyber prekey and one-time Kyber prekeys.
+ */
 export interface KeysPublishFrame extends RequestBase {
   type: 'keys.publish';
   /** The account's identity public key; must equal the registered one. */
@@ -54,15 +60,22 @@ export interface KeysPublishFrame extends RequestBase {
    * @maxItems 100
    */
   oneTimePreKeys: OneTimePreKey[];
-  /** The current Kyber prekey, when the provider claims the "kyber" capability. */
-  kyberPreKey?: KyberPreKey;
+  /** The last-resort Kyber prekey, served when no one-time Kyber prekey is left; replaces the previous one. */
+  lastResortKyberPreKey: KyberPreKey;
+  /**
+   * One-time Kyber prekeys to add to the device's pool.
+   * @maxItems 100
+   */
+  oneTimeKyberPreKeys: KyberPreKey[];
 }
 
-/** Answers `keys.publish`: how many one-time prekeys the device now has. */
+/** Answers `keys.publish`: how many one-time prekeys of each kind the device now has. */
 export interface KeysPublishedFrame extends ReplyBase {
   type: 'keys.published';
-  /** One-time prekeys now stored for the device. */
+  /** One-time (Curve25519) prekeys now stored for the device. */
   oneTimePreKeyCount: Count;
+  /** One-time Kyber prekeys now stored for the device. */
+  oneTimeKyberPreKeyCount: Count;
 }
 
 /**
@@ -95,8 +108,11 @@ export interface DeviceBundle {
   signedPreKey: SignedPreKey;
   /** A one-time prekey, now removed from the pool; null when the pool is exhausted. */
   oneTimePreKey: OneTimePreKey | null;
-  /** The device's Kyber prekey, when it published one. */
-  kyberPreKey?: KyberPreKey;
+  /**
+   * A one-time Kyber prekey, now removed from the pool; the device's last-resort Kyber prekey when
+   * the pool is exhausted.
+   */
+  kyberPreKey: KyberPreKey;
 }
 
 /** Answers `keys.claim`: one bundle per device. */
@@ -110,15 +126,17 @@ export interface KeysBundleFrame extends ReplyBase {
    * @maxItems 64
    */
   devices: DeviceBundle[];
-  /** True when any device's one-time prekeys ran out. */
+  /** True when any device's one-time (Curve25519) prekeys ran out. */
   exhausted: boolean;
 }
 
-/** Pushed when the device's one-time prekey count falls below the threshold. */
+/** Pushed when the device's one-time prekey count or one-time Kyber prekey count falls below the threshold. */
 export interface KeysLowFrame extends PushBase {
   type: 'keys.low';
-  /** One-time prekeys left for the device. */
+  /** One-time (Curve25519) prekeys left for the device. */
   oneTimePreKeyCount: Count;
+  /** One-time Kyber prekeys left for the device. */
+  oneTimeKyberPreKeyCount: Count;
   /** The advertised `lowPreKeyThreshold`. */
   threshold: Count;
 }

@@ -105,7 +105,7 @@ export interface ProviderLimits {
 }
 
 /** Optional protocol features a provider may claim. */
-export type Capability = 'attachments' | 'consent' | 'kyber';
+export type Capability = 'attachments' | 'consent';
 
 /** The media types a provider accepts per attachment kind. */
 export interface AcceptedMediaTypes {

@@ -16,6 +16,7 @@ import { describeRun, levels, runAgainstClient } from './support/client-variants
 /** The fault variants these cases answer for, each with the requirement it breaks. */
 const FAULTS: readonly ClientFault[] = [
   'reuse-prekey-ids',
+  'reuse-kyber-prekey-ids',
   'accept-bad-bundle-signature',
   'refuse-exhausted-bundles',
   'sign-auth-without-device-id',
@@ -58,6 +59,7 @@ describe('the client cases of keys, auth, framing and delivery', function () {
     for (const id of [
       'KEYS-008',
       'KEYS-016',
+      'KEYS-026',
       'KEYS-020',
       'AUTH-005',
       'AUTH-009',

@@ -147,6 +147,52 @@ describe('schema annotations', () => {
       );
     });
 
+    it('rejects more than 100 one-time Kyber prekeys in one publish', () => {
+      const publish = FRAME_EXAMPLES['keys.publish'];
+      const key = publish.lastResortKyberPreKey;
+      const keys = (n: number) => Array.from({ length: n }, (_, i) => ({ ...key, keyId: i }));
+      expect(accepts('KeysPublishFrame', { ...publish, oneTimeKyberPreKeys: keys(100) })).to.equal(
+        true,
+      );
+      expect(accepts('KeysPublishFrame', { ...publish, oneTimeKyberPreKeys: keys(101) })).to.equal(
+        false,
+      );
+    });
+
+    it('requires a last-resort Kyber prekey in keys.publish and a Kyber prekey in every bundle entry', () => {
+      const publish: Record<string, unknown> = { ...FRAME_EXAMPLES['keys.publish'] };
+      delete publish.lastResortKyberPreKey;
+      expect(accepts('KeysPublishFrame', publish)).to.equal(false);
+      const bundle = FRAME_EXAMPLES['keys.bundle'];
+      const entry: Record<string, unknown> = { ...bundle.devices[0]! };
+      delete entry.kyberPreKey;
+      expect(accepts('KeysBundleFrame', { ...bundle, devices: [entry] })).to.equal(false);
+    });
+
+    it('refuses a Kyber public key of another length or another type byte than 0x08', () => {
+      const publish = FRAME_EXAMPLES['keys.publish'];
+      const withKey = (bytes: Buffer) => ({
+        ...publish,
+        lastResortKyberPreKey: {
+          ...publish.lastResortKyberPreKey,
+          publicKey: bytes.toString('base64url'),
+        },
+      });
+      const key = Buffer.from(publish.lastResortKyberPreKey.publicKey, 'base64url');
+      expect(accepts('KeysPublishFrame', withKey(key))).to.equal(true);
+      for (const type of [0x05, 0x09, 0x0a, 0x0b]) {
+        const other = Buffer.from(key);
+        other[0] = type;
+        expect(accepts('KeysPublishFrame', withKey(other)), `type 0x${type.toString(16)}`).to.equal(
+          false,
+        );
+      }
+      expect(accepts('KeysPublishFrame', withKey(key.subarray(0, 1568)))).to.equal(false);
+      expect(
+        accepts('KeysPublishFrame', withKey(Buffer.concat([key, key.subarray(0, 3)]))),
+      ).to.equal(false);
+    });
+
     it('rejects a message to more than 64 devices', () => {
       const send = FRAME_EXAMPLES['message.send'];
       const item = send.messages[0];
@@ -309,6 +355,18 @@ describe('SCHEMA_LIMITS', () => {
     expect(at('KeysPublishFrame', 'properties', 'oneTimePreKeys').maxItems).to.equal(
       SCHEMA_LIMITS.maxOneTimePreKeysPerPublish,
     );
+    expect(at('KeysPublishFrame', 'properties', 'oneTimeKyberPreKeys').maxItems).to.equal(
+      SCHEMA_LIMITS.maxOneTimeKyberPreKeysPerPublish,
+    );
+    for (const path of [
+      ['KeysPublishFrame', 'properties', 'lastResortKyberPreKey', 'properties', 'publicKey'],
+      ['KeysBundleFrame', 'definitions', 'KyberPreKey', 'properties', 'publicKey'],
+    ]) {
+      const [name, ...keys] = path as [string, ...string[]];
+      expect(at(name, ...keys).maxLength, path.join('/')).to.equal(
+        base64UrlLength(SCHEMA_LIMITS.kyberPublicKeyBytes),
+      );
+    }
     const limits = ['properties', 'limits'];
     expect(at('WelcomeFrame', ...limits, 'properties', 'maxDevicesPerMessage').maximum).to.equal(
       SCHEMA_LIMITS.maxDevicesPerMessage,

@@ -7,7 +7,7 @@ import { defineCase } from '../../runner/case.ts';
 import type { TestUser } from '../../transport/users.ts';
 
 const quietly = (user: TestUser, ms: number, expected: string) =>
-  shouldStayQuiet(() => user.peer.peek((f) => f.type === 'message'), ms, expected);
+  shouldStayQuiet(() => user.peekNewMessage(), ms, expected);
 
 export const requestCases = [
   defineCase({
@@ -57,7 +57,7 @@ export const requestCases = [
     async run({ world }) {
       const alice = await world.firstParty('alice', { optIn: true });
       const bob = await world.thirdParty('bob');
-      await bob.sendText(alice.address, 'may I?');
+      const first = await bob.sendText(alice.address, 'may I?');
       mustMatch(
         'CONSENT-014',
         await alice.nextMessage(),
@@ -68,8 +68,8 @@ export const requestCases = [
       must(
         'CONSENT-014',
         that(
-          entry && Number.isInteger(entry.firstSeen),
-          `a pending request from ${bob.address} with firstSeen`,
+          entry && entry.firstSeen === first.serverTimestamp,
+          `a pending request from ${bob.address} with firstSeen ${first.serverTimestamp}, the serverTimestamp of his first message`,
           list,
         ),
       );

@@ -51,11 +51,7 @@ export const idempotencyCases = [
       await alice.ack(got);
       must(
         'DELIV-012',
-        await shouldStayQuiet(
-          () => alice.peer.peek((f) => f.type === 'message'),
-          scale(200),
-          'one delivery only',
-        ),
+        await shouldStayQuiet(() => alice.peekNewMessage(), scale(200), 'one delivery only'),
       );
       const other = {
         ...frame,

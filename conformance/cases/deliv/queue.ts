@@ -1,6 +1,8 @@
 // DELIV cases of spec/messages.md#acknowledgement, #order and #offline-queue: at-least-once until
 // acked, per-sender order, backlog then queue.empty, and fan-out to every device of a recipient.
+import type { Frame } from '../../assert/match.ts';
 import { hasMembers, isType, that } from '../../assert/match.ts';
+import { shouldStayQuiet } from '../../assert/should.ts';
 import { must, mustMatch } from '../../assert/must.ts';
 import { defineCase } from '../../runner/case.ts';
 import { TestUser } from '../../transport/users.ts';
@@ -43,7 +45,7 @@ export const queueCases = [
     quote:
       'The provider MUST push the messages of one sender device to one recipient device in the order in which it accepted them.',
     sends: 'carol → alice (offline): five message.send; alice connects',
-    async run({ world }) {
+    async run({ world, scale }) {
       const alice = await world.firstParty('alice');
       alice.peer.close();
       const carol = await world.firstParty('carol', { preKeys: 0 });
@@ -51,13 +53,33 @@ export const queueCases = [
       await alice.connect();
       mustMatch('DELIV-030', await alice.authDevice(), isType('auth.ok'));
       const bodies: string[] = [];
-      for (let i = 0; i < 5; i++)
-        bodies.push((await alice.open(await alice.nextMessage())).body as string);
+      let last: Frame | undefined;
+      for (let i = 0; i < 5; i++) {
+        last = await alice.nextMessage();
+        bodies.push((await alice.open(last)).body as string);
+      }
       must('DELIV-026', that(bodies.join() === 'm1,m2,m3,m4,m5', 'm1..m5 in order', bodies));
-      mustMatch(
+      const empty = await alice.peer.next(
+        (f) => f.type === 'queue.empty',
+        undefined,
+        'queue.empty after the backlog',
+        'DELIV-030',
+      );
+      must(
         'DELIV-031',
-        await alice.peer.next((f) => f.type === 'queue.empty'),
-        isType('queue.empty'),
+        that(
+          alice.peer.arrivalOf(empty) > alice.peer.arrivalOf(last!),
+          'queue.empty after the last of the five queued messages',
+          `queue.empty arrived as frame ${alice.peer.arrivalOf(empty)}, the last message as frame ${alice.peer.arrivalOf(last!)}`,
+        ),
+      );
+      must(
+        'DELIV-030',
+        await shouldStayQuiet(
+          () => alice.peer.peek((f) => f.type === 'queue.empty'),
+          scale(200),
+          'one queue.empty after the backlog, not two',
+        ),
       );
     },
   }),

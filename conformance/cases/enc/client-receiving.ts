@@ -61,9 +61,12 @@ export const clientReceivingCases = [
     quote:
       'The responder MUST delete the private key of a one-time prekey once a PreKeySignalMessage that used it has been decrypted.',
     sends:
-      'suite: bob and carol both build sessions from the same client bundle entry; bob’s message first, then carol’s',
+      'suite: bob and carol both build sessions from the same client bundle entry (its one-time prekey, the last-resort Kyber prekey); bob’s message first, then carol’s',
     async run({ client }) {
       await client.connect();
+      // The entry carries the last-resort Kyber prekey, which serves twice (ENC-049), so that only
+      // the one-time prekey can make the client refuse the second session.
+      client.mock.published!.oneTimeKyberPreKeys.length = 0;
       const entry = client.mock.claimClientBundle(true);
       const bob = client.peer('bob');
       const carol = client.peer('carol');

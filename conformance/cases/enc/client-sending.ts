@@ -3,7 +3,7 @@
 // body with the reference crypto core and inspects the Signal wire format and the padded Content.
 import { randomBytes } from 'node:crypto';
 import { parseCiphertext } from '../../../reference-impl/crypto/index.ts';
-import { that } from '../../assert/match.ts';
+import { sameJson, that } from '../../assert/match.ts';
 import { must } from '../../assert/must.ts';
 import { defineClientCase } from '../../runner/case.ts';
 import { unb64 } from '../../transport/users.ts';
@@ -14,8 +14,8 @@ const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 const PADDING_BLOCK = 160;
 /** The AES block: CBC with PKCS#7 adds 1..16 bytes. */
 const AES_BLOCK = 16;
-/** Version bytes of an X3DH session (ENC-022). */
-const VERSION_BYTES = [0x33, 0x34];
+/** The version byte of a PQXDH session, on the outer and the inner message (ENC-022). */
+const VERSION_BYTES = [0x44];
 
 /** Every string value inside a frame, however deep. */
 function stringsOf(value: unknown): string[] {
@@ -197,16 +197,13 @@ export const clientSendingCases = [
           that(opened.type === 'prekey', 'type prekey before any reply', opened.type),
         );
         const body = unb64(opened.body);
-        must(
-          'ENC-022',
-          that(VERSION_BYTES.includes(body[0]!), 'version byte 0x33 or 0x34', body[0]),
-        );
+        must('ENC-022', that(VERSION_BYTES.includes(body[0]!), 'version byte 0x44', body[0]));
         const parsed = parsedOrFail('ENC-024', opened);
         must(
           'ENC-022',
           that(
             VERSION_BYTES.includes(innerOf(parsed).serialized[0]!),
-            'inner SignalMessage version byte 0x33 or 0x34',
+            'inner SignalMessage version byte 0x44',
             innerOf(parsed).serialized[0],
           ),
         );
@@ -310,7 +307,7 @@ export const clientSendingCases = [
         must(
           'ENC-032',
           that(
-            JSON.stringify(devices) === '[1,2]',
+            sameJson(devices, [1, 2]),
             'one ciphertext for device 1 and one for device 2',
             devices,
           ),
@@ -328,8 +325,7 @@ export const clientSendingCases = [
         must(
           'ENC-040',
           that(
-            contents[0]?.id === contents[1]?.id &&
-              JSON.stringify(contents[0]) === JSON.stringify(contents[1]),
+            contents[0]?.id === contents[1]?.id && sameJson(contents[0], contents[1]),
             'the same Content, with the same id, for both devices',
             contents,
           ),

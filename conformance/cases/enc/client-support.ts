@@ -56,12 +56,13 @@ export async function openOrFail(
 
 /**
  * The requirement a refusal of the reference core points at: a reused counter breaks ENC-015, bad
- * CBC padding under a valid MAC ENC-019; anything else (a MAC that does not verify included, as a
+ * CBC padding under a valid MAC ENC-019, a version-3 (X3DH) body ENC-022; anything else (a MAC that does not verify included, as a
  * wrong key derivation causes it too) the requirement the case checks.
  */
 function blame(error: unknown, requirement: string): string {
   if (!(error instanceof ProtocolError)) return requirement;
   if (error.code === ProtocolErrorCode.DuplicatedMessage) return 'ENC-015';
+  if (error.code === ProtocolErrorCode.LegacyVersion) return 'ENC-022';
   if (error.code === ProtocolErrorCode.InvalidMessage && /CBC/.test(error.message))
     return 'ENC-019';
   return requirement;

@@ -45,6 +45,14 @@ export const conversationCases = [
           got.messageId,
         ),
       );
+      must(
+        'DELIV-015',
+        that(
+          got.serverTimestamp === accepted.serverTimestamp,
+          `the serverTimestamp ${accepted.serverTimestamp} of message.accepted`,
+          got.serverTimestamp,
+        ),
+      );
       const content = await alice.open(got);
       must(
         'ENC-003',

@@ -1,6 +1,7 @@
 // ENC cases of spec/crypto.md#wire-format as the provider checks them on `message.send`: the session
-// version is the high nibble of the version byte alone (3, or 4 with `kyber`), and a SignalMessage
-// or PreKeySignalMessage that lacks a mandatory protobuf field is refused.
+// version is the high nibble of the version byte alone and must be 4 (PQXDH), an X3DH body (3) is
+// refused with its own code, and a SignalMessage or PreKeySignalMessage that lacks a mandatory
+// protobuf field (the Kyber fields 7 and 8 included) is refused.
 import type { Frame } from '../../assert/match.ts';
 import { isError, isType } from '../../assert/match.ts';
 import { mustMatch } from '../../assert/must.ts';
@@ -11,7 +12,13 @@ import type { World } from '../../transport/world.ts';
 import { protobufFields } from './malformed.ts';
 
 /** PreKeySignalMessage field numbers (libsignal's wire.proto). */
-const PREKEY = { identityKey: 3, message: 4, signedPreKeyId: 6 } as const;
+const PREKEY = {
+  identityKey: 3,
+  message: 4,
+  signedPreKeyId: 6,
+  kyberPreKeyId: 7,
+  kyberCiphertext: 8,
+} as const;
 /** SignalMessage field numbers. */
 const SIGNAL = { ratchetKey: 1, counter: 2, ciphertext: 4 } as const;
 /** The MAC after a SignalMessage's protobuf. */
@@ -46,19 +53,18 @@ export const wireFormatCases = [
   defineCase({
     id: 'ENC-023-version-nibble',
     title:
-      'a prekey message of session version 2 or 4 (no kyber) is refused, and one with version 3 and another low nibble is accepted',
+      'a prekey message of session version 2 or 5 is refused with NOT_SIGNAL_CIPHERTEXT, and one with version 4 and another low nibble is accepted',
     requirements: ['ENC-023'],
     level: 'MUST',
     quote:
-      'A receiver MUST take the session version from the high nibble of the version byte alone, and MUST reject a message whose session version is not 3 (or 4 with the `kyber` capability).',
-    sends: 'bob → alice: a real PreKeySignalMessage with version byte 0x23, 0x43, then 0x3f',
-    async run({ target, world }) {
+      'A receiver MUST take the session version from the high nibble of the version byte alone, and MUST reject a message whose session version is not 4.',
+    sends: 'bob → alice: a real PreKeySignalMessage with version byte 0x24, 0x54, then 0x4f',
+    async run({ world }) {
       const { body, send } = await bobToAlice(world);
       const versioned = (byte: number): Buffer =>
         Buffer.concat([Buffer.from([byte]), body.subarray(1)]);
       const low = body[0]! & 0x0f;
-      const refused = target.capabilities.includes('kyber') ? [0x20, 0x50] : [0x20, 0x40];
-      for (const high of refused)
+      for (const high of [0x20, 0x50])
         mustMatch(
           'ENC-023',
           await send('prekey', versioned(high | low)),
@@ -67,21 +73,56 @@ export const wireFormatCases = [
         );
       mustMatch(
         'ENC-023',
-        await send('prekey', versioned(0x3f)),
+        await send('prekey', versioned(0x4f)),
         isType('message.accepted'),
-        'version byte 0x3f: session version 3, the low nibble is not the version',
+        'version byte 0x4f: session version 4, the low nibble is not the version',
       );
+    },
+  }),
+  defineCase({
+    id: 'ENC-057-x3dh-refused',
+    title:
+      'an X3DH body (version byte 0x33 or 0x34), prekey or whisper, is refused with LEGACY_SIGNAL_VERSION',
+    requirements: ['ENC-057', 'ENC-051'],
+    level: 'MUST',
+    quote:
+      'Instead of `NOT_SIGNAL_CIPHERTEXT`, the provider MUST refuse with `LEGACY_SIGNAL_VERSION` a `message.send` with a body whose version byte has the high nibble 3 (an X3DH session), so that its sender learns that it must move to PQXDH.',
+    sends:
+      'bob → alice: a real PreKeySignalMessage and the SignalMessage inside it, each with version byte 0x33, then 0x34',
+    async run({ world }) {
+      const { body, send } = await bobToAlice(world);
+      const proto = body.subarray(1);
+      const inner = protobufFields(proto).find((f) => f.number === PREKEY.message)!;
+      const signal = Buffer.from(proto.subarray(inner.valueStart, inner.end));
+      for (const version of [0x33, 0x34]) {
+        const prekey = Buffer.from(body);
+        prekey[0] = version;
+        mustMatch(
+          'ENC-057',
+          await send('prekey', prekey),
+          isError('LEGACY_SIGNAL_VERSION'),
+          `prekey body 0x${version.toString(16)}`,
+        );
+        const whisper = Buffer.from(signal);
+        whisper[0] = version;
+        mustMatch(
+          'ENC-057',
+          await send('whisper', whisper),
+          isError('LEGACY_SIGNAL_VERSION'),
+          `whisper body 0x${version.toString(16)}`,
+        );
+      }
     },
   }),
   defineCase({
     id: 'ENC-026-prekey-message-fields',
     title:
-      'a PreKeySignalMessage without signed_pre_key_id, identity_key or message is refused with NOT_SIGNAL_CIPHERTEXT',
+      'a PreKeySignalMessage without signed_pre_key_id, identity_key, message, kyber_pre_key_id or kyber_ciphertext is refused with NOT_SIGNAL_CIPHERTEXT',
     requirements: ['ENC-026'],
     level: 'MUST',
     quote:
-      'A receiver MUST reject a PreKeySignalMessage that lacks `signed_pre_key_id`, `base_key`, `identity_key` or `message`.',
-    sends: 'bob → alice: a real PreKeySignalMessage with one of three fields cut out, each in turn',
+      'A receiver MUST reject a PreKeySignalMessage that lacks `signed_pre_key_id`, `base_key`, `identity_key`, `message`, `kyber_pre_key_id` or `kyber_ciphertext`.',
+    sends: 'bob → alice: a real PreKeySignalMessage with one of five fields cut out, each in turn',
     async run({ world }) {
       const { body, send } = await bobToAlice(world);
       for (const [name, number] of Object.entries(PREKEY))

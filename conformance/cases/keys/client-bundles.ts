@@ -15,7 +15,7 @@ export const clientBundleCases = [
     requirements: ['KEYS-016'],
     level: 'MUST',
     quote:
-      "A client MUST verify the signed prekey signature of every bundle entry under the entry's identity key, and MUST NOT start a session from an entry whose signature does not verify.",
+      "A client MUST verify the signed prekey signature and the Kyber prekey signature of every bundle entry under the entry's identity key, and MUST NOT start a session from an entry whose signatures do not both verify.",
     sends:
       'mock: keys.bundle of bob with one bit of the signature flipped; driver: sendText to bob (refusal expected), then, with a good bundle, sendText again',
     async run({ client }) {
@@ -53,6 +53,45 @@ export const clientBundleCases = [
         that(
           client.contentOf(opened!.plaintext)?.body === 'hi again',
           'the text "hi again"',
+          opened,
+        ),
+      );
+    },
+  }),
+
+  defineClientCase({
+    id: 'KEYS-016-client-refuses-bad-kyber-signature',
+    title:
+      'the client refuses a bundle entry whose Kyber prekey signature does not verify and sends nothing to it, then starts a PQXDH session from a good entry',
+    requirements: ['KEYS-016', 'ENC-050'],
+    level: 'MUST',
+    quote:
+      "A client MUST verify the signed prekey signature and the Kyber prekey signature of every bundle entry under the entry's identity key, and MUST NOT start a session from an entry whose signatures do not both verify.",
+    sends:
+      'mock: keys.bundle of dave with one bit of the Kyber prekey signature flipped; driver: sendText to dave (refusal expected), then, with a good bundle, sendText again',
+    async run({ client }) {
+      await client.connect();
+      const dave = client.peer('dave');
+      dave.bundleFaults = { badKyberSignature: true };
+      const refused = await client.drive('sendText', { to: dave.address, text: 'hi dave' }).then(
+        () => false,
+        (e: unknown) => e instanceof DriverRefusal,
+      );
+      await client.mock.next(
+        (f) => f.type === 'keys.claim' && f.address === dave.address,
+        'keys.claim of dave',
+      );
+      const sent = await client.mock.poll((f) => f.type === 'message.send', client.waitMs / 2);
+      must('KEYS-016', that(sent === undefined, 'no message.send to dave', sent));
+      must('KEYS-016', that(refused, 'the send refused (driver answer FAILED)', 'it succeeded'));
+      dave.bundleFaults = {};
+      const send = await client.sendText(dave, 'hi again');
+      const [opened] = await openOrFail('KEYS-016', client, dave, send);
+      must(
+        'ENC-050',
+        that(
+          client.contentOf(opened!.plaintext)?.body === 'hi again',
+          'the text "hi again" over PQXDH with the good entry',
           opened,
         ),
       );

@@ -42,7 +42,12 @@ function publishedOneTimeKeys(client: ClientWorld): OneTimeKey[] {
 
 /** Pushes `keys.low` and waits for the client's next `keys.publish`. */
 async function replenish(client: ClientWorld, count: number, threshold: number): Promise<void> {
-  client.mock.live.push({ type: 'keys.low', oneTimePreKeyCount: count, threshold });
+  client.mock.live.push({
+    type: 'keys.low',
+    oneTimePreKeyCount: count,
+    oneTimeKyberPreKeyCount: count,
+    threshold,
+  });
   await client.mock.next((f) => f.type === 'keys.publish', 'keys.publish after keys.low');
 }
 
@@ -153,7 +158,12 @@ export const clientPrekeyCases = [
       await client.connect();
       await client.mock.next((f) => f.type === 'keys.publish', 'keys.publish');
       const before = publishedOneTimeKeys(client).length;
-      client.mock.live.push({ type: 'keys.low', oneTimePreKeyCount: left, threshold });
+      client.mock.live.push({
+        type: 'keys.low',
+        oneTimePreKeyCount: left,
+        oneTimeKyberPreKeyCount: left,
+        threshold,
+      });
       await client.mock.poll((f) => f.type === 'keys.publish', client.waitMs);
       await client.pause(client.waitMs / 4); // a client may publish in several frames
       const added = publishedOneTimeKeys(client).length - before;

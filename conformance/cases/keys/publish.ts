@@ -1,7 +1,7 @@
 // KEYS cases of spec/keys.md#publishing: bad signatures, foreign identity keys and malformed keys
 // are refused; the reply counts the stored one-time prekeys; the bundle returns what was published.
 import type { Frame } from '../../assert/match.ts';
-import { hasMembers, isError, that } from '../../assert/match.ts';
+import { hasMembers, isError, sameJson, that } from '../../assert/match.ts';
 import { must, mustMatch } from '../../assert/must.ts';
 import { defineCase } from '../../runner/case.ts';
 import { IdentityKeyPair } from '../../../reference-impl/crypto/index.ts';
@@ -72,14 +72,15 @@ export const publishCases = [
     requirements: ['KEYS-007', 'KEYS-006'],
     level: 'MUST',
     quote:
-      'The provider MUST reply `keys.published` with the number of one-time prekeys stored for the device after the publish.',
-    sends: 'alice: keys.publish with 5, then 3 more one-time prekeys',
+      'The provider MUST reply `keys.published` with the numbers of one-time prekeys and of one-time Kyber prekeys stored for the device after the publish.',
+    sends:
+      'alice: keys.publish with 5 one-time prekeys and 5 one-time Kyber prekeys, then 3 more and 2 more',
     async run({ world }) {
       const alice = await world.firstParty('alice', { preKeys: 5 });
       mustMatch(
         'KEYS-007',
-        await alice.publish(3),
-        hasMembers('keys.published', { oneTimePreKeyCount: 8 }),
+        await alice.publish(3, undefined, 2),
+        hasMembers('keys.published', { oneTimePreKeyCount: 8, oneTimeKyberPreKeyCount: 7 }),
       );
     },
   }),
@@ -107,7 +108,7 @@ export const publishCases = [
       must(
         'KEYS-014',
         that(
-          JSON.stringify(d.signedPreKey) === JSON.stringify(published.signedPreKey),
+          sameJson(d.signedPreKey, published.signedPreKey),
           JSON.stringify(published.signedPreKey),
           d.signedPreKey,
         ),
@@ -120,11 +121,10 @@ export const publishCases = [
           d,
         ),
       );
-      const otk = JSON.stringify(d.oneTimePreKey);
       must(
         'KEYS-013',
         that(
-          published.oneTimePreKeys.some((k: Frame) => JSON.stringify(k) === otk),
+          published.oneTimePreKeys.some((k: Frame) => sameJson(k, d.oneTimePreKey)),
           'one of the published one-time prekeys',
           d.oneTimePreKey,
         ),

@@ -1,12 +1,11 @@
 // Signature checks of spec/keys.md#publishing and spec/crypto.md#xeddsa-signatures as the provider
-// verifies them on `keys.publish`: the Kyber prekey's signature, the high bits of byte 63, and the
+// verifies them on `keys.publish`: the Kyber prekeys' signatures, the high bits of byte 63, and the
 // signed message being the whole key encoding, type byte included.
 import type { Frame } from '../../assert/match.ts';
-import { isError, isType } from '../../assert/match.ts';
+import { hasMembers, isError } from '../../assert/match.ts';
 import { mustMatch } from '../../assert/must.ts';
 import { defineCase } from '../../runner/case.ts';
 import { b64, unb64 } from '../../transport/users.ts';
-import { kyberPreKey } from '../proto/capabilities.ts';
 
 /** Byte 63 of an XEdDSA signature: bit 7 carries the sign, bits 6 and 5 must be zero (ENC-007). */
 const SIGNATURE_LAST_BYTE = 63;
@@ -15,26 +14,31 @@ const HIGH_BITS = [0x40, 0x20];
 export const signatureCases = [
   defineCase({
     id: 'KEYS-002-bad-kyber-signature',
-    title: 'a Kyber prekey whose signature has one flipped bit is refused with BAD_SIGNATURE',
+    title:
+      'a last-resort or one-time Kyber prekey whose signature has one flipped bit is refused with BAD_SIGNATURE, and nothing is stored',
     requirements: ['KEYS-002'],
     level: 'MUST',
     quote:
-      'The provider MUST refuse with `BAD_SIGNATURE` a `keys.publish` whose Kyber prekey signature does not verify under the identity key.',
-    sends: 'alice: keys.publish with a Kyber prekey whose signature[0] ^= 1; then the intact one',
+      'The provider MUST refuse with `BAD_SIGNATURE` a `keys.publish` in which the signature of the last-resort Kyber prekey or of any one-time Kyber prekey does not verify under the identity key, and MUST then store none of its keys.',
+    sends:
+      'alice: keys.publish with the second one-time Kyber prekey’s signature[0] ^= 1, then the last-resort one’s; then the intact frame',
     async run({ world }) {
       const alice = await world.firstParty('alice', { preKeys: 0 });
-      const tampered = await alice.publish(1, (f: Frame) => {
-        f.kyberPreKey = kyberPreKey(alice, 1);
-        const sig = unb64(f.kyberPreKey.signature as string);
+      const flip = (key: Frame): void => {
+        const sig = unb64(key.signature as string);
         sig[0] = sig[0]! ^ 1;
-        f.kyberPreKey.signature = b64(sig);
-      });
-      mustMatch('KEYS-002', tampered, isError('BAD_SIGNATURE'));
-      const intact = await alice.publish(
-        1,
-        (f: Frame) => void (f.kyberPreKey = kyberPreKey(alice, 2)),
+        key.signature = b64(sig);
+      };
+      const oneTime = await alice.publish(2, (f: Frame) => flip(f.oneTimeKyberPreKeys[1]));
+      mustMatch('KEYS-002', oneTime, isError('BAD_SIGNATURE'), 'a one-time Kyber prekey');
+      const lastResort = await alice.publish(2, (f: Frame) => flip(f.lastResortKyberPreKey));
+      mustMatch('KEYS-002', lastResort, isError('BAD_SIGNATURE'), 'the last-resort Kyber prekey');
+      mustMatch(
+        'KEYS-002',
+        await alice.publish(0),
+        hasMembers('keys.published', { oneTimePreKeyCount: 0, oneTimeKyberPreKeyCount: 0 }),
+        'nothing of the refused publishes was stored',
       );
-      mustMatch('KEYS-002', intact, isType('keys.published'), 'the intact Kyber prekey');
     },
   }),
   defineCase({

@@ -1,27 +1,12 @@
 // PROTO-023 of spec/framing.md#version-negotiation: every capability `welcome` lists is exercised
-// and must work; v1 defines `attachments`, `consent` and `kyber`, nothing else.
+// and must work; v1 defines `attachments` and `consent`, nothing else.
 import { randomBytes } from 'node:crypto';
-import type { Frame } from '../../assert/match.ts';
 import { isType, that } from '../../assert/match.ts';
 import { must, mustMatch } from '../../assert/must.ts';
 import { defineCase } from '../../runner/case.ts';
 import type { TestUser } from '../../transport/users.ts';
-import { b64 } from '../../transport/users.ts';
 import type { World } from '../../transport/world.ts';
 import { digestOf, http, isBody, slotFor, upload } from '../att/blob.ts';
-
-/** The v1 encoding of a Kyber-1024 public key: type byte 0x08, then 1568 bytes (spec/keys.md). */
-export const KYBER_KEY_TYPE = 0x08;
-export const KYBER_PUBLIC_KEY_BYTES = 1568;
-
-/** A Kyber prekey entry of `keys.publish` signed by `user`'s identity key (the key bytes are random: the provider cannot tell). */
-export function kyberPreKey(user: TestUser, keyId: number): Frame {
-  const publicKey = Buffer.concat([
-    Buffer.from([KYBER_KEY_TYPE]),
-    randomBytes(KYBER_PUBLIC_KEY_BYTES),
-  ]);
-  return { keyId, publicKey: b64(publicKey), signature: b64(user.identity.sign(publicKey)) };
-}
 
 /** One exercise per v1 capability: resolves when the capability works, throws a failure if not. */
 const EXERCISES: Record<string, (world: World, alice: TestUser) => Promise<void>> = {
@@ -49,20 +34,6 @@ const EXERCISES: Record<string, (world: World, alice: TestUser) => Promise<void>
       isType('consent.state'),
     );
   },
-  async kyber(world, alice) {
-    const published = await alice.publish(1, (f) => void (f.kyberPreKey = kyberPreKey(alice, 1)));
-    mustMatch('PROTO-023', published, isType('keys.published'));
-    const carol = await world.firstParty('carol', { preKeys: 0 });
-    const bundle = await carol.peer.request('keys.claim', { address: alice.address });
-    must(
-      'PROTO-023',
-      that(
-        bundle.devices?.[0]?.kyberPreKey !== undefined,
-        'kyber: the claimed bundle carries the published Kyber prekey',
-        bundle,
-      ),
-    );
-  },
 };
 
 export const capabilityCases = [
@@ -74,7 +45,7 @@ export const capabilityCases = [
     quote:
       'The provider MUST NOT list in `welcome.capabilities` a capability it does not implement.',
     sends:
-      'alice: per listed capability, attachments: slot, upload, download; consent: consent.get, consent.set; kyber: publish, carol claims',
+      'alice: per listed capability, attachments: slot, upload, download; consent: consent.get, consent.set',
     timeoutMs: 8000,
     async run({ target, world }) {
       const unknown = target.capabilities.filter((c) => !(c in EXERCISES));

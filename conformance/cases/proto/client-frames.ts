@@ -217,7 +217,12 @@ export const clientFrameCases = [
       await client.connect();
       await client.mock.next((f) => f.type === 'keys.publish', 'keys.publish');
       // A replenishment asks for more one-time prekeys than one frame may carry.
-      client.mock.live.push({ type: 'keys.low', oneTimePreKeyCount: 0, threshold: 10 });
+      client.mock.live.push({
+        type: 'keys.low',
+        oneTimePreKeyCount: 0,
+        oneTimeKyberPreKeyCount: 0,
+        threshold: 10,
+      });
       await client.mock.poll((f) => f.type === 'keys.publish', client.waitMs);
       const bob = client.peer('bob');
       const carol = client.peer('carol', { devices: 3 });

@@ -1,5 +1,5 @@
 // PROTO cases of spec/framing.md#envelope and #binary-values: pipelined requests answered once each
-// by `re`, and base64url padding refused with a pointer to the member.
+// by `re`, no `re` that names no request, and base64url padding refused with a pointer to the member.
 import type { Frame } from '../../assert/match.ts';
 import { isError, that } from '../../assert/match.ts';
 import { must, mustMatch } from '../../assert/must.ts';
@@ -29,6 +29,40 @@ export const requestReplyCases = [
         .next((f) => typeof f.re === 'string' && f.re.startsWith('pipe.'), scale(150))
         .catch(() => undefined);
       must('PROTO-010', that(extra === undefined, 'no second reply to any request', extra));
+    },
+  }),
+  defineCase({
+    id: 'PROTO-051-re-names-a-request',
+    title:
+      'every frame with re answers a request sent on its own connection, with two connections of alice side by side',
+    requirements: ['PROTO-051'],
+    level: 'MUST',
+    quote:
+      'The provider MUST NOT send a frame whose `re` is not the `id` of a request the client sent on that connection.',
+    sends:
+      'alice on an authenticated and a greeted connection: ping, consent.get, keys.claim (unknown) pipelined on each; then 200 ms quiet',
+    async run({ world, target, scale }) {
+      const alice = await world.firstParty('alice', { preKeys: 0 });
+      const { peer: other } = await world.greeted('other');
+      const ghost = `${world.name('ghost')}@${target.domain}`;
+      await Promise.all([
+        alice.peer.request('ping'),
+        alice.peer.request('consent.get'),
+        alice.peer.request('keys.claim', { address: ghost }),
+        other.request('ping'),
+        other.request('ping'),
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, scale(200)));
+      // The peers note every frame whose re names no request of their connection (transport/peer.ts).
+      const stray = world.faults.filter((f) => f.requirement === 'PROTO-051');
+      must(
+        'PROTO-051',
+        that(
+          stray.length === 0,
+          'no frame whose re names no request of its connection',
+          stray.map((f) => `${f.peer}: ${f.type} ${f.message}`),
+        ),
+      );
     },
   }),
   defineCase({

@@ -20,7 +20,7 @@
 //
 // Keys and ciphertexts are raw bytes without libsignal's 0x08 type byte: the crypto core adds it
 // when it serialises keys. Secret key layout: dk_PKE (1536) ‖ pk (1568) ‖ H(pk) (32) ‖ z (32).
-import { randomBytes } from 'node:crypto';
+import { randomSecret } from '../random.ts';
 import {
   checkCiphertextLength,
   checkKeyLength,
@@ -70,7 +70,7 @@ export interface Encapsulation {
  */
 export function generateKeyPair(seed?: Uint8Array): KeyPair {
   checkSeed(seed, KEYGEN_SEED_LENGTH, 'Kyber-1024 key generation seed');
-  const randomness = seed ?? randomBytes(KEYGEN_SEED_LENGTH);
+  const randomness = seed ?? randomSecret(KEYGEN_SEED_LENGTH);
   const d = randomness.subarray(0, SYM_BYTES);
   const z = randomness.subarray(SYM_BYTES, 2 * SYM_BYTES);
   const [rho, sigma] = G(d);
@@ -95,7 +95,9 @@ export function generateKeyPair(seed?: Uint8Array): KeyPair {
 export function encapsulate(publicKey: Uint8Array, coins?: Uint8Array): Encapsulation {
   checkKeyLength(publicKey, PUBLIC_KEY_LENGTH, 'Kyber-1024 public key');
   checkSeed(coins, ENCAPSULATION_COINS_LENGTH, 'Kyber-1024 encapsulation coins');
-  const m = H(coins ?? randomBytes(ENCAPSULATION_COINS_LENGTH));
+  const randomness = coins ?? randomSecret(ENCAPSULATION_COINS_LENGTH);
+  const m = H(randomness);
+  if (coins === undefined) randomness.fill(0);
   const [kBar, r] = G(m, H(publicKey));
   const ciphertext = pkeEncrypt(PARAMS_1024, publicKey, m, r);
   const sharedSecret = shake256To32(kBar, H(ciphertext));

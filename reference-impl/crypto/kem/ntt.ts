@@ -90,6 +90,14 @@ export function invNtt(r: Int16Array, o: number): void {
 /**
  * r[ro..] = Σ_i a[ao + 256i..] ∘ b[bo + 256i..] over i < k, the NTT-domain inner product of two
  * vectors (Algorithms 11–12, accumulated), multiplied by R^-1 and Barrett-reduced.
+ *
+ * Products are accumulated unreduced and Montgomery-reduced once per output coefficient (only
+ * a₁b₁ and a₃b₃ are reduced first, to be multiplied by ζ). Bounds: one input is a decoded key
+ * (0 ≤ x < 2^12) or a sampled matrix entry, the other an NTT output (|x| < q), so each product is
+ * below 4096 · 3329 < 1.37 · 10^7 and a sum over k ≤ 4 of two products per term below
+ * 1.1 · 10^8, far inside the range where montgomeryReduce is exact (|a − tq| < 2^31); its result
+ * (|·| ≤ 1.1 · 10^8 / 2^16 + q/2 < q) is then Barrett-reduced to the same centered value as
+ * reducing every product (lattice.test.ts compares the two at these extremes).
  */
 export function basemulAcc(
   r: Int16Array,
@@ -117,16 +125,16 @@ export function basemulAcc(
       const b1 = b[y + 1]!;
       const b2 = b[y + 2]!;
       const b3 = b[y + 3]!;
-      r0 += fqmul(fqmul(a1, b1), zeta) + fqmul(a0, b0);
-      r1 += fqmul(a0, b1) + fqmul(a1, b0);
-      r2 += fqmul(fqmul(a3, b3), -zeta) + fqmul(a2, b2);
-      r3 += fqmul(a2, b3) + fqmul(a3, b2);
+      r0 += Math.imul(fqmul(a1, b1), zeta) + Math.imul(a0, b0);
+      r1 += Math.imul(a0, b1) + Math.imul(a1, b0);
+      r2 += Math.imul(fqmul(a3, b3), -zeta) + Math.imul(a2, b2);
+      r3 += Math.imul(a2, b3) + Math.imul(a3, b2);
     }
     const z = ro + 4 * i;
-    r[z] = barrettReduce(r0);
-    r[z + 1] = barrettReduce(r1);
-    r[z + 2] = barrettReduce(r2);
-    r[z + 3] = barrettReduce(r3);
+    r[z] = barrettReduce(montgomeryReduce(r0));
+    r[z + 1] = barrettReduce(montgomeryReduce(r1));
+    r[z + 2] = barrettReduce(montgomeryReduce(r2));
+    r[z + 3] = barrettReduce(montgomeryReduce(r3));
   }
 }
 

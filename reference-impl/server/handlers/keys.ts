@@ -1,9 +1,15 @@
 /**
- * Key directory handlers: `keys.publish` (signature and identity checks) and `keys.claim` (one
- * one-time prekey per device at most once, exhaustion, `keys.low`) (spec/keys.md).
+ * Key directory handlers: `keys.publish` (signature and identity checks, Kyber prekeys for PQXDH)
+ * and `keys.claim` (each one-time prekey and one-time Kyber prekey at most once, the last-resort
+ * Kyber prekey when no one-time one is left, exhaustion, `keys.low`) (spec/keys.md).
  */
-import type { KeysClaimFrame, KeysPublishFrame } from '../../../schemas/frames/keys.ts';
-import { verifySignature } from '../../crypto/index.ts';
+import type {
+  KeysClaimFrame,
+  KeysPublishFrame,
+  KyberPreKey,
+} from '../../../schemas/frames/keys.ts';
+import { SCHEMA_LIMITS } from '../../../schemas/limits.ts';
+import { checkKyberPublicKey, verifySignature } from '../../crypto/index.ts';
 import type { StoredSignedKey } from '../../store/types.ts';
 import { bytesEqual, fromB64, publicKeyAt, toB64 } from '../codec.ts';
 import type { ConnectionHandle, Handler, HandlerResult, ProviderContext } from '../context.ts';
@@ -35,6 +41,46 @@ function verifies(
   }
 }
 
+/** A Kyber prekey's public key, refused with SCHEMA_VIOLATION naming the field unless 0x08 ‖ 1568 bytes (KEYS-024). */
+function kyberKeyAt(key: KyberPreKey, pointer: string): Uint8Array {
+  try {
+    return checkKyberPublicKey(fromB64(key.publicKey));
+  } catch {
+    throw new ProviderError(
+      'SCHEMA_VIOLATION',
+      `${pointer}: a Kyber public key is the type byte 0x08 followed by 1568 bytes`,
+      { pointer },
+    );
+  }
+}
+
+/** The published Kyber prekeys, each signature checked under the identity key (KEYS-002). */
+function checkedKyberKeys(
+  ctx: ProviderContext,
+  identityKey: Uint8Array,
+  keys: readonly { key: KyberPreKey; pointer: string }[],
+): StoredSignedKey[] {
+  const decoded = keys.map(({ key, pointer }) => ({
+    key,
+    pointer,
+    publicKey: kyberKeyAt(key, `${pointer}/publicKey`),
+  }));
+  return decoded.map(({ key, pointer, publicKey }) => {
+    if (
+      !ctx.faults.has('skip-kyber-signature') &&
+      !verifies(ctx, identityKey, publicKey, key.signature)
+    )
+      throw new ProviderError(
+        'BAD_SIGNATURE',
+        `${pointer}: the Kyber prekey signature does not verify`,
+        {
+          pointer: `${pointer}/signature`,
+        },
+      ); // KEYS-002
+    return { keyId: key.keyId, publicKey, signature: fromB64(key.signature) };
+  });
+}
+
 function publish(ctx: ProviderContext, conn: ConnectionHandle, f: KeysPublishFrame): HandlerResult {
   const { address, deviceId } = conn.session!;
   const max = ctx.limits.advertised.maxOneTimePreKeysPerPublish;
@@ -42,20 +88,21 @@ function publish(ctx: ProviderContext, conn: ConnectionHandle, f: KeysPublishFra
     throw new ProviderError('SCHEMA_VIOLATION', `at most ${max} one-time prekeys per publish`, {
       pointer: `/oneTimePreKeys/${max}`,
     }); // KEYS-005
+  const maxKyber = SCHEMA_LIMITS.maxOneTimeKyberPreKeysPerPublish;
+  if (f.oneTimeKyberPreKeys.length > maxKyber)
+    throw new ProviderError(
+      'SCHEMA_VIOLATION',
+      `at most ${maxKyber} one-time Kyber prekeys per publish`,
+      {
+        pointer: `/oneTimeKyberPreKeys/${maxKyber}`,
+      },
+    ); // KEYS-024
   const identityKey = publicKeyAt(f.identityKey, '/identityKey'); // KEYS-004
   const signedKey = publicKeyAt(f.signedPreKey.publicKey, '/signedPreKey/publicKey');
   const oneTime = f.oneTimePreKeys.map((k, i) => ({
     keyId: k.keyId,
     publicKey: publicKeyAt(k.publicKey, `/oneTimePreKeys/${i}/publicKey`),
   }));
-  let kyberKey: Uint8Array | undefined;
-  if (f.kyberPreKey) {
-    kyberKey = fromB64(f.kyberPreKey.publicKey);
-    if (kyberKey.length !== 1569 || kyberKey[0] !== 0x08)
-      throw new ProviderError('SCHEMA_VIOLATION', 'a Kyber key is 0x08 followed by 1568 bytes', {
-        pointer: '/kyberPreKey/publicKey',
-      });
-  }
   const device = ctx.store.getDevice(address, deviceId);
   if (
     !ctx.faults.has('skip-identity-check') &&
@@ -69,32 +116,35 @@ function publish(ctx: ProviderContext, conn: ConnectionHandle, f: KeysPublishFra
     throw new ProviderError('BAD_SIGNATURE', 'the signed prekey signature does not verify', {
       pointer: '/signedPreKey/signature',
     }); // KEYS-001
-  let kyberPreKey: StoredSignedKey | undefined;
-  if (f.kyberPreKey && kyberKey) {
-    if (
-      !ctx.faults.has('skip-kyber-signature') &&
-      !verifies(ctx, identityKey, kyberKey, f.kyberPreKey.signature)
-    )
-      throw new ProviderError('BAD_SIGNATURE', 'the Kyber prekey signature does not verify', {
-        pointer: '/kyberPreKey/signature',
-      }); // KEYS-002
-    kyberPreKey = {
-      keyId: f.kyberPreKey.keyId,
-      publicKey: kyberKey,
-      signature: fromB64(f.kyberPreKey.signature),
-    };
-  }
-  const count = ctx.store.publishKeys(address, deviceId, {
+  // Every key is checked before anything is stored: a refused publish stores nothing (KEYS-002).
+  const [lastResortKyberPreKey, ...oneTimeKyberPreKeys] = checkedKyberKeys(ctx, identityKey, [
+    { key: f.lastResortKyberPreKey, pointer: '/lastResortKyberPreKey' },
+    ...f.oneTimeKyberPreKeys.map((key, i) => ({ key, pointer: `/oneTimeKyberPreKeys/${i}` })),
+  ]);
+  const counts = ctx.store.publishKeys(address, deviceId, {
     signedPreKey: {
       keyId: f.signedPreKey.keyId,
       publicKey: signedKey,
       signature: fromB64(f.signedPreKey.signature),
     },
     oneTimePreKeys: oneTime,
-    ...(kyberPreKey ? { kyberPreKey } : {}),
-  });
-  return { reply: { type: 'keys.published', oneTimePreKeyCount: count } }; // KEYS-006/007
+    lastResortKyberPreKey: lastResortKyberPreKey!,
+    oneTimeKyberPreKeys,
+  }); // KEYS-006, KEYS-025
+  return {
+    reply: {
+      type: 'keys.published',
+      oneTimePreKeyCount: counts.oneTime,
+      oneTimeKyberPreKeyCount: counts.oneTimeKyber,
+    },
+  }; // KEYS-007
 }
+
+const kyberOut = (k: StoredSignedKey): KyberPreKey => ({
+  keyId: k.keyId,
+  publicKey: toB64(k.publicKey),
+  signature: toB64(k.signature),
+});
 
 function claim(ctx: ProviderContext, conn: ConnectionHandle, f: KeysClaimFrame): HandlerResult {
   const session = conn.session!;
@@ -139,15 +189,20 @@ function claim(ctx: ProviderContext, conn: ConnectionHandle, f: KeysClaimFrame):
         oneTimePreKey: b.oneTimePreKey
           ? { keyId: b.oneTimePreKey.keyId, publicKey: toB64(b.oneTimePreKey.publicKey) }
           : null, // KEYS-018
-        // KEYS-015: no kyberPreKey while `kyber` is not in welcome.capabilities.
+        kyberPreKey: kyberOut(b.kyberPreKey), // KEYS-028, KEYS-030
       })),
       exhausted: bundles.some((b) => b.oneTimePreKey === null), // KEYS-019
     },
     after: () => {
       for (const b of bundles) {
-        if (b.oneTimePreKey === null || b.remaining >= threshold) continue;
+        const ecLow = b.oneTimePreKey !== null && b.remaining.oneTime < threshold; // KEYS-021
+        const kyberLow =
+          !b.kyberLastResort &&
+          b.remaining.oneTimeKyber < threshold &&
+          !ctx.faults.has('low-ignores-kyber'); // KEYS-031
+        if (!ecLow && !kyberLow) continue;
         const target = ctx.delivery.connection(f.address, b.device.deviceId);
-        if (target) ctx.delivery.sendKeysLow(target, b.remaining); // KEYS-021
+        if (target) ctx.delivery.sendKeysLow(target, b.remaining); // KEYS-032
       }
     },
   };

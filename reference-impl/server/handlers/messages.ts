@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { MessageAckFrame, MessageSendFrame } from '../../../schemas/frames/messages.ts';
-import { parseCiphertext } from '../../crypto/index.ts';
+import { LegacyVersionError, parseCiphertext } from '../../crypto/index.ts';
 import { bytesEqual, sha256Hex } from '../codec.ts';
 import {
   groupCommit,
@@ -170,7 +170,7 @@ function checkSend(
       },
     );
   }
-  // Ciphertext structure (ENC-034/035).
+  // Ciphertext structure (ENC-034/035/057).
   // The sender device's identity key, read only when a prekey body needs it (ENC-035).
   let senderKey: Uint8Array | undefined;
   const senderIdentity = (): Uint8Array =>
@@ -180,8 +180,18 @@ function checkSend(
     let parsed;
     try {
       parsed = parseCiphertext(m.type, bodies[i]!);
-    } catch {
+    } catch (error) {
       if (ctx.faults.has('accept-plaintext')) return; // fault injection: breaks ENC-034
+      if (
+        error instanceof LegacyVersionError &&
+        error.version === X3DH_SESSION_VERSION &&
+        !ctx.faults.has('untyped-legacy-refusal') // fault injection: breaks ENC-057
+      )
+        throw new ProviderError(
+          'LEGACY_SIGNAL_VERSION',
+          `the body is an X3DH (version 3) Signal ${m.type} message; PQXDH (version 4) is required`,
+          { pointer: `/messages/${i}/body` },
+        );
       throw new ProviderError(
         'NOT_SIGNAL_CIPHERTEXT',
         `the body is not a Signal ${m.type} message`,
@@ -205,6 +215,9 @@ function checkSend(
   });
   return { recipient, thirdParty };
 }
+
+/** The session version of X3DH, refused with its own code so that its sender learns why (ENC-057). */
+const X3DH_SESSION_VERSION = 3;
 
 async function ack(
   ctx: ProviderContext,

@@ -1,16 +1,21 @@
 /**
  * The SQLite store's account layer: accounts, devices and the key directory, each claim selecting
- * and deleting its one-time prekey in one transaction (spec/auth.md accounts, spec/keys.md KEYS-012).
+ * and deleting its one-time prekey and one-time Kyber prekey in one transaction (spec/auth.md
+ * accounts, spec/keys.md KEYS-012, KEYS-029).
  */
 import type {
   AccountRecord,
   ClaimedBundle,
   DeviceRecord,
   NewLocalAccount,
+  PreKeyCounts,
   PublishedKeys,
   StoredSignedKey,
 } from '../types.ts';
 import { bytes, SqlBase, toAccount, toDevice, toSigned, type Row } from './base.ts';
+
+/** The kind under which signed_prekeys holds a device's last-resort Kyber prekey (migration 4). */
+const LAST_RESORT_KYBER = 'kyber';
 
 export class SqliteAccounts extends SqlBase {
   createLocalAccount(a: NewLocalAccount): boolean {
@@ -41,6 +46,8 @@ export class SqliteAccounts extends SqlBase {
         const where = 'WHERE address = ? AND device_id = ?';
         this.run(`DELETE FROM signed_prekeys ${where}`, d.address, d.deviceId);
         this.run(`DELETE FROM one_time_prekeys ${where}`, d.address, d.deviceId);
+        // Kyber prekeys signed by the replaced identity key would fail every claimer's check.
+        this.run(`DELETE FROM one_time_kyber_prekeys ${where}`, d.address, d.deviceId);
       }
       this.run(
         `INSERT OR IGNORE INTO accounts (address, kind, platform, created_at)
@@ -123,12 +130,13 @@ export class SqliteAccounts extends SqlBase {
       if (this.run(`DELETE FROM devices ${where}`, address, deviceId) === 0) return false;
       this.run(`DELETE FROM signed_prekeys ${where}`, address, deviceId);
       this.run(`DELETE FROM one_time_prekeys ${where}`, address, deviceId);
+      this.run(`DELETE FROM one_time_kyber_prekeys ${where}`, address, deviceId);
       this.run('DELETE FROM deliveries WHERE recipient = ? AND device_id = ?', address, deviceId);
       return true;
     });
   }
 
-  publishKeys(address: string, deviceId: number, keys: PublishedKeys): number {
+  publishKeys(address: string, deviceId: number, keys: PublishedKeys): PreKeyCounts {
     return this.tx(() => {
       const putSigned = (kind: string, k: StoredSignedKey): void => {
         this.run(
@@ -143,15 +151,42 @@ export class SqliteAccounts extends SqlBase {
         );
       };
       putSigned('signed', keys.signedPreKey);
-      if (keys.kyberPreKey) putSigned('kyber', keys.kyberPreKey);
+      if (keys.lastResortKyberPreKey) putSigned(LAST_RESORT_KYBER, keys.lastResortKyberPreKey);
       const put = this.statement(
         `INSERT OR REPLACE INTO one_time_prekeys (address, device_id, key_id, public_key)
          VALUES (?, ?, ?, ?)`,
       );
       for (const k of keys.oneTimePreKeys)
         put.run(address, deviceId, k.keyId, Buffer.from(k.publicKey));
-      return this.countOneTimePreKeys(address, deviceId);
+      const putKyber = this.statement(
+        `INSERT OR REPLACE INTO one_time_kyber_prekeys
+         (address, device_id, key_id, public_key, signature) VALUES (?, ?, ?, ?, ?)`,
+      );
+      for (const k of keys.oneTimeKyberPreKeys ?? [])
+        putKyber.run(
+          address,
+          deviceId,
+          k.keyId,
+          Buffer.from(k.publicKey),
+          Buffer.from(k.signature),
+        );
+      return this.countPreKeys(address, deviceId);
     });
+  }
+
+  countOneTimeKyberPreKeys(address: string, deviceId: number): number {
+    return this.get(
+      'SELECT count(*) AS n FROM one_time_kyber_prekeys WHERE address = ? AND device_id = ?',
+      address,
+      deviceId,
+    )!.n as number;
+  }
+
+  countPreKeys(address: string, deviceId: number): PreKeyCounts {
+    return {
+      oneTime: this.countOneTimePreKeys(address, deviceId),
+      oneTimeKyber: this.countOneTimeKyberPreKeys(address, deviceId),
+    };
   }
 
   countOneTimePreKeys(address: string, deviceId: number): number {
@@ -175,7 +210,9 @@ export class SqliteAccounts extends SqlBase {
             kind,
           );
         const signedPreKey = toSigned(key('signed'));
-        if (!signedPreKey) continue;
+        const lastResort = toSigned(key(LAST_RESORT_KYBER));
+        // A device without both keys cannot be sent a PQXDH session; it has not published (KEYS-011).
+        if (!signedPreKey || !lastResort) continue;
         const otk = this.get(
           `SELECT key_id, public_key FROM one_time_prekeys WHERE address = ? AND device_id = ?
            ORDER BY key_id LIMIT 1`,
@@ -189,14 +226,29 @@ export class SqliteAccounts extends SqlBase {
             device.deviceId,
             otk.key_id,
           );
+        // One statement selects and deletes, so no other claim can be handed the same key (KEYS-029).
+        const kyber = toSigned(
+          this.get(
+            `DELETE FROM one_time_kyber_prekeys
+             WHERE address = ? AND device_id = ? AND key_id = (
+               SELECT key_id FROM one_time_kyber_prekeys WHERE address = ? AND device_id = ?
+               ORDER BY key_id LIMIT 1)
+             RETURNING key_id, public_key, signature`,
+            address,
+            device.deviceId,
+            address,
+            device.deviceId,
+          ),
+        );
         out.push({
           device,
           signedPreKey,
           oneTimePreKey: otk
             ? { keyId: otk.key_id as number, publicKey: bytes(otk.public_key) }
             : null,
-          kyberPreKey: toSigned(key('kyber')),
-          remaining: this.countOneTimePreKeys(address, device.deviceId),
+          kyberPreKey: kyber ?? lastResort, // KEYS-028, KEYS-030
+          kyberLastResort: kyber === null,
+          remaining: this.countPreKeys(address, device.deviceId),
         });
       }
       return out;

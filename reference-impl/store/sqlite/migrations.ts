@@ -145,6 +145,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX partner_tokens_by_expiry ON partner_tokens (expires_at);
     `,
   },
+  {
+    // spec/keys.md (PQXDH): one-time Kyber prekeys, each handed out at most once (KEYS-029). The
+    // device's last-resort Kyber prekey lives in signed_prekeys under kind 'kyber' (the row that
+    // held the optional Kyber prekey before, which served the same purpose: replaced on publish,
+    // never consumed). A claim deletes its one-time Kyber prekey with DELETE … RETURNING, one
+    // statement, so that two claims can never both get the same key.
+    version: 4,
+    name: 'one-time Kyber prekeys (PQXDH)',
+    sql: `
+      CREATE TABLE one_time_kyber_prekeys (
+        address TEXT NOT NULL, device_id INTEGER NOT NULL,
+        key_id INTEGER NOT NULL, public_key BLOB NOT NULL, signature BLOB NOT NULL,
+        PRIMARY KEY (address, device_id, key_id)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /**

@@ -78,12 +78,36 @@ describe('conformance transport', () => {
         id: 'PROTO-012-re',
         async run({ world }) {
           const peer = await world.raw('alice');
+          peer.send({ v: 1, type: 'ping', id: 'other' }); // so that re "other" names a request
           const reply = await peer.request('ping');
           if (reply.re !== 'alice.1') throw new Error(`matched ${String(reply.re)}`);
         },
       });
       const end = await runCases([c], { target, validator, seed: 1 });
       expect(end.results[0]!.outcome).to.equal('pass');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('fails PROTO-051 when a frame answers a request never sent on that connection', async () => {
+    const server = await fakeServer((req) =>
+      req.type === 'hello' ? [] : [{ v: 1, type: 'pong', re: `${String(req.id)}.x` }],
+    );
+    try {
+      const target = { ...(await fakeTarget()), url: server.url };
+      const c = defineCase({
+        ...greet,
+        id: 'PROTO-010-x',
+        async run({ world }) {
+          const peer = await world.raw('alice');
+          peer.send({ v: 1, type: 'ping', id: 'p1' });
+          await peer.next((f) => f.type === 'pong');
+        },
+      });
+      const [r] = (await runCases([c], { target, validator, seed: 1 })).results;
+      expect(r).to.include({ outcome: 'fail', failedRequirement: 'PROTO-051' });
+      expect(r!.actual).to.equal('pong: re p1.x names no request sent on this connection');
     } finally {
       await server.close();
     }

@@ -7,7 +7,7 @@ import type { ConformanceCase } from '../../../conformance/runner/case.ts';
 import { RunnerEvents } from '../../../conformance/runner/events.ts';
 import { parseExpectedFailures } from '../../../conformance/runner/expected.ts';
 import { runCases, type RunOptions } from '../../../conformance/runner/run.ts';
-import { HarnessError } from '../../../conformance/runner/signals.ts';
+import { HarnessError, TargetFault, TargetSilence } from '../../../conformance/runner/signals.ts';
 import { exitCodeOf } from '../../../conformance/runner/summary.ts';
 import { fakeCase, fakeTarget, validator } from './support.ts';
 
@@ -61,6 +61,41 @@ describe('conformance runner: outcomes', () => {
       outcome: 'skip',
       message: 'no attachment endpoint',
     });
+  });
+
+  it('fails the requirement a wait names when the target stays silent, never error (the verdict rule)', async () => {
+    const silent = fakeCase(
+      'DELIV-019-x',
+      async () => {
+        throw new TargetSilence('DELIV-015', 'a message push', 40, 'nothing arrived');
+      },
+      { level: 'SHOULD' },
+    );
+    const [r] = (await run([silent], { levels: new Map([['DELIV-015', 'MUST']]) })).results;
+    expect(r).to.include({ outcome: 'fail', failedRequirement: 'DELIV-015' });
+    expect(r!.expected).to.equal('a message push within 40 ms (scaled by --timeout-factor)');
+    expect(r!.actual).to.equal('nothing arrived');
+  });
+
+  it('shows a broken requirement with its own catalogue sentence, not the quote of the case', async () => {
+    const other = fakeCase('AUTH-017-x', async () => {
+      mustMatch('AUTH-021', { type: 'error' }, isError('AUTH_FAILED'));
+    });
+    const sentences = new Map([['AUTH-021', 'The sentence of AUTH-021.']]);
+    const [r] = (await run([other], { sentences })).results;
+    expect(r).to.include({
+      failedRequirement: 'AUTH-021',
+      failedQuote: 'The sentence of AUTH-021.',
+    });
+    expect(r!.quote).to.equal('The provider MUST do it.');
+  });
+
+  it("fails the case's first requirement when the target refuses a step the wait did not name", async () => {
+    const refused = fakeCase('CONSENT-005-x', async () => {
+      throw new TargetFault(undefined, 'auth.ok for alice', '{"type":"error"}');
+    });
+    const [r] = (await run([refused])).results;
+    expect(r).to.include({ outcome: 'fail', failedRequirement: 'CONSENT-005' });
   });
 
   it('turns an unexpected exception into error, not fail', async () => {

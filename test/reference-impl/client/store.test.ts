@@ -7,12 +7,14 @@ import { expect } from 'chai';
 import {
   decrypt,
   encrypt,
+  generateKyberPreKey,
   generatePreKeys,
   generateRegistrationId,
   generateSignedPreKey,
   IdentityKeyPair,
   InMemoryProtocolStore,
   processPreKeyBundle,
+  ReusedBaseKeyError,
 } from '../../../reference-impl/crypto/index.ts';
 import { MemoryClientStore, type ClientStore } from '../../../reference-impl/client/store.ts';
 import { SqliteClientStore } from '../../../reference-impl/client/sqlite-store.ts';
@@ -73,7 +75,7 @@ describe('client store', () => {
     await again.close();
   });
 
-  it('keeps a session so that alice decrypts bob’s next message after a reopen', async () => {
+  it('keeps a PQXDH session so that alice decrypts bob’s next message after a reopen, her one-time Kyber prekey consumed (ENC-049)', async () => {
     const path = join(dir, 'alice.db');
     const aliceIdentity = IdentityKeyPair.generate();
     const alice = new SqliteClientStore(path);
@@ -85,6 +87,8 @@ describe('client store', () => {
     const [oneTime] = generatePreKeys(1, 1);
     await alice.saveSignedPreKey(1, signed);
     await alice.savePreKey(1, oneTime!);
+    const kyber = generateKyberPreKey(aliceIdentity, 5);
+    await alice.saveKyberPreKey(5, kyber);
 
     const bob = new InMemoryProtocolStore(IdentityKeyPair.generate(), generateRegistrationId());
     const aliceAddress = { name: 'alice@wa.example', deviceId: 1 };
@@ -99,6 +103,9 @@ describe('client store', () => {
         signedPreKeySignature: signed.signature,
         preKeyId: 1,
         preKey: oneTime!.keyPair.publicKey,
+        kyberPreKeyId: 5,
+        kyberPreKey: kyber.keyPair.publicKey,
+        kyberPreKeySignature: kyber.signature,
       },
       aliceAddress,
       bob,
@@ -106,6 +113,7 @@ describe('client store', () => {
     const hello = await encrypt(new TextEncoder().encode('hello'), aliceAddress, bob);
     expect(Buffer.from(await decrypt(hello, bobAddress, alice)).toString()).to.equal('hello');
     expect(await alice.getPreKey(1)).to.equal(undefined);
+    expect(await alice.getKyberPreKey(5)).to.equal(undefined);
     await alice.close();
 
     const reopened = new SqliteClientStore(path);
@@ -133,6 +141,33 @@ describe('client store', () => {
       await store.setRequestSender('mallory@chat.example', false);
       expect(await store.isRequestSender('mallory@chat.example')).to.equal(false);
       expect(await store.countPreKeys()).to.equal(1);
+      await store.close();
+    });
+
+    it(`the ${name} store consumes a one-time Kyber prekey once, keeps the last-resort one and refuses its base key twice per signed prekey (ENC-049)`, async () => {
+      const store: ClientStore = make();
+      const identity = await seed(store);
+      const oneTime = generateKyberPreKey(identity, 7, 1000);
+      const older = generateKyberPreKey(identity, 8, 2000);
+      const newer = generateKyberPreKey(identity, 9, 3000);
+      await store.saveKyberPreKey(7, oneTime);
+      await store.saveKyberPreKey(9, newer, { lastResort: true });
+      await store.saveKyberPreKey(8, older, { lastResort: true });
+      expect(await store.countKyberPreKeys()).to.equal(1);
+      expect((await store.listLastResortKyberPreKeys()).map((k) => k.keyId)).to.deep.equal([8, 9]);
+      expect(await store.getKyberPreKey(7)).to.deep.equal(oneTime);
+      const baseKey = IdentityKeyPair.generate().publicKey;
+      await store.markKyberPreKeyUsed(7, 1, baseKey);
+      expect(await store.getKyberPreKey(7)).to.equal(undefined);
+      expect(await store.countKyberPreKeys()).to.equal(0);
+      await store.markKyberPreKeyUsed(9, 1, baseKey);
+      await store.markKyberPreKeyUsed(9, 2, baseKey);
+      let reused: unknown;
+      await store.markKyberPreKeyUsed(9, 1, baseKey).catch((e: unknown) => (reused = e));
+      expect(reused).to.be.instanceOf(ReusedBaseKeyError);
+      expect(await store.getKyberPreKey(9)).to.deep.equal(newer);
+      await store.removeKyberPreKey(8);
+      expect((await store.listLastResortKyberPreKeys()).map((k) => k.keyId)).to.deep.equal([9]);
       await store.close();
     });
 

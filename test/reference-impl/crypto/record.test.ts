@@ -51,16 +51,66 @@ describe('reference-impl/crypto/record', () => {
     expect(untext(await bob.decrypt(alice.address, message))).to.equal('after restore');
   });
 
-  it('carries a version field and skipped message keys', async () => {
+  it('carries version 2, session version 4, skipped message keys and the SPQR chain', async () => {
     const { json } = await liveRecord();
-    expect(json.version).to.equal(1);
-    const current = json.current as { receiverChains: { messageKeys: unknown[] }[] };
+    expect(json.version).to.equal(2);
+    const current = json.current as {
+      sessionVersion: number;
+      receiverChains: { messageKeys: unknown[] }[];
+      spqr: { direction: string; sendCounter: number; receiveCounter: number };
+    };
+    expect(current.sessionVersion).to.equal(4);
     expect(current.receiverChains.some((chain) => chain.messageKeys.length === 1)).to.equal(true);
+    // alice sent 1 and received 1 of bob's 2 messages (the second one, SPQR index 2)
+    expect(current.spqr).to.include({ direction: 'A2B', sendCounter: 1, receiveCounter: 2 });
   });
 
   it('refuses an unknown record version with InvalidSessionRecordError', async () => {
     const { json } = await liveRecord();
-    expect(refuse({ ...json, version: 2 })).to.be.instanceOf(InvalidSessionRecordError);
+    expect(refuse({ ...json, version: 3 })).to.be.instanceOf(InvalidSessionRecordError);
+  });
+
+  it('refuses a version-1 record (X3DH sessions) with InvalidSessionRecordError naming X3DH', async () => {
+    const { json } = await liveRecord();
+    const error = refuse({ ...json, version: 1 }) as Error;
+    expect(error).to.be.instanceOf(InvalidSessionRecordError);
+    expect(error.message).to.contain('X3DH');
+  });
+
+  it('refuses a state of session version 3 or without its SPQR chain with InvalidSessionRecordError', async () => {
+    const { json } = await liveRecord();
+    const current = json.current as Record<string, unknown>;
+    expect(refuse({ ...json, current: { ...current, sessionVersion: 3 } })).to.be.instanceOf(
+      InvalidSessionRecordError,
+    );
+    const withoutSpqr = { ...current };
+    delete withoutSpqr.spqr;
+    expect(refuse({ ...json, current: withoutSpqr })).to.be.instanceOf(InvalidSessionRecordError);
+    const spqr = current.spqr as Record<string, unknown>;
+    expect(
+      refuse({ ...json, current: { ...current, spqr: { ...spqr, maxJump: 7 } } }),
+    ).to.be.instanceOf(InvalidSessionRecordError);
+  });
+
+  it('round-trips a session still waiting for its first answer, Kyber ciphertext and timestamp included', async () => {
+    const alice = new ParleyParty({ name: 'alice', deviceId: 1 });
+    const bob = new ParleyParty({ name: 'bob', deviceId: 1 });
+    await alice.startSession(bob.address, await bob.bundle(), 1_700_000_000_000);
+    const record = (await alice.store.loadSession(bob.address))!;
+    const json = JSON.parse(Buffer.from(serializeSessionRecord(record)).toString()) as {
+      current: { pendingPreKey: Record<string, unknown> };
+    };
+    expect(json.current.pendingPreKey.timestamp).to.equal(1_700_000_000_000);
+    expect(
+      Buffer.from(json.current.pendingPreKey.kyberCiphertext as string, 'base64url'),
+    ).to.have.length(1569);
+    await alice.store.storeSession(
+      bob.address,
+      deserializeSessionRecord(serializeSessionRecord(record)),
+    );
+    const first = await alice.encrypt(bob.address, text('restored'), 1_700_000_000_000);
+    expect(first.type).to.equal('prekey');
+    expect(untext(await bob.decrypt(alice.address, first))).to.equal('restored');
   });
 
   it('refuses unknown members, missing members and wrong key lengths with InvalidSessionRecordError', async () => {
@@ -79,7 +129,7 @@ describe('reference-impl/crypto/record', () => {
   });
 
   it('refuses bytes that are not UTF-8 JSON with InvalidSessionRecordError', () => {
-    expect(refuse('{"version":1,')).to.be.instanceOf(InvalidSessionRecordError);
+    expect(refuse('{"version":2,')).to.be.instanceOf(InvalidSessionRecordError);
     const error = (() => {
       try {
         deserializeSessionRecord(new Uint8Array([0xff, 0xfe]));

@@ -1,13 +1,25 @@
-// The key directory: publishing, claiming each one-time prekey at most once, exhaustion and the
-// low-prekey push (spec/keys.md).
+// The key directory: publishing, claiming each one-time prekey and one-time Kyber prekey at most
+// once, the last-resort Kyber prekey, exhaustion and the low-prekey push (spec/keys.md).
 import { expect } from 'chai';
-import { generatePreKeys, generateSignedPreKey } from '../../../reference-impl/crypto/index.ts';
+import {
+  generateKyberPreKey,
+  generatePreKeys,
+  generateSignedPreKey,
+  type IdentityKeyPair,
+} from '../../../reference-impl/crypto/index.ts';
 import type { RunningProvider } from '../../../reference-impl/server/index.ts';
 import { firstParty, startTestProvider, type AnyFrame, type Device } from './support/harness.ts';
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
 
-function publishFrame(device: Device, count: number, startId = 100): AnyFrame {
+/** A signed Kyber prekey as `keys.publish` carries it. */
+function kyberKey(identity: IdentityKeyPair, keyId: number): AnyFrame {
+  const k = generateKyberPreKey(identity, keyId);
+  return { keyId, publicKey: b64(k.keyPair.publicKey), signature: b64(k.signature) };
+}
+
+/** A publish of `count` one-time prekeys from `startId`, last-resort Kyber prekey 1 and `kyberCount` one-time Kyber prekeys from 1000. */
+function publishFrame(device: Device, count: number, startId = 100, kyberCount = count): AnyFrame {
   const signed = generateSignedPreKey(device.identity, 7);
   return {
     identityKey: device.identityKey,
@@ -20,6 +32,10 @@ function publishFrame(device: Device, count: number, startId = 100): AnyFrame {
       keyId: k.keyId,
       publicKey: b64(k.keyPair.publicKey),
     })),
+    lastResortKyberPreKey: kyberKey(device.identity, 1),
+    oneTimeKyberPreKeys: Array.from({ length: kyberCount }, (_, i) =>
+      kyberKey(device.identity, 1000 + i),
+    ),
   };
 }
 
@@ -44,20 +60,98 @@ describe('provider key directory (spec/keys.md)', () => {
     alice.wire.close();
   });
 
-  it('refuses a Kyber prekey whose signature does not verify with BAD_SIGNATURE (KEYS-002)', async () => {
+  it('refuses a last-resort or one-time Kyber prekey whose signature does not verify with BAD_SIGNATURE at that key and stores nothing (KEYS-002)', async () => {
     const alice = await firstParty(provider, 'k2', 0);
-    const kyber = Buffer.alloc(1569, 0x44);
-    kyber[0] = 0x08;
-    const frame = publishFrame(alice, 1);
-    frame.kyberPreKey = {
-      keyId: 1,
-      publicKey: b64(kyber),
-      signature: b64(alice.identity.sign(Buffer.from('x'))),
-    };
-    expect((await alice.wire.request('keys.publish', frame)).code).to.equal('BAD_SIGNATURE');
-    frame.kyberPreKey.signature = b64(alice.identity.sign(kyber));
-    expect((await alice.wire.request('keys.publish', frame)).type).to.equal('keys.published');
+    const frame = publishFrame(alice, 2, 100, 2);
+    const forged = b64(alice.identity.sign(Buffer.from('something else')));
+    const good = frame.oneTimeKyberPreKeys[1].signature;
+    frame.oneTimeKyberPreKeys[1].signature = forged;
+    expect(await alice.wire.request('keys.publish', frame)).to.include({
+      code: 'BAD_SIGNATURE',
+      pointer: '/oneTimeKyberPreKeys/1/signature',
+    });
+    frame.oneTimeKyberPreKeys[1].signature = good;
+    const lastResort = frame.lastResortKyberPreKey.signature;
+    frame.lastResortKyberPreKey.signature = forged;
+    expect(await alice.wire.request('keys.publish', frame)).to.include({
+      code: 'BAD_SIGNATURE',
+      pointer: '/lastResortKyberPreKey/signature',
+    });
+    expect(provider.store.countPreKeys(alice.address, 1)).to.deep.equal({
+      oneTime: 0,
+      oneTimeKyber: 0,
+    });
+    frame.lastResortKyberPreKey.signature = lastResort;
+    expect(await alice.wire.request('keys.publish', frame)).to.include({
+      type: 'keys.published',
+      oneTimePreKeyCount: 2,
+      oneTimeKyberPreKeyCount: 2,
+    });
     alice.wire.close();
+  });
+
+  it('refuses a Kyber public key of another length or type byte than 0x08 ‖ 1568 bytes with SCHEMA_VIOLATION at that key (KEYS-024)', async () => {
+    const alice = await firstParty(provider, 'k24', 0);
+    const frame = publishFrame(alice, 1, 100, 2);
+    const key = Buffer.from(frame.oneTimeKyberPreKeys[1].publicKey, 'base64url');
+    const variants = [
+      Buffer.concat([Buffer.from([0x0a]), key.subarray(1)]), // ML-KEM-1024's type byte
+      Buffer.concat([Buffer.from([0x05]), key.subarray(1)]),
+      key.subarray(0, 1568),
+      Buffer.concat([key, Buffer.from([0])]),
+    ];
+    for (const bad of variants) {
+      frame.oneTimeKyberPreKeys[1].publicKey = b64(bad);
+      expect(await alice.wire.request('keys.publish', frame)).to.include({
+        code: 'SCHEMA_VIOLATION',
+        pointer: '/oneTimeKyberPreKeys/1/publicKey',
+      });
+    }
+    expect(provider.store.countPreKeys(alice.address, 1).oneTimeKyber).to.equal(0);
+    alice.wire.close();
+  });
+
+  it('refuses more than 100 one-time Kyber prekeys in one publish with SCHEMA_VIOLATION (KEYS-024)', async () => {
+    const alice = await firstParty(provider, 'k24b', 0);
+    const frame = publishFrame(alice, 1, 100, 1);
+    frame.oneTimeKyberPreKeys = Array.from({ length: 101 }, (_, i) => ({
+      ...frame.oneTimeKyberPreKeys[0],
+      keyId: i,
+    }));
+    expect(await alice.wire.request('keys.publish', frame)).to.include({
+      code: 'SCHEMA_VIOLATION',
+      pointer: '/oneTimeKyberPreKeys',
+    });
+    alice.wire.close();
+  });
+
+  it('adds one-time Kyber prekeys, replaces same keyIds and the last-resort one, and replies both counts (KEYS-007, KEYS-025)', async () => {
+    const alice = await firstParty(provider, 'k25', 0);
+    const first = publishFrame(alice, 1, 100, 3);
+    expect(await alice.wire.request('keys.publish', first)).to.include({
+      oneTimePreKeyCount: 1,
+      oneTimeKyberPreKeyCount: 3,
+    });
+    const second = publishFrame(alice, 1, 100, 0);
+    second.oneTimeKyberPreKeys = [kyberKey(alice.identity, 1002), kyberKey(alice.identity, 1003)];
+    second.lastResortKyberPreKey = kyberKey(alice.identity, 2);
+    expect(await alice.wire.request('keys.publish', second)).to.include({
+      oneTimePreKeyCount: 1,
+      oneTimeKyberPreKeyCount: 4,
+    });
+    const bob = await firstParty(provider, 'k25b', 0);
+    const served = [];
+    for (let i = 0; i < 5; i++)
+      served.push((await bob.wire.request('keys.claim', { address: alice.address })).devices[0]);
+    expect(served.map((d) => d.kyberPreKey)).to.deep.equal([
+      first.oneTimeKyberPreKeys[0],
+      first.oneTimeKyberPreKeys[1],
+      second.oneTimeKyberPreKeys[0],
+      second.oneTimeKyberPreKeys[1],
+      second.lastResortKyberPreKey,
+    ]);
+    alice.wire.close();
+    bob.wire.close();
   });
 
   it('refuses an identity key other than the device’s with IDENTITY_MISMATCH (KEYS-003)', async () => {
@@ -142,19 +236,86 @@ describe('provider key directory (spec/keys.md)', () => {
     alice.wire.close();
   });
 
-  it('never puts a kyberPreKey in a bundle while kyber is not a capability (KEYS-015)', async () => {
-    const alice = await firstParty(provider, 'k15', 0);
-    const kyber = Buffer.alloc(1569, 0x45);
-    kyber[0] = 0x08;
-    const frame = publishFrame(alice, 1);
-    frame.kyberPreKey = {
-      keyId: 1,
-      publicKey: b64(kyber),
-      signature: b64(alice.identity.sign(kyber)),
-    };
+  it('hands out each one-time Kyber prekey once, then the last-resort Kyber prekey to every later claim, as published (KEYS-028, KEYS-029, KEYS-030)', async () => {
+    const alice = await firstParty(provider, 'k28', 0);
+    const frame = publishFrame(alice, 1, 100, 2);
     await alice.wire.request('keys.publish', frame);
-    const bundle = await alice.wire.request('keys.claim', { address: alice.address });
-    expect(bundle.devices[0]).not.to.have.property('kyberPreKey');
+    const bob = await firstParty(provider, 'k28b', 0);
+    const entries = [];
+    for (let i = 0; i < 5; i++) {
+      const bundle = await bob.wire.request('keys.claim', { address: alice.address });
+      entries.push(bundle.devices[0]);
+    }
+    expect(entries.map((e) => e.kyberPreKey)).to.deep.equal([
+      frame.oneTimeKyberPreKeys[0],
+      frame.oneTimeKyberPreKeys[1],
+      frame.lastResortKyberPreKey,
+      frame.lastResortKyberPreKey,
+      frame.lastResortKyberPreKey,
+    ]);
+    expect(provider.store.countPreKeys(alice.address, 1).oneTimeKyber).to.equal(0);
+    alice.wire.close();
+    bob.wire.close();
+  });
+
+  it('hands the last one-time Kyber prekey to exactly one of 20 concurrent claims and the last-resort one to the 19 others (KEYS-029, KEYS-030)', async () => {
+    const alice = await firstParty(provider, 'k29', 0);
+    const frame = publishFrame(alice, 0, 100, 1);
+    await alice.wire.request('keys.publish', frame);
+    const claimers = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => firstParty(provider, `k29c${i}`, 0)),
+    );
+    const bundles = await Promise.all(
+      claimers.map((c) => c.wire.request('keys.claim', { address: alice.address })),
+    );
+    const served = bundles.map((b) => b.devices[0].kyberPreKey);
+    expect(served.filter((k) => k.keyId === 1000)).to.deep.equal([frame.oneTimeKyberPreKeys[0]]);
+    expect(served.filter((k) => k.keyId === 1)).to.have.length(19);
+    for (const k of served.filter((x) => x.keyId === 1))
+      expect(k).to.deep.equal(frame.lastResortKyberPreKey);
+    for (const c of claimers) c.wire.close();
+    alice.wire.close();
+  });
+
+  it('serves no entry for a device that never published a last-resort Kyber prekey (KEYS-011, KEYS-028)', async () => {
+    const alice = await firstParty(provider, 'k28n', 0);
+    const frame = publishFrame(alice, 2);
+    provider.store.publishKeys(alice.address, 1, {
+      signedPreKey: {
+        keyId: frame.signedPreKey.keyId,
+        publicKey: Buffer.from(frame.signedPreKey.publicKey, 'base64url'),
+        signature: Buffer.from(frame.signedPreKey.signature, 'base64url'),
+      },
+      oneTimePreKeys: [],
+    }); // as a database migrated from before PQXDH holds it
+    const claim = await alice.wire.request('keys.claim', { address: alice.address });
+    expect(claim.code).to.equal('NOT_FOUND');
+    alice.wire.close();
+  });
+
+  it('pushes keys.low with both counts when a claim leaves fewer one-time Kyber prekeys than the threshold (KEYS-031, KEYS-032)', async () => {
+    const alice = await firstParty(provider, 'k31', 0);
+    await alice.wire.next((f) => f.type === 'keys.low'); // KEYS-022 at auth: no keys yet
+    await alice.wire.request('keys.publish', publishFrame(alice, 10, 100, 4));
+    const bob = await firstParty(provider, 'k31b', 0);
+    await bob.wire.request('keys.claim', { address: alice.address });
+    expect(await alice.wire.sees((f) => f.type === 'keys.low', 200)).to.equal(false);
+    await bob.wire.request('keys.claim', { address: alice.address });
+    const low = await alice.wire.next((f) => f.type === 'keys.low');
+    expect(low).to.include({ oneTimePreKeyCount: 8, oneTimeKyberPreKeyCount: 2, threshold: 3 });
+    alice.wire.close();
+    bob.wire.close();
+  });
+
+  it('pushes keys.low after auth.ok to a device whose one-time Kyber prekeys are under the threshold (KEYS-022, KEYS-032)', async () => {
+    const alice = await firstParty(provider, 'k22k', 0);
+    await alice.wire.next((f) => f.type === 'keys.low');
+    await alice.wire.request('keys.publish', publishFrame(alice, 5, 100, 2));
+    alice.wire.close();
+    await alice.connect(provider);
+    await alice.authDevice();
+    const low = await alice.wire.next((f) => f.type === 'keys.low');
+    expect(low).to.include({ oneTimePreKeyCount: 5, oneTimeKyberPreKeyCount: 2, threshold: 3 });
     alice.wire.close();
   });
 
@@ -167,7 +328,7 @@ describe('provider key directory (spec/keys.md)', () => {
     expect(await alice.wire.sees((f) => f.type === 'keys.low', 200)).to.equal(false);
     await bob.wire.request('keys.claim', { address: alice.address });
     const low = await alice.wire.next((f) => f.type === 'keys.low');
-    expect(low).to.include({ oneTimePreKeyCount: 2, threshold: 3 });
+    expect(low).to.include({ oneTimePreKeyCount: 2, oneTimeKyberPreKeyCount: 2, threshold: 3 });
     alice.wire.close();
     bob.wire.close();
   });

@@ -126,7 +126,8 @@ describe('provider delivery (spec/messages.md)', () => {
     for (const [type, body] of [
       ['whisper', plaintext],
       ['prekey', plaintext],
-      ['whisper', Buffer.from([0x33, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]).toString('base64url')],
+      ['whisper', Buffer.from([0x23, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]).toString('base64url')],
+      ['whisper', Buffer.from([0x54, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]).toString('base64url')],
     ]) {
       const error = await alice.wire.request('message.send', {
         to: bob.address,
@@ -148,6 +149,36 @@ describe('provider delivery (spec/messages.md)', () => {
       messages: [{ ...m, type: 'whisper' }],
     });
     expect(mislabelled.code).to.equal('NOT_SIGNAL_CIPHERTEXT');
+  });
+
+  it('refuses an X3DH body, version byte 0x33 or 0x34, with LEGACY_SIGNAL_VERSION at that body, prekey and whisper alike, and accepts the version-4 original (ENC-057, ENC-023)', async () => {
+    const [alice, bob] = await pair('legacy');
+    await alice.startSessions(bob.address);
+    const [m] = await alice.ciphertexts(
+      bob.address,
+      [{ deviceId: 1, registrationId: bob.registrationId }],
+      'x',
+    );
+    const body = Buffer.from(m!.body as string, 'base64url');
+    expect(body[0]).to.equal(0x44);
+    const send = (type: string, bytes: Uint8Array) =>
+      alice.wire.request('message.send', {
+        to: bob.address,
+        idempotencyKey: randomUUID(),
+        messages: [{ ...m, type, body: Buffer.from(bytes).toString('base64url') }],
+      });
+    for (const version of [0x33, 0x34]) {
+      const legacy = Buffer.from(body);
+      legacy[0] = version;
+      expect(await send('prekey', legacy)).to.include({
+        code: 'LEGACY_SIGNAL_VERSION',
+        pointer: '/messages/0/body',
+      });
+      expect(
+        await send('whisper', Buffer.from([version, 0x0a, 0x21, 0x05, ...Buffer.alloc(40, 1)])),
+      ).to.include({ code: 'LEGACY_SIGNAL_VERSION', pointer: '/messages/0/body' });
+    }
+    expect((await send('prekey', body)).type).to.equal('message.accepted');
   });
 
   it('refuses a prekey body whose identity key is not the sender device’s with NOT_SIGNAL_CIPHERTEXT (ENC-035)', async () => {

@@ -1,9 +1,10 @@
 // The SQLite engine of the provider store: migrations, durability settings, claims and idempotent
-// acceptance (spec/keys.md KEYS-012/013, spec/messages.md DELIV-008/012/014).
+// acceptance (spec/keys.md KEYS-012/013, KEYS-028..030, spec/messages.md DELIV-008/012/014).
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import {
   migrate,
@@ -11,6 +12,7 @@ import {
   openSqliteStore,
   SqliteStore,
   type NewMessage,
+  type StoredSignedKey,
 } from '../../../reference-impl/store/index.ts';
 import { AUTOCHECKPOINT_PAGES } from '../../../reference-impl/store/sqlite/checkpointer.ts';
 
@@ -18,6 +20,13 @@ const key = (fill: number): Uint8Array => {
   const k = new Uint8Array(33).fill(fill);
   k[0] = 5;
   return k;
+};
+
+/** A Kyber prekey as stored: 0x08 ‖ 1568 bytes of `fill`, with a placeholder signature. */
+const kyber = (keyId: number, fill = keyId): StoredSignedKey => {
+  const publicKey = new Uint8Array(1569).fill(fill & 0xff);
+  publicKey[0] = 8;
+  return { keyId, publicKey, signature: new Uint8Array(64).fill(fill & 0xff) };
 };
 
 function message(overrides: Partial<NewMessage> = {}): NewMessage {
@@ -87,12 +96,127 @@ describe('the SQLite provider store', () => {
         { keyId: 1, publicKey: key(3) },
         { keyId: 2, publicKey: key(4) },
       ],
+      lastResortKyberPreKey: kyber(1),
     });
     const ids = [0, 1, 2].map(
       () => store.claimKeys('bob@wa.example', undefined)[0]!.oneTimePreKey?.keyId ?? null,
     );
     expect(ids).to.deep.equal([1, 2, null]);
     store.close();
+  });
+
+  it('hands out each one-time Kyber prekey once, then the last-resort one to every claim, and counts both pools (KEYS-028, KEYS-029, KEYS-030)', () => {
+    const store = openSqliteStore(':memory:');
+    const bob = 'bob@wa.example';
+    store.createLocalAccount({
+      address: bob,
+      platform: 'wa.example',
+      identityKey: key(1),
+      registrationId: 7,
+      now: 0,
+    });
+    expect(
+      store.publishKeys(bob, 1, {
+        signedPreKey: { keyId: 1, publicKey: key(2), signature: new Uint8Array(64) },
+        oneTimePreKeys: [{ keyId: 1, publicKey: key(3) }],
+        lastResortKyberPreKey: kyber(1),
+        oneTimeKyberPreKeys: [kyber(11), kyber(12)],
+      }),
+    ).to.deep.equal({ oneTime: 1, oneTimeKyber: 2 });
+    const claims = [0, 1, 2, 3].map(() => store.claimKeys(bob, undefined)[0]!);
+    expect(claims.map((c) => [c.kyberPreKey.keyId, c.kyberLastResort])).to.deep.equal([
+      [11, false],
+      [12, false],
+      [1, true],
+      [1, true],
+    ]);
+    expect(claims[0]!.kyberPreKey).to.deep.equal(kyber(11));
+    expect(claims[3]!.kyberPreKey).to.deep.equal(kyber(1));
+    expect(claims.map((c) => c.remaining)).to.deep.equal([
+      { oneTime: 0, oneTimeKyber: 1 },
+      { oneTime: 0, oneTimeKyber: 0 },
+      { oneTime: 0, oneTimeKyber: 0 },
+      { oneTime: 0, oneTimeKyber: 0 },
+    ]);
+    store.publishKeys(bob, 1, {
+      signedPreKey: { keyId: 1, publicKey: key(2), signature: new Uint8Array(64) },
+      oneTimePreKeys: [],
+      lastResortKyberPreKey: kyber(2),
+    });
+    expect(store.claimKeys(bob, undefined)[0]!.kyberPreKey).to.deep.equal(kyber(2));
+    expect(store.removeDevice(bob, 1)).to.equal(true);
+    expect(store.countPreKeys(bob, 1)).to.deep.equal({ oneTime: 0, oneTimeKyber: 0 });
+    store.close();
+  });
+
+  it('drops every prekey of a partner device, Kyber ones included, when it returns with another identity key', () => {
+    const store = openSqliteStore(':memory:');
+    const carol = 'carol@sig.example';
+    const device = { address: carol, deviceId: 1, registrationId: 9, identityKey: key(3) };
+    store.upsertPartnerDevice(device, 'sig.example', 0);
+    store.publishKeys(carol, 1, {
+      signedPreKey: { keyId: 1, publicKey: key(2), signature: new Uint8Array(64) },
+      oneTimePreKeys: [{ keyId: 1, publicKey: key(4) }],
+      lastResortKyberPreKey: kyber(1),
+      oneTimeKyberPreKeys: [kyber(11)],
+    });
+    store.upsertPartnerDevice({ ...device, identityKey: key(7) }, 'sig.example', 1);
+    expect(store.countPreKeys(carol, 1)).to.deep.equal({ oneTime: 0, oneTimeKyber: 0 });
+    expect(store.claimKeys(carol, undefined)).to.deep.equal([]);
+    store.close();
+  });
+
+  it('hands each one-time Kyber prekey to exactly one of two store connections claiming the same device at once, the last-resort one to the rest (KEYS-029)', async () => {
+    const path = join(dir, 'race.db');
+    const bob = 'bob@wa.example';
+    const pool = 40;
+    const store = openSqliteStore(path);
+    store.createLocalAccount({
+      address: bob,
+      platform: 'wa.example',
+      identityKey: key(1),
+      registrationId: 7,
+      now: 0,
+    });
+    store.publishKeys(bob, 1, {
+      signedPreKey: { keyId: 1, publicKey: key(2), signature: new Uint8Array(64) },
+      oneTimePreKeys: [],
+      lastResortKyberPreKey: kyber(1),
+      oneTimeKyberPreKeys: Array.from({ length: pool }, (_, i) => kyber(100 + i)),
+    });
+    store.close();
+    const start = new SharedArrayBuffer(8);
+    const signal = new Int32Array(start);
+    const claims = 30;
+    const workers = [0, 1].map(
+      () =>
+        // An eval worker registers tsx itself, so that it can load the TypeScript store.
+        new Worker(
+          `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(
+            new URL('./support/claim-worker.ts', import.meta.url).href,
+          )}); });`,
+          { eval: true, workerData: { path, address: bob, claims, start } },
+        ),
+    );
+    const results = workers.map(
+      (w) =>
+        new Promise<{ keyId: number; lastResort: boolean }[]>((resolve, reject) => {
+          w.once('message', resolve);
+          w.once('error', reject);
+        }),
+    );
+    const failed = Promise.race(results).then(() => undefined);
+    while (Atomics.load(signal, 1) < workers.length)
+      await Promise.race([new Promise((resolve) => setTimeout(resolve, 5)), failed]);
+    Atomics.store(signal, 0, 1);
+    Atomics.notify(signal, 0);
+    const served = (await Promise.all(results)).flat();
+    const oneTime = served.filter((s) => !s.lastResort).map((s) => s.keyId);
+    expect(oneTime).to.have.length(pool);
+    expect(new Set(oneTime).size).to.equal(pool);
+    expect(served.filter((s) => s.lastResort).map((s) => s.keyId)).to.deep.equal(
+      Array<number>(2 * claims - pool).fill(1),
+    );
   });
 
   it('stores one message per idempotency key and flags a conflicting reuse (DELIV-012, DELIV-014)', () => {
@@ -328,7 +452,8 @@ function exerciseEveryMethod(store: SqliteStore): void {
   const signed = { keyId: 1, publicKey: key(4), signature: new Uint8Array(64) };
   store.publishKeys(bob, 1, {
     signedPreKey: signed,
-    kyberPreKey: signed,
+    lastResortKyberPreKey: kyber(1),
+    oneTimeKyberPreKeys: [kyber(2)],
     oneTimePreKeys: [1, 2, 3].map((keyId) => ({ keyId, publicKey: key(5) })),
   });
   store.claimKeys(bob, undefined);

@@ -82,6 +82,57 @@ describe('reference-impl/crypto/kem lattice core (FIPS 203 §4)', () => {
     }
   });
 
+  it('accumulates the NTT-domain inner product over k ≤ 4 with one reduction per coefficient, equal to reducing every product, at the extremes of its inputs (decoded keys up to 4095, NTT outputs up to ±q)', () => {
+    // The reference reduces every product, as the pqcrystals code does; both give centered
+    // residues, so they must be equal. ζ_i is read back from basemulAcc with a₁ = b₁ = R (the
+    // schoolbook test above checks that basemulAcc's ζ are the right ones).
+    const fqmul = (a: number, b: number): number => montgomeryReduce(Math.imul(a, b));
+    const zetaProbe = new Int16Array(N);
+    const one = new Int16Array(N);
+    const mont = 2285; // R mod q: fqmul(x, R) = x
+    for (let i = 0; i < 64; i++) {
+      one[4 * i + 1] = mont;
+      one[4 * i + 3] = mont;
+    }
+    basemulAcc(zetaProbe, 0, one, 0, one, 0, 1); // r0 = ζ_i · R mod q (centered), r2 = −ζ_i · R
+    const reference = (a: Int16Array, b: Int16Array, k: number): Int16Array => {
+      const r = new Int16Array(N);
+      for (let i = 0; i < 64; i++) {
+        // ζ_i in Montgomery form, as basemulAcc multiplies by it
+        const zeta = zetaProbe[4 * i]!;
+        let r0 = 0;
+        let r1 = 0;
+        let r2 = 0;
+        let r3 = 0;
+        for (let v = 0; v < k; v++) {
+          const [a0, a1, a2, a3] = a.subarray(v * N + 4 * i, v * N + 4 * i + 4);
+          const [b0, b1, b2, b3] = b.subarray(v * N + 4 * i, v * N + 4 * i + 4);
+          r0 += fqmul(fqmul(a1!, b1!), zeta) + fqmul(a0!, b0!);
+          r1 += fqmul(a0!, b1!) + fqmul(a1!, b0!);
+          r2 += fqmul(fqmul(a3!, b3!), -zeta) + fqmul(a2!, b2!);
+          r3 += fqmul(a2!, b3!) + fqmul(a3!, b2!);
+        }
+        r.set([r0, r1, r2, r3].map(barrettReduce), 4 * i);
+      }
+      return r;
+    };
+    const pick = (choices: number[]): number => choices[randomInt(0, choices.length)]!;
+    for (let round = 0; round < 40; round++) {
+      for (const k of [1, 2, 3, 4]) {
+        // a: a decoded key (up to 4095) or a sampled matrix entry; b: an NTT output (|b| < q)
+        const a = Int16Array.from({ length: k * N }, () =>
+          round % 2 === 0 ? pick([4095, 4094, 0, randomInt(0, 4096)]) : randomInt(0, Q),
+        );
+        const b = Int16Array.from({ length: k * N }, () =>
+          pick([-(Q - 1), Q - 1, -1664, 1664, randomInt(-(Q - 1), Q)]),
+        );
+        const ours = new Int16Array(N);
+        basemulAcc(ours, 0, a, 0, b, 0, k);
+        expect(Array.from(ours)).to.deep.equal(Array.from(reference(a, b, k)));
+      }
+    }
+  });
+
   it('finds a 12-bit coefficient ≥ q in an encoded vector (the modulus check) and none in a canonical one', () => {
     const canonical = new Uint8Array(384);
     canonical.set([0x00, 0x0d, 0xd0]); // 3328 and 3328

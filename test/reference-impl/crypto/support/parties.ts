@@ -1,16 +1,21 @@
 // Test parties that speak the Signal Protocol through Parley's core or through libsignal-client
-// 0.72.1 (AGPL devDependency, used only here and in bench/), so one scenario runs across both.
+// 0.103.0 (AGPL devDependency, used only here and in bench/), so one scenario runs across both.
+// Names are ACI service ids (UUIDs) by default, so prekey messages carry field 6 both ways.
+import { randomUUID } from 'node:crypto';
 import * as Signal from '@signalapp/libsignal-client';
 import {
   decrypt,
   encrypt,
+  generateKyberPreKey,
   generatePreKeys,
   generateRegistrationId,
   generateSignedPreKey,
   IdentityKeyPair,
   InMemoryProtocolStore,
   processPreKeyBundle,
+  serializeSessionRecord,
   type CiphertextMessage,
+  type KyberPreKeyRecord,
   type PreKeyBundle,
   type ProtocolAddress,
 } from '../../../../reference-impl/crypto/index.ts';
@@ -20,28 +25,54 @@ export interface Party {
   readonly kind: 'parley' | 'libsignal';
   readonly address: ProtocolAddress;
   readonly identityKey: Uint8Array;
-  /** A fresh bundle (with a one-time prekey unless `withOneTimePreKey` is false). */
-  bundle(withOneTimePreKey?: boolean): Promise<PreKeyBundle>;
-  startSession(peer: ProtocolAddress, bundle: PreKeyBundle): Promise<void>;
-  encrypt(peer: ProtocolAddress, plaintext: Uint8Array): Promise<CiphertextMessage>;
+  /**
+   * A fresh bundle: a one-time EC prekey unless `withOneTimePreKey` is false, and a one-time Kyber
+   * prekey, or this party's last-resort one when `lastResortKyber` is true.
+   */
+  bundle(withOneTimePreKey?: boolean, lastResortKyber?: boolean): Promise<PreKeyBundle>;
+  /** `now` (ms since the epoch) stands in for the clock, for the 30-day unanswered-session rule. */
+  startSession(peer: ProtocolAddress, bundle: PreKeyBundle, now?: number): Promise<void>;
+  encrypt(peer: ProtocolAddress, plaintext: Uint8Array, now?: number): Promise<CiphertextMessage>;
   decrypt(peer: ProtocolAddress, message: CiphertextMessage): Promise<Uint8Array>;
+  /** Everything a decryption could change for `peer` (session record, identity, prekeys), as text. */
+  stateOf(peer: ProtocolAddress): Promise<string>;
 }
 
 let nextKeyId = 1;
 
 export class ParleyParty implements Party {
   readonly kind = 'parley';
-  readonly identity = IdentityKeyPair.generate();
-  readonly store = new InMemoryProtocolStore(this.identity, generateRegistrationId());
-  constructor(readonly address: ProtocolAddress) {}
+  readonly store: InMemoryProtocolStore;
+  /** `identity` is shared by the devices of one account (a session with oneself). */
+  constructor(
+    readonly address: ProtocolAddress,
+    readonly identity: IdentityKeyPair = IdentityKeyPair.generate(),
+  ) {
+    this.store = new InMemoryProtocolStore(identity, generateRegistrationId());
+  }
 
   get identityKey(): Uint8Array {
     return this.identity.publicKey;
   }
 
-  async bundle(withOneTimePreKey = true): Promise<PreKeyBundle> {
+  private lastResort: KyberPreKeyRecord | undefined;
+
+  async bundle(withOneTimePreKey = true, lastResortKyber = false): Promise<PreKeyBundle> {
     const signed = generateSignedPreKey(this.identity, nextKeyId++);
     await this.store.saveSignedPreKey(signed.keyId, signed);
+    let kyber: KyberPreKeyRecord;
+    if (lastResortKyber) {
+      if (this.lastResort === undefined) {
+        this.lastResort = generateKyberPreKey(this.identity, nextKeyId++);
+        await this.store.saveKyberPreKey(this.lastResort.keyId, this.lastResort, {
+          lastResort: true,
+        });
+      }
+      kyber = this.lastResort;
+    } else {
+      kyber = generateKyberPreKey(this.identity, nextKeyId++);
+      await this.store.saveKyberPreKey(kyber.keyId, kyber);
+    }
     const bundle: PreKeyBundle = {
       registrationId: await this.store.getLocalRegistrationId(),
       deviceId: this.address.deviceId,
@@ -49,6 +80,9 @@ export class ParleyParty implements Party {
       signedPreKeyId: signed.keyId,
       signedPreKey: signed.keyPair.publicKey,
       signedPreKeySignature: signed.signature,
+      kyberPreKeyId: kyber.keyId,
+      kyberPreKey: kyber.keyPair.publicKey,
+      kyberPreKeySignature: kyber.signature,
     };
     if (!withOneTimePreKey) return bundle;
     const [preKey] = generatePreKeys(nextKeyId++, 1);
@@ -56,16 +90,25 @@ export class ParleyParty implements Party {
     return { ...bundle, preKeyId: preKey!.keyId, preKey: preKey!.keyPair.publicKey };
   }
 
-  startSession(peer: ProtocolAddress, bundle: PreKeyBundle): Promise<void> {
-    return processPreKeyBundle(bundle, peer, this.store);
+  startSession(peer: ProtocolAddress, bundle: PreKeyBundle, now?: number): Promise<void> {
+    return processPreKeyBundle(bundle, peer, this.store, { localAddress: this.address, now });
   }
 
-  encrypt(peer: ProtocolAddress, plaintext: Uint8Array): Promise<CiphertextMessage> {
-    return encrypt(plaintext, peer, this.store);
+  encrypt(peer: ProtocolAddress, plaintext: Uint8Array, now?: number): Promise<CiphertextMessage> {
+    return encrypt(plaintext, peer, this.store, { localAddress: this.address, now });
   }
 
   decrypt(peer: ProtocolAddress, message: CiphertextMessage): Promise<Uint8Array> {
-    return decrypt(message, peer, this.store);
+    return decrypt(message, peer, this.store, { localAddress: this.address });
+  }
+
+  async stateOf(peer: ProtocolAddress): Promise<string> {
+    const record = await this.store.loadSession(peer);
+    const identity = await this.store.getIdentity(peer);
+    return JSON.stringify({
+      record: record === undefined ? null : Buffer.from(serializeSessionRecord(record)).toString(),
+      identity: identity === undefined ? null : Buffer.from(identity).toString('hex'),
+    });
   }
 }
 
@@ -104,7 +147,7 @@ class LibsignalIdentities extends Signal.IdentityKeyStore {
   ): Promise<Signal.IdentityChange> {
     const known = this.known.get(key(name));
     this.known.set(key(name), identityKey);
-    return known !== undefined && known.compare(identityKey) !== 0
+    return known !== undefined && !known.equals(identityKey)
       ? Signal.IdentityChange.ReplacedExisting
       : Signal.IdentityChange.NewOrUnchanged;
   }
@@ -113,7 +156,7 @@ class LibsignalIdentities extends Signal.IdentityKeyStore {
     identityKey: Signal.PublicKey,
   ): Promise<boolean> {
     const known = this.known.get(key(name));
-    return known === undefined || known.compare(identityKey) === 0;
+    return known === undefined || known.equals(identityKey);
   }
   async getIdentity(name: Signal.ProtocolAddress): Promise<Signal.PublicKey | null> {
     return this.known.get(key(name)) ?? null;
@@ -148,19 +191,34 @@ class LibsignalSignedPreKeys extends Signal.SignedPreKeyStore {
 }
 
 class LibsignalKyberPreKeys extends Signal.KyberPreKeyStore {
-  async saveKyberPreKey(): Promise<void> {
-    throw new Error('X3DH only: no Kyber prekeys');
+  readonly keys = new Map<number, Signal.KyberPreKeyRecord>();
+  readonly lastResort = new Set<number>();
+  readonly seen = new Set<string>();
+  async saveKyberPreKey(id: number, record: Signal.KyberPreKeyRecord): Promise<void> {
+    this.keys.set(id, record);
   }
-  async getKyberPreKey(): Promise<Signal.KyberPreKeyRecord> {
-    throw new Error('X3DH only: no Kyber prekeys');
+  async getKyberPreKey(id: number): Promise<Signal.KyberPreKeyRecord> {
+    const record = this.keys.get(id);
+    if (record === undefined) throw new Error(`no Kyber prekey ${id}`);
+    return record;
   }
-  async markKyberPreKeyUsed(): Promise<void> {
-    throw new Error('X3DH only: no Kyber prekeys');
+  async markKyberPreKeyUsed(
+    id: number,
+    signedPreKeyId: number,
+    baseKey: Signal.PublicKey,
+  ): Promise<void> {
+    if (!this.lastResort.has(id)) {
+      this.keys.delete(id);
+      return;
+    }
+    const seen = `${id}/${signedPreKeyId}/${Buffer.from(baseKey.serialize()).toString('hex')}`;
+    if (this.seen.has(seen)) throw new Error('reused base key');
+    this.seen.add(seen);
   }
 }
 
-export const toBuffer = (bytes: Uint8Array): Buffer =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** A copy on its own ArrayBuffer, the form libsignal-client 0.103.0's typings ask for. */
+export const toBuffer = (bytes: Uint8Array): Uint8Array<ArrayBuffer> => Uint8Array.from(bytes);
 
 export class LibsignalParty implements Party {
   readonly kind = 'libsignal';
@@ -187,7 +245,26 @@ export class LibsignalParty implements Party {
     return found;
   }
 
-  async bundle(withOneTimePreKey = true): Promise<PreKeyBundle> {
+  private lastResortKyberId: number | undefined;
+
+  private async kyberPreKey(lastResort: boolean): Promise<Signal.KyberPreKeyRecord> {
+    if (lastResort && this.lastResortKyberId !== undefined) {
+      return this.kyberPreKeys.getKyberPreKey(this.lastResortKyberId);
+    }
+    const id = nextKeyId++;
+    const keyPair = Signal.KEMKeyPair.generate();
+    const signature = this.identity.privateKey.sign(keyPair.getPublicKey().serialize());
+    const record = Signal.KyberPreKeyRecord.new(id, Date.now(), keyPair, signature);
+    await this.kyberPreKeys.saveKyberPreKey(id, record);
+    if (lastResort) {
+      this.kyberPreKeys.lastResort.add(id);
+      this.lastResortKyberId = id;
+    }
+    return record;
+  }
+
+  async bundle(withOneTimePreKey = true, lastResortKyber = false): Promise<PreKeyBundle> {
+    const kyber = await this.kyberPreKey(lastResortKyber);
     const signedId = nextKeyId++;
     const signedPrivate = Signal.PrivateKey.generate();
     const signedPublic = signedPrivate.getPublicKey();
@@ -203,6 +280,9 @@ export class LibsignalParty implements Party {
       signedPreKeyId: signedId,
       signedPreKey: new Uint8Array(signedPublic.serialize()),
       signedPreKeySignature: new Uint8Array(signature),
+      kyberPreKeyId: kyber.id(),
+      kyberPreKey: new Uint8Array(kyber.publicKey().serialize()),
+      kyberPreKeySignature: new Uint8Array(kyber.signature()),
     };
     if (!withOneTimePreKey) return bundle;
     const preKeyId = nextKeyId++;
@@ -215,7 +295,7 @@ export class LibsignalParty implements Party {
     return { ...bundle, preKeyId, preKey: new Uint8Array(preKeyPublic.serialize()) };
   }
 
-  async startSession(peer: ProtocolAddress, bundle: PreKeyBundle): Promise<void> {
+  async startSession(peer: ProtocolAddress, bundle: PreKeyBundle, now?: number): Promise<void> {
     const signalBundle = Signal.PreKeyBundle.new(
       bundle.registrationId,
       bundle.deviceId,
@@ -225,21 +305,32 @@ export class LibsignalParty implements Party {
       Signal.PublicKey.deserialize(toBuffer(bundle.signedPreKey)),
       toBuffer(bundle.signedPreKeySignature),
       Signal.PublicKey.deserialize(toBuffer(bundle.identityKey)),
+      bundle.kyberPreKeyId,
+      Signal.KEMPublicKey.deserialize(toBuffer(bundle.kyberPreKey)),
+      toBuffer(bundle.kyberPreKeySignature),
     );
     await Signal.processPreKeyBundle(
       signalBundle,
       this.signalAddress(peer),
+      this.signalAddress(this.address),
       this.sessions,
       this.identities,
+      now === undefined ? undefined : new Date(now),
     );
   }
 
-  async encrypt(peer: ProtocolAddress, plaintext: Uint8Array): Promise<CiphertextMessage> {
+  async encrypt(
+    peer: ProtocolAddress,
+    plaintext: Uint8Array,
+    now?: number,
+  ): Promise<CiphertextMessage> {
     const message = await Signal.signalEncrypt(
       toBuffer(plaintext),
       this.signalAddress(peer),
+      this.signalAddress(this.address),
       this.sessions,
       this.identities,
+      now === undefined ? undefined : new Date(now),
     );
     const type = message.type() === Signal.CiphertextMessageType.PreKey ? 'prekey' : 'whisper';
     return { type, body: new Uint8Array(message.serialize()) };
@@ -253,6 +344,7 @@ export class LibsignalParty implements Party {
         ? await Signal.signalDecryptPreKey(
             Signal.PreKeySignalMessage.deserialize(body),
             address,
+            this.signalAddress(this.address),
             this.sessions,
             this.identities,
             this.preKeys,
@@ -262,14 +354,32 @@ export class LibsignalParty implements Party {
         : await Signal.signalDecrypt(
             Signal.SignalMessage.deserialize(body),
             address,
+            this.signalAddress(this.address),
             this.sessions,
             this.identities,
           );
     return new Uint8Array(plaintext);
   }
+
+  async stateOf(peer: ProtocolAddress): Promise<string> {
+    const address = this.signalAddress(peer);
+    const record = this.sessions.sessions.get(key(address));
+    const identity = this.identities.known.get(key(address));
+    return JSON.stringify({
+      record: record === undefined ? null : Buffer.from(record.serialize()).toString('hex'),
+      identity: identity === undefined ? null : Buffer.from(identity.serialize()).toString('hex'),
+      preKeys: [...this.preKeys.keys.keys()],
+      kyberPreKeys: [...this.kyberPreKeys.keys.keys()],
+    });
+  }
 }
 
-export function makeParty(kind: 'parley' | 'libsignal', name: string, deviceId = 1): Party {
+/** A party; `name` defaults to a fresh ACI (a UUID), so that field 6 is produced and checked. */
+export function makeParty(
+  kind: 'parley' | 'libsignal',
+  name: string = randomUUID(),
+  deviceId = 1,
+): Party {
   const address = { name, deviceId };
   return kind === 'parley' ? new ParleyParty(address) : new LibsignalParty(address);
 }

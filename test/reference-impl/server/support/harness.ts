@@ -5,6 +5,7 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type Crypt
 import WebSocket from 'ws';
 import {
   encrypt,
+  generateKyberPreKey,
   generatePreKeys,
   generateRegistrationId,
   generateSignedPreKey,
@@ -12,6 +13,7 @@ import {
   InMemoryProtocolStore,
   processPreKeyBundle,
   decrypt,
+  type KyberPreKeyRecord,
 } from '../../../../reference-impl/crypto/index.ts';
 import {
   silentLogger,
@@ -254,13 +256,27 @@ export class Device {
     });
   }
 
-  /** Publishes a fresh signed prekey and `count` one-time prekeys, keeping the private halves. */
-  async publish(count = 5): Promise<AnyFrame> {
+  /**
+   * Publishes a fresh signed prekey, `count` one-time prekeys, a fresh last-resort Kyber prekey and
+   * `kyberCount` one-time Kyber prekeys, keeping the private halves.
+   */
+  async publish(count = 5, kyberCount = count): Promise<AnyFrame> {
     const signed = generateSignedPreKey(this.identity, this.nextKeyId++);
     await this.store.saveSignedPreKey(signed.keyId, signed);
     const preKeys = generatePreKeys(this.nextKeyId, count);
     this.nextKeyId += count;
     for (const k of preKeys) await this.store.savePreKey(k.keyId, k);
+    const lastResort = generateKyberPreKey(this.identity, this.nextKeyId++);
+    await this.store.saveKyberPreKey(lastResort.keyId, lastResort, { lastResort: true });
+    const kyberKeys = Array.from({ length: kyberCount }, () =>
+      generateKyberPreKey(this.identity, this.nextKeyId++),
+    );
+    for (const k of kyberKeys) await this.store.saveKyberPreKey(k.keyId, k);
+    const kyberOut = (k: KyberPreKeyRecord) => ({
+      keyId: k.keyId,
+      publicKey: b64(k.keyPair.publicKey),
+      signature: b64(k.signature),
+    });
     return this.wire.request('keys.publish', {
       identityKey: this.identityKey,
       signedPreKey: {
@@ -269,6 +285,8 @@ export class Device {
         signature: b64(signed.signature),
       },
       oneTimePreKeys: preKeys.map((k) => ({ keyId: k.keyId, publicKey: b64(k.keyPair.publicKey) })),
+      lastResortKyberPreKey: kyberOut(lastResort),
+      oneTimeKyberPreKeys: kyberKeys.map(kyberOut),
     });
   }
 
@@ -287,6 +305,9 @@ export class Device {
           signedPreKeyId: d.signedPreKey.keyId,
           signedPreKey: Buffer.from(d.signedPreKey.publicKey, 'base64url'),
           signedPreKeySignature: Buffer.from(d.signedPreKey.signature, 'base64url'),
+          kyberPreKeyId: d.kyberPreKey.keyId,
+          kyberPreKey: Buffer.from(d.kyberPreKey.publicKey, 'base64url'),
+          kyberPreKeySignature: Buffer.from(d.kyberPreKey.signature, 'base64url'),
           ...(d.oneTimePreKey
             ? {
                 preKeyId: d.oneTimePreKey.keyId,

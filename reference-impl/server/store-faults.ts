@@ -1,0 +1,73 @@
+/**
+ * Faults of the key directory as a store decorator, outside the production paths: each breaks one
+ * MUST of spec/keys.md about Kyber prekeys (KEYS-028..030) for the conformance suite's self-test.
+ * Installed by `startProvider` only when one of these faults is asked for.
+ */
+import type {
+  ClaimedBundle,
+  ProviderStore,
+  PublishedKeys,
+  StoredSignedKey,
+} from '../store/types.ts';
+import type { Fault } from './faults.ts';
+
+/** The faults this decorator realises. */
+export const STORE_FAULTS: readonly Fault[] = [
+  'serve-kyber-prekey-twice',
+  'last-resort-kyber-first',
+  'consume-last-resort-kyber',
+];
+
+const deviceKey = (address: string, deviceId: number): string => `${deviceId}:${address}`;
+
+/** `store` with the Kyber faults of `faults` injected; `store` itself when there are none. */
+export function withStoreFaults(store: ProviderStore, faults: ReadonlySet<Fault>): ProviderStore {
+  if (!STORE_FAULTS.some((f) => faults.has(f))) return store;
+  /** Each device's last-resort Kyber prekey as last published through this decorator. */
+  const lastResort = new Map<string, StoredSignedKey>();
+  /** Devices whose last-resort Kyber prekey the fault "consumed". */
+  const consumed = new Set<string>();
+  const putBack = (address: string, b: ClaimedBundle): void => {
+    store.publishKeys(address, b.device.deviceId, {
+      signedPreKey: b.signedPreKey,
+      oneTimePreKeys: [],
+      oneTimeKyberPreKeys: [b.kyberPreKey],
+    });
+  };
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      if (property === 'publishKeys')
+        return (address: string, deviceId: number, keys: PublishedKeys) => {
+          if (keys.lastResortKyberPreKey) {
+            lastResort.set(deviceKey(address, deviceId), keys.lastResortKyberPreKey);
+            consumed.delete(deviceKey(address, deviceId));
+          }
+          return target.publishKeys(address, deviceId, keys);
+        };
+      if (property === 'claimKeys')
+        return (address: string, deviceIds: readonly number[] | undefined): ClaimedBundle[] => {
+          const out: ClaimedBundle[] = [];
+          for (const claimed of target.claimKeys(address, deviceIds)) {
+            const key = deviceKey(address, claimed.device.deviceId);
+            let b = claimed;
+            // breaks KEYS-029: the one-time Kyber prekey goes back into the pool
+            if (faults.has('serve-kyber-prekey-twice') && !b.kyberLastResort) putBack(address, b);
+            // breaks KEYS-028: the last-resort key is served while a one-time one is left
+            const resort = lastResort.get(key);
+            if (faults.has('last-resort-kyber-first') && !b.kyberLastResort && resort) {
+              putBack(address, b);
+              b = { ...b, kyberPreKey: resort, kyberLastResort: true };
+            }
+            // breaks KEYS-030: a served last-resort key is gone, so the device is left out after
+            if (faults.has('consume-last-resort-kyber') && b.kyberLastResort) {
+              if (consumed.has(key)) continue;
+              consumed.add(key);
+            }
+            out.push(b);
+          }
+          return out;
+        };
+      return Reflect.get(target, property, receiver) as unknown;
+    },
+  });
+}

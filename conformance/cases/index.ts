@@ -51,6 +51,7 @@ import { claimTargetCases } from './keys/claim-target.ts';
 import { platformQuotaCases } from './att/platform-quota.ts';
 import { tokenSpentCases } from './auth/token-spent.ts';
 import { registrationGuessCases } from './auth/registration-guesses.ts';
+import { authWindowCases } from './auth/auth-window.ts';
 import { durabilityCases } from './deliv/durability.ts';
 import { wireFormatCases } from './enc/wire-format.ts';
 import { claimRateCases } from './keys/rate-limit.ts';
@@ -97,6 +98,7 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...platformQuotaCases,
   ...tokenSpentCases,
   ...registrationGuessCases,
+  ...authWindowCases,
   ...durabilityCases,
   ...wireFormatCases,
   ...signatureCases,

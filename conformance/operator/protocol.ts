@@ -109,6 +109,7 @@ const peerBounds = object(
     maxSendStallMs: positiveInt,
     maxConnectionsPerAddress: positiveInt,
     bytesPerConnection: object({ burst: positiveInt, perMinute: positiveInt }),
+    authWindowSeconds: positiveInt,
   },
   ['maxSendBufferBytes', 'maxSendStallMs', 'maxConnectionsPerAddress', 'bytesPerConnection'],
 );

@@ -83,6 +83,8 @@ export const FAULTS = {
     'AUTH-030: account.register answers every wrong registration token, however many one connection tries',
   'no-read-budget':
     'PROTO-049: a connection is read from as fast as its frames arrive, whatever they cost',
+  'auth-window-ignored':
+    'AUTH-031: a connection that never authenticates stays open past the advertised authWindowSeconds',
 } as const satisfies Record<string, string>;
 
 /**

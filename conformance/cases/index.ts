@@ -13,6 +13,7 @@ import { requestCases } from './consent/requests.ts';
 import { deviceCases } from './deliv/devices.ts';
 import { idempotencyCases } from './deliv/idempotency.ts';
 import { deliveryShouldCases } from './deliv/limits.ts';
+import { queueBoundCases } from './deliv/queue-bound.ts';
 import { queueCases } from './deliv/queue.ts';
 import { ciphertextCases } from './enc/ciphertext.ts';
 import { clientContentCases } from './enc/client-content.ts';
@@ -74,6 +75,7 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...queueCases,
   ...deviceCases,
   ...deliveryShouldCases,
+  ...queueBoundCases,
   ...conversationCases,
   ...ciphertextCases,
   ...malformedCiphertextCases,

@@ -110,6 +110,7 @@ const peerBounds = object(
     maxConnectionsPerAddress: positiveInt,
     bytesPerConnection: object({ burst: positiveInt, perMinute: positiveInt }),
     authWindowSeconds: positiveInt,
+    maxQueuedBytesPerDevice: positiveInt,
   },
   ['maxSendBufferBytes', 'maxSendStallMs', 'maxConnectionsPerAddress', 'bytesPerConnection'],
 );

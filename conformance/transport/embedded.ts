@@ -57,10 +57,18 @@ export function limitsWithBounds(
   limits: LimitOverrides | undefined,
   bounds: Partial<PeerBounds>,
 ): LimitOverrides {
-  const { authWindowSeconds, ...peers } = bounds;
+  const { authWindowSeconds, maxQueuedBytesPerDevice, ...peers } = bounds;
   return {
     ...limits,
     peers: { ...limits?.peers, ...peers },
+    ...(maxQueuedBytesPerDevice === undefined
+      ? {}
+      : {
+          queuePerDevice: {
+            ...(limits?.queuePerDevice ?? DEFAULT_LIMITS.queuePerDevice),
+            maxBytes: maxQueuedBytesPerDevice,
+          },
+        }),
     ...(authWindowSeconds === undefined
       ? {}
       : { advertised: { ...limits?.advertised, authWindowSeconds } }),

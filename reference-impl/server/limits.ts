@@ -149,6 +149,14 @@ export interface ServerLimits {
   readonly idempotencySeconds: number;
   /** Stored, unexpired attachment bytes per user (ATT-016). */
   readonly attachmentQuotaBytes: number;
+  /**
+   * The most one device's queue holds (DELIV-032), in characters of base64url bodies and in
+   * messages: a send past either is refused with RATE_LIMITED. 128 Mi characters (96 MiB of
+   * ciphertext, about 750 messages of the largest body) and 50 000 messages leave a device offline
+   * for a month in busy chats its backlog, and keep a flood from filling the disk: the issue's 3 700
+   * sends of 80 KB (300 MiB) stop at about 1 600.
+   */
+  readonly queuePerDevice: { readonly maxBytes: number; readonly maxMessages: number };
   /** How often expired queue entries and idempotency records are purged. */
   readonly sweepIntervalMs: number;
   readonly rates: RateLimits;
@@ -201,6 +209,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   tokenMaxLifetimeSeconds: 3600,
   idempotencySeconds: 24 * 3600,
   attachmentQuotaBytes: 2 * 1024 * MiB,
+  queuePerDevice: { maxBytes: 128 * MiB, maxMessages: 50_000 },
   sweepIntervalMs: 60_000,
   rates: {
     sendPerSender: { burst: 60, perMinute: 60 },

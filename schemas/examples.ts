@@ -52,6 +52,7 @@ export const FRAME_EXAMPLES: { readonly [T in FrameType]: FrameOfType<T> } = {
     limits: {
       maxFrameBytes: 8_388_608,
       maxUnauthenticatedFrameBytes: 16_384,
+      authWindowSeconds: 70,
       maxMessageBytes: 262_144,
       maxDevicesPerMessage: 16,
       maxOneTimePreKeysPerPublish: 100,

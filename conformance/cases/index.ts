@@ -13,6 +13,7 @@ import { requestCases } from './consent/requests.ts';
 import { deviceCases } from './deliv/devices.ts';
 import { idempotencyCases } from './deliv/idempotency.ts';
 import { deliveryShouldCases } from './deliv/limits.ts';
+import { queueBoundCases } from './deliv/queue-bound.ts';
 import { queueCases } from './deliv/queue.ts';
 import { ciphertextCases } from './enc/ciphertext.ts';
 import { clientContentCases } from './enc/client-content.ts';
@@ -51,6 +52,7 @@ import { claimTargetCases } from './keys/claim-target.ts';
 import { platformQuotaCases } from './att/platform-quota.ts';
 import { tokenSpentCases } from './auth/token-spent.ts';
 import { registrationGuessCases } from './auth/registration-guesses.ts';
+import { authWindowCases } from './auth/auth-window.ts';
 import { durabilityCases } from './deliv/durability.ts';
 import { wireFormatCases } from './enc/wire-format.ts';
 import { claimRateCases } from './keys/rate-limit.ts';
@@ -73,6 +75,7 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...queueCases,
   ...deviceCases,
   ...deliveryShouldCases,
+  ...queueBoundCases,
   ...conversationCases,
   ...ciphertextCases,
   ...malformedCiphertextCases,
@@ -97,6 +100,7 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...platformQuotaCases,
   ...tokenSpentCases,
   ...registrationGuessCases,
+  ...authWindowCases,
   ...durabilityCases,
   ...wireFormatCases,
   ...signatureCases,

@@ -109,6 +109,8 @@ const peerBounds = object(
     maxSendStallMs: positiveInt,
     maxConnectionsPerAddress: positiveInt,
     bytesPerConnection: object({ burst: positiveInt, perMinute: positiveInt }),
+    authWindowSeconds: positiveInt,
+    maxQueuedBytesPerDevice: positiveInt,
   },
   ['maxSendBufferBytes', 'maxSendStallMs', 'maxConnectionsPerAddress', 'bytesPerConnection'],
 );

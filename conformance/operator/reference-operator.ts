@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_LIMITS } from '../../reference-impl/server/index.ts';
 import type { ServeConfig } from '../cli/serve.ts';
+import { limitsWithBounds } from '../transport/embedded.ts';
 import type { PeerBounds } from '../transport/operator.ts';
 import {
   OPERATOR_HOOKS,
@@ -83,10 +84,10 @@ class ServedProvider {
   /** Starts `parley serve` with the current settings; resolves once it listens. */
   async start(): Promise<void> {
     const config: ServeConfig = {
-      limits: {
-        sweepIntervalMs: REFERENCE_OPERATOR_SWEEP_INTERVAL_MS,
-        ...(this.peers ? { peers: this.peers } : {}),
-      },
+      limits: limitsWithBounds(
+        { sweepIntervalMs: REFERENCE_OPERATOR_SWEEP_INTERVAL_MS },
+        this.peers ?? {},
+      ),
       clockAheadMs: this.clockAheadMs,
     };
     const configFile = join(this.dir, 'serve.json');

@@ -10,6 +10,7 @@ import {
   silentLogger,
   startProvider,
   type Fault,
+  type LimitOverrides,
   type ProviderOptions,
   type RunningProvider,
 } from '../../reference-impl/server/index.ts';
@@ -48,6 +49,32 @@ export interface EmbeddedOptions {
   faults?: readonly Fault[];
 }
 
+/**
+ * `limits` with an operator's peer bounds applied: the authentication window is an advertised
+ * limit (AUTH-031), the others are the provider's peer limits.
+ */
+export function limitsWithBounds(
+  limits: LimitOverrides | undefined,
+  bounds: Partial<PeerBounds>,
+): LimitOverrides {
+  const { authWindowSeconds, maxQueuedBytesPerDevice, ...peers } = bounds;
+  return {
+    ...limits,
+    peers: { ...limits?.peers, ...peers },
+    ...(maxQueuedBytesPerDevice === undefined
+      ? {}
+      : {
+          queuePerDevice: {
+            ...(limits?.queuePerDevice ?? DEFAULT_LIMITS.queuePerDevice),
+            maxBytes: maxQueuedBytesPerDevice,
+          },
+        }),
+    ...(authWindowSeconds === undefined
+      ? {}
+      : { advertised: { ...limits?.advertised, authWindowSeconds } }),
+  };
+}
+
 /** Starts the reference provider for one run. */
 export async function startEmbeddedTarget(options: EmbeddedOptions = {}): Promise<EmbeddedTarget> {
   const dir = makeTempDir('parley-conform-');
@@ -77,7 +104,7 @@ export async function startEmbeddedTarget(options: EmbeddedOptions = {}): Promis
   let peerBounds: Partial<PeerBounds> | undefined;
   const restart = async (): Promise<void> => {
     await provider.close();
-    const limits = peerBounds ? { ...settings.limits, peers: peerBounds } : settings.limits;
+    const limits = peerBounds ? limitsWithBounds(settings.limits, peerBounds) : settings.limits;
     provider = await startProvider({
       ...settings,
       ...(limits ? { limits } : {}),

@@ -23,6 +23,10 @@ export interface PeerBounds {
    * (`perMinute`) before it stops reading from it until the budget refills (PROTO-049).
    */
   readonly bytesPerConnection: { readonly burst: number; readonly perMinute: number };
+  /** The authentication window the provider advertises and applies (AUTH-031), in seconds. */
+  readonly authWindowSeconds: number;
+  /** Characters of base64url bodies one device's queue holds before sends are refused (DELIV-032). */
+  readonly maxQueuedBytesPerDevice: number;
 }
 
 /** The hooks a target's operator may offer; each is optional. */

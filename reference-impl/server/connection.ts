@@ -100,7 +100,7 @@ export class Connection implements ConnectionHandle {
   private resumeTimer: NodeJS.Timeout | undefined;
 
   /** `socket` is the upgraded socket under `ws`: frames sent in one tick share one write to it. */
-  /** When the connection opened, for the authentication window (`limits.peers.authWindowMs`). */
+  /** When the connection opened, for the authentication window (`limits.advertised.authWindowSeconds`, AUTH-031). */
   readonly openedAt = Date.now();
 
   constructor(

@@ -83,13 +83,26 @@ export const FAULTS = {
     'AUTH-030: account.register answers every wrong registration token, however many one connection tries',
   'no-read-budget':
     'PROTO-049: a connection is read from as fast as its frames arrive, whatever they cost',
+  'unbounded-queue':
+    'DELIV-032: a device’s queue takes every send, however many bytes and messages wait in it',
+  'auth-window-ignored':
+    'AUTH-031: a connection that never authenticates stays open past the advertised authWindowSeconds',
 } as const satisfies Record<string, string>;
 
 /**
  * The limits of a broken variant whose fault is a matter of limits only, so that the production
- * code carries no branch for it: `no-read-budget` lifts the per-connection read budget (PROTO-049).
+ * code carries no branch for it: `no-read-budget` lifts the per-connection read budget (PROTO-049),
+ * `unbounded-queue` the bound of a device's queue (DELIV-032).
  */
 export function limitsWithFaults(limits: ServerLimits, faults: readonly Fault[]): ServerLimits {
+  if (faults.includes('unbounded-queue'))
+    limits = {
+      ...limits,
+      queuePerDevice: {
+        maxBytes: Number.POSITIVE_INFINITY,
+        maxMessages: Number.POSITIVE_INFINITY,
+      },
+    };
   if (!faults.includes('no-read-budget')) return limits;
   const unlimited = { burst: Number.POSITIVE_INFINITY, perMinute: Number.POSITIVE_INFINITY };
   return {

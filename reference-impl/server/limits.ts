@@ -102,12 +102,6 @@ export interface PeerLimits {
    */
   readonly idleCloseMs: number;
   /**
-   * A connection that has not authenticated this long after it opened is closed with 1008: its
-   * challenge expired after `challengeTtlSeconds` (AUTH-004), so it can no longer authenticate,
-   * and pings alone must not hold a connection open forever.
-   */
-  readonly authWindowMs: number;
-  /**
    * Bytes of frames read from one connection (PROTO-049): past the burst the provider stops reading
    * from it until the bucket refills, so the frames wait in the peer's own TCP buffers. Four full
    * frames at once, then 2 MiB a second: far above a client's sends (attachments go over HTTP),
@@ -155,6 +149,14 @@ export interface ServerLimits {
   readonly idempotencySeconds: number;
   /** Stored, unexpired attachment bytes per user (ATT-016). */
   readonly attachmentQuotaBytes: number;
+  /**
+   * The most one device's queue holds (DELIV-032), in characters of base64url bodies and in
+   * messages: a send past either is refused with RATE_LIMITED. 128 Mi characters (96 MiB of
+   * ciphertext, about 750 messages of the largest body) and 50 000 messages leave a device offline
+   * for a month in busy chats its backlog, and keep a flood from filling the disk: the issue's 3 700
+   * sends of 80 KB (300 MiB) stop at about 1 600.
+   */
+  readonly queuePerDevice: { readonly maxBytes: number; readonly maxMessages: number };
   /** How often expired queue entries and idempotency records are purged. */
   readonly sweepIntervalMs: number;
   readonly rates: RateLimits;
@@ -185,6 +187,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
     maxOneTimePreKeysPerPublish: SCHEMA_LIMITS.maxOneTimePreKeysPerPublish,
     // 30 days, DELIV-029's floor: a phone left in a drawer for a month still gets its messages.
     queueTtlSeconds: 30 * 24 * 3600,
+    // AUTH-031: the challenge expires after challengeTtlSeconds (AUTH-004); 10 s more for the
+    // round trips of hello, account.register and auth on a slow link.
+    authWindowSeconds: 70,
     // Signal refills below 10 keys.
     lowPreKeyThreshold: 10,
     attachments: {
@@ -204,6 +209,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   tokenMaxLifetimeSeconds: 3600,
   idempotencySeconds: 24 * 3600,
   attachmentQuotaBytes: 2 * 1024 * MiB,
+  queuePerDevice: { maxBytes: 128 * MiB, maxMessages: 50_000 },
   sweepIntervalMs: 60_000,
   rates: {
     sendPerSender: { burst: 60, perMinute: 60 },
@@ -229,7 +235,6 @@ export const DEFAULT_LIMITS: ServerLimits = {
     newConnectionsPerAddress: { burst: 2000, perMinute: 6000 },
     exemptLoopback: false,
     idleCloseMs: 120_000,
-    authWindowMs: 70_000,
     bytesPerConnection: { burst: 16 * MiB, perMinute: 120 * MiB },
     readMsPerConnection: { burst: 1000, perMinute: 6000 },
     bytesBeforeAuth: { burst: 64 * 1024, perMinute: 1 * MiB },

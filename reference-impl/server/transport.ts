@@ -359,10 +359,14 @@ export function createTransport(
   const idleCloseMs = ctx.faults.has('idle-close-early')
     ? IDLE_CLOSE_EARLY_MS // fault injection: breaks PROTO-028
     : ctx.limits.peers.idleCloseMs;
+  // AUTH-031: a connection not authenticated within the advertised window is closed with 1008.
+  const authWindowMs = ctx.faults.has('auth-window-ignored')
+    ? Number.POSITIVE_INFINITY // fault injection: breaks AUTH-031
+    : ctx.limits.advertised.authWindowSeconds * 1000;
   const idleSweep = setInterval(
     () => {
       const before = Date.now() - idleCloseMs;
-      const unauthenticatedSince = Date.now() - ctx.limits.peers.authWindowMs;
+      const unauthenticatedSince = Date.now() - authWindowMs;
       for (const conn of connections)
         if (conn.lastFrameAt < before) {
           ctx.logger.log('debug', 'connection.idle', { connection: conn.id });
@@ -372,10 +376,7 @@ export function createTransport(
           conn.close(1008, 'no authentication in time');
         }
     },
-    Math.min(
-      MAX_IDLE_SWEEP_MS,
-      Math.max(10, Math.min(idleCloseMs, ctx.limits.peers.authWindowMs) / 4),
-    ),
+    Math.min(MAX_IDLE_SWEEP_MS, Math.max(10, Math.min(idleCloseMs, authWindowMs) / 4)),
   );
   idleSweep.unref();
   server.on('upgrade', (req, socket, head) => {

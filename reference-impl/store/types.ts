@@ -110,10 +110,23 @@ export interface NewMessage {
   readonly expiresAt: number;
   /** Queued ciphertexts; empty when the recipient declined or blocked the sender (CONSENT-021). */
   readonly ciphertexts: readonly StoredCiphertext[];
+  /**
+   * The ciphertexts of a send suppressed by a block or decline: not queued, but charged to the
+   * sender's dropped totals for each device and checked against `queueBound` like queued ones.
+   */
+  readonly charged?: readonly StoredCiphertext[];
+  /** The bound of each recipient device's queue (DELIV-032); none when absent. */
+  readonly queueBound?: QueueBound;
   /** Records a pending message request (recipient, sender, platform) unless one exists. */
   readonly openRequest?: { readonly platform: string };
   /** Marks the recipient, a partner user, as accepted by the sending first-party user (CONSENT-015). */
   readonly acceptContact?: { readonly platform: string };
+}
+
+/** The most a device's queue holds (DELIV-032): body characters (base64url) and messages. */
+export interface QueueBound {
+  readonly maxBytes: number;
+  readonly maxMessages: number;
 }
 
 /** What the idempotency record of an accepted send says. */
@@ -132,6 +145,8 @@ export interface AcceptResult {
   readonly conflict: boolean;
   /** The deliveries this call queued, in `seq` order; empty for a duplicate or a suppressed send. */
   readonly queued: readonly DeviceDelivery[];
+  /** Set when the send would pass a device's queue bound: nothing was written (DELIV-032). */
+  readonly queueFull?: boolean;
 }
 
 /** A queued delivery with the recipient device it waits for. */

@@ -98,6 +98,14 @@ export interface ProviderLimits {
   maxOneTimePreKeysPerPublish: number;
   /** How long an undelivered message waits in a device's queue. */
   queueTtlSeconds: DurationSeconds;
+  /**
+   * Seconds a connection has to authenticate after it opened (AUTH-031): one that has not
+   * received `auth.ok` by then is closed with close code 1008.
+   * @TJS-type integer
+   * @minimum 5
+   * @maximum 86400
+   */
+  authWindowSeconds: number;
   /** The one-time prekey count below which the provider pushes `keys.low`. */
   lowPreKeyThreshold: Count;
   /** Attachment limits. */

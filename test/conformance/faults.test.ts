@@ -69,6 +69,8 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'unlimited-writes': { requirement: 'PROTO-050', only: 'PROTO-050*' },
   'token-spent-only-on-success': { requirement: 'AUTH-029', only: 'AUTH-029*' },
   'unlimited-registration-guesses': { requirement: 'AUTH-030', only: 'AUTH-030*' },
+  'auth-window-ignored': { requirement: 'AUTH-031', only: 'AUTH-031*' },
+  'unbounded-queue': { requirement: 'DELIV-032', only: 'DELIV-032*' },
 };
 
 interface VariantRun {

@@ -41,7 +41,8 @@ export interface ServedProvider extends PeerTarget {
  * tests, test/reference-impl/server/abusive-peers.test.ts).
  */
 export const FUZZ_LIMITS: LimitOverrides = {
-  advertised: { maxFrameBytes: 262_144 },
+  // Workers stay unauthenticated for the whole run to fuzz the opened and greeted states.
+  advertised: { maxFrameBytes: 262_144, authWindowSeconds: 24 * 3600 },
   peers: {
     exemptLoopback: true,
     // The read budgets (PROTO-049) would pace the fuzzer's connections, which wait for every
@@ -50,8 +51,6 @@ export const FUZZ_LIMITS: LimitOverrides = {
     bytesPerConnection: { burst: 1024 * 1024 * 1024, perMinute: 1024 * 1024 * 1024 },
     readMsPerConnection: { burst: 60_000, perMinute: 60_000 },
     bytesBeforeAuth: { burst: 1024 * 1024 * 1024, perMinute: 1024 * 1024 * 1024 },
-    // Workers stay unauthenticated for the whole run to fuzz the opened and greeted states.
-    authWindowMs: 24 * 3600 * 1000,
   },
   // Fuzzed account.register frames carry wrong tokens by the thousand; the workers' own
   // registrations, with the right token, must not be refused for them (AUTH-030 has its tests).

@@ -19,6 +19,12 @@ import { seqOf } from '../delivery.ts';
 import { ProviderError } from '../errors.ts';
 import { gateRecipient, limitRate } from './consent-gate.ts';
 
+/**
+ * The `retryAfterMs` of a send refused at a full queue (DELIV-032): the queue drains when the
+ * device reads it, which the provider cannot foresee; a minute keeps a client from hammering.
+ */
+const QUEUE_FULL_RETRY_MS = 60_000;
+
 function requestHash(f: MessageSendFrame): string {
   const messages = [...f.messages]
     .sort((a, b) => a.deviceId - b.deviceId)
@@ -60,6 +66,7 @@ async function send(
   const now = ctx.now();
   const messageId = randomUUID();
   // DELIV-008: stored in the next group commit; the pushes and the reply leave only after it.
+  const ciphertexts = f.messages.map((m) => ({ deviceId: m.deviceId, type: m.type, body: m.body }));
   const stored = groupCommit(ctx).submit(
     () => {
       // Declined or blocked senders are answered as if delivered, and nothing is queued
@@ -79,9 +86,10 @@ async function send(
         requestHash: hash,
         serverTimestamp: now,
         expiresAt: now + ctx.limits.advertised.queueTtlSeconds * 1000,
-        ciphertexts: suppressed
-          ? []
-          : f.messages.map((m) => ({ deviceId: m.deviceId, type: m.type, body: m.body })),
+        ciphertexts: suppressed ? [] : ciphertexts,
+        // DELIV-032 with CONSENT-022: a suppressed send is charged and bounded like a queued one.
+        ...(suppressed ? { charged: ciphertexts } : {}),
+        queueBound: ctx.limits.queuePerDevice,
         ...(thirdParty && !suppressed
           ? { openRequest: { platform: session.origin.platform } }
           : {}),
@@ -94,6 +102,12 @@ async function send(
   );
   conn.release?.(); // its place in the commit order is taken: the next frame may start
   const result = await stored;
+  if (result.queueFull)
+    throw new ProviderError(
+      'RATE_LIMITED',
+      'a recipient device’s queue is full: it holds the most bytes or messages the provider queues for one device',
+      { retryAfterMs: QUEUE_FULL_RETRY_MS },
+    );
   if (result.conflict)
     throw new ProviderError('CONFLICT', 'the idempotency key names another message', {
       pointer: '/idempotencyKey',

@@ -161,6 +161,43 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // DELIV-032: the bytes and messages queued for each device, so that a send is checked against
+    // the bound with one primary-key read, never a scan of the queue. Triggers keep the totals in
+    // the transaction of every insert and delete (send, ack, expiry, block, device removal).
+    // A send that a block or decline suppresses queues nothing but is charged to its sender's
+    // dropped totals (per recipient device, until the last charge expires), so that a blocked
+    // sender meets the bound where it would meet it unblocked (CONSENT-022).
+    version: 5,
+    name: 'queued bytes and messages per recipient device (bounded queue)',
+    sql: `
+      CREATE TABLE queue_totals (
+        recipient TEXT NOT NULL, device_id INTEGER NOT NULL,
+        bytes INTEGER NOT NULL, count INTEGER NOT NULL,
+        PRIMARY KEY (recipient, device_id)
+      ) WITHOUT ROWID;
+      INSERT INTO queue_totals
+        SELECT recipient, device_id, SUM(length(body)), COUNT(*) FROM deliveries
+        GROUP BY recipient, device_id;
+      CREATE TRIGGER deliveries_total_insert AFTER INSERT ON deliveries BEGIN
+        INSERT INTO queue_totals VALUES (NEW.recipient, NEW.device_id, length(NEW.body), 1)
+          ON CONFLICT (recipient, device_id)
+          DO UPDATE SET bytes = bytes + excluded.bytes, count = count + 1;
+      END;
+      CREATE TRIGGER deliveries_total_delete AFTER DELETE ON deliveries BEGIN
+        UPDATE queue_totals SET bytes = bytes - length(OLD.body), count = count - 1
+          WHERE recipient = OLD.recipient AND device_id = OLD.device_id;
+        DELETE FROM queue_totals
+          WHERE recipient = OLD.recipient AND device_id = OLD.device_id AND count <= 0;
+      END;
+      CREATE TABLE dropped_totals (
+        recipient TEXT NOT NULL, device_id INTEGER NOT NULL, sender TEXT NOT NULL,
+        bytes INTEGER NOT NULL, count INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+        PRIMARY KEY (recipient, device_id, sender)
+      ) WITHOUT ROWID;
+      CREATE INDEX dropped_totals_by_expiry ON dropped_totals (expires_at);
+    `,
+  },
 ];
 
 /**

@@ -28,8 +28,52 @@ export class SqliteQueue extends SqliteAccounts {
     );
   }
 
+  /**
+   * Whether the send would pass the bound of one of the recipient's device queues (DELIV-032): the
+   * bodies queued for the device, plus, for a suppressed send, what the sender's earlier suppressed
+   * sends to it were charged (CONSENT-022). Primary-key reads only.
+   */
+  private wouldOverflow(m: NewMessage): boolean {
+    const bound = m.queueBound;
+    if (bound === undefined) return false;
+    const suppressed = m.charged !== undefined;
+    for (const c of suppressed ? m.charged! : m.ciphertexts) {
+      const queued = this.get(
+        'SELECT bytes, count FROM queue_totals WHERE recipient = ? AND device_id = ?',
+        m.recipient,
+        c.deviceId,
+      );
+      const dropped = suppressed
+        ? this.get(
+            `SELECT bytes, count FROM dropped_totals
+             WHERE recipient = ? AND device_id = ? AND sender = ? AND expires_at > ?`,
+            m.recipient,
+            c.deviceId,
+            m.sender,
+            m.serverTimestamp,
+          )
+        : undefined;
+      const bytes = ((queued?.bytes as number) ?? 0) + ((dropped?.bytes as number) ?? 0);
+      const count = ((queued?.count as number) ?? 0) + ((dropped?.count as number) ?? 0);
+      if (bytes + c.body.length > bound.maxBytes || count + 1 > bound.maxMessages) return true;
+    }
+    return false;
+  }
+
   acceptMessage(m: NewMessage): AcceptResult {
     return this.queueTx(() => {
+      if (this.wouldOverflow(m)) {
+        // A retry of a stored send is still answered as such (DELIV-012/014).
+        const earlier = this.findIdempotent(m.sender, m.senderDevice, m.idempotencyKey);
+        return {
+          messageId: earlier?.messageId ?? m.messageId,
+          serverTimestamp: earlier?.serverTimestamp ?? m.serverTimestamp,
+          duplicate: earlier !== undefined,
+          conflict: earlier !== undefined && earlier.requestHash !== m.requestHash,
+          queued: [],
+          ...(earlier === undefined ? { queueFull: true } : {}),
+        };
+      }
       // The key's uniqueness check is the insert's own: a second lookup only for a used key.
       const fresh = this.run(
         'INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
@@ -82,6 +126,25 @@ export class SqliteQueue extends SqliteAccounts {
           serverTimestamp: m.serverTimestamp,
         },
       }));
+      if (m.charged) {
+        const charge = this.statement(
+          `INSERT INTO dropped_totals VALUES (?, ?, ?, ?, 1, ?)
+           ON CONFLICT (recipient, device_id, sender) DO UPDATE SET
+             bytes = CASE WHEN expires_at > ? THEN bytes ELSE 0 END + excluded.bytes,
+             count = CASE WHEN expires_at > ? THEN count ELSE 0 END + 1,
+             expires_at = excluded.expires_at`,
+        );
+        for (const c of m.charged)
+          charge.run(
+            m.recipient,
+            c.deviceId,
+            m.sender,
+            c.body.length,
+            m.expiresAt,
+            m.serverTimestamp,
+            m.serverTimestamp,
+          );
+      }
       if (m.openRequest)
         this.run(
           `INSERT OR IGNORE INTO contacts VALUES (?, ?, ?, 'pending', ?)`,
@@ -165,17 +228,37 @@ export class SqliteQueue extends SqliteAccounts {
         idempotencyBefore,
         maxRows,
       );
+      // Suppressed sends' charges (DELIV-032), once the last of a sender's has expired.
+      const charges = this.run(
+        `DELETE FROM dropped_totals WHERE (recipient, device_id, sender) IN
+         (SELECT recipient, device_id, sender FROM dropped_totals
+          WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+        now,
+        maxRows,
+      );
       const tokens = this.run(
         `DELETE FROM partner_tokens WHERE rowid IN
          (SELECT rowid FROM partner_tokens WHERE expires_at < ? ORDER BY expires_at LIMIT ?)`,
         now,
         maxRows,
       );
-      return { deliveries, more: Math.max(deliveries, keys, tokens) >= maxRows };
+      return { deliveries, more: Math.max(deliveries, keys, tokens, charges) >= maxRows };
     });
   }
 
   protected dropQueued(recipient: string, sender: string): void {
+    // What the dropped messages took of each device's bound stays charged to the sender until they
+    // would have expired (DELIV-032), so that a block does not free the sender's share (CONSENT-022).
+    this.run(
+      `INSERT INTO dropped_totals
+         SELECT recipient, device_id, sender, SUM(length(body)), COUNT(*), MAX(expires_at)
+         FROM deliveries WHERE recipient = ? AND sender = ? GROUP BY device_id
+       ON CONFLICT (recipient, device_id, sender) DO UPDATE SET
+         bytes = bytes + excluded.bytes, count = count + excluded.count,
+         expires_at = MAX(expires_at, excluded.expires_at)`,
+      recipient,
+      sender,
+    );
     this.run('DELETE FROM deliveries WHERE recipient = ? AND sender = ?', recipient, sender);
   }
 }

@@ -287,11 +287,17 @@ describe('provider authentication (spec/auth.md)', () => {
     await guesser.close();
   });
 
-  it('closes with 1008 a connection that pings but never authenticates once the authentication window passed, and not alice’s (finding 7)', async () => {
-    const windowed = await startTestProvider([], { limits: { peers: { authWindowMs: 400 } } });
+  it('closes with 1008 a connection that pings but never authenticates once the advertised authentication window passed, and not alice’s (AUTH-031)', async function () {
+    this.timeout(20_000);
+    const windowed = await startTestProvider([], {
+      limits: { advertised: { authWindowSeconds: 5 } },
+    });
     const alice = await firstParty(windowed, 'window-alice', 0);
     const mallory = await Wire.open(windowed.wsUrl);
-    expect((await mallory.request('hello', { versions: [1] })).type).to.equal('welcome');
+    const opened = Date.now();
+    const welcome = await mallory.request('hello', { versions: [1] });
+    expect(welcome.type).to.equal('welcome');
+    expect((welcome.limits as { authWindowSeconds: number }).authWindowSeconds).to.equal(5);
     const pinger = setInterval(() => {
       if (mallory.closeCode === undefined) mallory.send({ v: 1, type: 'ping', id: 'p' });
     }, 50);
@@ -300,6 +306,7 @@ describe('provider authentication (spec/auth.md)', () => {
     } finally {
       clearInterval(pinger);
     }
+    expect(Date.now() - opened).to.be.within(5000, 8000);
     expect((await alice.wire.request('ping')).type).to.equal('pong');
     await windowed.close();
   });

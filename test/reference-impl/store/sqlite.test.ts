@@ -461,6 +461,18 @@ function exerciseEveryMethod(store: SqliteStore): void {
   store.countOneTimePreKeys(bob, 1);
   store.acceptMessage(message({ openRequest: { platform: 'wa.example' } }));
   store.acceptMessage(message());
+  // DELIV-032: the bound's reads, a suppressed send's charge, and a refusal at the bound.
+  const bound = { maxBytes: 1_000_000, maxMessages: 100 };
+  store.acceptMessage(message({ messageId: 'qb1', idempotencyKey: 'qb1', queueBound: bound }));
+  const suppressed = message({ messageId: 'qb2', idempotencyKey: 'qb2', queueBound: bound });
+  store.acceptMessage({ ...suppressed, ciphertexts: [], charged: suppressed.ciphertexts });
+  store.acceptMessage(
+    message({
+      messageId: 'qb3',
+      idempotencyKey: 'qb3',
+      queueBound: { maxBytes: 0, maxMessages: 0 },
+    }),
+  );
   store.acceptMessage(
     message({ messageId: 'm2', idempotencyKey: 'k2', acceptContact: { platform: 'sig.example' } }),
   );

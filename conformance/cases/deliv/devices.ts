@@ -1,9 +1,14 @@
 // DELIV and AUTH cases of spec/messages.md#delivery and spec/auth.md#devices: pushes go to the
 // newest connection of a device only, and a removed device leaves the key directory.
-import { hasMembers, isError, isType, that } from '../../assert/match.ts';
+import { hasMembers, isError, isType, that, type Frame } from '../../assert/match.ts';
 import { must, mustMatch } from '../../assert/must.ts';
 import { defineCase } from '../../runner/case.ts';
 import { TestUser } from '../../transport/users.ts';
+
+/** Device ids are 1..127 (AUTH-029, libsignal's range). */
+const MAX_DEVICE_ID = 127;
+/** Adds and removals after which a provider numbering upward would have passed 127. */
+const CYCLES = 130;
 
 export const deviceCases = [
   defineCase({
@@ -65,6 +70,55 @@ export const deviceCases = [
       );
       await phone.connect();
       mustMatch('AUTH-007', await phone.authDevice(), isError('AUTH_FAILED'));
+    },
+  }),
+  defineCase({
+    id: 'AUTH-029-device-ids-1-to-127',
+    title:
+      'alice adds devices until refused (CONFLICT), then adds and removes one 130 times: every id is 1..127, none held twice',
+    requirements: ['AUTH-029', 'AUTH-027', 'AUTH-028'],
+    level: 'MUST',
+    quote:
+      'The provider MUST answer `device.add` with a device id from 1 to 127, reusing the id of a removed device, and MUST refuse a `device.add` with `CONFLICT` when the account has as many devices as the provider allows, which is at most 127.',
+    sends:
+      'alice: device.add until refused (at most 127), device.remove of each; then device.add and device.remove 130 times',
+    async run({ world }) {
+      const alice = await world.firstParty('alice', { preKeys: 0 });
+      const add = (): Promise<Frame> =>
+        alice.peer.request('device.add', { registrationId: world.rng.int(1, 16380) });
+      const inRange = (id: unknown): boolean =>
+        Number.isInteger(id) && (id as number) >= 1 && (id as number) <= MAX_DEVICE_ID;
+      const held = new Set<number>([1]);
+      let refused: Frame | undefined;
+      for (let i = 0; i < MAX_DEVICE_ID && !refused; i++) {
+        const added = await add();
+        if (added.type === 'error') {
+          refused = added;
+          break;
+        }
+        mustMatch('AUTH-029', added, isType('device.added'));
+        must('AUTH-029', that(inRange(added.deviceId), 'a device id from 1 to 127', added));
+        must('AUTH-027', that(!held.has(added.deviceId), 'an id no current device has', added));
+        held.add(added.deviceId);
+      }
+      // 127 devices (device 1 and 126 added) leave no free id, so the next add is refused.
+      refused ??= await add();
+      mustMatch('AUTH-029', refused, isError('CONFLICT'));
+      for (const deviceId of [...held].filter((id) => id !== 1)) {
+        const removed = await alice.peer.request('device.remove', { deviceId });
+        mustMatch('AUTH-028', removed, hasMembers('device.removed', { deviceId }));
+      }
+      for (let i = 0; i < CYCLES; i++) {
+        const added = await add();
+        mustMatch('AUTH-029', added, isType('device.added'));
+        must(
+          'AUTH-029',
+          that(inRange(added.deviceId), `a device id from 1 to 127 (add ${i + 1})`, added),
+        );
+        must('AUTH-027', that(added.deviceId !== 1, 'an id other than device 1', added));
+        const removed = await alice.peer.request('device.remove', { deviceId: added.deviceId });
+        mustMatch('AUTH-028', removed, hasMembers('device.removed', { deviceId: added.deviceId }));
+      }
     },
   }),
 ];

@@ -61,7 +61,7 @@ function addDevice(ctx: ProviderContext, conn: ConnectionHandle, f: DeviceAddFra
   if (deviceId === undefined)
     throw new ProviderError(
       'CONFLICT',
-      `an account has at most ${ctx.limits.maxDevicesPerAccount} devices`,
+      `an account has at most ${ctx.limits.maxDevicesPerAccount} devices, with ids 1 to 127`, // AUTH-029
     );
   return { reply: { type: 'device.added', deviceId } };
 }

@@ -139,6 +139,10 @@ export const CLIENT_SHOULD_FAULTS = {
   'no-signed-prekey-rotation': 'KEYS-009',
   /** Deletes a replaced signed prekey at once. */
   'drop-replaced-signed-prekey': 'KEYS-010',
+  /** Never replaces its last-resort Kyber prekey, however old. */
+  'no-kyber-prekey-rotation': 'KEYS-027',
+  /** Deletes a replaced last-resort Kyber prekey at once. */
+  'drop-replaced-kyber-prekey': 'KEYS-027',
   /** Never sees `keys.low` (dropped on the wire), so never replenishes. */
   'ignore-keys-low': 'KEYS-023',
   /** Gives up on DEVICE_MISMATCH (seen as INTERNAL on the wire). */

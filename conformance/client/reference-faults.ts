@@ -62,6 +62,26 @@ export function breakStore(store: MemoryClientStore, faults: Faults): void {
       await save(keyId, record);
     };
   }
+  if (faults.has('no-kyber-prekey-rotation')) {
+    // KEYS-027: a last-resort Kyber prekey that never ages.
+    const save = store.saveKyberPreKey.bind(store);
+    store.saveKyberPreKey = (keyId, record, options) =>
+      save(
+        keyId,
+        options?.lastResort ? { ...record, timestamp: Number.MAX_SAFE_INTEGER } : record,
+        options,
+      );
+  }
+  if (faults.has('drop-replaced-kyber-prekey')) {
+    // KEYS-027: the replaced last-resort Kyber prekey goes as soon as its successor is stored.
+    const save = store.saveKyberPreKey.bind(store);
+    store.saveKyberPreKey = async (keyId, record, options) => {
+      if (options?.lastResort)
+        for (const old of await store.listLastResortKyberPreKeys())
+          await store.removeKyberPreKey(old.keyId);
+      await save(keyId, record, options);
+    };
+  }
   if (faults.has('sign-auth-without-device-id')) {
     const getPair = store.getIdentityKeyPair.bind(store);
     store.getIdentityKeyPair = async () => {

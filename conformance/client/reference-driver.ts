@@ -11,6 +11,7 @@ import { unpad } from '../../reference-impl/client/content.ts';
 import type { Sessions } from '../../reference-impl/client/sessions.ts';
 import {
   breakClient,
+  breakDecryption,
   breakStore,
   partnerTokenFault,
   unknownErrorIgnored,
@@ -52,6 +53,14 @@ export const CLIENT_FAULTS = {
   'send-x3dh-version': 'ENC-022',
   /** Keeps a one-time Kyber prekey after a message used it, as if it were a last-resort one. */
   'keep-one-time-kyber-prekeys': 'ENC-049',
+  /** Salts a late message with the SPQR chain's next key, not the key kept for the index it names. */
+  'late-messages-salted-with-next-spqr-key': 'ENC-053',
+  /** Refuses a message whose SPQR data carries a braid chunk (Hdr, Ek, …). */
+  'refuse-spqr-chunks': 'ENC-054',
+  /** Takes a field 5 that does not parse, or names a used key, as naming the next key. */
+  'accept-bad-spqr-data': 'ENC-055',
+  /** Never compares field 6 (addresses) with the session's parties. */
+  'ignore-addresses': 'ENC-056',
   /** Throws the session away when a message fails to decrypt. */
   'drop-session-on-failure': 'ENC-021',
   /** Displays text with markup interpreted (tags stripped). */
@@ -395,6 +404,7 @@ class ReferenceDriver {
       ...(partner ? { partner: partnerTokenFault(partner, this.faults) ?? partner } : {}),
     });
     breakClient(client, this.faults);
+    breakDecryption(client, this.faults);
     client.on('message', (m) => {
       this.chats.add(m);
       this.onContent(client, m);

@@ -78,6 +78,8 @@ export const deviceCases = [
       'alice adds devices until refused (CONFLICT), then adds and removes one 130 times: every id is 1..127, none held twice',
     requirements: ['AUTH-029', 'AUTH-027', 'AUTH-028'],
     level: 'MUST',
+    // up to 127 adds and removals, then 260 requests one after the other
+    timeoutMs: 30_000,
     quote:
       'The provider MUST answer `device.add` with a device id from 1 to 127, reusing the id of a removed device, and MUST refuse a `device.add` with `CONFLICT` when the account has as many devices as the provider allows, which is at most 127.',
     sends:

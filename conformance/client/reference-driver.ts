@@ -12,6 +12,7 @@ import type { Sessions } from '../../reference-impl/client/sessions.ts';
 import {
   breakClient,
   breakDecryption,
+  breakSessionClock,
   breakStore,
   partnerTokenFault,
   unknownErrorIgnored,
@@ -152,6 +153,8 @@ export const CLIENT_SHOULD_FAULTS = {
   'no-kyber-prekey-rotation': 'KEYS-027',
   /** Deletes a replaced last-resort Kyber prekey at once. */
   'drop-replaced-kyber-prekey': 'KEYS-027',
+  /** Times its sessions by the machine's clock, not its own, so a month-old unanswered one is reused. */
+  'sessions-on-wall-clock': 'ENC-058',
   /** Never sees `keys.low` (dropped on the wire), so never replenishes. */
   'ignore-keys-low': 'KEYS-023',
   /** Gives up on DEVICE_MISMATCH (seen as INTERNAL on the wire). */
@@ -405,6 +408,7 @@ class ReferenceDriver {
     });
     breakClient(client, this.faults);
     breakDecryption(client, this.faults);
+    breakSessionClock(client, this.allFaults);
     client.on('message', (m) => {
       this.chats.add(m);
       this.onContent(client, m);

@@ -187,6 +187,17 @@ export function breakDecryption(client: ParleyClient, faults: Faults): void {
   };
 }
 
+/**
+ * The `sessions-on-wall-clock` variant (ENC-058): the SDK's sessions are timed by the machine's
+ * clock, not the client's own, so a session left unanswered while the client's clock moved a month
+ * on is used again.
+ */
+export function breakSessionClock(client: ParleyClient, faults: Faults): void {
+  if (!faults.has('sessions-on-wall-clock')) return;
+  const sessions = (client as unknown as { sessions: Sessions }).sessions;
+  (sessions as unknown as { now: () => number }).now = Date.now;
+}
+
 /** Whether the `unknown-error-as-success` variant reports `error` as a success (PROTO-043). */
 export function unknownErrorIgnored(error: unknown, faults: Faults): boolean {
   const details = (error as { details?: unknown }).details;

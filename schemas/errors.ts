@@ -32,9 +32,17 @@ export const ERROR_CODES = {
     carriers: ['frame'],
     connectionSurvives: true,
   },
+  FRAME_TOO_COMPLEX: {
+    meaning: 'The frame nests too deep or holds too many elements to be parsed.',
+    sentWhen:
+      'A text frame nests deeper than 32 levels or holds more than 10 000 array elements and object members in all (PROTO-048).',
+    carriers: ['frame'],
+    connectionSurvives: true,
+  },
   FRAME_TOO_LARGE: {
     meaning: 'The frame exceeds the advertised maximum frame size.',
-    sentWhen: 'A frame is larger than `limits.maxFrameBytes` from `welcome`.',
+    sentWhen:
+      'A frame is larger than `limits.maxFrameBytes` from `welcome`, or, before `auth.ok`, than `limits.maxUnauthenticatedFrameBytes`.',
     carriers: ['frame'],
     connectionSurvives: false,
     closeCode: 1009,

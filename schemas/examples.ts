@@ -51,6 +51,7 @@ export const FRAME_EXAMPLES: { readonly [T in FrameType]: FrameOfType<T> } = {
     challenge: bytes(32, 0xaa),
     limits: {
       maxFrameBytes: 8_388_608,
+      maxUnauthenticatedFrameBytes: 16_384,
       maxMessageBytes: 262_144,
       maxDevicesPerMessage: 16,
       maxOneTimePreKeysPerPublish: 100,

@@ -37,4 +37,17 @@ export const SCHEMA_LIMITS = {
   maxAcksPerFrame: 256,
   /** Pending message requests listed by `requests`. */
   maxPendingRequests: 1000,
+  /**
+   * Nesting depth of a frame (PROTO-048): the deepest client frame nests 4 levels; a frame of a
+   * million `[` costs a parser seconds, so a provider refuses one deeper than this unparsed.
+   */
+  maxFrameDepth: 32,
+  /**
+   * Array elements and object members of a frame, all levels together (PROTO-048): `keys.publish`
+   * with its prekeys holds about 1 000; a flat array of a million `{}` holds a million.
+   */
+  maxFrameElements: 10_000,
+  /** The least and most a provider may advertise as `maxUnauthenticatedFrameBytes` (PROTO-047). */
+  minUnauthenticatedFrameBytes: 8192,
+  maxUnauthenticatedFrameBytes: 65_536,
 } as const;

@@ -34,6 +34,8 @@ import { kyberCases } from './keys/kyber.ts';
 import { keyLimitCases } from './keys/limits.ts';
 import { publishCases } from './keys/publish.ts';
 import { abusivePeerCases } from './proto/abusive-peers.ts';
+import { hostileFrameCases } from './proto/hostile-frames.ts';
+import { writeLimitCases } from './proto/write-limits.ts';
 import { faultyFrameCases } from './proto/faulty-frames.ts';
 import { helloCases } from './proto/hello.ts';
 import { registryCases } from './proto/registry.ts';
@@ -43,6 +45,12 @@ import { slotSecretCases } from './att/tokens.ts';
 import { quotaCases } from './att/quota.ts';
 import { challengeCases } from './auth/challenge.ts';
 import { consentRateCases } from './consent/rate-limits.ts';
+import { blockOracleCases } from './consent/block-oracle.ts';
+import { recipientLimitCases } from './consent/recipient-limits.ts';
+import { claimTargetCases } from './keys/claim-target.ts';
+import { platformQuotaCases } from './att/platform-quota.ts';
+import { tokenSpentCases } from './auth/token-spent.ts';
+import { registrationGuessCases } from './auth/registration-guesses.ts';
 import { durabilityCases } from './deliv/durability.ts';
 import { wireFormatCases } from './enc/wire-format.ts';
 import { claimRateCases } from './keys/rate-limit.ts';
@@ -83,6 +91,12 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...attachmentMediaCases,
   ...challengeCases,
   ...consentRateCases,
+  ...blockOracleCases,
+  ...recipientLimitCases,
+  ...claimTargetCases,
+  ...platformQuotaCases,
+  ...tokenSpentCases,
+  ...registrationGuessCases,
   ...durabilityCases,
   ...wireFormatCases,
   ...signatureCases,
@@ -91,6 +105,8 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...capabilityCases,
   ...livenessCases,
   ...abusivePeerCases,
+  ...hostileFrameCases,
+  ...writeLimitCases,
   ...faultOrderCases,
   ...httpErrorCases,
   ...slotSecretCases,

@@ -108,8 +108,9 @@ const peerBounds = object(
     maxSendBufferBytes: positiveInt,
     maxSendStallMs: positiveInt,
     maxConnectionsPerAddress: positiveInt,
+    bytesPerConnection: object({ burst: positiveInt, perMinute: positiveInt }),
   },
-  ['maxSendBufferBytes', 'maxSendStallMs', 'maxConnectionsPerAddress'],
+  ['maxSendBufferBytes', 'maxSendStallMs', 'maxConnectionsPerAddress', 'bytesPerConnection'],
 );
 
 /** The schema of each method's request, for drivers (the reference operator checks what it reads). */

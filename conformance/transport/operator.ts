@@ -18,6 +18,11 @@ export interface PeerBounds {
   readonly maxSendStallMs: number;
   /** Connections one client address may hold open at once; the next upgrade gets 429. */
   readonly maxConnectionsPerAddress: number;
+  /**
+   * Bytes of frames the provider reads from one connection at once (`burst`) and then per minute
+   * (`perMinute`) before it stops reading from it until the budget refills (PROTO-049).
+   */
+  readonly bytesPerConnection: { readonly burst: number; readonly perMinute: number };
 }
 
 /** The hooks a target's operator may offer; each is optional. */

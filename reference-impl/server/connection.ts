@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { FRAME_TYPES, type ClientFrameType } from '../../schemas/frame-types.ts';
+import { SCHEMA_LIMITS } from '../../schemas/limits.ts';
 import type {
   Challenge,
   ConnectionHandle,
@@ -16,6 +17,8 @@ import type {
 } from './context.ts';
 import { dispatch } from './dispatch.ts';
 import { closeCodeOf, errorFrame, ProviderError } from './errors.ts';
+import { FrameBudget } from './frame-budget.ts';
+import { scanStructure } from './frame-scan.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /** Close code for a peer whose unsent backlog passed `limits.peers.maxSendBufferBytes` (PROTO-045). */
@@ -49,6 +52,19 @@ function describe(value: unknown): string {
   return Array.isArray(value) ? 'an array' : 'an object';
 }
 
+/**
+ * Sets the largest message `ws` accepts from its peer from now on (PROTO-005, PROTO-047): ws checks
+ * each frame header against its receiver's bound before buffering the payload, so a peer that
+ * announces more is refused after a few bytes. ws has no public setter per connection; the shape
+ * is checked so that a change of ws fails loudly instead of silently lifting the bound.
+ */
+export function setFrameLimit(ws: WebSocket, bytes: number): void {
+  const receiver = (ws as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
+  if (receiver === undefined || typeof receiver._maxPayload !== 'number')
+    throw new Error('ws changed: its receiver has no _maxPayload to bound frames per connection');
+  receiver._maxPayload = bytes;
+}
+
 function isClientType(type: unknown): type is ClientFrameType {
   return (
     typeof type === 'string' &&
@@ -59,7 +75,7 @@ function isClientType(type: unknown): type is ClientFrameType {
 
 export class Connection implements ConnectionHandle {
   readonly id = randomUUID();
-  state: SessionState = 'opened';
+  private current: SessionState = 'opened';
   challenge: Challenge | undefined;
   session: Session | undefined;
   /**
@@ -78,13 +94,53 @@ export class Connection implements ConnectionHandle {
   lastFrameAt = Date.now();
   /** Whether the socket is corked until the end of the current tick (`coalesce`). */
   private corked = false;
+  /** Bytes and main-thread time this peer may cost (PROTO-049). */
+  private readonly budget: FrameBudget;
+  /** Resumes reading once the budget refilled; set while the peer is not read from. */
+  private resumeTimer: NodeJS.Timeout | undefined;
 
   /** `socket` is the upgraded socket under `ws`: frames sent in one tick share one write to it. */
+  /** When the connection opened, for the authentication window (`limits.peers.authWindowMs`). */
+  readonly openedAt = Date.now();
+
   constructor(
     private readonly ctx: ProviderContext,
     private readonly ws: WebSocket,
     private readonly socket?: Writable,
-  ) {}
+    readonly peerAddress?: string,
+  ) {
+    this.budget = new FrameBudget(ctx.limits.peers);
+    // PROTO-047: until auth.ok, the small frame limit (the fault keeps the full one).
+    if (!ctx.faults.has('full-frame-limit-before-auth'))
+      setFrameLimit(ws, ctx.limits.advertised.maxUnauthenticatedFrameBytes);
+  }
+
+  get state(): SessionState {
+    return this.current;
+  }
+
+  /** Authentication lifts the frame limit to `maxFrameBytes` (PROTO-047) and the read budget (PROTO-049). */
+  set state(next: SessionState) {
+    if (next === 'authenticated' && this.current !== 'authenticated' && this.current !== 'closed') {
+      setFrameLimit(this.ws, this.ctx.limits.advertised.maxFrameBytes);
+      this.budget.authenticated();
+    }
+    this.current = next;
+  }
+
+  /**
+   * Stops reading from the peer for `ms` (PROTO-049): its frames wait in its own TCP buffers, and
+   * a flood from it no longer takes the main thread from other connections.
+   */
+  private throttle(ms: number): void {
+    if (ms <= 0 || this.state === 'closed' || this.resumeTimer !== undefined) return;
+    this.ws.pause();
+    this.resumeTimer = setTimeout(() => {
+      this.resumeTimer = undefined;
+      if (this.state !== 'closed') this.ws.resume();
+    }, ms);
+    this.resumeTimer.unref();
+  }
 
   send(frame: Record<string, unknown>): void {
     if (this.state === 'closed' || this.ws.readyState !== this.ws.OPEN) return;
@@ -177,6 +233,12 @@ export class Connection implements ConnectionHandle {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.stopDrainWatch();
+    if (this.resumeTimer !== undefined) {
+      // The closing handshake needs the peer's close frame read; what precedes it is dropped.
+      clearTimeout(this.resumeTimer);
+      this.resumeTimer = undefined;
+      this.ws.resume();
+    }
     this.ctx.delivery.detach(this);
     this.ws.close(code, reason.slice(0, 120));
   }
@@ -184,6 +246,12 @@ export class Connection implements ConnectionHandle {
   /** The transport calls this for every WebSocket message. */
   receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     this.lastFrameAt = Date.now();
+    const bytes = Array.isArray(data)
+      ? data.reduce((n, b) => n + b.length, 0)
+      : Buffer.isBuffer(data)
+        ? data.length
+        : data.byteLength;
+    this.throttle(this.budget.chargeBytes(bytes));
     this.queue = this.queue.then(
       () =>
         new Promise<void>((next) => {
@@ -233,19 +301,60 @@ export class Connection implements ConnectionHandle {
 
   private async handle(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): Promise<void> {
     if (this.state === 'closed') return;
-    // PROTO-030: binary, size (ws maxPayload, see transport.ts), JSON, v, type, state, schema, rules.
+    const started = performance.now();
+    let charged = false;
+    /** Charges the time spent reading the frame to the peer's budget, once (PROTO-049). */
+    const charge = (): void => {
+      if (charged) return;
+      charged = true;
+      this.throttle(this.budget.chargeTime(performance.now() - started));
+    };
+    try {
+      const parsed = this.read(data, isBinary);
+      if (parsed === undefined) return;
+      await this.answer(parsed, charge);
+    } finally {
+      charge();
+    }
+  }
+
+  /**
+   * PROTO-030's first checks: binary, size (ws maxPayload, see setFrameLimit), structure
+   * (PROTO-048), JSON. Answers a frame that fails one and returns undefined; else the object.
+   */
+  private read(
+    data: Buffer | ArrayBuffer | Buffer[],
+    isBinary: boolean,
+  ): Record<string, unknown> | undefined {
     if (isBinary) {
       this.reject(
         new ProviderError('BINARY_NOT_SUPPORTED', 'binary frames are not supported'),
         undefined,
       );
-      return;
+      return undefined;
     }
-    const text = Array.isArray(data)
-      ? Buffer.concat(data).toString('utf8')
+    const bytes = Array.isArray(data)
+      ? Buffer.concat(data)
       : Buffer.isBuffer(data)
-        ? data.toString('utf8')
-        : Buffer.from(data).toString('utf8'); // an ArrayBuffer: a view, not a copy
+        ? data
+        : Buffer.from(data); // an ArrayBuffer: a view, not a copy
+    // PROTO-048: a parser bomb is refused before JSON.parse sees it.
+    const fault = this.ctx.faults.has('parse-before-scan')
+      ? undefined
+      : scanStructure(bytes, SCHEMA_LIMITS.maxFrameDepth, SCHEMA_LIMITS.maxFrameElements);
+    if (fault !== undefined) {
+      this.reject(
+        new ProviderError(
+          'FRAME_TOO_COMPLEX',
+          fault === 'depth'
+            ? `the frame nests deeper than ${SCHEMA_LIMITS.maxFrameDepth} levels (maxFrameDepth)`
+            : `the frame holds more than ${SCHEMA_LIMITS.maxFrameElements} array elements and object members (maxFrameElements)`,
+        ),
+        undefined,
+      );
+      return undefined;
+    }
+    const text = bytes.toString('utf8');
     let frame: unknown;
     try {
       frame = JSON.parse(text);
@@ -254,12 +363,16 @@ export class Connection implements ConnectionHandle {
     }
     if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
       this.reject(new ProviderError('BAD_JSON', 'a frame must be one JSON object'), undefined);
-      return;
+      return undefined;
     }
-    const f = frame as Record<string, unknown>;
+    return frame as Record<string, unknown>;
+  }
+
+  /** Checks the rest of the envelope, dispatches, and sends the reply or error. */
+  private async answer(f: Record<string, unknown>, charge: () => void): Promise<void> {
     const re = typeof f.id === 'string' && REQUEST_ID.test(f.id) ? f.id : undefined;
     try {
-      const reply = await this.check(f);
+      const reply = await this.check(f, charge);
       if (reply) {
         this.send({ v: 1, ...reply.reply, ...(re !== undefined ? { re } : {}) });
         reply.after?.();
@@ -280,6 +393,7 @@ export class Connection implements ConnectionHandle {
 
   private async check(
     f: Record<string, unknown>,
+    charge: () => void,
   ): Promise<{ reply: ReplyBody; after?: () => void } | undefined> {
     // PROTO-030 checks `v` before `type` and session state; a missing `v` is PROTO-044's fault.
     const skipMissingV = this.ctx.faults.has('type-before-v');
@@ -305,6 +419,8 @@ export class Connection implements ConnectionHandle {
       throw new ProviderError('SCHEMA_VIOLATION', valid.message.slice(0, 1024), {
         pointer: valid.pointer,
       });
+    // The frame is read: what it costs from here is its handler's, bounded by its own limits.
+    charge();
     return dispatch(this.ctx, this, type, f);
   }
 }

@@ -67,6 +67,8 @@ export interface HandlerResult {
 /** The part of a connection handlers use. */
 export interface ConnectionHandle {
   readonly id: string;
+  /** The client's address as the per-address limits count it (transport.ts `addressKey`). */
+  readonly peerAddress?: string;
   state: SessionState;
   challenge: Challenge | undefined;
   session: Session | undefined;

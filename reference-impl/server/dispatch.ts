@@ -4,6 +4,7 @@
  */
 import type { ClientFrameType } from '../../schemas/frame-types.ts';
 import type { ConnectionHandle, Handler, HandlerResult, ProviderContext } from './context.ts';
+import { limitRate } from './handlers/consent-gate.ts';
 import { accountHandlers } from './handlers/accounts.ts';
 import { attachmentHandlers } from './handlers/attachments.ts';
 import { consentHandlers } from './handlers/consent.ts';
@@ -20,6 +21,20 @@ const HANDLERS: { readonly [T in ClientFrameType]: Handler } = {
   ...attachmentHandlers,
 };
 
+/**
+ * Frame types that write to the store with no limit of their own, and the per-account bucket each
+ * is counted in (PROTO-050); `message.send`, `keys.claim` and `attachment.slot` have theirs.
+ */
+const WRITE_LIMITS: Partial<Record<ClientFrameType, 'writesPerAccount' | 'reportsPerAccount'>> = {
+  'block.set': 'writesPerAccount',
+  'consent.set': 'writesPerAccount',
+  'request.respond': 'writesPerAccount',
+  'keys.publish': 'writesPerAccount',
+  'device.add': 'writesPerAccount',
+  'device.remove': 'writesPerAccount',
+  report: 'reportsPerAccount',
+};
+
 /** Runs the handler of `type` on a frame that passed every envelope, state and schema check. */
 export function dispatch(
   ctx: ProviderContext,
@@ -27,6 +42,9 @@ export function dispatch(
   type: ClientFrameType,
   frame: Record<string, unknown>,
 ): HandlerResult | Promise<HandlerResult> {
+  const bucket = WRITE_LIMITS[type];
+  if (bucket !== undefined && conn.session && !ctx.faults.has('unlimited-writes'))
+    limitRate(ctx, [[`${bucket}:${conn.session.address}`, ctx.limits.rates[bucket]]]); // PROTO-050
   return (HANDLERS[type] as (c: ProviderContext, h: ConnectionHandle, f: unknown) => HandlerResult)(
     ctx,
     conn,

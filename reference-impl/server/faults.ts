@@ -4,6 +4,7 @@
  * `startProvider` in code; never reachable from `parley serve`'s flags or config file. Never enable
  * one in production.
  */
+import type { ServerLimits } from './limits.ts';
 
 /** Every fault, with what it breaks (the requirement ID) in one line. */
 export const FAULTS = {
@@ -64,7 +65,45 @@ export const FAULTS = {
   'no-connection-limit':
     'PROTO-046: WebSocket upgrades are never refused, however many connections one address opens',
   'idle-close-early': 'PROTO-028: a connection silent for one second is closed for idleness',
+  'full-frame-limit-before-auth':
+    'PROTO-047: before auth.ok, frames up to maxFrameBytes are read, not only up to maxUnauthenticatedFrameBytes',
+  'parse-before-scan':
+    'PROTO-048: frames are parsed however deep they nest and however many elements they hold',
+  'rate-limit-reveals-block':
+    'CONSENT-022: sends to a user who blocked the sender each count as a new request, sends to one whose request waits do not',
+  'claims-limited-per-claimer-only':
+    'KEYS-033: keys.claim is limited per claiming account and platform only, so many accounts of one platform drain a pool',
+  'requests-limited-per-sender-only':
+    'CONSENT-033: messages from unaccepted senders are limited per sender only, so minted senders fill a user’s requests',
+  'slot-bytes-per-user-only':
+    'ATT-034: attachment.slot counts only each user’s quota, so minted users of one platform reserve without end',
+  'unlimited-writes':
+    'PROTO-050: block.set, report and the other writing frames are never rate-limited',
+  'token-spent-only-on-success':
+    'AUTH-029: a partner token first presented with a bad device proof is not spent and works again',
+  'unlimited-registration-guesses':
+    'AUTH-030: account.register answers every wrong registration token, however many one connection tries',
+  'no-read-budget':
+    'PROTO-049: a connection is read from as fast as its frames arrive, whatever they cost',
 } as const satisfies Record<string, string>;
+
+/**
+ * The limits of a broken variant whose fault is a matter of limits only, so that the production
+ * code carries no branch for it: `no-read-budget` lifts the per-connection read budget (PROTO-049).
+ */
+export function limitsWithFaults(limits: ServerLimits, faults: readonly Fault[]): ServerLimits {
+  if (!faults.includes('no-read-budget')) return limits;
+  const unlimited = { burst: Number.POSITIVE_INFINITY, perMinute: Number.POSITIVE_INFINITY };
+  return {
+    ...limits,
+    peers: {
+      ...limits.peers,
+      bytesPerConnection: unlimited,
+      readMsPerConnection: unlimited,
+      bytesBeforeAuth: unlimited,
+    },
+  };
+}
 
 /** A named fault of the reference provider (see FAULTS). */
 export type Fault = keyof typeof FAULTS;

@@ -12,7 +12,7 @@ import {
 } from './attachments-http.ts';
 import type { EnlistedPartnerKey, ProviderContext } from './context.ts';
 import { Delivery } from './delivery.ts';
-import type { Fault } from './faults.ts';
+import { limitsWithFaults, type Fault } from './faults.ts';
 import { withStoreFaults } from './store-faults.ts';
 import { resolveLimits, type LimitOverrides } from './limits.ts';
 import { jsonLogger, type Logger } from './logging.ts';
@@ -91,7 +91,7 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
       `refusing to serve plain ws:// and http:// on ${host}: give a TLS certificate and key, or say that TLS is terminated upstream (PROTO-001)`,
     );
   const logger = options.logger ?? jsonLogger();
-  const limits = resolveLimits(options.limits);
+  const limits = limitsWithFaults(resolveLimits(options.limits), options.faults ?? []);
   const now = options.now ?? Date.now;
   const dbPath = options.dbPath ?? './data/parley.db';
   const store = openSqliteStore(dbPath, (error) =>

@@ -28,6 +28,44 @@ export interface RateLimits {
   readonly claimPerPlatform: RateLimit;
   /** Every `keys.claim` per claiming account, first-party included, so nobody drains a pool. */
   readonly claimPerAccount: RateLimit;
+  /**
+   * Third-party `keys.claim` of one account per partner platform, whoever claims (KEYS-033):
+   * addresses on a partner platform cost nothing, so a per-claimer limit alone lets many of them
+   * drain a pool of 100 one-time prekeys. Half the pool an hour: plenty for the new contacts of
+   * one platform, and the owner, told by `keys.low`, refills faster.
+   */
+  readonly claimPerTarget: RateLimit;
+  /**
+   * Third-party messages to one user from senders the user has not accepted, per sending partner
+   * platform, whoever sends (CONSENT-033): minted senders each within their own limit still cannot
+   * fill a user's requests; a hostile platform exhausts only its own platform's share.
+   */
+  readonly unansweredPerRecipient: RateLimit;
+  /**
+   * Attachment bytes the users of one partner platform may reserve with `attachment.slot`, all
+   * together (ATT-034): each address has its own quota (`attachmentQuotaBytes`), but addresses on
+   * a partner platform cost nothing. 16 GiB at once, then 16 GiB an hour: eight users' full quotas.
+   */
+  readonly slotBytesPerPlatform: RateLimit;
+  /**
+   * Frames that write to the store and have no limit of their own (`block.set`, `consent.set`,
+   * `request.respond`, `keys.publish`, `device.add`, `device.remove`), per account, all together
+   * (PROTO-050): a person taps these a few times a minute; a script taps them thousands of times.
+   */
+  readonly writesPerAccount: RateLimit;
+  /**
+   * `report` per account (PROTO-050): each is kept with its comment for the operator's review, so
+   * a flood fills the store and buries real reports. A user reporting a spam wave may file a few
+   * at once; 20 at once, then 20 an hour.
+   */
+  readonly reportsPerAccount: RateLimit;
+  /**
+   * `account.register` attempts with a token the operator did not issue, per connection and per
+   * client address (AUTH-030): a guesser gets a handful, not thousands a second. Only refusals
+   * count, so a test suite registering hundreds of accounts with its real token is never slowed.
+   */
+  readonly badRegistrationsPerConnection: RateLimit;
+  readonly badRegistrationsPerAddress: RateLimit;
 }
 
 /**
@@ -64,6 +102,37 @@ export interface PeerLimits {
    * 60 s; twice that leaves a client that pings every 30 s (PROTO-029) room for lost pings.
    */
   readonly idleCloseMs: number;
+  /**
+   * A connection that has not authenticated this long after it opened is closed with 1008: its
+   * challenge expired after `challengeTtlSeconds` (AUTH-004), so it can no longer authenticate,
+   * and pings alone must not hold a connection open forever.
+   */
+  readonly authWindowMs: number;
+  /**
+   * Bytes of frames read from one connection (PROTO-049): past the burst the provider stops reading
+   * from it until the bucket refills, so the frames wait in the peer's own TCP buffers. Four full
+   * frames at once, then 2 MiB a second: far above a client's sends (attachments go over HTTP),
+   * far below what one peer can push through loopback or a datacenter link.
+   */
+  readonly bytesPerConnection: RateLimit;
+  /**
+   * Milliseconds of the main thread spent reading one connection's frames (UTF-8, structure
+   * scan, JSON, envelope and schema checks; PROTO-049), as a token bucket of milliseconds: a
+   * second at once, then 10 % of the thread. A client's frames cost well under a millisecond each
+   * once the provider is warm; a hostile peer's worst (a 4 MiB frame) tens, and is then read at
+   * this pace.
+   */
+  readonly readMsPerConnection: RateLimit;
+  /**
+   * The byte budget of a connection that has not authenticated (PROTO-049): `hello`, `auth` and
+   * `account.register` take a few kilobytes, so a peer that floods before `auth.ok` is read at a
+   * trickle from its first frames, and reconnecting gives it no more than that again. Its frames
+   * are at most `maxUnauthenticatedFrameBytes` long, so bytes bound what reading them costs; no
+   * time budget applies before `auth.ok` (time is measured on the wall clock, and a provider's first
+   * frames after it starts cost it hundreds of milliseconds of compiling, which must not pause a
+   * client).
+   */
+  readonly bytesBeforeAuth: RateLimit;
   /**
    * Addresses of reverse proxies in front of the provider whose `X-Forwarded-For` is believed:
    * behind them the per-address limits count the client's address, not the proxy's. Empty: the
@@ -109,6 +178,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
   advertised: {
     // 16 devices × 128 KiB bodies in base64url (×4/3) is 2.7 MiB; 4 MiB leaves room for JSON.
     maxFrameBytes: 4 * MiB,
+    // PROTO-047: before auth.ok a peer is nobody; hello, auth with a partner token (about 1 KiB)
+    // and account.register fit many times over, a parser bomb does not.
+    maxUnauthenticatedFrameBytes: 16 * 1024,
     // Two full 65 536-character texts of ASCII content fit; attachments travel over HTTP.
     maxMessageBytes: 128 * 1024,
     // Today's platforms link a handful of devices per account.
@@ -144,6 +216,13 @@ export const DEFAULT_LIMITS: ServerLimits = {
     claimPerSender: { burst: 60, perMinute: 60 },
     claimPerPlatform: { burst: 6000, perMinute: 6000 },
     claimPerAccount: { burst: 600, perMinute: 600 },
+    claimPerTarget: { burst: 50, perMinute: 50 / 60 },
+    unansweredPerRecipient: { burst: 100, perMinute: 100 / 60 },
+    writesPerAccount: { burst: 60, perMinute: 60 },
+    badRegistrationsPerConnection: { burst: 3, perMinute: 3 },
+    badRegistrationsPerAddress: { burst: 20, perMinute: 10 },
+    reportsPerAccount: { burst: 20, perMinute: 20 / 60 },
+    slotBytesPerPlatform: { burst: 16 * 1024 * MiB, perMinute: (16 * 1024 * MiB) / 60 },
   },
   peers: {
     maxSendBufferBytes: 8 * MiB,
@@ -154,6 +233,10 @@ export const DEFAULT_LIMITS: ServerLimits = {
     newConnectionsPerAddress: { burst: 2000, perMinute: 6000 },
     exemptLoopback: false,
     idleCloseMs: 120_000,
+    authWindowMs: 70_000,
+    bytesPerConnection: { burst: 16 * MiB, perMinute: 120 * MiB },
+    readMsPerConnection: { burst: 1000, perMinute: 6000 },
+    bytesBeforeAuth: { burst: 64 * 1024, perMinute: 1 * MiB },
     trustedProxies: [],
   },
 };

@@ -25,6 +25,8 @@ export function startSweep(ctx: ProviderContext): () => void {
       more = step.more;
     }
     if (expired > 0) ctx.logger.log('info', 'queue.expired', { deliveries: expired });
+    // Rate-limit buckets of senders, claimers and accounts gone quiet (issue 15, finding 7).
+    ctx.rates.forgetFull();
   };
   const timer = setInterval(() => {
     if (running) return; // the previous sweep is still stepping through a backlog

@@ -33,21 +33,38 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 /**
  * ws closes an over-long message with 1009 on its own; PROTO-005 wants the FRAME_TOO_LARGE error
- * frame first. ws calls `close(1009)` while still OPEN, so the error goes out just before.
+ * frame first. ws calls `close(1009)` while still OPEN, so the error goes out just before. ws would
+ * then read (and drop) whatever the peer still sends until its close frame, for up to 30 s: a
+ * hostile peer's megabytes. The socket stops being read instead, so the peer's sending stalls on
+ * TCP flow control, and is destroyed after OVERSIZE_GRACE_MS: destroying it at once, with the
+ * peer's bytes unread, would reset the connection and could lose the two frames on their way.
  */
-function guardOversize(ws: WebSocket, conn: Connection): void {
+/** How long a peer refused FRAME_TOO_LARGE has to read its error and close frames. */
+const OVERSIZE_GRACE_MS = 2000;
+
+function guardOversize(ws: WebSocket, conn: Connection, socket: Duplex): void {
   const close = ws.close.bind(ws);
   ws.close = (code?: number, reason?: string | Buffer) => {
     if (code === 1009 && ws.readyState === ws.OPEN) {
       ws.send(
         JSON.stringify(
           errorFrame(
-            new ProviderError('FRAME_TOO_LARGE', 'the frame exceeds limits.maxFrameBytes'),
+            new ProviderError(
+              'FRAME_TOO_LARGE',
+              conn.state === 'authenticated'
+                ? 'the frame exceeds limits.maxFrameBytes'
+                : 'the frame exceeds limits.maxUnauthenticatedFrameBytes, the limit before auth.ok',
+            ),
             undefined,
           ),
         ),
       );
       conn.state = 'closed';
+      close(code, reason);
+      // ws resumes the socket on the next tick to drain it; stop reading after that.
+      setImmediate(() => socket.pause());
+      setTimeout(() => socket.destroy(), OVERSIZE_GRACE_MS).unref();
+      return;
     }
     close(code, reason);
   };
@@ -345,13 +362,20 @@ export function createTransport(
   const idleSweep = setInterval(
     () => {
       const before = Date.now() - idleCloseMs;
+      const unauthenticatedSince = Date.now() - ctx.limits.peers.authWindowMs;
       for (const conn of connections)
         if (conn.lastFrameAt < before) {
           ctx.logger.log('debug', 'connection.idle', { connection: conn.id });
           conn.close(1000, `no frame for ${Math.round(idleCloseMs / 1000)} s`);
+        } else if (conn.state !== 'authenticated' && conn.openedAt < unauthenticatedSince) {
+          ctx.logger.log('debug', 'connection.unauthenticated', { connection: conn.id });
+          conn.close(1008, 'no authentication in time');
         }
     },
-    Math.min(MAX_IDLE_SWEEP_MS, Math.max(10, idleCloseMs / 4)),
+    Math.min(
+      MAX_IDLE_SWEEP_MS,
+      Math.max(10, Math.min(idleCloseMs, ctx.limits.peers.authWindowMs) / 4),
+    ),
   );
   idleSweep.unref();
   server.on('upgrade', (req, socket, head) => {
@@ -378,9 +402,16 @@ export function createTransport(
     // A handshake that fails (bad headers, a dropped socket) never reaches the callback.
     socket.once('close', release);
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn = new Connection(ctx, ws, socket);
+      const conn = new Connection(
+        ctx,
+        ws,
+        socket,
+        addressKey(
+          clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustedProxies),
+        ),
+      );
       connections.add(conn);
-      guardOversize(ws, conn);
+      guardOversize(ws, conn, socket);
       ctx.logger.log('debug', 'connection.open', { connection: conn.id });
       ws.on('message', (data, isBinary) => conn.receive(data, isBinary));
       ws.on('ping', () => (conn.lastFrameAt = Date.now()));

@@ -72,6 +72,14 @@ export interface AttachmentLimits {
 export interface ProviderLimits {
   /** Largest WebSocket text frame in bytes. */
   maxFrameBytes: PositiveByteCount;
+  /**
+   * Largest WebSocket text frame in bytes before `auth.ok`: small, so that an unauthenticated peer
+   * costs the provider little (PROTO-047); never above `maxFrameBytes`.
+   * @TJS-type integer
+   * @minimum 8192
+   * @maximum 65536
+   */
+  maxUnauthenticatedFrameBytes: number;
   /** Largest decoded ciphertext body per device in bytes. */
   maxMessageBytes: PositiveByteCount;
   /**

@@ -60,6 +60,16 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'no-connection-limit': { requirement: 'PROTO-046', only: 'PROTO-046*' },
   'type-before-v': { requirement: 'PROTO-044', only: 'PROTO-044*' },
   'idle-close-early': { requirement: 'PROTO-028', only: 'PROTO-028*' },
+  'full-frame-limit-before-auth': { requirement: 'PROTO-047', only: 'PROTO-047*' },
+  'parse-before-scan': { requirement: 'PROTO-048', only: 'PROTO-048*' },
+  'no-read-budget': { requirement: 'PROTO-049', only: 'PROTO-049*' },
+  'rate-limit-reveals-block': { requirement: 'CONSENT-022', only: 'CONSENT-022*' },
+  'claims-limited-per-claimer-only': { requirement: 'KEYS-033', only: 'KEYS-033*' },
+  'requests-limited-per-sender-only': { requirement: 'CONSENT-033', only: 'CONSENT-033*' },
+  'slot-bytes-per-user-only': { requirement: 'ATT-034', only: 'ATT-034*' },
+  'unlimited-writes': { requirement: 'PROTO-050', only: 'PROTO-050*' },
+  'token-spent-only-on-success': { requirement: 'AUTH-029', only: 'AUTH-029*' },
+  'unlimited-registration-guesses': { requirement: 'AUTH-030', only: 'AUTH-030*' },
 };
 
 interface VariantRun {

@@ -8,6 +8,7 @@
 import { ERROR_CODES, type ErrorCode } from '../../schemas/errors.ts';
 import { FRAME_TYPES, type ClientFrameType } from '../../schemas/frame-types.ts';
 import type { FrameValidator } from '../../schemas/validator.ts';
+import { SCHEMA_LIMITS } from '../../schemas/limits.ts';
 import type { FuzzInput } from './mutators.ts';
 
 /** A connection's session state as the fuzzer tracks it (spec/framing.md "Session state"). */
@@ -44,6 +45,7 @@ const ENVELOPE_CODES = new Set<ErrorCode>([
   'BAD_JSON',
   'BINARY_NOT_SUPPORTED',
   'FRAME_TOO_LARGE',
+  'FRAME_TOO_COMPLEX',
   'UNKNOWN_TYPE',
   'NOT_AUTHENTICATED',
 ]);
@@ -65,18 +67,55 @@ function decode(payload: Buffer): string | undefined {
   }
 }
 
-/** The answer `input` must get on a connection in `state` (PROTO-030). */
+/**
+ * Whether `text` nests deeper than PROTO-048 allows or holds more array elements and object members
+ * in all: a plain walk over the characters, written apart from the provider's byte scan.
+ */
+export function tooComplex(text: string): boolean {
+  let depth = 0;
+  let elements = 0;
+  let inString = false;
+  let fresh = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i]!;
+    if (inString) {
+      if (c === '\\') i += 1;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === ' ' || c === '\n' || c === '\r' || c === '\t') continue;
+    if (fresh && c !== ']' && c !== '}') elements += 1;
+    fresh = false;
+    if (c === '"') inString = true;
+    else if (c === '[' || c === '{') {
+      depth += 1;
+      fresh = true;
+    } else if (c === ']' || c === '}') depth -= 1;
+    else if (c === ',' && depth > 0) elements += 1;
+    if (depth > SCHEMA_LIMITS.maxFrameDepth || elements > SCHEMA_LIMITS.maxFrameElements)
+      return true;
+  }
+  return false;
+}
+
+/**
+ * The answer `input` must get on a connection in `state` (PROTO-030); before `auth.ok` the frame
+ * limit is `maxUnauthenticatedFrameBytes` (PROTO-047).
+ */
 export function expect(
   input: FuzzInput,
   state: FuzzState,
   maxFrameBytes: number,
   validator: FrameValidator,
+  maxUnauthenticatedFrameBytes = maxFrameBytes,
 ): Expectation {
   if (input.binary) return { kind: 'error', code: 'BINARY_NOT_SUPPORTED', re: undefined };
-  if (input.payload.length > maxFrameBytes)
+  const limit = state === 'authenticated' ? maxFrameBytes : maxUnauthenticatedFrameBytes;
+  if (input.payload.length > limit)
     return { kind: 'error', code: 'FRAME_TOO_LARGE', re: undefined };
   const text = decode(input.payload);
   if (text === undefined) return { kind: 'close', code: CLOSE_INVALID_UTF8 };
+  if (tooComplex(text)) return { kind: 'error', code: 'FRAME_TOO_COMPLEX', re: undefined };
   let frame: unknown;
   try {
     frame = JSON.parse(text);

@@ -119,14 +119,23 @@ async function setUp(
   state: FuzzState,
   account: () => string,
   known: { account?: FuzzAccount },
-): Promise<{ peer: FuzzPeer; maxFrameBytes: number | undefined }> {
+): Promise<{
+  peer: FuzzPeer;
+  maxFrameBytes: number | undefined;
+  maxUnauthenticatedFrameBytes: number | undefined;
+}> {
   const peer = await FuzzPeer.connect(target.wsUrl);
-  if (state === 'opened') return { peer, maxFrameBytes: undefined };
+  if (state === 'opened')
+    return { peer, maxFrameBytes: undefined, maxUnauthenticatedFrameBytes: undefined };
   let welcome = await peer.greet();
-  const maxFrameBytes = (welcome.limits as { maxFrameBytes: number }).maxFrameBytes;
-  if (state === 'greeted') return { peer, maxFrameBytes };
+  const { maxFrameBytes, maxUnauthenticatedFrameBytes } = welcome.limits as {
+    maxFrameBytes: number;
+    maxUnauthenticatedFrameBytes: number;
+  };
+  if (state === 'greeted') return { peer, maxFrameBytes, maxUnauthenticatedFrameBytes };
   known.account ??= await peer.register(target, account());
-  if (await peer.authenticate(known.account, welcome)) return { peer, maxFrameBytes };
+  if (await peer.authenticate(known.account, welcome))
+    return { peer, maxFrameBytes, maxUnauthenticatedFrameBytes };
   // A fuzzed device.remove may have taken the account's device: start a new account.
   peer.close();
   const again = await FuzzPeer.connect(target.wsUrl);
@@ -134,7 +143,7 @@ async function setUp(
   known.account = await again.register(target, account());
   if (!(await again.authenticate(known.account, welcome)))
     throw new SetupError('a freshly registered account could not authenticate');
-  return { peer: again, maxFrameBytes };
+  return { peer: again, maxFrameBytes, maxUnauthenticatedFrameBytes };
 }
 
 /** Runs the fuzzer; the report says what it found. */
@@ -178,6 +187,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
     const probe = await setUp(target, 'greeted', () => '', {});
     probe.peer.close();
     const maxFrameBytes = probe.maxFrameBytes!;
+    const maxUnauthenticatedFrameBytes = probe.maxUnauthenticatedFrameBytes!;
     let next = 0;
     let done = 0;
     let accounts = 0;
@@ -229,7 +239,13 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
         const input = generate(options.seed, index, seeds, { maxFrameBytes });
         mutators[input.mutator] = (mutators[input.mutator] ?? 0) + 1;
         const state = peer.state;
-        const expected = expect(input, state, maxFrameBytes, validator);
+        const expected = expect(
+          input,
+          state,
+          maxFrameBytes,
+          validator,
+          maxUnauthenticatedFrameBytes,
+        );
         const seen = await peer.exchange(input);
         const label = answerLabel(seen);
         answers[label] = (answers[label] ?? 0) + 1;
@@ -357,12 +373,12 @@ export async function replay(
   const target = await serveProvider();
   try {
     const known: { account?: FuzzAccount } = {};
-    const { peer } = await setUp(target, 'greeted', () => 'probe', {});
-    peer.close();
-    const { peer: p, maxFrameBytes } = await setUp(target, state, () => `replay${index}`, known);
-    const max = maxFrameBytes ?? 262_144;
+    const probe = await setUp(target, 'greeted', () => 'probe', {});
+    probe.peer.close();
+    const { peer: p } = await setUp(target, state, () => `replay${index}`, known);
+    const max = probe.maxFrameBytes!;
     const input = generate(seed, index, loadSeeds(), { maxFrameBytes: max });
-    const expected = expect(input, p.state, max, validator);
+    const expected = expect(input, p.state, max, validator, probe.maxUnauthenticatedFrameBytes);
     const seen = await p.exchange(input);
     p.close();
     await new Promise((r) => setTimeout(r, 200));

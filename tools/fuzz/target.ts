@@ -42,7 +42,23 @@ export interface ServedProvider extends PeerTarget {
  */
 export const FUZZ_LIMITS: LimitOverrides = {
   advertised: { maxFrameBytes: 262_144 },
-  peers: { exemptLoopback: true },
+  peers: {
+    exemptLoopback: true,
+    // The read budgets (PROTO-049) would pace the fuzzer's connections, which wait for every
+    // answer; they delay frames and never change an answer, and have their own tests
+    // (test/reference-impl/server/hostile-frames.test.ts).
+    bytesPerConnection: { burst: 1024 * 1024 * 1024, perMinute: 1024 * 1024 * 1024 },
+    readMsPerConnection: { burst: 60_000, perMinute: 60_000 },
+    bytesBeforeAuth: { burst: 1024 * 1024 * 1024, perMinute: 1024 * 1024 * 1024 },
+    // Workers stay unauthenticated for the whole run to fuzz the opened and greeted states.
+    authWindowMs: 24 * 3600 * 1000,
+  },
+  // Fuzzed account.register frames carry wrong tokens by the thousand; the workers' own
+  // registrations, with the right token, must not be refused for them (AUTH-030 has its tests).
+  rates: {
+    badRegistrationsPerConnection: { burst: 1e9, perMinute: 1e9 },
+    badRegistrationsPerAddress: { burst: 1e9, perMinute: 1e9 },
+  },
 };
 
 function readRss(pid: number): number | undefined {

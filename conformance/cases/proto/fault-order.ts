@@ -20,7 +20,7 @@ export const faultOrderCases = [
     requirements: ['PROTO-030'],
     level: 'MUST',
     quote:
-      "When a frame has several faults, the provider MUST report the first in this order: binary frame, frame size, JSON, `v`, `type`, session state, schema, then the frame's own rules.",
+      "When a frame has several faults, the provider MUST report the first in this order: binary frame, frame size, structure (PROTO-048), JSON, `v`, `type`, session state, schema, then the frame's own rules.",
     sends:
       'oversize non-JSON text; v 2 with an unknown type; unknown type before hello; message.send with an extra member before auth; keys.claim of an unknown address with an extra member',
     exclusive: true,

@@ -171,12 +171,13 @@ export const faultyFrameCases = [
     level: 'MUST',
     quote:
       'The provider MUST answer a frame longer than `limits.maxFrameBytes` bytes with an `error` frame carrying `FRAME_TOO_LARGE` and then close the connection with close code 1009.',
-    sends: 'a ping padded to maxFrameBytes + 1 bytes',
+    sends: 'mallory authenticates; a ping padded to maxFrameBytes + 1 bytes',
     exclusive: true,
     timeoutMs: 10000,
-    async run({ world }) {
-      const { peer, welcome } = await world.greeted('mallory');
-      const max = welcome.limits.maxFrameBytes as number;
+    async run({ target, world }) {
+      // Authenticated: before auth.ok the smaller maxUnauthenticatedFrameBytes applies (PROTO-047).
+      const { peer } = await world.firstParty('mallory', { preKeys: 0 });
+      const max = target.welcome.limits.maxFrameBytes as number;
       const head = '{"v":1,"type":"ping","id":"big","pad":"';
       const text = `${head}${'x'.repeat(max + 1 - head.length - 2)}"}`;
       peer.raw(text, `a ${text.length}-byte ping (maxFrameBytes ${max})`);

@@ -11,6 +11,7 @@ import type {
 import { publicKeyAt } from '../codec.ts';
 import type { ConnectionHandle, Handler, HandlerResult, ProviderContext } from '../context.ts';
 import { ProviderError } from '../errors.ts';
+import type { RateLimit } from '../limits.ts';
 
 function tokenMatches(given: string, issued: readonly string[]): boolean {
   const g = Buffer.from(given);
@@ -28,8 +29,24 @@ function register(
   f: AccountRegisterFrame,
 ): HandlerResult {
   const identityKey = publicKeyAt(f.identityKey, '/identityKey');
-  if (!tokenMatches(f.registrationToken, ctx.registrationTokens))
+  // AUTH-030: refused attempts are counted per connection and client address; once a guesser
+  // has used them up, every attempt is refused RATE_LIMITED, the right token included.
+  const { rates } = ctx.limits;
+  const guesses: (readonly [string, RateLimit])[] = ctx.faults.has('unlimited-registration-guesses')
+    ? []
+    : [
+        [`badreg:${conn.id}`, rates.badRegistrationsPerConnection],
+        [`badreg@${conn.peerAddress ?? 'unknown'}`, rates.badRegistrationsPerAddress],
+      ];
+  const wait = ctx.rates.waitFor(guesses);
+  if (wait > 0)
+    throw new ProviderError('RATE_LIMITED', 'too many refused registrations', {
+      retryAfterMs: wait,
+    });
+  if (!tokenMatches(f.registrationToken, ctx.registrationTokens)) {
+    ctx.rates.take(guesses);
     throw new ProviderError('REGISTRATION_REFUSED', 'registration refused'); // AUTH-023
+  }
   const address = `${f.name}@${ctx.domain}`;
   const created = ctx.store.createLocalAccount({
     address,

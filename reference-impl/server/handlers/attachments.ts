@@ -7,13 +7,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { AttachmentSlotFrame } from '../../../schemas/frames/attachments.ts';
 import type { ConnectionHandle, Handler, HandlerResult, ProviderContext } from '../context.ts';
 import { ProviderError } from '../errors.ts';
+import { limitRate } from './consent-gate.ts';
 
 /** The HTTP paths of the attachment endpoints (spec/openapi/attachments.yaml). */
 export const UPLOAD_PATH = '/parley/v1/uploads/';
 export const BLOB_PATH = '/parley/v1/blobs/';
 
 function slot(ctx: ProviderContext, conn: ConnectionHandle, f: AttachmentSlotFrame): HandlerResult {
-  const { address } = conn.session!;
+  const { address, origin } = conn.session!;
   const limits = ctx.limits.advertised.attachments;
   if (f.size > limits[f.kind])
     throw new ProviderError(
@@ -31,6 +32,9 @@ function slot(ctx: ProviderContext, conn: ConnectionHandle, f: AttachmentSlotFra
     ctx.store.attachmentBytes(address, usedSince) + f.size > ctx.limits.attachmentQuotaBytes
   )
     throw new ProviderError('QUOTA_EXCEEDED', 'the attachment quota is used up'); // ATT-016
+  // ATT-034: what one partner platform's users reserve together, whichever addresses they use.
+  if (origin.thirdParty && !ctx.faults.has('slot-bytes-per-user-only'))
+    limitRate(ctx, [[`slots@${origin.platform}`, ctx.limits.rates.slotBytesPerPlatform, f.size]]);
   const blobId = randomUUID();
   const uploadToken = randomBytes(32).toString('base64url'); // ATT-017: 256 bits each,
   const capability = randomBytes(32).toString('base64url'); // independent of each other and blobId

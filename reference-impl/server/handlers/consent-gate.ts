@@ -46,7 +46,7 @@ export function gateRecipient(
 /** Takes a token from each bucket or refuses with RATE_LIMITED and `retryAfterMs` (PROTO-041). */
 export function limitRate(
   ctx: ProviderContext,
-  checks: readonly (readonly [string, RateLimit])[],
+  checks: readonly (readonly [string, RateLimit] | readonly [string, RateLimit, number])[],
 ): void {
   const wait = ctx.rates.take(checks);
   if (wait > 0)

@@ -156,6 +156,10 @@ function claim(ctx: ProviderContext, conn: ConnectionHandle, f: KeysClaimFrame):
       ...checks,
       [`claim3p:${session.address}`, rates.claimPerSender],
       [`claim3p@${session.origin.platform}`, rates.claimPerPlatform],
+      // KEYS-033: per claimed account and claiming platform, whoever claims.
+      ...(ctx.faults.has('claims-limited-per-claimer-only')
+        ? []
+        : [[`claimed:${f.address}@${session.origin.platform}`, rates.claimPerTarget] as const]),
     ]); // CONSENT-025
   else limitRate(ctx, checks); // KEYS-017
   const bundles = ctx.store.claimKeys(f.address, f.deviceIds);

@@ -116,13 +116,22 @@ function checkSend(
   const contact = thirdParty ? ctx.store.getContact(f.to, session.address) : undefined;
   if (thirdParty) {
     const { rates } = ctx.limits;
+    // CONSENT-026 counts every send to a recipient who has not accepted the sender, whether the
+    // request is new, pending, declined or blocked: a block creates no contact, so counting only
+    // sends without one would limit a blocked sender sooner than one whose request waits, and
+    // tell it of the block (CONSENT-022). The fault counts the old way.
+    const unanswered = ctx.faults.has('rate-limit-reveals-block')
+      ? contact === undefined
+      : contact?.state !== 'accepted';
     limitRate(ctx, [
       [`send:${session.address}`, rates.sendPerSender],
       [`send@${session.origin.platform}`, rates.sendPerPlatform],
-      ...(contact === undefined
-        ? [[`request:${session.address}`, rates.newRequestPerSender] as const]
+      ...(unanswered ? [[`request:${session.address}`, rates.newRequestPerSender] as const] : []),
+      // CONSENT-033: per recipient and sending platform, whoever sends.
+      ...(unanswered && !ctx.faults.has('requests-limited-per-sender-only')
+        ? [[`unanswered:${f.to}@${session.origin.platform}`, rates.unansweredPerRecipient] as const]
         : []),
-    ]); // CONSENT-025/026
+    ]); // CONSENT-025/026/033
   }
   // Sizes (DELIV-005).
   const max = ctx.limits.advertised.maxMessageBytes;

@@ -84,13 +84,16 @@ async function auth(
   const claims = await verifier(ctx).verify(ctx, f.token);
   if (typeof claims === 'string') refuse(ctx, conn, claims);
   const identityKey = fromB64(f.identityKey);
+  // AUTH-029: a token that verifies is spent by its first presentation, whatever the device proof
+  // (the fault spends it only on success): one seen in transit with a bad proof is worth nothing.
+  const spendLate = ctx.faults.has('token-spent-only-on-success');
+  const fresh = (): boolean =>
+    ctx.store.rememberTokenId(claims.iss, claims.jti, claims.exp * 1000) ||
+    ctx.faults.has('accept-replayed-token');
+  if (!spendLate && !fresh()) refuse(ctx, conn, 'token-replayed'); // AUTH-017
   if (!verifyDeviceProof(identityKey, challenge!.bytes, claims.sub, f.deviceId, signature))
     refuse(ctx, conn, 'bad-signature'); // AUTH-019
-  if (
-    !ctx.store.rememberTokenId(claims.iss, claims.jti, claims.exp * 1000) &&
-    !ctx.faults.has('accept-replayed-token')
-  )
-    refuse(ctx, conn, 'token-replayed'); // AUTH-017
+  if (spendLate && !fresh()) refuse(ctx, conn, 'token-replayed'); // AUTH-017
   ctx.store.upsertPartnerDevice(
     { address: claims.sub, deviceId: f.deviceId, registrationId: f.registrationId, identityKey },
     claims.iss,

@@ -62,7 +62,7 @@ function sampleReport(): Report {
       expected: 'a',
       actual: 'b',
     }),
-    result('KEYS-015-kyber', 'skip', { message: 'no kyber' }),
+    result('KEYS-018-exhausted', 'skip', { message: 'no operator hook' }),
     result('AUTH-004-late', 'error', { message: 'timed out' }),
   ];
   const end: RunEnd = { results, summary: summarise(results), durationMs: 99 };
@@ -257,7 +257,7 @@ describe('conformance reporters', () => {
       'ENC-034-refused',
       'AUTH-004-late',
       'PROTO-029-ping',
-      'KEYS-015-kyber',
+      'KEYS-018-exhausted',
       'ENC-003-relay',
     ];
     const at = order.map((id) => html.indexOf(`<section id="${id}"`));
@@ -265,7 +265,7 @@ describe('conformance reporters', () => {
     expect([...at].sort((x, y) => x - y)).to.deep.equal(at);
     expect(html).to.include('Broken: <code>AUTH-021</code> — The sentence of AUTH-021 itself.');
     expect(html).to.match(/Requirements checked in this run: <b>3<\/b>/);
-    expect(html).to.include('skipped: no kyber');
+    expect(html).to.include('skipped: no operator hook');
   });
 
   it('says incomplete, not conformant, for a run with errors and no failure; conformant when every selected case passed', () => {
@@ -283,7 +283,7 @@ describe('conformance reporters', () => {
     expect(c.checked).to.equal(3);
     expect(c.selected).to.equal(5);
     expect(c.notChecked.filter((n) => n.level === 'MUST')).to.deep.include.members([
-      { id: 'KEYS-015', level: 'MUST', reason: 'skipped: no kyber' },
+      { id: 'KEYS-018', level: 'MUST', reason: 'skipped: no operator hook' },
       { id: 'AUTH-004', level: 'MUST', reason: 'error: timed out' },
     ]);
     const stopped = sampleReport();
@@ -373,7 +373,7 @@ describe('conformance reporters', () => {
     const all = r.coverage.requirements;
     expect(text).to.include(`requirements: 5/${all} have a case; 3/${all} checked in this run`);
     expect(text).to.include('selected MUSTs not checked in this run: 2');
-    expect(text).to.include('KEYS-015: skipped: no kyber');
+    expect(text).to.include('KEYS-018: skipped: no operator hook');
     expect(text).to.include('AUTH-004: error: timed out');
     expect(text).to.not.include('\u001b[');
   });

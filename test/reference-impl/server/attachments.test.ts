@@ -7,6 +7,7 @@ import {
   makePartner,
   startTestProvider,
   thirdParty,
+  type AnyFrame,
   type Partner,
 } from './support/harness.ts';
 
@@ -78,5 +79,36 @@ describe('provider attachment slots (spec/attachments.md)', () => {
       });
     }
     expect(a.uploadToken).not.to.equal(b.uploadToken);
+  });
+});
+
+describe('provider attachment reservations per partner platform (spec/attachments.md ATT-034)', () => {
+  it('nine minted users of one platform each reserving their 2 GiB: the first eight get 16 GiB, the ninth RATE_LIMITED, alice first-party still her quota (ATT-034)', async () => {
+    const partner = await makePartner();
+    const provider = await startTestProvider([partner]);
+    const document = 100 * 1024 * 1024;
+    const slotOf = (d: { wire: { request: (t: string, b: object) => Promise<AnyFrame> } }) =>
+      d.wire.request('attachment.slot', { kind: 'document', size: document, digest });
+    let reserved = 0;
+    for (let i = 0; i < 8; i += 1) {
+      const user = await thirdParty(provider, partner, `minted-up-${i}`, 0);
+      for (let j = 0; j < 20; j += 1) {
+        expect((await slotOf(user)).type).to.equal('attachment.slotted');
+        reserved += document;
+      }
+      expect((await slotOf(user)).code).to.equal('QUOTA_EXCEEDED');
+      user.wire.close();
+    }
+    expect(reserved).to.equal(16_000 * 1024 * 1024);
+    const ninth = await thirdParty(provider, partner, 'minted-up-8', 0);
+    // 16 GiB less 16 000 MiB leave 384 MiB: three more slots, then the platform is out.
+    for (let j = 0; j < 3; j += 1)
+      expect((await slotOf(ninth)).type).to.equal('attachment.slotted');
+    const refused = await slotOf(ninth);
+    expect(refused.code).to.equal('RATE_LIMITED');
+    expect(refused.retryAfterMs).to.be.a('number').above(0);
+    const alice = await firstParty(provider, 'up-alice', 0);
+    expect((await slotOf(alice)).type).to.equal('attachment.slotted');
+    await provider.close();
   });
 });

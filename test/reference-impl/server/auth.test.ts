@@ -225,6 +225,85 @@ describe('provider authentication (spec/auth.md)', () => {
     await expectAuthFailed(dev, await dev.authPartner(partner, { jti }));
   });
 
+  it('bob’s token, first presented by mallory with her own identity key and refused, is refused to bob too: it was spent (AUTH-029)', async () => {
+    const token = await partnerToken(partner, {
+      sub: 'spent@chat.example',
+      jti: 'spent-token-id-00001',
+    });
+    const bob = new Device('spent@chat.example', 1, IdentityKeyPair.generate());
+    const mallory = IdentityKeyPair.generate();
+    await bob.connect(provider);
+    const stolen = await bob.wire.request('auth', {
+      method: 'partner',
+      token,
+      deviceId: 1,
+      registrationId: bob.registrationId,
+      identityKey: Buffer.from(mallory.publicKey).toString('base64url'),
+      signature: bob.proof(),
+    });
+    await expectAuthFailed(bob, stolen);
+    await bob.connect(provider);
+    const own = await bob.wire.request('auth', {
+      method: 'partner',
+      token,
+      deviceId: 1,
+      registrationId: bob.registrationId,
+      identityKey: bob.identityKey,
+      signature: bob.proof(),
+    });
+    await expectAuthFailed(bob, own);
+  });
+
+  it('mallory’s 4th wrong registration token on one connection is RATE_LIMITED, and then the right one too; her address gets 20 in all (AUTH-030)', async () => {
+    const guesser = await startTestProvider([]);
+    const register = (d: Device, token: string) =>
+      d.wire.request('account.register', {
+        registrationToken: token,
+        name: d.address.split('@')[0],
+        identityKey: d.identityKey,
+        registrationId: d.registrationId,
+      });
+    const answers: string[] = [];
+    let connections = 0;
+    for (let c = 0; c < 8; c += 1) {
+      const mallory = new Device(`guess${c}@wa.example`, 1, IdentityKeyPair.generate());
+      await mallory.connect(guesser);
+      connections += 1;
+      for (let i = 0; i < 4; i += 1) {
+        const reply = await register(mallory, `guess-${c}-${i}`);
+        answers.push(reply.code);
+      }
+      if (c === 0) expect((await register(mallory, TOKEN)).code).to.equal('RATE_LIMITED');
+      mallory.wire.close();
+    }
+    expect(answers.slice(0, 4)).to.deep.equal([
+      'REGISTRATION_REFUSED',
+      'REGISTRATION_REFUSED',
+      'REGISTRATION_REFUSED',
+      'RATE_LIMITED',
+    ]);
+    expect(answers.filter((a) => a === 'REGISTRATION_REFUSED')).to.have.length(20);
+    expect(connections).to.equal(8);
+    await guesser.close();
+  });
+
+  it('closes with 1008 a connection that pings but never authenticates once the authentication window passed, and not alice’s (finding 7)', async () => {
+    const windowed = await startTestProvider([], { limits: { peers: { authWindowMs: 400 } } });
+    const alice = await firstParty(windowed, 'window-alice', 0);
+    const mallory = await Wire.open(windowed.wsUrl);
+    expect((await mallory.request('hello', { versions: [1] })).type).to.equal('welcome');
+    const pinger = setInterval(() => {
+      if (mallory.closeCode === undefined) mallory.send({ v: 1, type: 'ping', id: 'p' });
+    }, 50);
+    try {
+      expect(await mallory.closed).to.equal(1008);
+    } finally {
+      clearInterval(pinger);
+    }
+    expect((await alice.wire.request('ping')).type).to.equal('pong');
+    await windowed.close();
+  });
+
   it('refuses a partner auth whose device proof does not verify under its identityKey (AUTH-019)', async () => {
     const dev = new Device('proof@chat.example', 1, IdentityKeyPair.generate());
     await dev.connect(provider);

@@ -375,6 +375,110 @@ describe('provider third-party rate limits (spec/consent.md "Rate limits")', () 
     await provider.close();
   });
 
+  it('bob, blocked by carol, and erin, whose request dave has not answered, get the same answers to 12 sends each: 10 accepted, then RATE_LIMITED (CONSENT-022)', async () => {
+    const partner = await makePartner();
+    const provider = await startTestProvider([partner]);
+    const carol = await firstParty(provider, 'oracle-carol');
+    const dave = await firstParty(provider, 'oracle-dave');
+    await optIn(carol);
+    await optIn(dave);
+    const bob = await thirdParty(provider, partner, 'oracle-bob', 0);
+    const erin = await thirdParty(provider, partner, 'oracle-erin', 0);
+    await carol.wire.request('block.set', { address: bob.address, blocked: true });
+    const answer = (f: AnyFrame): string => (f.type === 'error' ? f.code : f.type);
+    const blocked: string[] = [];
+    const waiting: string[] = [];
+    for (let i = 0; i < 12; i += 1) {
+      blocked.push(answer(await bob.sendText(carol.address, `${i}`)));
+      waiting.push(answer(await erin.sendText(dave.address, `${i}`)));
+    }
+    const expected = [
+      ...Array<string>(10).fill('message.accepted'),
+      'RATE_LIMITED',
+      'RATE_LIMITED',
+    ];
+    expect(waiting).to.deep.equal(expected);
+    expect(blocked).to.deep.equal(expected);
+    expect(await carol.wire.sees((f) => f.type === 'message')).to.equal(false);
+    await provider.close();
+  });
+
+  it('twelve minted senders of one platform writing 10 texts each to alice, who answers none, get 100 accepted and the rest RATE_LIMITED (CONSENT-033)', async () => {
+    const partner = await makePartner();
+    const provider = await startTestProvider([partner]);
+    const alice = await firstParty(provider, 'minted-alice');
+    await optIn(alice);
+    let accepted = 0;
+    let limited = 0;
+    for (let i = 0; i < 12; i += 1) {
+      const sender = await thirdParty(provider, partner, `minted-${i}`, 0);
+      expect((await sender.startSessions(alice.address)).type).to.equal('keys.bundle');
+      for (let j = 0; j < 10; j += 1) {
+        const reply = await sender.sendText(alice.address, `${j}`);
+        if (reply.type === 'message.accepted') accepted += 1;
+        else if (reply.code === 'RATE_LIMITED') limited += 1;
+        else expect.fail(JSON.stringify(reply));
+      }
+      sender.wire.close();
+    }
+    expect({ accepted, limited }).to.deep.equal({ accepted: 100, limited: 20 });
+    expect((await alice.wire.request('requests.list')).pending).to.have.length(10);
+    await provider.close();
+  });
+
+  it('eleven minted claimers of one platform claiming alice 5 times each: the 51st claim is RATE_LIMITED (KEYS-033)', async () => {
+    const partner = await makePartner();
+    const provider = await startTestProvider([partner]);
+    const alice = await firstParty(provider, 'claimed-alice', 100);
+    await optIn(alice);
+    const answers: string[] = [];
+    for (let i = 0; i < 11; i += 1) {
+      const claimer = await thirdParty(provider, partner, `claimer-${i}`, 0);
+      for (let j = 0; j < 5; j += 1) {
+        const reply = await claimer.wire.request('keys.claim', { address: alice.address });
+        answers.push(reply.type === 'error' ? reply.code : reply.type);
+      }
+      claimer.wire.close();
+    }
+    expect(answers).to.deep.equal([
+      ...Array<string>(50).fill('keys.bundle'),
+      ...Array<string>(5).fill('RATE_LIMITED'),
+    ]);
+    // Alice's own platform's first-party users are not counted against the partner platform.
+    const carol = await firstParty(provider, 'claimed-carol', 0);
+    expect((await carol.wire.request('keys.claim', { address: alice.address })).type).to.equal(
+      'keys.bundle',
+    );
+    await provider.close();
+  });
+
+  it('alice’s 61st block.set in a burst and her 21st report get RATE_LIMITED with retryAfterMs; nothing of them is stored (PROTO-050, PROTO-042)', async () => {
+    const provider = await startTestProvider([]);
+    const alice = await firstParty(provider, 'writes-alice', 0);
+    const answers: string[] = [];
+    for (let i = 0; i < 61; i += 1) {
+      const reply = await alice.wire.request('block.set', {
+        address: `spammer${i}@chat.example`,
+        blocked: true,
+      });
+      answers.push(reply.type === 'error' ? reply.code : reply.type);
+    }
+    expect(answers.slice(0, 60).every((a) => a === 'block.state')).to.equal(true);
+    expect(answers[60]).to.equal('RATE_LIMITED');
+    expect(provider.store.isBlocked(alice.address, 'spammer60@chat.example')).to.equal(false);
+    const report = () =>
+      alice.wire.request('report', {
+        address: 'mallory@chat.example',
+        reason: 'spam',
+        comment: 'x'.repeat(2000),
+      });
+    for (let i = 0; i < 20; i += 1) expect((await report()).type).to.equal('report.received');
+    const refused = await report();
+    expect(refused.code).to.equal('RATE_LIMITED');
+    expect(refused.retryAfterMs).to.be.a('number').above(0);
+    await provider.close();
+  });
+
   it('applies the lower new-request limit to messages that open a request (CONSENT-026)', async () => {
     const [provider, alice, bob] = await setup({
       newRequestPerSender: { burst: 1, perMinute: 1 },

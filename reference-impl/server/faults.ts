@@ -44,7 +44,7 @@ export const FAULTS = {
   'last-resort-kyber-first':
     'KEYS-028: the last-resort Kyber prekey is served while one-time Kyber prekeys are left',
   'number-devices-upward':
-    'AUTH-031: device.add numbers devices upward, never reusing a removed id, so ids pass 127',
+    'AUTH-032: device.add numbers devices upward, never reusing a removed id, so ids pass 127',
   'consume-last-resort-kyber':
     'KEYS-030: handing out the last-resort Kyber prekey deletes it, so later claims find none',
   'low-ignores-kyber':

@@ -146,7 +146,7 @@ export interface ServerLimits {
   readonly advertised: ProviderLimits;
   /**
    * Devices per account; at most `maxDevicesPerMessage` so one send can reach them all (DELIV-006),
-   * and at most 127, the device ids libsignal accepts (AUTH-031).
+   * and at most 127, the device ids libsignal accepts (AUTH-032).
    */
   readonly maxDevicesPerAccount: number;
   /** Seconds within which an `auth` must follow its `welcome` (AUTH-004). */
@@ -256,7 +256,7 @@ export function resolveLimits(overrides: LimitOverrides = {}): ServerLimits {
     rates: { ...DEFAULT_LIMITS.rates, ...rates },
     peers: { ...DEFAULT_LIMITS.peers, ...peers },
   };
-  // DELIV-006: one send must be able to reach every device an account may have; AUTH-031: device
+  // DELIV-006: one send must be able to reach every device an account may have; AUTH-032: device
   // ids are 1..127.
   const maxDevicesPerAccount = Math.min(
     resolved.maxDevicesPerAccount,

@@ -1,7 +1,7 @@
 /**
  * Faults of the key directory and the device list as a store decorator, outside the production
  * paths: each breaks one MUST of spec/keys.md about Kyber prekeys (KEYS-028..030) or of
- * spec/auth.md about device ids (AUTH-031) for the conformance suite's self-test.
+ * spec/auth.md about device ids (AUTH-032) for the conformance suite's self-test.
  * Installed by `startProvider` only when one of these faults is asked for.
  */
 import type {
@@ -40,7 +40,7 @@ export function withStoreFaults(store: ProviderStore, faults: ReadonlySet<Fault>
   const nextDeviceId = new Map<string, number>();
   return new Proxy(store, {
     get(target, property, receiver) {
-      // breaks AUTH-031: ids count upward past 127; the device goes in through the one store
+      // breaks AUTH-032: ids count upward past 127; the device goes in through the one store
       // method that takes an id (upsertPartnerDevice, which leaves a local account local)
       if (property === 'addDevice' && faults.has('number-devices-upward'))
         return (address: string, registrationId: number, maxDevices: number, now: number) => {

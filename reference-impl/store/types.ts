@@ -245,7 +245,7 @@ export interface ProviderStore {
   getDevice(address: string, deviceId: number): DeviceRecord | undefined;
   /**
    * Adds a sibling device of a local account under the lowest device id in 1..127 that no current
-   * device of it holds (AUTH-027, AUTH-031); undefined past `maxDevices` or when all 127 are taken.
+   * device of it holds (AUTH-027, AUTH-032); undefined past `maxDevices` or when all 127 are taken.
    */
   addDevice(
     address: string,

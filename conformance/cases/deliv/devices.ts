@@ -6,7 +6,7 @@ import { defineCase } from '../../runner/case.ts';
 import { SkipCase } from '../../runner/signals.ts';
 import { TestUser } from '../../transport/users.ts';
 
-/** Device ids are 1..127 (AUTH-031, libsignal's range). */
+/** Device ids are 1..127 (AUTH-032, libsignal's range). */
 const MAX_DEVICE_ID = 127;
 
 export const deviceCases = [
@@ -72,10 +72,10 @@ export const deviceCases = [
     },
   }),
   defineCase({
-    id: 'AUTH-031-lowest-free-device-id',
+    id: 'AUTH-032-lowest-free-device-id',
     title:
       'alice adds devices until refused (CONFLICT), each under the lowest free id; after removing two, the next adds get those ids back, lowest first',
-    requirements: ['AUTH-031', 'AUTH-027', 'AUTH-028'],
+    requirements: ['AUTH-032', 'AUTH-027', 'AUTH-028'],
     level: 'MUST',
     quote:
       'The provider MUST answer `device.add` with the lowest device id from 1 to 127 that no current device of the account has, and MUST refuse a `device.add` with `CONFLICT` when the account has as many devices as the provider allows, which is at most 127.',
@@ -108,12 +108,12 @@ export const deviceCases = [
         const added = await add();
         if (added.type === 'error') refused = added;
         else {
-          mustMatch('AUTH-031', added, hasMembers('device.added', { deviceId: lowestFree() }));
+          mustMatch('AUTH-032', added, hasMembers('device.added', { deviceId: lowestFree() }));
           held.add(added.deviceId);
         }
       }
       refused ??= await add(); // 127 devices leave no id free
-      mustMatch('AUTH-031', refused, isError('CONFLICT'));
+      mustMatch('AUTH-032', refused, isError('CONFLICT'));
       const removable = [...held].filter((id) => id !== 1).slice(0, 2);
       if (removable.length < 2)
         throw new SkipCase(`the provider allows ${held.size} devices, too few to remove two`);
@@ -124,7 +124,7 @@ export const deviceCases = [
       }
       for (let i = 0; i < 2; i++) {
         const expected = lowestFree();
-        mustMatch('AUTH-031', await add(), hasMembers('device.added', { deviceId: expected }));
+        mustMatch('AUTH-032', await add(), hasMembers('device.added', { deviceId: expected }));
         held.add(expected);
       }
     },

@@ -110,7 +110,7 @@ export class SqliteAccounts extends SqlBase {
       );
       const first = devices[0];
       if (!account || !first || devices.length >= maxDevices) return undefined;
-      // AUTH-031: the lowest id in 1..127 that no current device holds (a removed device's id is
+      // AUTH-032: the lowest id in 1..127 that no current device holds (a removed device's id is
       // reused), none when all 127 are taken.
       const taken = new Set(devices.map((d) => d.device_id as number));
       let deviceId = 1;

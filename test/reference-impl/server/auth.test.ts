@@ -410,7 +410,7 @@ describe('provider accounts and devices (spec/auth.md "Test accounts", "Devices"
     bob.wire.close();
   });
 
-  it('answers device.add with the lowest id no current device has, reusing a removed device’s id (AUTH-027, AUTH-031)', async () => {
+  it('answers device.add with the lowest id no current device has, reusing a removed device’s id (AUTH-027, AUTH-032)', async () => {
     const alice = await firstParty(provider, 'devalice', 0);
     const a = await alice.wire.request('device.add', { registrationId: 11 });
     expect(a).to.include({ type: 'device.added', deviceId: 2 });
@@ -425,7 +425,7 @@ describe('provider accounts and devices (spec/auth.md "Test accounts", "Devices"
     alice.wire.close();
   });
 
-  it('refuses the device past the account limit with CONFLICT, and the id of a removed one is given again (AUTH-031)', async () => {
+  it('refuses the device past the account limit with CONFLICT, and the id of a removed one is given again (AUTH-032)', async () => {
     const big = await startTestProvider([], {
       limits: {
         advertised: { maxDevicesPerMessage: 64 },

@@ -292,7 +292,7 @@ describe('the SQLite provider store', () => {
     store.close();
   });
 
-  it('adds devices under the lowest free id from 2 to 127 and none past 127, whatever maxDevices (AUTH-031)', () => {
+  it('adds devices under the lowest free id from 2 to 127 and none past 127, whatever maxDevices (AUTH-032)', () => {
     const store = openSqliteStore(':memory:');
     const bob = { address: 'bob@wa.example', platform: 'wa.example', registrationId: 7, now: 1 };
     store.createLocalAccount({ ...bob, identityKey: key(1) });

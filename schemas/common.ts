@@ -93,10 +93,10 @@ export type PlatformId = string;
 export type Address = string;
 
 /**
- * A device of an account, unique within the account.
+ * A device of an account, unique within the account: 1 to 127, the ids libsignal accepts.
  * @TJS-type integer
  * @minimum 1
- * @maximum 2147483647
+ * @maximum 127
  */
 export type DeviceId = number;
 

@@ -11,6 +11,8 @@ import { unpad } from '../../reference-impl/client/content.ts';
 import type { Sessions } from '../../reference-impl/client/sessions.ts';
 import {
   breakClient,
+  breakDecryption,
+  breakSessionClock,
   breakStore,
   partnerTokenFault,
   unknownErrorIgnored,
@@ -52,6 +54,14 @@ export const CLIENT_FAULTS = {
   'send-x3dh-version': 'ENC-022',
   /** Keeps a one-time Kyber prekey after a message used it, as if it were a last-resort one. */
   'keep-one-time-kyber-prekeys': 'ENC-049',
+  /** Salts a late message with the SPQR chain's next key, not the key kept for the index it names. */
+  'late-messages-salted-with-next-spqr-key': 'ENC-053',
+  /** Refuses a message whose SPQR data carries a braid chunk (Hdr, Ek, …). */
+  'refuse-spqr-chunks': 'ENC-054',
+  /** Takes a field 5 that does not parse, or names a used key, as naming the next key. */
+  'accept-bad-spqr-data': 'ENC-055',
+  /** Never compares field 6 (addresses) with the session's parties. */
+  'ignore-addresses': 'ENC-056',
   /** Throws the session away when a message fails to decrypt. */
   'drop-session-on-failure': 'ENC-021',
   /** Displays text with markup interpreted (tags stripped). */
@@ -139,6 +149,12 @@ export const CLIENT_SHOULD_FAULTS = {
   'no-signed-prekey-rotation': 'KEYS-009',
   /** Deletes a replaced signed prekey at once. */
   'drop-replaced-signed-prekey': 'KEYS-010',
+  /** Never replaces its last-resort Kyber prekey, however old. */
+  'no-kyber-prekey-rotation': 'KEYS-027',
+  /** Deletes a replaced last-resort Kyber prekey at once. */
+  'drop-replaced-kyber-prekey': 'KEYS-027',
+  /** Times its sessions by the machine's clock, not its own, so a month-old unanswered one is reused. */
+  'sessions-on-wall-clock': 'ENC-058',
   /** Never sees `keys.low` (dropped on the wire), so never replenishes. */
   'ignore-keys-low': 'KEYS-023',
   /** Gives up on DEVICE_MISMATCH (seen as INTERNAL on the wire). */
@@ -391,6 +407,8 @@ class ReferenceDriver {
       ...(partner ? { partner: partnerTokenFault(partner, this.faults) ?? partner } : {}),
     });
     breakClient(client, this.faults);
+    breakDecryption(client, this.faults);
+    breakSessionClock(client, this.allFaults);
     client.on('message', (m) => {
       this.chats.add(m);
       this.onContent(client, m);

@@ -6,13 +6,22 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { IdentityKeyPair, verifySignature } from '../../reference-impl/crypto/index.ts';
+import { decrypt } from '../../reference-impl/crypto/cipher.ts';
+import {
+  IdentityKeyPair,
+  ProtocolError,
+  ProtocolErrorCode,
+  verifySignature,
+  type ProtocolStores,
+} from '../../reference-impl/crypto/index.ts';
+import type { DecryptDeviations } from '../../reference-impl/crypto/test-deviations.ts';
 import type {
   MemoryClientStore,
   ParleyClient,
   PartnerKey,
   TokenSource,
 } from '../../reference-impl/client/index.ts';
+import type { Sessions } from '../../reference-impl/client/sessions.ts';
 
 /** The fault names of the variant (CLIENT_FAULTS in reference-driver.ts). */
 type Faults = ReadonlySet<string>;
@@ -60,6 +69,26 @@ export function breakStore(store: MemoryClientStore, faults: Faults): void {
     store.saveSignedPreKey = async (keyId, record) => {
       for (const old of await store.listSignedPreKeys()) await store.removeSignedPreKey(old.keyId);
       await save(keyId, record);
+    };
+  }
+  if (faults.has('no-kyber-prekey-rotation')) {
+    // KEYS-027: a last-resort Kyber prekey that never ages.
+    const save = store.saveKyberPreKey.bind(store);
+    store.saveKyberPreKey = (keyId, record, options) =>
+      save(
+        keyId,
+        options?.lastResort ? { ...record, timestamp: Number.MAX_SAFE_INTEGER } : record,
+        options,
+      );
+  }
+  if (faults.has('drop-replaced-kyber-prekey')) {
+    // KEYS-027: the replaced last-resort Kyber prekey goes as soon as its successor is stored.
+    const save = store.saveKyberPreKey.bind(store);
+    store.saveKyberPreKey = async (keyId, record, options) => {
+      if (options?.lastResort)
+        for (const old of await store.listLastResortKyberPreKeys())
+          await store.removeKyberPreKey(old.keyId);
+      await save(keyId, record, options);
     };
   }
   if (faults.has('sign-auth-without-device-id')) {
@@ -119,6 +148,54 @@ export function breakClient(client: ParleyClient, faults: Faults): void {
       }
     return bundle;
   };
+}
+
+/** The decrypt deviations (reference-impl/crypto/test-deviations.ts) each receiving fault asks for. */
+const DECRYPT_FAULTS: Readonly<Record<string, DecryptDeviations>> = {
+  'late-messages-salted-with-next-spqr-key': { lateSpqrKeysFromHead: true }, // ENC-053
+  'refuse-spqr-chunks': { refuseSpqrChunks: true }, // ENC-054
+  'accept-bad-spqr-data': { acceptBadSpqrData: true }, // ENC-055
+  'ignore-addresses': { ignoreAddresses: true }, // ENC-056
+};
+
+/**
+ * Receiving faults of the SPQR chain and field 6: the SDK's per-client decryption (reached through
+ * its private members, in this test-only code path) calls the crypto core with the deviations of
+ * the variant. A peer's changed identity still goes through the SDK's own path.
+ */
+export function breakDecryption(client: ParleyClient, faults: Faults): void {
+  const deviations: DecryptDeviations = Object.assign(
+    {},
+    ...Object.entries(DECRYPT_FAULTS)
+      .filter(([fault]) => faults.has(fault))
+      .map(([, d]) => d),
+  ) as DecryptDeviations;
+  if (Object.keys(deviations).length === 0) return;
+  const sessions = (client as unknown as { sessions: Sessions }).sessions;
+  const store = (sessions as unknown as { store: ProtocolStores }).store;
+  const honest = sessions.decrypt.bind(sessions);
+  sessions.decrypt = async (address, type, body) => {
+    try {
+      return await sessions.lock.run(() =>
+        decrypt({ type, body: unb64(body) }, address, store, {}, deviations),
+      );
+    } catch (error) {
+      if (error instanceof ProtocolError && error.code === ProtocolErrorCode.UntrustedIdentity)
+        return honest(address, type, body);
+      throw error;
+    }
+  };
+}
+
+/**
+ * The `sessions-on-wall-clock` variant (ENC-058): the SDK's sessions are timed by the machine's
+ * clock, not the client's own, so a session left unanswered while the client's clock moved a month
+ * on is used again.
+ */
+export function breakSessionClock(client: ParleyClient, faults: Faults): void {
+  if (!faults.has('sessions-on-wall-clock')) return;
+  const sessions = (client as unknown as { sessions: Sessions }).sessions;
+  (sessions as unknown as { now: () => number }).now = Date.now;
 }
 
 /** Whether the `unknown-error-as-success` variant reports `error` as a success (PROTO-043). */

@@ -70,7 +70,10 @@ export interface ParleyClientOptions {
   onMessage?: (message: IncomingMessage) => void | Promise<void>;
   /** Name and version sent in `hello`. */
   clientInfo?: { name: string; version: string };
-  /** The clock prekey ages are measured by (default `Date.now`); a test harness may move it on. */
+  /**
+   * The clock prekey ages and unanswered sessions (ENC-058) are measured by (default `Date.now`); a
+   * test harness may move it on.
+   */
   now?: () => number;
 }
 
@@ -137,8 +140,12 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
         : typeof partner === 'function'
           ? partner
           : tokenSourceFromKey(partner);
-    this.sessions = new Sessions(this.store, options.trustNewIdentities ?? true, (address) =>
-      this.emit('identityChanged', { address: address.name, deviceId: address.deviceId }),
+    this.sessions = new Sessions(
+      this.store,
+      options.trustNewIdentities ?? true,
+      (address) =>
+        this.emit('identityChanged', { address: address.name, deviceId: address.deviceId }),
+      () => this.now(),
     );
     this.outbox = new Outbox({
       store: this.store,

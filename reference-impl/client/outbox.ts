@@ -76,6 +76,10 @@ export class Outbox {
       await this.port.sessions.buildAll(await this.port.claimKeys(to));
       devices = await this.port.store.sessionDevices(to);
     }
+    // ENC-058: a session whose first message has had no answer for 30 days starts afresh.
+    const unanswered = await this.port.sessions.unanswered(to, devices);
+    if (unanswered.length > 0)
+      await this.port.sessions.buildAll(await this.port.claimKeys(to, unanswered));
     const pending: PendingSend = {
       idempotencyKey,
       to,

@@ -3,6 +3,7 @@
 import {
   decrypt,
   encrypt,
+  limits,
   parseCiphertext,
   processPreKeyBundle,
   ProtocolError,
@@ -43,7 +44,23 @@ export class Sessions {
     /** Accept a peer's new identity key (and report it) instead of refusing it (ENC-033). */
     private readonly trustNewIdentities: boolean,
     private readonly onIdentityChange: IdentityChangeHandler,
+    /** The client's clock (ENC-058: a session's first message unanswered for 30 days). */
+    private readonly now: () => number = Date.now,
   ) {}
+
+  /**
+   * The devices of `deviceIds` whose session we started and whose first message has had no answer
+   * for 30 days (ENC-058): the crypto core refuses to encrypt with them, so they need a fresh bundle.
+   */
+  async unanswered(name: string, deviceIds: readonly number[]): Promise<number[]> {
+    const out: number[] = [];
+    for (const deviceId of deviceIds) {
+      const pending = (await this.store.loadSession({ name, deviceId }))?.current?.pendingPreKey;
+      if (pending && pending.timestamp + limits.MAX_UNACKNOWLEDGED_SESSION_AGE_MS < this.now())
+        out.push(deviceId);
+    }
+    return out;
+  }
 
   /** Whether a session with the device exists. */
   async has(address: ProtocolAddress): Promise<boolean> {
@@ -78,12 +95,12 @@ export class Sessions {
     };
     await this.lock.run(async () => {
       try {
-        await processPreKeyBundle(bundle, address, this.store);
+        await processPreKeyBundle(bundle, address, this.store, { now: this.now() });
       } catch (error) {
         if (this.isUntrusted(error) && this.trustNewIdentities) {
           await this.store.saveIdentity(address, bundle.identityKey);
           this.onIdentityChange(address);
-          await processPreKeyBundle(bundle, address, this.store);
+          await processPreKeyBundle(bundle, address, this.store, { now: this.now() });
           return;
         }
         throw translate(error, `cannot start a session with ${name}.${entry.deviceId}`);
@@ -108,7 +125,7 @@ export class Sessions {
         const address = { name, deviceId };
         let message;
         try {
-          message = await encrypt(plaintext, address, this.store);
+          message = await encrypt(plaintext, address, this.store, { now: this.now() });
         } catch (error) {
           throw translate(error, `cannot encrypt for ${name}.${deviceId}`);
         }

@@ -32,7 +32,7 @@ import {
   type MessageKeys,
 } from './ratchet.ts';
 import { copyRecord, processPreKeyMessage, type SessionOptions } from './session.ts';
-import { spqrReceive, spqrSend } from './spqr.ts';
+import { spqrSend } from './spqr.ts';
 import {
   addReceiverChain,
   cloneState,
@@ -43,6 +43,7 @@ import {
   type SkippedMessageKey,
 } from './state.ts';
 import { addressKey, type ProtocolAddress, type ProtocolStores } from './stores.ts';
+import { NO_DEVIATIONS, spqrReceiveDeviating, type DecryptDeviations } from './test-deviations.ts';
 import {
   encodePreKeySignalMessage,
   encodeSignalMessage,
@@ -215,6 +216,7 @@ function decryptWithState(
   state: SessionState,
   message: SignalMessage,
   parties: Parties,
+  deviations: DecryptDeviations,
 ): Uint8Array {
   if (message.version !== state.sessionVersion) throw new UnrecognizedVersionError(message.version);
   const selfSession = isSameAccount(
@@ -225,13 +227,13 @@ function decryptWithState(
   );
   const at = receiverChainIndex(state, message.ratchetKey);
   const seed = messageKeySeedFor(state, at, message.counter, selfSession);
-  const spqr = spqrReceive(state.spqr, message.pqRatchet);
+  const spqr = spqrReceiveDeviating(state.spqr, message.pqRatchet, deviations);
   const keys = deriveMessageKeys(seed, message.counter, spqr.key);
   const expectedAddresses =
     parties.local === undefined ? null : addressesField(parties.remote, parties.local);
   if (
     !verifyMac(
-      message,
+      deviations.ignoreAddresses ? { ...message, addresses: null } : message,
       state.remoteIdentityKey,
       state.localIdentityKey,
       keys.macKey,
@@ -256,12 +258,13 @@ function decryptWithRecord(
   record: SessionRecord,
   message: SignalMessage,
   preKey: boolean,
+  deviations: DecryptDeviations,
 ): { record: SessionRecord; plaintext: Uint8Array } {
   const errors: ProtocolError[] = [];
   const attempt = (state: SessionState): { state: SessionState; plaintext: Uint8Array } | null => {
     const copy = cloneState(state);
     try {
-      return { state: copy, plaintext: decryptWithState(copy, message, parties) };
+      return { state: copy, plaintext: decryptWithState(copy, message, parties, deviations) };
     } catch (error) {
       if (error instanceof DuplicatedMessageError || !(error instanceof ProtocolError)) throw error;
       if (preKey) throw error;
@@ -294,13 +297,15 @@ function decryptWithRecord(
  * NoSessionError, UntrustedIdentityError, UnknownPreKeyError, UnknownSignedPreKeyError,
  * UnknownKyberPreKeyError, ReusedBaseKeyError, BadMacError, DuplicatedMessageError,
  * MessageTooFarAheadError, InvalidKeyError, InvalidMessageError, LegacyVersionError (version 3,
- * X3DH), or another parsing error of wire.ts.
+ * X3DH), or another parsing error of wire.ts. `deviations` is for the conformance suite's
+ * self-test only (test-deviations.ts): production code never passes it.
  */
 export async function decrypt(
   message: CiphertextMessage,
   address: ProtocolAddress,
   stores: ProtocolStores,
   options: SessionOptions = {},
+  deviations: DecryptDeviations = NO_DEVIATIONS,
 ): Promise<Uint8Array> {
   checkDeviceId(address);
   const parties: Parties = { remote: address, local: options.localAddress };
@@ -308,7 +313,7 @@ export async function decrypt(
     const parsed = parseSignalMessage(message.body);
     const record = await stores.loadSession(address);
     if (record === undefined) throw new NoSessionError(addressKey(address));
-    const result = decryptWithRecord(parties, record, parsed, false);
+    const result = decryptWithRecord(parties, record, parsed, false, deviations);
     const remoteIdentity = result.record.current!.remoteIdentityKey;
     if (!(await stores.isTrustedIdentity(address, remoteIdentity, 'receiving'))) {
       throw new UntrustedIdentityError(addressKey(address));
@@ -326,7 +331,7 @@ export async function decrypt(
   }
   const record = copyRecord(await stores.loadSession(address));
   const used = await processPreKeyMessage(parsed, address, record, stores, options);
-  const result = decryptWithRecord(parties, record, parsed.message, true);
+  const result = decryptWithRecord(parties, record, parsed.message, true, deviations);
   // The only store write that can refuse (a replayed first message on a last-resort Kyber
   // prekey), so it comes before anything else is written.
   if (used !== null) {

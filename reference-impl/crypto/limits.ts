@@ -27,7 +27,7 @@ export const MAX_PREKEY_ID = 0xff_ffff;
  * exceed it (nothing is stored), decrypt refuses a longer body before parsing. A Parley Content is
  * at most 65 536 chars of text (≤ 256 KiB UTF-8) plus JSON framing and padding, and a
  * PreKeySignalMessage adds about 1.7 KiB of keys and Kyber ciphertext; 512 KiB leaves room and
- * refuses absurd input early.
+ * refuses absurd input early (spec ENC-059).
  */
 export const MAX_CIPHERTEXT_BYTES = 512 * 1024;
 
@@ -43,7 +43,7 @@ export const LEGACY_SESSION_VERSION = 3;
 /**
  * A session we started whose first message has had no answer for this long stops encrypting
  * (NoSessionError): the sender fetches a fresh bundle instead of using prekeys the peer has likely
- * dropped. 30 days, libsignal's MAX_UNACKNOWLEDGED_SESSION_AGE.
+ * dropped. 30 days, libsignal's MAX_UNACKNOWLEDGED_SESSION_AGE (spec ENC-058).
  */
 export const MAX_UNACKNOWLEDGED_SESSION_AGE_MS = 30 * 24 * 60 * 60 * 1000;
 

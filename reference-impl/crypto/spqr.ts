@@ -110,15 +110,20 @@ export function spqrSend(chain: SpqrChain): {
   key: Uint8Array;
 } {
   const next = step(chain.send);
-  const bytes: number[] = [SPQR_VERSION_V1];
-  encodeVarint(SPQR_FIRST_EPOCH, bytes);
-  encodeVarint(next.counter, bytes);
-  bytes.push(SpqrMessageType.None);
   return {
     chain: { ...chain, send: { counter: next.counter, next: next.next } },
-    message: Uint8Array.from(bytes),
+    message: spqrNoneMessage(next.counter),
     key: next.key,
   };
+}
+
+/** Our SPQR message for the key `index`: V1, epoch 1, this index, type None. */
+export function spqrNoneMessage(index: number): Uint8Array {
+  const bytes: number[] = [SPQR_VERSION_V1];
+  encodeVarint(SPQR_FIRST_EPOCH, bytes);
+  encodeVarint(index, bytes);
+  bytes.push(SpqrMessageType.None);
+  return Uint8Array.from(bytes);
 }
 
 /** A parsed SPQR V1 message (trailing bytes are allowed, as SPQR allows them for later versions). */

@@ -43,6 +43,8 @@ export const FAULTS = {
     'KEYS-029: a claimed one-time Kyber prekey is put back and handed out again',
   'last-resort-kyber-first':
     'KEYS-028: the last-resort Kyber prekey is served while one-time Kyber prekeys are left',
+  'number-devices-upward':
+    'AUTH-032: device.add numbers devices upward, never reusing a removed id, so ids pass 127',
   'consume-last-resort-kyber':
     'KEYS-030: handing out the last-resort Kyber prekey deletes it, so later claims find none',
   'low-ignores-kyber':

@@ -4,6 +4,7 @@
  */
 import type { ProviderLimits } from '../../schemas/frames/session.ts';
 import { SCHEMA_LIMITS } from '../../schemas/limits.ts';
+import { MAX_DEVICE_ID } from '../crypto/limits.ts';
 
 const MiB = 1024 * 1024;
 
@@ -137,7 +138,10 @@ export interface PeerLimits {
 /** Everything the provider bounds. */
 export interface ServerLimits {
   readonly advertised: ProviderLimits;
-  /** Devices per account; equals `maxDevicesPerMessage` so one send can reach them all (DELIV-006). */
+  /**
+   * Devices per account; at most `maxDevicesPerMessage` so one send can reach them all (DELIV-006),
+   * and at most 127, the device ids libsignal accepts (AUTH-032).
+   */
   readonly maxDevicesPerAccount: number;
   /** Seconds within which an `auth` must follow its `welcome` (AUTH-004). */
   readonly challengeTtlSeconds: number;
@@ -257,10 +261,12 @@ export function resolveLimits(overrides: LimitOverrides = {}): ServerLimits {
     rates: { ...DEFAULT_LIMITS.rates, ...rates },
     peers: { ...DEFAULT_LIMITS.peers, ...peers },
   };
-  // DELIV-006: one send must be able to reach every device an account may have.
+  // DELIV-006: one send must be able to reach every device an account may have; AUTH-032: device
+  // ids are 1..127.
   const maxDevicesPerAccount = Math.min(
     resolved.maxDevicesPerAccount,
     resolved.advertised.maxDevicesPerMessage,
+    MAX_DEVICE_ID,
   );
   return { ...resolved, maxDevicesPerAccount };
 }

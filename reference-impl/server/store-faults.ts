@@ -1,6 +1,7 @@
 /**
- * Faults of the key directory as a store decorator, outside the production paths: each breaks one
- * MUST of spec/keys.md about Kyber prekeys (KEYS-028..030) for the conformance suite's self-test.
+ * Faults of the key directory and the device list as a store decorator, outside the production
+ * paths: each breaks one MUST of spec/keys.md about Kyber prekeys (KEYS-028..030) or of
+ * spec/auth.md about device ids (AUTH-032) for the conformance suite's self-test.
  * Installed by `startProvider` only when one of these faults is asked for.
  */
 import type {
@@ -16,6 +17,7 @@ export const STORE_FAULTS: readonly Fault[] = [
   'serve-kyber-prekey-twice',
   'last-resort-kyber-first',
   'consume-last-resort-kyber',
+  'number-devices-upward',
 ];
 
 const deviceKey = (address: string, deviceId: number): string => `${deviceId}:${address}`;
@@ -34,8 +36,28 @@ export function withStoreFaults(store: ProviderStore, faults: ReadonlySet<Fault>
       oneTimeKyberPreKeys: [b.kyberPreKey],
     });
   };
+  /** Each account's next device id under the upward numbering of 'number-devices-upward'. */
+  const nextDeviceId = new Map<string, number>();
   return new Proxy(store, {
     get(target, property, receiver) {
+      // breaks AUTH-032: ids count upward past 127; the device goes in through the one store
+      // method that takes an id (upsertPartnerDevice, which leaves a local account local)
+      if (property === 'addDevice' && faults.has('number-devices-upward'))
+        return (address: string, registrationId: number, maxDevices: number, now: number) => {
+          const devices = target.listDevices(address);
+          const account = target.getAccount(address);
+          if (account?.kind !== 'local' || !devices[0] || devices.length >= maxDevices)
+            return undefined;
+          const highest = Math.max(...devices.map((d) => d.deviceId));
+          const deviceId = Math.max(nextDeviceId.get(address) ?? 2, highest + 1);
+          nextDeviceId.set(address, deviceId + 1);
+          target.upsertPartnerDevice(
+            { address, deviceId, registrationId, identityKey: devices[0].identityKey },
+            account.platform,
+            now,
+          );
+          return deviceId;
+        };
       if (property === 'publishKeys')
         return (address: string, deviceId: number, keys: PublishedKeys) => {
           if (keys.lastResortKyberPreKey) {

@@ -258,7 +258,10 @@ export interface ProviderStore {
   getAccount(address: string): AccountRecord | undefined;
   listDevices(address: string): DeviceRecord[];
   getDevice(address: string, deviceId: number): DeviceRecord | undefined;
-  /** Adds a sibling device of a local account with a device id never used by it; undefined past `maxDevices`. */
+  /**
+   * Adds a sibling device of a local account under the lowest device id in 1..127 that no current
+   * device of it holds (AUTH-027, AUTH-032); undefined past `maxDevices` or when all 127 are taken.
+   */
   addDevice(
     address: string,
     registrationId: number,

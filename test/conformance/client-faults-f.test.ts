@@ -35,6 +35,8 @@ const FAULTS: readonly ClientFault[] = [
 const SHOULD_FAULTS: readonly ClientShouldFault[] = [
   'no-signed-prekey-rotation',
   'drop-replaced-signed-prekey',
+  'no-kyber-prekey-rotation',
+  'drop-replaced-kyber-prekey',
   'ignore-keys-low',
   'give-up-on-device-mismatch',
   'no-retry-after-reconnect',

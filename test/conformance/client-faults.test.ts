@@ -8,7 +8,12 @@ import { expect } from 'chai';
 import { ALL_CASES } from '../../conformance/cases/index.ts';
 import type { CliIo } from '../../conformance/cli/context.ts';
 import { main } from '../../conformance/cli/main.ts';
-import { CLIENT_FAULTS, type ClientFault } from '../../conformance/client/reference-driver.ts';
+import {
+  CLIENT_FAULTS,
+  CLIENT_SHOULD_FAULTS,
+  type ClientFault,
+  type ClientShouldFault,
+} from '../../conformance/client/reference-driver.ts';
 import { inProcessReferenceDriver, startClientTarget } from '../../conformance/client/target.ts';
 import { subjectOf } from '../../conformance/runner/case.ts';
 import type { CaseResult } from '../../conformance/runner/events.ts';
@@ -16,6 +21,7 @@ import { runCases } from '../../conformance/runner/run.ts';
 import { EXIT_NONCONFORMANT, exitCodeOf } from '../../conformance/runner/summary.ts';
 import { loadCatalogue } from '../../conformance/spec-model/catalogue.ts';
 import { createFrameValidator, SCHEMA_DIR } from '../../schemas/validator.ts';
+import { runAgainstClient } from './support/client-variants.ts';
 
 const SPEC_DIR = fileURLToPath(new URL('../../spec', import.meta.url));
 const validator = createFrameValidator(SCHEMA_DIR);
@@ -87,5 +93,28 @@ describe('the conformance suite against deliberately broken reference clients', 
         hits.length,
         `no case failed on ${requirement}:\n${describeRun(run.results)}`,
       ).to.be.above(0);
+    });
+
+  // The ENC faults that break a SHOULD: the case warns, nothing fails.
+  for (const [fault, requirement] of (
+    Object.entries(CLIENT_SHOULD_FAULTS) as [ClientShouldFault, string][]
+  ).filter(([, r]) => r.startsWith('ENC-')))
+    it(`warns on ${requirement}, and fails nothing, against the client variant ${fault}`, async () => {
+      const results = await runAgainstClient(
+        clientCases.filter((c) => c.requirements.includes(requirement)),
+        [fault],
+        5,
+      );
+      const warned = results.filter(
+        (r) => r.outcome === 'warn' && r.failedRequirement === requirement,
+      );
+      expect(
+        warned.length,
+        `no case warned on ${requirement}:\n${describeRun(results)}`,
+      ).to.be.above(0);
+      expect(
+        results.filter((r) => r.outcome === 'fail'),
+        describeRun(results),
+      ).to.deep.equal([]);
     });
 });

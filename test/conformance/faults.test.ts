@@ -47,6 +47,7 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'serve-kyber-prekey-twice': { requirement: 'KEYS-029', only: 'KEYS-*' },
   'last-resort-kyber-first': { requirement: 'KEYS-028', only: 'KEYS-*' },
   'consume-last-resort-kyber': { requirement: 'KEYS-030', only: 'KEYS-*' },
+  'number-devices-upward': { requirement: 'AUTH-032', only: 'AUTH-*' },
   'low-ignores-kyber': { requirement: 'KEYS-031', only: 'KEYS-*' },
   'untyped-legacy-refusal': { requirement: 'ENC-057', only: 'ENC-*' },
   'ignore-signature-high-bits': { requirement: 'ENC-007', only: 'ENC-*' },

@@ -118,14 +118,15 @@ describe('schema annotations', () => {
   });
 
   describe('numbers', () => {
-    it('rejects device ids outside 1..2147483647 and fractional ones', () => {
+    it('rejects device ids outside libsignal’s 1..127 and fractional ones (PROTO-016)', () => {
       const remove = FRAME_EXAMPLES['device.remove'];
-      for (const deviceId of [0, 2_147_483_648, 1.5, -1]) {
+      for (const deviceId of [0, 128, 2_147_483_647, 1.5, -1]) {
         expect(accepts('DeviceRemoveFrame', { ...remove, deviceId }), String(deviceId)).to.equal(
           false,
         );
       }
-      expect(accepts('DeviceRemoveFrame', { ...remove, deviceId: 2_147_483_647 })).to.equal(true);
+      expect(accepts('DeviceRemoveFrame', { ...remove, deviceId: 127 })).to.equal(true);
+      expect(accepts('DeviceRemoveFrame', { ...remove, deviceId: 1 })).to.equal(true);
     });
 
     it('rejects registration ids outside libsignal’s 1..16380', () => {

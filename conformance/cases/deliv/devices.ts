@@ -1,9 +1,13 @@
 // DELIV and AUTH cases of spec/messages.md#delivery and spec/auth.md#devices: pushes go to the
 // newest connection of a device only, and a removed device leaves the key directory.
-import { hasMembers, isError, isType, that } from '../../assert/match.ts';
+import { hasMembers, isError, isType, that, type Frame } from '../../assert/match.ts';
 import { must, mustMatch } from '../../assert/must.ts';
 import { defineCase } from '../../runner/case.ts';
+import { SkipCase } from '../../runner/signals.ts';
 import { TestUser } from '../../transport/users.ts';
+
+/** Device ids are 1..127 (AUTH-032, libsignal's range). */
+const MAX_DEVICE_ID = 127;
 
 export const deviceCases = [
   defineCase({
@@ -65,6 +69,64 @@ export const deviceCases = [
       );
       await phone.connect();
       mustMatch('AUTH-007', await phone.authDevice(), isError('AUTH_FAILED'));
+    },
+  }),
+  defineCase({
+    id: 'AUTH-032-lowest-free-device-id',
+    title:
+      'alice adds devices until refused (CONFLICT), each under the lowest free id; after removing two, the next adds get those ids back, lowest first',
+    requirements: ['AUTH-032', 'AUTH-027', 'AUTH-028'],
+    level: 'MUST',
+    quote:
+      'The provider MUST answer `device.add` with the lowest device id from 1 to 127 that no current device of the account has, and MUST refuse a `device.add` with `CONFLICT` when the account has as many devices as the provider allows, which is at most 127.',
+    sends:
+      'alice: device.add until refused (at most 127), waiting out RATE_LIMITED; device.remove of her second and third devices; device.add twice',
+    // up to 127 adds; a provider limiting writes per account (PROTO-050) makes the case wait
+    timeoutMs: 60_000,
+    async run({ world }) {
+      const alice = await world.firstParty('alice', { preKeys: 0 });
+      /** A write of alice, repeated after retryAfterMs while the provider answers RATE_LIMITED. */
+      const write = async (type: string, body: Frame): Promise<Frame> => {
+        for (;;) {
+          const reply = await alice.peer.request(type, body);
+          if (reply.type !== 'error' || reply.code !== 'RATE_LIMITED') return reply;
+          await new Promise((r) =>
+            setTimeout(r, Math.max(0, Number(reply.retryAfterMs) || 0) + 10),
+          );
+        }
+      };
+      const add = (): Promise<Frame> =>
+        write('device.add', { registrationId: world.rng.int(1, 16380) });
+      const held = new Set<number>([1]);
+      const lowestFree = (): number => {
+        let id = 1;
+        while (held.has(id)) id += 1;
+        return id;
+      };
+      let refused: Frame | undefined;
+      for (let i = 0; i < MAX_DEVICE_ID && !refused; i++) {
+        const added = await add();
+        if (added.type === 'error') refused = added;
+        else {
+          mustMatch('AUTH-032', added, hasMembers('device.added', { deviceId: lowestFree() }));
+          held.add(added.deviceId);
+        }
+      }
+      refused ??= await add(); // 127 devices leave no id free
+      mustMatch('AUTH-032', refused, isError('CONFLICT'));
+      const removable = [...held].filter((id) => id !== 1).slice(0, 2);
+      if (removable.length < 2)
+        throw new SkipCase(`the provider allows ${held.size} devices, too few to remove two`);
+      for (const deviceId of removable.reverse()) {
+        const removed = await write('device.remove', { deviceId });
+        mustMatch('AUTH-028', removed, hasMembers('device.removed', { deviceId }));
+        held.delete(deviceId);
+      }
+      for (let i = 0; i < 2; i++) {
+        const expected = lowestFree();
+        mustMatch('AUTH-032', await add(), hasMembers('device.added', { deviceId: expected }));
+        held.add(expected);
+      }
     },
   }),
 ];

@@ -1,6 +1,7 @@
 // ENC and KEYS cases of a client for PQXDH and the SPQR chain (spec/crypto.md#pqxdh,
 // spec/crypto.md#spqr-chain, spec/keys.md#publishing): the Kyber prekeys it publishes, what it does
-// with a used one, the SPQR data it sends, and the SPQR data and `addresses` field it accepts.
+// with a used one, the SPQR data it sends, and the SPQR data and `addresses` field it accepts; and
+// a session whose first message went unanswered for 30 days (spec/crypto.md#sessions, ENC-058).
 import { verifySignature } from '../../../reference-impl/crypto/index.ts';
 import { parseSpqrMessage, SpqrMessageType } from '../../../reference-impl/crypto/spqr.ts';
 import type { Frame } from '../../assert/match.ts';
@@ -9,6 +10,7 @@ import { must } from '../../assert/must.ts';
 import { encryptCrafted, type SuitePeer } from '../../client/peer.ts';
 import type { ClientWorld } from '../../client/world.ts';
 import { defineClientCase } from '../../runner/case.ts';
+import { SkipCase } from '../../runner/signals.ts';
 import { padContent, unb64 } from '../../transport/users.ts';
 import {
   innerOf,
@@ -32,6 +34,9 @@ function publishedKyberKeys(client: ClientWorld): { oneTime: Frame[]; lastResort
 async function answered(client: ClientWorld, peer: SuitePeer): Promise<void> {
   await openOrFail('ENC-010', client, peer, await client.sendText(peer, 'reply'));
 }
+
+/** How far the ENC-058 case moves the client's clock: past the 30 days of an unanswered session. */
+const UNANSWERED_CHECK_MS = 31 * 24 * 3600 * 1000;
 
 /** A bundle of the client without one-time prekey, so that only the Kyber prekey is single-use. */
 const kyberOnlyEntry = (client: ClientWorld): Frame => client.mock.claimClientBundle(false);
@@ -359,6 +364,51 @@ export const clientPqCases = [
         'a message addressed to others',
       );
       await mustStillReceive('ENC-056', client, bob, 'after the refused message');
+    },
+  }),
+
+  defineClientCase({
+    id: 'ENC-058-client-renews-unanswered-session',
+    title:
+      'a session whose first message bob never answered is not used again after 31 days: the client claims bob’s keys again and starts a new session (client clock moved on through the driver: advanceClock)',
+    requirements: ['ENC-058'],
+    level: 'SHOULD',
+    quote:
+      'A client SHOULD stop encrypting with a session that it started when the session’s first message has had no answer for 30 days, and start a new session from a fresh bundle instead, as libsignal does.',
+    sends:
+      'driver: sendText to bob (a PreKeySignalMessage), never answered; disconnect, advanceClock 31 days, connect; sendText to bob; suite: compares keys.claim counts and the two base keys, and bob decrypts both',
+    async run({ client }) {
+      await client.connect();
+      const bob = client.peer('bob');
+      const claims = (): number =>
+        client.mock.received.filter((f) => f.type === 'keys.claim' && f.address === bob.address)
+          .length;
+      const first = await sendAndOpen('ENC-058', client, bob, 'before the month');
+      const firstParsed = parsedOrFail('ENC-058', first.opened);
+      if (firstParsed.type !== 'prekey')
+        throw new SkipCase('the client’s first message to bob is not a PreKeySignalMessage');
+      const claimedBefore = claims();
+      await client.drive('disconnect', {});
+      await client.drive('advanceClock', { ms: UNANSWERED_CHECK_MS });
+      await client.reconnect();
+      const second = await sendAndOpen('ENC-058', client, bob, 'a month later');
+      const parsed = parsedOrFail('ENC-058', second.opened);
+      must(
+        'ENC-058',
+        that(claims() > claimedBefore, 'a new keys.claim for bob', {
+          before: claimedBefore,
+          after: claims(),
+        }),
+      );
+      must(
+        'ENC-058',
+        that(
+          parsed.type === 'prekey' &&
+            !Buffer.from(parsed.message.baseKey).equals(Buffer.from(firstParsed.message.baseKey)),
+          'a PreKeySignalMessage with a new base key (a new session)',
+          parsed.type,
+        ),
+      );
     },
   }),
 ];

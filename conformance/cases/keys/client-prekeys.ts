@@ -1,7 +1,8 @@
 // KEYS cases of a client as a publisher (spec/keys.md "Publishing", "Low-prekey notice"): the mock
 // provider records every `keys.publish` of the client and pushes `keys.low`; the suite looks at the
 // one-time prekeys the client puts out over a session, a reconnect and two replenishments, and at
-// the signed prekey after the client's clock moved on (driver `advanceClock`).
+// the signed prekey and the last-resort Kyber prekey after the client's clock moved on (driver
+// `advanceClock`).
 import { verifySignature } from '../../../reference-impl/crypto/index.ts';
 import { that } from '../../assert/match.ts';
 import { must } from '../../assert/must.ts';
@@ -51,6 +52,23 @@ async function replenish(client: ClientWorld, count: number, threshold: number):
   await client.mock.next((f) => f.type === 'keys.publish', 'keys.publish after keys.low');
 }
 
+/** The next last-resort Kyber prekey the client publishes that differs from `old`, within waitMs. */
+async function kyberRotation(
+  client: ClientWorld,
+  old: SignedPreKey,
+): Promise<SignedPreKey | undefined> {
+  const f = await client.mock.poll(
+    (x) =>
+      x.type === 'keys.publish' &&
+      typeof x.lastResortKyberPreKey === 'object' &&
+      x.lastResortKyberPreKey !== null &&
+      (x.lastResortKyberPreKey as SignedPreKey).keyId !== old.keyId &&
+      (x.lastResortKyberPreKey as SignedPreKey).publicKey !== old.publicKey,
+    client.waitMs,
+  );
+  return f?.lastResortKyberPreKey as SignedPreKey | undefined;
+}
+
 /** The next signed prekey the client publishes that differs from `old`, within waitMs. */
 async function rotation(client: ClientWorld, old: SignedPreKey): Promise<SignedPreKey | undefined> {
   const f = await client.mock.poll(
@@ -63,7 +81,7 @@ async function rotation(client: ClientWorld, old: SignedPreKey): Promise<SignedP
   return f?.signedPreKey as SignedPreKey | undefined;
 }
 
-/** Whether `spk`'s signature verifies under `identityKey` (ENC-008: over the full encoding). */
+/** Whether `spk`'s signature verifies under `identityKey` (ENC-008, KEYS-026: over the full encoding). */
 function signedBy(identityKey: string, spk: SignedPreKey): boolean {
   try {
     return verifySignature(unb64(identityKey), unb64(spk.publicKey), unb64(spk.signature));
@@ -237,6 +255,92 @@ export const clientPrekeyCases = [
         that(
           received?.content.id === content.id,
           'the message to the replaced signed prekey received',
+          received ?? 'no received event',
+        ),
+      );
+    },
+  }),
+
+  defineClientCase({
+    id: 'KEYS-027-client-rotates-last-resort-kyber-prekey',
+    title:
+      'the client replaces its last-resort Kyber prekey once it is more than 30 days old (the client clock moved on through the driver: advanceClock)',
+    requirements: ['KEYS-027'],
+    level: 'SHOULD',
+    quote:
+      'A client SHOULD replace its last-resort Kyber prekey at least every 30 days, and keep the private key of the replaced one for `limits.queueTtlSeconds`.',
+    sends:
+      'driver: connect, disconnect, advanceClock 31 days, connect; suite: compares the last-resort Kyber prekey of the keys.publish frames and verifies the new signature',
+    async run({ client }) {
+      await client.connect();
+      const old = client.mock.published!.lastResortKyberPreKey;
+      await client.drive('disconnect', {});
+      await client.drive('advanceClock', { ms: ROTATION_CHECK_MS });
+      await client.reconnect();
+      const next = await kyberRotation(client, old);
+      must(
+        'KEYS-027',
+        that(next !== undefined, 'a keys.publish with a new last-resort Kyber prekey', 'none'),
+      );
+      must(
+        'KEYS-027',
+        that(
+          signedBy(client.mock.published!.identityKey, next!),
+          'its signature verifies under the identity key',
+          next,
+        ),
+      );
+    },
+  }),
+
+  defineClientCase({
+    id: 'KEYS-027-client-keeps-replaced-last-resort-kyber-prekey',
+    title:
+      'the client still decrypts a message that a peer encrypted to its last-resort Kyber prekey before the client replaced it (clock moved on through the driver: advanceClock)',
+    requirements: ['KEYS-027'],
+    level: 'SHOULD',
+    quote:
+      'A client SHOULD replace its last-resort Kyber prekey at least every 30 days, and keep the private key of the replaced one for `limits.queueTtlSeconds`.',
+    sends:
+      'suite: bob encrypts to the client bundle with a one-time Kyber prekey, carol to one with the last-resort Kyber prekey (neither with a one-time prekey); driver: disconnect, advanceClock 31 days, connect (new prekeys); mock: delivers bob’s message, then carol’s',
+    async run({ client }) {
+      await client.connect();
+      const published = client.mock.published!;
+      const oldKyber = published.lastResortKyberPreKey;
+      const bob = client.peer('bob');
+      const carol = client.peer('carol');
+      const oneTime = client.mock.claimClientBundle(false);
+      if (oneTime.kyberPreKey === published.lastResortKyberPreKey)
+        throw new SkipCase('the client published no one-time Kyber prekey to compare with');
+      await bob.startSession(client.client, oneTime);
+      await carol.startSession(client.client, {
+        ...client.mock.claimClientBundle(false),
+        kyberPreKey: oldKyber,
+      });
+      const toOneTime = client.text('queued for a one-time Kyber prekey');
+      const toLastResort = client.text('queued for the last-resort Kyber prekey');
+      const queuedOneTime = await client.encrypt(bob, toOneTime);
+      const queuedLastResort = await client.encrypt(carol, toLastResort);
+      await client.drive('disconnect', {});
+      await client.drive('advanceClock', { ms: ROTATION_CHECK_MS });
+      await client.reconnect();
+      if ((await kyberRotation(client, oldKyber)) === undefined)
+        throw new SkipCase(
+          'the client did not replace its last-resort Kyber prekey (the other KEYS-027 case), so there is no replaced key to keep',
+        );
+      // Both messages are built on the signed prekey of before the clock moved; the first one
+      // tells whether the client kept that (KEYS-010), so the second can only fail on KEYS-027.
+      const first = await client.received(client.redeliver(bob, queuedOneTime).messageId);
+      if (first?.content.id !== toOneTime.id)
+        throw new SkipCase(
+          'the client did not decrypt a message to its replaced signed prekey (KEYS-010), so the Kyber prekey cannot be judged apart',
+        );
+      const received = await client.received(client.redeliver(carol, queuedLastResort).messageId);
+      must(
+        'KEYS-027',
+        that(
+          received?.content.id === toLastResort.id,
+          'the message to the replaced last-resort Kyber prekey received',
           received ?? 'no received event',
         ),
       );

@@ -16,7 +16,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const ADDRESS =
   /^[a-z0-9._-]{1,64}@(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
 /** PROTO-016: device and registration id ranges. */
-const DEVICE_ID = { min: 1, max: 2_147_483_647 };
+const DEVICE_ID = { min: 1, max: 127 };
 const REGISTRATION_ID = { min: 1, max: 16_380 };
 /** Members that hold an address, a device id, a registration id or a timestamp, wherever they sit. */
 const ADDRESS_MEMBERS = new Set(['address', 'to', 'from', 'targetAuthor']);

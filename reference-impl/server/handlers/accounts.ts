@@ -78,7 +78,7 @@ function addDevice(ctx: ProviderContext, conn: ConnectionHandle, f: DeviceAddFra
   if (deviceId === undefined)
     throw new ProviderError(
       'CONFLICT',
-      `an account has at most ${ctx.limits.maxDevicesPerAccount} devices`,
+      `an account has at most ${ctx.limits.maxDevicesPerAccount} devices, with ids 1 to 127`, // AUTH-032
     );
   return { reply: { type: 'device.added', deviceId } };
 }

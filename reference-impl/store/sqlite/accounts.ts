@@ -12,6 +12,7 @@ import type {
   PublishedKeys,
   StoredSignedKey,
 } from '../types.ts';
+import { MAX_DEVICE_ID } from '../../crypto/limits.ts';
 import { bytes, SqlBase, toAccount, toDevice, toSigned, type Row } from './base.ts';
 
 /** The kind under which signed_prekeys holds a device's last-resort Kyber prekey (migration 4). */
@@ -100,17 +101,21 @@ export class SqliteAccounts extends SqlBase {
   ): number | undefined {
     return this.tx(() => {
       const account = this.get(
-        `SELECT next_device_id FROM accounts WHERE address = ? AND kind = 'local'`,
+        `SELECT 1 FROM accounts WHERE address = ? AND kind = 'local'`,
         address,
       );
-      const first = this.get(
-        'SELECT identity_key FROM devices WHERE address = ? ORDER BY device_id LIMIT 1',
+      const devices = this.all(
+        'SELECT device_id, identity_key FROM devices WHERE address = ? ORDER BY device_id',
         address,
       );
-      const count = this.get('SELECT count(*) AS n FROM devices WHERE address = ?', address);
-      if (!account || !first || (count?.n as number) >= maxDevices) return undefined;
-      const deviceId = account.next_device_id as number;
-      this.run('UPDATE accounts SET next_device_id = ? WHERE address = ?', deviceId + 1, address);
+      const first = devices[0];
+      if (!account || !first || devices.length >= maxDevices) return undefined;
+      // AUTH-032: the lowest id in 1..127 that no current device holds (a removed device's id is
+      // reused), none when all 127 are taken.
+      const taken = new Set(devices.map((d) => d.device_id as number));
+      let deviceId = 1;
+      while (taken.has(deviceId)) deviceId += 1;
+      if (deviceId > MAX_DEVICE_ID) return undefined;
       this.run(
         `INSERT INTO devices (address, device_id, registration_id, identity_key, created_at)
          VALUES (?, ?, ?, ?, ?)`,

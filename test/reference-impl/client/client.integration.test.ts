@@ -263,6 +263,38 @@ describe('the client SDK against the reference provider', function () {
     });
   });
 
+  describe('unanswered sessions', () => {
+    it('bob starts a new session with alice, from a fresh bundle, once his first message has gone unanswered for 30 days by his clock (ENC-058)', async () => {
+      const alice = await world.firstParty('alice-month');
+      await optIn(alice);
+      const bobStore = new MemoryClientStore();
+      let clock = Date.now();
+      const bob = world.client({ store: bobStore, now: () => clock });
+      await bob.connect({ method: 'partner', address: 'bob-month@chat.example' });
+      const address = { name: 'alice-month@wa.example', deviceId: 1 };
+      const first = nextMessage(alice, bodyIs('before the month'));
+      await bob.sendText(address.name, 'before the month');
+      await first;
+      const before = (await bobStore.loadSession(address))!.current!.aliceBaseKey;
+
+      clock += 29 * 24 * 3600 * 1000;
+      const still = nextMessage(alice, bodyIs('29 days on'));
+      await bob.sendText(address.name, '29 days on');
+      await still;
+      expect(
+        Buffer.from((await bobStore.loadSession(address))!.current!.aliceBaseKey),
+      ).to.deep.equal(Buffer.from(before));
+
+      clock += 2 * 24 * 3600 * 1000;
+      const later = nextMessage(alice, bodyIs('31 days on'));
+      await bob.sendText(address.name, '31 days on');
+      expect((await later).content.kind).to.equal('text');
+      const after = (await bobStore.loadSession(address))!.current!;
+      expect(Buffer.from(after.aliceBaseKey)).to.not.deep.equal(Buffer.from(before));
+      expect(after.pendingPreKey).to.not.equal(null);
+    });
+  });
+
   describe('devices', () => {
     it('delivers bob’s message to both of alice’s devices and both decrypt it', async () => {
       const alice1 = await world.firstParty('alice-multi');

@@ -417,17 +417,44 @@ describe('provider accounts and devices (spec/auth.md "Test accounts", "Devices"
     bob.wire.close();
   });
 
-  it('answers device.add with device ids never used by the account (AUTH-027)', async () => {
+  it('answers device.add with the lowest id no current device has, reusing a removed device’s id (AUTH-027, AUTH-032)', async () => {
     const alice = await firstParty(provider, 'devalice', 0);
     const a = await alice.wire.request('device.add', { registrationId: 11 });
     expect(a).to.include({ type: 'device.added', deviceId: 2 });
+    const c = await alice.wire.request('device.add', { registrationId: 13 });
+    expect(c).to.include({ type: 'device.added', deviceId: 3 });
     expect(await alice.wire.request('device.remove', { deviceId: 2 })).to.include({
       type: 'device.removed',
       deviceId: 2,
     });
     const b = await alice.wire.request('device.add', { registrationId: 12 });
-    expect(b.deviceId).to.equal(3);
+    expect(b).to.include({ type: 'device.added', deviceId: 2 });
     alice.wire.close();
+  });
+
+  it('refuses the device past the account limit with CONFLICT, and the id of a removed one is given again (AUTH-032)', async () => {
+    const big = await startTestProvider([], {
+      limits: {
+        advertised: { maxDevicesPerMessage: 64 },
+        maxDevicesPerAccount: 500,
+        rates: { writesPerAccount: { burst: 100, perMinute: 100 } },
+      },
+    });
+    const alice = await firstParty(big, 'many', 0);
+    const ids: number[] = [];
+    for (let i = 0; i < 63; i++)
+      ids.push((await alice.wire.request('device.add', { registrationId: 5 })).deviceId as number);
+    expect(ids).to.deep.equal(Array.from({ length: 63 }, (_, i) => i + 2));
+    const refused = await alice.wire.request('device.add', { registrationId: 6 });
+    expect(refused).to.include({ type: 'error', code: 'CONFLICT' });
+    expect(refused.message).to.match(/at most 64 devices, with ids 1 to 127/);
+    await alice.wire.request('device.remove', { deviceId: 40 });
+    expect(await alice.wire.request('device.add', { registrationId: 7 })).to.include({
+      type: 'device.added',
+      deviceId: 40,
+    });
+    alice.wire.close();
+    await big.close();
   });
 
   it('caps devices per account at the advertised maxDevicesPerMessage (DELIV-006)', async () => {

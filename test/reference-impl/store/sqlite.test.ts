@@ -292,6 +292,20 @@ describe('the SQLite provider store', () => {
     store.close();
   });
 
+  it('adds devices under the lowest free id from 2 to 127 and none past 127, whatever maxDevices (AUTH-032)', () => {
+    const store = openSqliteStore(':memory:');
+    const bob = { address: 'bob@wa.example', platform: 'wa.example', registrationId: 7, now: 1 };
+    store.createLocalAccount({ ...bob, identityKey: key(1) });
+    const ids = Array.from({ length: 126 }, () => store.addDevice(bob.address, 9, 1000, 2));
+    expect(ids).to.deep.equal(Array.from({ length: 126 }, (_, i) => i + 2));
+    expect(store.addDevice(bob.address, 9, 1000, 2)).to.equal(undefined);
+    expect(store.listDevices(bob.address)).to.have.length(127);
+    expect(store.removeDevice(bob.address, 77)).to.equal(true);
+    expect(store.addDevice(bob.address, 10, 1000, 3)).to.equal(77);
+    expect(store.getDevice(bob.address, 77)!.registrationId).to.equal(10);
+    store.close();
+  });
+
   it('answers account and device reads from memory between writes and afresh after any other write', () => {
     const store = openSqliteStore(':memory:');
     const bob = { address: 'bob@wa.example', platform: 'wa.example', registrationId: 7, now: 1 };

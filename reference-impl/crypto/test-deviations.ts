@@ -1,0 +1,59 @@
+// Deliberate deviations of the decrypt path from spec/crypto.md, for the conformance suite's
+// self-test only: conformance/client/reference-faults.ts builds broken reference clients with them,
+// so that test/conformance/client-faults.test.ts can show that the ENC client cases catch each one.
+// index.ts does not export this module, and no production path passes a deviation to decrypt.
+import { InvalidMessageError } from './errors.ts';
+import {
+  parseSpqrMessage,
+  spqrNoneMessage,
+  spqrReceive,
+  SPQR_VERSION_V1,
+  type SpqrChain,
+} from './spqr.ts';
+
+/** How a broken receiver departs from the spec; every member off means none. */
+export interface DecryptDeviations {
+  /**
+   * Breaks ENC-053: a late message (field 5 names a key below the chain's newest) is salted with
+   * the chain's next key instead of the key kept for the index it names.
+   */
+  readonly lateSpqrKeysFromHead?: boolean;
+  /** Breaks ENC-054: refuses SPQR data that carries a braid chunk (types 1 to 6). */
+  readonly refuseSpqrChunks?: boolean;
+  /** Breaks ENC-055: field 5 that does not parse, or names a used key, is taken as naming the next key. */
+  readonly acceptBadSpqrData?: boolean;
+  /** Breaks ENC-056: field 6 (`addresses`) is never compared with the session's parties. */
+  readonly ignoreAddresses?: boolean;
+}
+
+/** The honest receiver. */
+export const NO_DEVIATIONS: DecryptDeviations = Object.freeze({});
+
+/** The next key of the receiving SPQR chain, as if field 5 had named it. */
+function nextKey(chain: SpqrChain): { chain: SpqrChain; key: Uint8Array | null } {
+  return spqrReceive(chain, spqrNoneMessage(chain.receive.counter + 1));
+}
+
+/** `spqrReceive` with the SPQR deviations of `d` applied. */
+export function spqrReceiveDeviating(
+  chain: SpqrChain,
+  field: Uint8Array,
+  d: DecryptDeviations,
+): { chain: SpqrChain; key: Uint8Array | null } {
+  if (d.refuseSpqrChunks && field[0] === SPQR_VERSION_V1 && parseSpqrMessage(field).chunk !== null)
+    throw new InvalidMessageError('post-quantum ratchet: chunk refused (test deviation)');
+  if (d.acceptBadSpqrData) {
+    try {
+      return spqrReceive(chain, field);
+    } catch (error) {
+      if (!(error instanceof InvalidMessageError)) throw error;
+      return nextKey(chain);
+    }
+  }
+  const honest = spqrReceive(chain, field);
+  const late =
+    d.lateSpqrKeysFromHead &&
+    honest.key !== null &&
+    parseSpqrMessage(field).index < chain.receive.counter;
+  return late ? nextKey(chain) : honest;
+}

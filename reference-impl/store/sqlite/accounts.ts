@@ -137,6 +137,13 @@ export class SqliteAccounts extends SqlBase {
       this.run(`DELETE FROM one_time_prekeys ${where}`, address, deviceId);
       this.run(`DELETE FROM one_time_kyber_prekeys ${where}`, address, deviceId);
       this.run('DELETE FROM deliveries WHERE recipient = ? AND device_id = ?', address, deviceId);
+      // Blocked senders' charges go with the device, as the deliveries above free the bound for
+      // everyone else: a device that later gets the same id starts even for all (CONSENT-022).
+      this.run(
+        'DELETE FROM dropped_totals WHERE recipient = ? AND device_id = ?',
+        address,
+        deviceId,
+      );
       return true;
     });
   }

@@ -306,6 +306,30 @@ describe('the SQLite provider store', () => {
     store.close();
   });
 
+  it('forgets what a blocked sender was charged on a device when bob removes it, so the device that gets its id back starts even for every sender (DELIV-032, CONSENT-022)', () => {
+    const store = openSqliteStore(':memory:');
+    const bob = { address: 'bob@wa.example', platform: 'wa.example', registrationId: 7, now: 1 };
+    store.createLocalAccount({ ...bob, identityKey: key(1) });
+    expect(store.addDevice(bob.address, 9, 5, 2)).to.equal(2);
+    const bound = { maxBytes: 1_000_000, maxMessages: 1 };
+    const suppressed = (id: string): NewMessage => {
+      const m = message({
+        messageId: id,
+        idempotencyKey: id,
+        recipient: bob.address,
+        queueBound: bound,
+        ciphertexts: [{ deviceId: 2, type: 'whisper', body: 'Mw' }],
+      });
+      return { ...m, ciphertexts: [], charged: m.ciphertexts };
+    };
+    expect(store.acceptMessage(suppressed('s1'))).to.not.have.property('queueFull');
+    expect(store.acceptMessage(suppressed('s2'))).to.include({ queueFull: true });
+    expect(store.removeDevice(bob.address, 2)).to.equal(true);
+    expect(store.addDevice(bob.address, 10, 6, 3)).to.equal(2);
+    expect(store.acceptMessage(suppressed('s3'))).to.not.have.property('queueFull');
+    store.close();
+  });
+
   it('answers account and device reads from memory between writes and afresh after any other write', () => {
     const store = openSqliteStore(':memory:');
     const bob = { address: 'bob@wa.example', platform: 'wa.example', registrationId: 7, now: 1 };

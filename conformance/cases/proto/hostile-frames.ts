@@ -6,6 +6,7 @@ import type { Frame } from '../../assert/match.ts';
 import { isError, that } from '../../assert/match.ts';
 import { must, mustMatch, requireThat } from '../../assert/must.ts';
 import { defineCase } from '../../runner/case.ts';
+import { OVERSIZE_CLOSE_WAIT_MS } from './faulty-frames.ts';
 import type { Peer } from '../../transport/peer.ts';
 
 /** PROTO-047's range for `maxUnauthenticatedFrameBytes`. */
@@ -60,7 +61,7 @@ export const hostileFrameCases = [
       'The provider MUST advertise a `limits.maxUnauthenticatedFrameBytes` from 8192 to 65536 bytes, and MUST answer a frame longer than it that arrives before `auth.ok` with an `error` frame carrying `FRAME_TOO_LARGE` and then close the connection with close code 1009.',
     sends: 'hello; a ping padded to maxUnauthenticatedFrameBytes + 1 bytes',
     exclusive: true,
-    async run({ world }) {
+    async run({ world, scale }) {
       const { peer, welcome } = await world.greeted('mallory');
       const limit = welcome.limits?.maxUnauthenticatedFrameBytes as unknown;
       must(
@@ -80,7 +81,7 @@ export const hostileFrameCases = [
         `a ${text.length}-byte ping before auth (maxUnauthenticatedFrameBytes ${limit})`,
       );
       mustMatch('PROTO-047', await nextError(peer), isError('FRAME_TOO_LARGE'));
-      const code = await peer.closedWithin();
+      const code = await peer.closedWithin(scale(OVERSIZE_CLOSE_WAIT_MS));
       must(
         'PROTO-047',
         that(code === CLOSE_MESSAGE_TOO_BIG, 'close code 1009', code ?? 'still open'),

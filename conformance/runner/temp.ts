@@ -22,7 +22,10 @@ export function makeTempDir(prefix: string): string {
 
 /** Removes a directory made by makeTempDir. */
 export function removeTempDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
+  // Retried: at exit the provider's SQLite connections may still be writing the WAL and shared-
+  // memory files into it, and a removal that finds a file made after its listing fails ENOTEMPTY
+  // (seen once on Node 24: the directory was left behind after Ctrl-C).
+  rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
   live.delete(dir);
 }
 

@@ -2,7 +2,7 @@
 // ids and pending sends (spec/crypto.md "Sessions", messages.md), and an in-memory implementation.
 import {
   IdentityKeyPair,
-  ReusedBaseKeyError,
+  MemoryKyberPreKeys,
   type Direction,
   type KyberPreKeyRecord,
   type PreKeyRecord,
@@ -127,12 +127,7 @@ export class MemoryClientStore implements ClientStore {
   private readonly identities = new Map<string, Uint8Array>();
   private readonly preKeys = new Map<number, PreKeyRecord>();
   private readonly signedPreKeys = new Map<number, SignedPreKeyRecord>();
-  private readonly kyberPreKeys = new Map<
-    number,
-    { record: KyberPreKeyRecord; lastResort: boolean }
-  >();
-  /** Base keys seen per "kyberKeyId/signedPreKeyId" of a last-resort Kyber prekey. */
-  private readonly kyberBaseKeys = new Map<string, Set<string>>();
+  private readonly kyberPreKeys = new MemoryKyberPreKeys();
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly processed = new Map<string, number>();
   private readonly pending = new Map<string, PendingSend>();
@@ -200,45 +195,30 @@ export class MemoryClientStore implements ClientStore {
     this.signedPreKeys.delete(keyId);
   }
   async getKyberPreKey(keyId: number): Promise<KyberPreKeyRecord | undefined> {
-    return this.kyberPreKeys.get(keyId)?.record;
+    return this.kyberPreKeys.get(keyId);
   }
   async saveKyberPreKey(
     keyId: number,
     record: KyberPreKeyRecord,
     options: { readonly lastResort?: boolean } = {},
   ): Promise<void> {
-    this.kyberPreKeys.set(keyId, { record, lastResort: options.lastResort === true });
+    this.kyberPreKeys.save(keyId, record, options.lastResort === true);
   }
   async markKyberPreKeyUsed(
     keyId: number,
     signedPreKeyId: number,
     baseKey: Uint8Array,
   ): Promise<void> {
-    const entry = this.kyberPreKeys.get(keyId);
-    if (entry !== undefined && !entry.lastResort) {
-      this.kyberPreKeys.delete(keyId); // ENC-049: a one-time Kyber prekey serves once
-      return;
-    }
-    const combination = `${keyId}/${signedPreKeyId}`;
-    const seen = this.kyberBaseKeys.get(combination) ?? new Set<string>();
-    const key = Buffer.from(baseKey).toString('hex');
-    if (seen.has(key)) throw new ReusedBaseKeyError(keyId);
-    seen.add(key);
-    this.kyberBaseKeys.set(combination, seen);
+    this.kyberPreKeys.markUsed(keyId, signedPreKeyId, baseKey);
   }
   async listLastResortKyberPreKeys(): Promise<KyberPreKeyRecord[]> {
-    return [...this.kyberPreKeys.values()]
-      .filter((e) => e.lastResort)
-      .map((e) => e.record)
-      .sort((a, b) => a.timestamp - b.timestamp);
+    return this.kyberPreKeys.lastResort();
   }
   async removeKyberPreKey(keyId: number): Promise<void> {
-    this.kyberPreKeys.delete(keyId);
-    for (const combination of this.kyberBaseKeys.keys())
-      if (combination.startsWith(`${keyId}/`)) this.kyberBaseKeys.delete(combination);
+    this.kyberPreKeys.remove(keyId);
   }
   async countKyberPreKeys(): Promise<number> {
-    return [...this.kyberPreKeys.values()].filter((e) => !e.lastResort).length;
+    return this.kyberPreKeys.countOneTime();
   }
   async getCounter(name: CounterName): Promise<number> {
     return this.counters.get(name) ?? 1;

@@ -34,6 +34,7 @@ export { processPreKeyBundle, type PreKeyBundle, type SessionOptions } from './s
 export { SessionRecord } from './state.ts';
 export {
   InMemoryProtocolStore,
+  MemoryKyberPreKeys,
   type Direction,
   type IdentityKeyStore,
   type KyberPreKeyStore,

@@ -93,17 +93,64 @@ export interface SessionStore {
 export interface ProtocolStores
   extends IdentityKeyStore, PreKeyStore, SignedPreKeyStore, KyberPreKeyStore, SessionStore {}
 
+/**
+ * Kyber prekeys held in memory, with the base keys seen per last-resort (Kyber id, signed prekey id)
+ * combination: the part of a KyberPreKeyStore that every in-memory store shares.
+ */
+export class MemoryKyberPreKeys {
+  private readonly entries = new Map<number, { record: KyberPreKeyRecord; lastResort: boolean }>();
+  /** Base keys seen per "kyberKeyId/signedPreKeyId" of a last-resort Kyber prekey, as hex. */
+  private readonly baseKeysSeen = new Map<string, Set<string>>();
+
+  get(keyId: number): KyberPreKeyRecord | undefined {
+    return this.entries.get(keyId)?.record;
+  }
+
+  save(keyId: number, record: KyberPreKeyRecord, lastResort: boolean): void {
+    this.entries.set(keyId, { record, lastResort });
+  }
+
+  /** KyberPreKeyStore.markKyberPreKeyUsed: a one-time prekey goes (ENC-049), a last-resort one remembers the base key. */
+  markUsed(keyId: number, signedPreKeyId: number, baseKey: Uint8Array): void {
+    const entry = this.entries.get(keyId);
+    if (entry !== undefined && !entry.lastResort) {
+      this.entries.delete(keyId);
+      return;
+    }
+    const combination = `${keyId}/${signedPreKeyId}`;
+    const seen = this.baseKeysSeen.get(combination) ?? new Set<string>();
+    const key = Buffer.from(baseKey).toString('hex');
+    if (seen.has(key)) throw new ReusedBaseKeyError(keyId);
+    seen.add(key);
+    this.baseKeysSeen.set(combination, seen);
+  }
+
+  /** The last-resort prekeys, oldest first. */
+  lastResort(): KyberPreKeyRecord[] {
+    return [...this.entries.values()]
+      .filter((e) => e.lastResort)
+      .map((e) => e.record)
+      .sort((a, b) => a.timestamp - b.timestamp);
+  }
+
+  remove(keyId: number): void {
+    this.entries.delete(keyId);
+    for (const combination of this.baseKeysSeen.keys())
+      if (combination.startsWith(`${keyId}/`)) this.baseKeysSeen.delete(combination);
+  }
+
+  /** How many one-time prekeys are held. */
+  countOneTime(): number {
+    return [...this.entries.values()].filter((e) => !e.lastResort).length;
+  }
+}
+
 /** All five stores in memory (libsignal InMemSignalProtocolStore). */
 export class InMemoryProtocolStore implements ProtocolStores {
   private readonly identities = new Map<string, Uint8Array>();
   private readonly preKeys = new Map<number, PreKeyRecord>();
   private readonly signedPreKeys = new Map<number, SignedPreKeyRecord>();
-  private readonly kyberPreKeys = new Map<
-    number,
-    { record: KyberPreKeyRecord; lastResort: boolean }
-  >();
-  /** Base keys seen per last-resort (Kyber id, signed prekey id), as hex. */
-  private readonly baseKeysSeen = new Map<string, Set<string>>();
+  private readonly kyberPreKeys = new MemoryKyberPreKeys();
   private readonly sessions = new Map<string, SessionRecord>();
 
   constructor(
@@ -160,7 +207,7 @@ export class InMemoryProtocolStore implements ProtocolStores {
   }
 
   async getKyberPreKey(keyId: number): Promise<KyberPreKeyRecord | undefined> {
-    return this.kyberPreKeys.get(keyId)?.record;
+    return this.kyberPreKeys.get(keyId);
   }
 
   async saveKyberPreKey(
@@ -168,7 +215,7 @@ export class InMemoryProtocolStore implements ProtocolStores {
     record: KyberPreKeyRecord,
     options: { readonly lastResort?: boolean } = {},
   ): Promise<void> {
-    this.kyberPreKeys.set(keyId, { record, lastResort: options.lastResort === true });
+    this.kyberPreKeys.save(keyId, record, options.lastResort === true);
   }
 
   async markKyberPreKeyUsed(
@@ -176,20 +223,7 @@ export class InMemoryProtocolStore implements ProtocolStores {
     signedPreKeyId: number,
     baseKey: Uint8Array,
   ): Promise<void> {
-    const entry = this.kyberPreKeys.get(keyId);
-    if (entry !== undefined && !entry.lastResort) {
-      this.kyberPreKeys.delete(keyId);
-      return;
-    }
-    const combination = `${keyId}/${signedPreKeyId}`;
-    let seen = this.baseKeysSeen.get(combination);
-    if (seen === undefined) {
-      seen = new Set();
-      this.baseKeysSeen.set(combination, seen);
-    }
-    const key = Buffer.from(baseKey).toString('hex');
-    if (seen.has(key)) throw new ReusedBaseKeyError(keyId);
-    seen.add(key);
+    this.kyberPreKeys.markUsed(keyId, signedPreKeyId, baseKey);
   }
 
   async loadSession(address: ProtocolAddress): Promise<SessionRecord | undefined> {

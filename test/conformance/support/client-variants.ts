@@ -1,6 +1,7 @@
 // Shared by the client fault tests of each part (client-faults-*.test.ts): runs client cases
 // in-process against the reference client, or one of its fault variants, and describes the results.
 import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
 import type {
   ClientFault,
   ClientShouldFault,
@@ -40,3 +41,21 @@ export const describeRun = (results: readonly CaseResult[]): string =>
   results
     .map((r) => `${r.id} ${r.outcome} ${r.failedRequirement ?? ''}: ${r.message ?? r.actual ?? ''}`)
     .join('\n');
+
+/** Asserts that some case failed on `requirement`. */
+export function expectFailedOn(results: readonly CaseResult[], requirement: string): void {
+  const hits = results.filter((r) => r.outcome === 'fail' && r.failedRequirement === requirement);
+  expect(hits.length, `no case failed on ${requirement}:\n${describeRun(results)}`).to.be.above(0);
+}
+
+/** Asserts that some case warned on `requirement` (a SHOULD) and that no case failed. */
+export function expectWarnedOnly(results: readonly CaseResult[], requirement: string): void {
+  const warned = results.filter((r) => r.outcome === 'warn' && r.failedRequirement === requirement);
+  expect(warned.length, `no case warned on ${requirement}:\n${describeRun(results)}`).to.be.above(
+    0,
+  );
+  expect(
+    results.filter((r) => r.outcome === 'fail'),
+    describeRun(results),
+  ).to.deep.equal([]);
+}

@@ -36,8 +36,12 @@ const STATED_UNREAD_BYTES = 4 * 1024 * 1024;
 const MAX_UNREAD_BYTES = 24 * 1024 * 1024;
 /** Sends the flood keeps unanswered at once. */
 const PIPELINE_DEPTH = 8;
-/** How long the flood may last, before --timeout-factor. */
-const FLOOD_BUDGET_MS = 1500;
+/**
+ * How long the flood may last, before --timeout-factor. A correct provider is done in well under a
+ * second here; the rest is room for a loaded machine (at 1.5 s a CI run under load once pushed
+ * too little and skipped where the variant without a bound must warn).
+ */
+const FLOOD_BUDGET_MS = 6000;
 /** How long after the flood the provider has to notice the stall, on top of its stall time. */
 const STALL_MARGIN_MS = 300;
 /** How long a reader that reads again waits for the close frame behind the backlog. */
@@ -109,7 +113,7 @@ export const abusivePeerCases = [
       'The provider SHOULD close with close code 1008 a connection whose client does not read the frames sent to it, once their unsent bytes pass a bound of the provider, rather than buffer them without limit.',
     sends: `bob stops reading; alice sends him texts of ${PUSH_TEXT_CHARS} characters (${STATED_UNREAD_BYTES / 1024 / 1024} MiB over a stated bound, else at most ${MAX_UNREAD_BYTES / 1024 / 1024} MiB); bob reads again`,
     exclusive: true,
-    timeoutMs: 15_000,
+    timeoutMs: 20_000,
     async run({ target, world, scale }) {
       const bounds = {
         maxSendBufferBytes: SMALL_SEND_BUFFER_BYTES,

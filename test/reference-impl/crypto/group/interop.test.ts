@@ -3,7 +3,7 @@
 // decrypts, and the reverse; tampering, replays, forgeries by a member, out-of-order delivery,
 // the forward-jump and kept-key limits, and a sender rotating its key. Every title names
 // libsignal so that `mocha --grep libsignal` selects them.
-import { randomInt, randomUUID } from 'node:crypto';
+import { createCipheriv, randomInt, randomUUID } from 'node:crypto';
 import * as Signal from '@signalapp/libsignal-client';
 import { expect } from 'chai';
 import protobuf from 'protobufjs';
@@ -14,22 +14,21 @@ import {
   parseSenderKeyDistributionMessage,
   parseSenderKeyMessage,
   type ProtocolAddress,
-} from '../../../reference-impl/crypto/index.ts';
+} from '../../../../reference-impl/crypto/index.ts';
 import {
   senderMessageKeys,
   senderMessageKeySeed,
   type SenderKeyState,
-} from '../../../reference-impl/crypto/group/state.ts';
-import { encodeSenderKeyMessage } from '../../../reference-impl/crypto/group/wire.ts';
-import { generateKeyPair } from '../../../reference-impl/crypto/curve.ts';
-import { createCipheriv } from 'node:crypto';
+} from '../../../../reference-impl/crypto/group/state.ts';
+import { encodeSenderKeyMessage } from '../../../../reference-impl/crypto/group/wire.ts';
+import { generateKeyPair } from '../../../../reference-impl/crypto/curve.ts';
 import {
   makeMember,
   ParleyMember,
   LibsignalMember,
   type GroupMember,
-} from './support/group-members.ts';
-import { text, toBuffer, untext } from './support/parties.ts';
+} from '../support/group-members.ts';
+import { text, toBuffer, untext } from '../support/parties.ts';
 
 type Kind = 'parley' | 'libsignal';
 
@@ -294,6 +293,38 @@ describe('reference-impl/crypto/group interop with libsignal-client 0.103.0', ()
             held.get(i)!,
             ProtocolErrorCode.DuplicatedMessage,
             `skipped key ${i}, beyond the ${kept} kept`,
+          );
+        }
+      });
+
+      it(`bob drops the oldest skipped keys first when two jumps together skip more than ${limits.SENDER_KEY_MAX_MESSAGE_KEYS} (${title})`, async () => {
+        const { alice, bob, distributionId } = await group(senderKind, receiverKind);
+        const kept = limits.SENDER_KEY_MAX_MESSAGE_KEYS;
+        // First jump skips 0..1499, the second 1501..2500: 2 500 keys, of which the oldest 500 go.
+        const firstJump = 1500;
+        const last = firstJump + 1000 + 1;
+        const dropped = firstJump + 1000 - kept;
+        const wanted = new Set([0, dropped - 1, dropped, firstJump, firstJump + 1, last]);
+        const held = new Map<number, Uint8Array>();
+        for (let i = 0; i <= last; i++) {
+          const body = await alice.encrypt(distributionId, text(`m${i}`));
+          if (wanted.has(i)) held.set(i, body);
+        }
+        expect(untext(await bob.decrypt(alice.address, held.get(firstJump)!))).to.equal(
+          `m${firstJump}`,
+        );
+        expect(untext(await bob.decrypt(alice.address, held.get(last)!))).to.equal(`m${last}`);
+        for (const i of [dropped, firstJump + 1]) {
+          expect(untext(await bob.decrypt(alice.address, held.get(i)!))).to.equal(`m${i}`);
+        }
+        for (const i of [0, dropped - 1]) {
+          await expectRefused(
+            bob,
+            alice,
+            distributionId,
+            held.get(i)!,
+            ProtocolErrorCode.DuplicatedMessage,
+            `skipped key ${i}, among the oldest dropped`,
           );
         }
       });

@@ -6,7 +6,6 @@
 import { createCipheriv, randomInt, randomUUID } from 'node:crypto';
 import * as Signal from '@signalapp/libsignal-client';
 import { expect } from 'chai';
-import protobuf from 'protobufjs';
 import {
   limits,
   ProtocolError,
@@ -18,11 +17,11 @@ import {
 import {
   senderMessageKeys,
   senderMessageKeySeed,
-  type SenderKeyState,
 } from '../../../../reference-impl/crypto/group/state.ts';
 import { encodeSenderKeyMessage } from '../../../../reference-impl/crypto/group/wire.ts';
 import { generateKeyPair } from '../../../../reference-impl/crypto/curve.ts';
 import {
+  libsignalRecordOf,
   makeMember,
   ParleyMember,
   LibsignalMember,
@@ -87,43 +86,6 @@ function shuffled<T>(items: T[]): T[] {
     [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return out;
-}
-
-// libsignal's SenderKeyRecordStructure (rust/protocol/src/proto/storage.proto, field numbers only),
-// to hand one sender-key state to both implementations.
-const { root: storageRoot } = protobuf.parse(
-  `
-  syntax = "proto3";
-  message SenderChainKey { uint32 iteration = 1; bytes seed = 2; }
-  message SenderMessageKey { uint32 iteration = 1; bytes seed = 2; }
-  message SenderSigningKey { bytes public = 1; bytes private = 2; }
-  message SenderKeyStateStructure {
-    uint32 message_version = 5;
-    uint32 chain_id = 1;
-    SenderChainKey sender_chain_key = 2;
-    SenderSigningKey sender_signing_key = 3;
-    repeated SenderMessageKey sender_message_keys = 4;
-  }
-  message SenderKeyRecordStructure { repeated SenderKeyStateStructure sender_key_states = 1; }
-`,
-  { keepCase: true },
-);
-const LibsignalRecordProto = storageRoot.lookupType('SenderKeyRecordStructure');
-
-/** A Parley sender-key state in libsignal's record format. */
-function libsignalRecordOf(state: SenderKeyState): Signal.SenderKeyRecord {
-  const bytes = LibsignalRecordProto.encode({
-    sender_key_states: [
-      {
-        message_version: 3,
-        chain_id: state.chainId,
-        sender_chain_key: { iteration: state.chainKey.iteration, seed: state.chainKey.seed },
-        sender_signing_key: { public: state.signingKey, private: state.signingPrivateKey },
-        sender_message_keys: [],
-      },
-    ],
-  }).finish();
-  return Signal.SenderKeyRecord.deserialize(toBuffer(bytes));
 }
 
 describe('reference-impl/crypto/group interop with libsignal-client 0.103.0', () => {

@@ -4,6 +4,7 @@ export { encrypt, decrypt, type CiphertextMessage } from './cipher.ts';
 export { type KeyPair } from './curve.ts';
 export * from './errors.ts';
 export * from './group/index.ts';
+export { InMemorySenderKeyStore, type SenderKeyStore } from './stores.ts';
 export * as kyber1024 from './kem/kyber1024.ts';
 export * as mlkem768 from './kem/mlkem768.ts';
 export {
@@ -35,14 +36,12 @@ export { processPreKeyBundle, type PreKeyBundle, type SessionOptions } from './s
 export { SessionRecord } from './state.ts';
 export {
   InMemoryProtocolStore,
-  InMemorySenderKeyStore,
   type Direction,
   type IdentityKeyStore,
   type KyberPreKeyStore,
   type PreKeyStore,
   type ProtocolAddress,
   type ProtocolStores,
-  type SenderKeyStore,
   type SessionStore,
   type SignedPreKeyStore,
 } from './stores.ts';

@@ -2,7 +2,6 @@
 // Cryptography). Prints the figures and writes reports/bench/crypto.json (medians, ratio = ours /
 // libsignal). Session figures: PQXDH set-up (target ratio ≤ 2.0) and round trips on the Double
 // Ratchet with the SPQR chain (≤ 1.0).
-import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { ml_kem1024, ml_kem768 } from '@noble/post-quantum/ml-kem.js';
@@ -61,7 +60,7 @@ async function timedPart(samples: Samples, part: () => Promise<unknown>): Promis
 /** Sender keys: alice encrypts one group message (chain step, AES-CBC, XEdDSA signature). */
 async function groupEncrypt(kind: Kind, iterations: number): Promise<Samples> {
   const alice = makeMember(kind);
-  const distributionId = randomUUID();
+  const distributionId = crypto.randomUUID();
   await alice.distribute(distributionId);
   const samples: Samples = { wall: [], cpu: [] };
   for (let i = 0; i < iterations; i++) {
@@ -74,7 +73,7 @@ async function groupEncrypt(kind: Kind, iterations: number): Promise<Samples> {
 async function groupDecrypt(kind: Kind, iterations: number): Promise<Samples> {
   const alice = makeMember(kind);
   const bob = makeMember(kind);
-  const distributionId = randomUUID();
+  const distributionId = crypto.randomUUID();
   await bob.accept(alice.address, await alice.distribute(distributionId));
   const bodies = [];
   for (let i = 0; i < iterations; i++) bodies.push(await alice.encrypt(distributionId, payload));

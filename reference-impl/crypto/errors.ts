@@ -39,6 +39,14 @@ export const ProtocolErrorCode = {
   MessageTooFarAhead: 'MESSAGE_TOO_FAR_AHEAD',
   /** A serialised session record does not parse strictly. */
   InvalidSessionRecord: 'INVALID_SESSION_RECORD',
+  /** No sender-key state for that sender and distribution id, or none with the message's chain id. */
+  NoSenderKeyState: 'NO_SENDER_KEY_STATE',
+  /** The sender-key state cannot do the operation: we are not its owner (no private signing key), or its chain is exhausted. */
+  InvalidSenderKeySession: 'INVALID_SENDER_KEY_SESSION',
+  /** A serialised sender-key record does not parse strictly. */
+  InvalidSenderKeyRecord: 'INVALID_SENDER_KEY_RECORD',
+  /** A distribution id that is not a UUID. */
+  InvalidDistributionId: 'INVALID_DISTRIBUTION_ID',
 } as const;
 export type ProtocolErrorCode = (typeof ProtocolErrorCode)[keyof typeof ProtocolErrorCode];
 
@@ -95,11 +103,11 @@ export class UnrecognizedVersionError extends ProtocolError {
 }
 
 export class LegacyVersionError extends ProtocolError {
-  constructor(readonly version: number) {
-    super(
-      ProtocolErrorCode.LegacyVersion,
-      `X3DH no longer supported: version ${version} messages are refused (PQXDH, version 4, is required)`,
-    );
+  constructor(
+    readonly version: number,
+    message = `X3DH no longer supported: version ${version} messages are refused (PQXDH, version 4, is required)`,
+  ) {
+    super(ProtocolErrorCode.LegacyVersion, message);
   }
 }
 
@@ -169,5 +177,46 @@ export class MessageTooFarAheadError extends ProtocolError {
 export class InvalidSessionRecordError extends ProtocolError {
   constructor(message: string) {
     super(ProtocolErrorCode.InvalidSessionRecord, `invalid session record: ${message}`);
+  }
+}
+
+export class NoSenderKeyStateError extends ProtocolError {
+  constructor(
+    readonly distributionId: string,
+    readonly chainId: number | null = null,
+  ) {
+    super(
+      ProtocolErrorCode.NoSenderKeyState,
+      chainId === null
+        ? `no sender key state for distribution ${distributionId}`
+        : `no sender key state for distribution ${distributionId} with chain id ${chainId}`,
+    );
+  }
+}
+
+export class InvalidSenderKeySessionError extends ProtocolError {
+  constructor(
+    readonly distributionId: string,
+    why: string,
+  ) {
+    super(
+      ProtocolErrorCode.InvalidSenderKeySession,
+      `sender key state for distribution ${distributionId} ${why}`,
+    );
+  }
+}
+
+export class InvalidSenderKeyRecordError extends ProtocolError {
+  constructor(message: string) {
+    super(ProtocolErrorCode.InvalidSenderKeyRecord, `invalid sender key record: ${message}`);
+  }
+}
+
+export class InvalidDistributionIdError extends ProtocolError {
+  constructor(readonly value: string) {
+    super(
+      ProtocolErrorCode.InvalidDistributionId,
+      `distribution id ${JSON.stringify(value)} is not a UUID`,
+    );
   }
 }

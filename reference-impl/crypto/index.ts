@@ -3,6 +3,8 @@ export { serviceIdBinary } from './address.ts';
 export { encrypt, decrypt, type CiphertextMessage } from './cipher.ts';
 export { type KeyPair } from './curve.ts';
 export * from './errors.ts';
+export * from './group/index.ts';
+export { InMemorySenderKeyStore, type SenderKeyStore } from './stores.ts';
 export * as kyber1024 from './kem/kyber1024.ts';
 export * as mlkem768 from './kem/mlkem768.ts';
 export {

@@ -16,6 +16,27 @@ export const MAX_RECEIVER_CHAINS = 5;
 /** Archived (replaced) session states kept per address so in-flight messages of a reset session decrypt. (libsignal ARCHIVED_STATES_MAX_LENGTH) */
 export const ARCHIVED_STATES_MAX_LENGTH = 40;
 
+/** Version of SenderKeyMessage and SenderKeyDistributionMessage; the wire version byte is (3 << 4) | 3 = 0x33. (libsignal SENDERKEY_MESSAGE_CURRENT_VERSION) */
+export const SENDER_KEY_VERSION = 3;
+
+/** Length of the XEdDSA signature that ends every SenderKeyMessage. */
+export const SENDER_KEY_SIGNATURE_LENGTH = 64;
+
+/**
+ * Sender-key states kept per (sender, distribution id): a sender that rotates its key (a member left
+ * the group) still has its messages under the previous keys decrypted while they are in flight;
+ * the oldest state is dropped first. (libsignal MAX_SENDER_KEY_STATES)
+ */
+export const MAX_SENDER_KEY_STATES = 5;
+
+/**
+ * How far ahead of a sender-key chain an iteration may be, and how many skipped message keys a
+ * state keeps, oldest dropped first: the Double Ratchet's numbers, as libsignal uses them for
+ * sender keys too (there is no exemption for one's own devices here).
+ */
+export const SENDER_KEY_MAX_FORWARD_JUMPS = MAX_FORWARD_JUMPS;
+export const SENDER_KEY_MAX_MESSAGE_KEYS = MAX_MESSAGE_KEYS;
+
 /** Largest registration id; libsignal generates ids in 1..16380 (14 bits, minus a small reserve). */
 export const MAX_REGISTRATION_ID = 16_380;
 

@@ -8,6 +8,7 @@ import type {
   PreKeyRecord,
   SignedPreKeyRecord,
 } from './keys.ts';
+import type { SenderKeyRecord } from './group/state.ts';
 import type { SessionRecord } from './state.ts';
 
 /** A peer device: one session exists per (name, deviceId). */
@@ -232,5 +233,43 @@ export class InMemoryProtocolStore implements ProtocolStores {
 
   async storeSession(address: ProtocolAddress, record: SessionRecord): Promise<void> {
     this.sessions.set(addressKey(address), record);
+  }
+}
+
+/**
+ * Sender-key records, one per (sender address, distribution id) (libsignal SenderKeyStore): our
+ * own sender keys under our own address, and those other members distributed to us. Distribution
+ * ids arrive in lowercase UUID form. The group cipher hands a record to storeSenderKey only after a
+ * fully successful operation; a refused message never calls it.
+ */
+export interface SenderKeyStore {
+  loadSenderKey(
+    sender: ProtocolAddress,
+    distributionId: string,
+  ): Promise<SenderKeyRecord | undefined>;
+  storeSenderKey(
+    sender: ProtocolAddress,
+    distributionId: string,
+    record: SenderKeyRecord,
+  ): Promise<void>;
+}
+
+/** Sender-key records in memory (libsignal InMemSenderKeyStore). */
+export class InMemorySenderKeyStore implements SenderKeyStore {
+  private readonly records = new Map<string, SenderKeyRecord>();
+
+  async loadSenderKey(
+    sender: ProtocolAddress,
+    distributionId: string,
+  ): Promise<SenderKeyRecord | undefined> {
+    return this.records.get(`${addressKey(sender)}/${distributionId}`);
+  }
+
+  async storeSenderKey(
+    sender: ProtocolAddress,
+    distributionId: string,
+    record: SenderKeyRecord,
+  ): Promise<void> {
+    this.records.set(`${addressKey(sender)}/${distributionId}`, record);
   }
 }

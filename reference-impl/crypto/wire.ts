@@ -58,7 +58,7 @@ const END_GROUP = 4;
 const FIXED32 = 5;
 
 /** Wire type of every known field, by field number. */
-function wireTypes(type: protobuf.Type): ReadonlyMap<number, number> {
+export function wireTypes(type: protobuf.Type): ReadonlyMap<number, number> {
   return new Map(
     type.fieldsArray.map((field) => [field.id, field.type === 'bytes' ? LENGTH_DELIMITED : VARINT]),
   );
@@ -81,7 +81,11 @@ function readVarint(bytes: Uint8Array, at: { offset: number }, what: string): nu
  * Walks a protobuf body as prost decodes it: a known field must carry its declared wire type,
  * unknown fields are skipped (groups included), and every length must fit. Throws InvalidMessageError.
  */
-function checkWireTypes(bytes: Uint8Array, known: ReadonlyMap<number, number>, what: string): void {
+export function checkWireTypes(
+  bytes: Uint8Array,
+  known: ReadonlyMap<number, number>,
+  what: string,
+): void {
   const at = { offset: 0 };
   const groups: number[] = [];
   while (at.offset < bytes.length) {

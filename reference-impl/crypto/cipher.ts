@@ -142,7 +142,7 @@ export async function encrypt(
     ratchetKeyPair: current.senderChain.ratchetKeyPair,
     chainKey: nextChainKey(chainKey),
   };
-  updated.spqr = spqr.chain;
+  updated.spqr = spqr.state;
   await stores.saveIdentity(address, current.remoteIdentityKey);
   await stores.storeSession(address, new SessionRecord(updated, record.previous.slice()));
   return message;
@@ -243,7 +243,7 @@ function decryptWithState(
     throw new BadMacError();
   }
   const plaintext = aesCbcDecrypt(keys, message.ciphertext);
-  state.spqr = spqr.chain;
+  state.spqr = spqr.state;
   state.pendingPreKey = null;
   return plaintext;
 }

@@ -3,14 +3,8 @@
 // so that test/conformance/client-faults.test.ts can show that the ENC client cases catch each one.
 // index.ts does not export this module, and no production path passes a deviation to decrypt.
 import { InvalidMessageError } from './errors.ts';
-import {
-  parseSpqrMessage,
-  spqrNoneMessage,
-  spqrReceive,
-  SPQR_VERSION_V1,
-  type SpqrChain,
-} from './spqr.ts';
-
+import { parseSpqrMessage, spqrReceive, SPQR_VERSION_V1, type SpqrState } from './spqr.ts';
+import { receiveKey } from './spqr/chain.ts';
 /** How a broken receiver departs from the spec; every member off means none. */
 export interface DecryptDeviations {
   /**
@@ -29,31 +23,36 @@ export interface DecryptDeviations {
 /** The honest receiver. */
 export const NO_DEVIATIONS: DecryptDeviations = Object.freeze({});
 
-/** The next key of the receiving SPQR chain, as if field 5 had named it. */
-function nextKey(chain: SpqrChain): { chain: SpqrChain; key: Uint8Array | null } {
-  return spqrReceive(chain, spqrNoneMessage(chain.receive.counter + 1));
+/** The next key of the receiving direction of chain epoch `epoch`, as if field 5 had named it. */
+function nextKey(state: SpqrState, epoch: number): { state: SpqrState; key: Uint8Array | null } {
+  const chain = state.chain;
+  const link = chain.links[chain.links.length - 1 - (chain.currentEpoch - epoch)]!;
+  const keyed = receiveKey(chain, epoch, link.receive.counter + 1);
+  return { state: { ...state, chain: keyed.chain }, key: keyed.key };
 }
 
 /** `spqrReceive` with the SPQR deviations of `d` applied. */
 export function spqrReceiveDeviating(
-  chain: SpqrChain,
+  state: SpqrState,
   field: Uint8Array,
   d: DecryptDeviations,
-): { chain: SpqrChain; key: Uint8Array | null } {
+): { state: SpqrState; key: Uint8Array | null } {
   if (d.refuseSpqrChunks && field[0] === SPQR_VERSION_V1 && parseSpqrMessage(field).chunk !== null)
     throw new InvalidMessageError('post-quantum ratchet: chunk refused (test deviation)');
   if (d.acceptBadSpqrData) {
     try {
-      return spqrReceive(chain, field);
+      return spqrReceive(state, field);
     } catch (error) {
       if (!(error instanceof InvalidMessageError)) throw error;
-      return nextKey(chain);
+      return nextKey(state, state.chain.currentEpoch);
     }
   }
-  const honest = spqrReceive(chain, field);
-  const late =
-    d.lateSpqrKeysFromHead &&
-    honest.key !== null &&
-    parseSpqrMessage(field).index < chain.receive.counter;
-  return late ? nextKey(chain) : honest;
+  const honest = spqrReceive(state, field);
+  if (!d.lateSpqrKeysFromHead || honest.key === null) return honest;
+  const message = parseSpqrMessage(field);
+  const epoch = message.epoch - 1;
+  const chain = honest.state.chain;
+  const link = chain.links[chain.links.length - 1 - (chain.currentEpoch - epoch)]!;
+  if (message.index >= link.receive.counter) return honest;
+  return nextKey(honest.state, epoch);
 }

@@ -14,11 +14,13 @@ import {
   type ChunkDecoder,
 } from '../../../reference-impl/crypto/spqr/erasure.ts';
 import { parseSpqrMessage, SpqrMessageType } from '../../../reference-impl/crypto/spqr.ts';
+import { vectorMatchesHeader } from '../../../reference-impl/crypto/kem/mlkem768.ts';
 import {
   parsePreKeySignalMessage,
   parseSignalMessage,
 } from '../../../reference-impl/crypto/wire.ts';
 import { makeParty, text } from './support/parties.ts';
+import { spqrOf as spqrOfMessage } from './support/spqr-epochs.ts';
 
 /** Carry-less multiplication reduced bit by bit by x^16 + x^12 + x^3 + x + 1. */
 function slowMul(a: number, b: number): number {
@@ -172,5 +174,39 @@ describe('reference-impl/crypto/spqr erasure code', () => {
     let decoder = newDecoder(96);
     for (const index of [8, 4, 6]) decoder = addChunk(decoder, { index, data: chunks.get(index)! });
     expect(Buffer.from(decodedPayload(decoder)!)).to.deep.equal(payload);
+  });
+
+  it('computes byte for byte the parity chunks of the encapsulation-key vector libsignal sends, and the vector completes libsignal’s header', async () => {
+    const alice = makeParty('libsignal');
+    const bob = makeParty('parley');
+    await alice.startSession(bob.address, await bob.bundle());
+    const header = new Map<number, Uint8Array>();
+    const ek = new Map<number, Uint8Array>();
+    const collect = (message: Parameters<typeof spqrOfMessage>[0]): void => {
+      const spqr = spqrOfMessage(message);
+      if (spqr.chunk === null) return;
+      if (spqr.type === SpqrMessageType.Hdr) header.set(spqr.chunk.index, spqr.chunk.data);
+      if (spqr.type === SpqrMessageType.Ek || spqr.type === SpqrMessageType.EkCt1Ack) {
+        ek.set(spqr.chunk.index, spqr.chunk.data);
+      }
+    };
+    // alternate until libsignal has its header through and bob's first ciphertext chunks back
+    for (let i = 0; i < 8; i++) {
+      const a = await alice.encrypt(bob.address, text(`a${i}`));
+      collect(a);
+      await bob.decrypt(alice.address, a);
+      await alice.decrypt(bob.address, await bob.encrypt(alice.address, text(`b${i}`)));
+    }
+    // then libsignal alone: 45 messages carry vector chunks 0 … 44 (36 of payload, 9 of parity)
+    for (let i = 0; i < 45; i++) collect(await alice.encrypt(bob.address, text(`run ${i}`)));
+    expect(ek.size).to.be.at.least(45);
+    const vector = Buffer.concat(Array.from({ length: 36 }, (_, i) => ek.get(i)!));
+    for (let index = 36; index < 45; index++) {
+      expect(Buffer.from(encodeChunk(vector, index).data), `chunk ${index}`).to.deep.equal(
+        Buffer.from(ek.get(index)!),
+      );
+    }
+    const headerPayload = Buffer.concat([header.get(0)!, header.get(1)!, header.get(2)!]);
+    expect(vectorMatchesHeader(headerPayload.subarray(0, 64), vector)).to.equal(true);
   });
 });

@@ -3,7 +3,14 @@
 // so that test/conformance/client-faults.test.ts can show that the ENC client cases catch each one.
 // index.ts does not export this module, and no production path passes a deviation to decrypt.
 import { InvalidMessageError } from './errors.ts';
-import { parseSpqrMessage, spqrReceive, SPQR_VERSION_V1, type SpqrState } from './spqr.ts';
+import {
+  parseSpqrMessage,
+  serializeSpqrMessage,
+  spqrReceive,
+  SpqrMessageType,
+  SPQR_VERSION_V1,
+  type SpqrState,
+} from './spqr.ts';
 import { receiveKey } from './spqr/chain.ts';
 /** How a broken receiver departs from the spec; every member off means none. */
 export interface DecryptDeviations {
@@ -18,6 +25,30 @@ export interface DecryptDeviations {
   readonly acceptBadSpqrData?: boolean;
   /** Breaks ENC-056: field 6 (`addresses`) is never compared with the session's parties. */
   readonly ignoreAddresses?: boolean;
+  /** Breaks ENC-060: every braid chunk received is dropped, so the braid never advances. */
+  readonly ignoreBraidChunks?: boolean;
+  /** Breaks ENC-061: parity chunks (index n or more of their payload) are dropped. */
+  readonly ignoreParityChunks?: boolean;
+}
+
+/** Chunks of each payload (n): header ‖ MAC 3, vector 36, ciphertext 1 30, ciphertext 2 ‖ MAC 5. */
+const PAYLOAD_CHUNKS: Readonly<Record<number, number>> = {
+  [SpqrMessageType.Hdr]: 3,
+  [SpqrMessageType.Ek]: 36,
+  [SpqrMessageType.EkCt1Ack]: 36,
+  [SpqrMessageType.Ct1]: 30,
+  [SpqrMessageType.Ct2]: 5,
+};
+
+/** `field` with its chunk dropped (type None) when the deviations of `d` drop that chunk. */
+function droppingChunks(field: Uint8Array, d: DecryptDeviations): Uint8Array {
+  if (!d.ignoreBraidChunks && !d.ignoreParityChunks) return field;
+  if (field[0] !== SPQR_VERSION_V1) return field;
+  const message = parseSpqrMessage(field);
+  if (message.chunk === null) return field;
+  const parity = message.chunk.index >= PAYLOAD_CHUNKS[message.type]!;
+  if (!d.ignoreBraidChunks && !parity) return field;
+  return serializeSpqrMessage({ ...message, type: SpqrMessageType.None, chunk: null });
 }
 
 /** The honest receiver. */
@@ -34,9 +65,10 @@ function nextKey(state: SpqrState, epoch: number): { state: SpqrState; key: Uint
 /** `spqrReceive` with the SPQR deviations of `d` applied. */
 export function spqrReceiveDeviating(
   state: SpqrState,
-  field: Uint8Array,
+  received: Uint8Array,
   d: DecryptDeviations,
 ): { state: SpqrState; key: Uint8Array | null } {
+  const field = droppingChunks(received, d);
   if (d.refuseSpqrChunks && field[0] === SPQR_VERSION_V1 && parseSpqrMessage(field).chunk !== null)
     throw new InvalidMessageError('post-quantum ratchet: chunk refused (test deviation)');
   if (d.acceptBadSpqrData) {

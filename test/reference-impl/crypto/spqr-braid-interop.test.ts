@@ -116,6 +116,34 @@ describe('reference-impl/crypto SPQR braid with libsignal-client 0.103.0', () =>
         expect(epochs.get(alice), 'alice').to.be.at.least(3);
         expect(epochs.get(bob), 'bob').to.be.at.least(3);
       });
+
+      it(`starts a fresh braid after a session reset in the middle of an epoch, while the old session's messages still decrypt (libsignal interop: ${title})`, async () => {
+        const [alice, bob] = await established(aliceKind, bobKind);
+        const epochs = new Epochs();
+        for (let i = 0; i < 100; i++) {
+          const [from, to] = i % 2 === 0 ? [alice, bob] : [bob, alice];
+          await send(from, to, `old ${i}`, epochs);
+        }
+        expect(epochs.get(alice)).to.equal(2);
+        const inFlight = [];
+        for (let i = 0; i < 3; i++)
+          inFlight.push(await alice.encrypt(bob.address, text(`late ${i}`)));
+        await alice.startSession(bob.address, await bob.bundle());
+        const fresh = new Epochs();
+        const first = await alice.encrypt(bob.address, text('new session'));
+        expect(first.type).to.equal('prekey');
+        expect(spqrOf(first).epoch).to.equal(1);
+        expect(untext(await bob.decrypt(alice.address, first))).to.equal('new session');
+        for (let i = 0; i < 3; i++) {
+          expect(untext(await bob.decrypt(alice.address, inFlight[i]!))).to.equal(`late ${i}`);
+        }
+        for (let i = 0; i < 200; i++) {
+          const [from, to] = i % 2 === 0 ? [bob, alice] : [alice, bob];
+          await send(from, to, `new ${i}`, fresh);
+        }
+        expect(fresh.get(alice), 'alice').to.be.at.least(3);
+        expect(fresh.get(bob), 'bob').to.be.at.least(3);
+      });
     });
   }
 });

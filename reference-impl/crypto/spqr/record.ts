@@ -22,6 +22,20 @@ import { SPQR_EPOCHS_KEPT_BEFORE_SEND_EPOCH, type SpqrChain, type SpqrLink } fro
 import { CHUNK_LENGTH, MAX_CHUNK_INDEX, type ChunkDecoder } from './erasure.ts';
 
 type Json = Record<string, unknown>;
+
+/**
+ * Links a chain can hold: the send epoch's, one before it, and the epochs added since our last
+ * send, at most two (the ek side adds an epoch on receiving, the ct side only when it sends).
+ */
+const MAX_LINKS = 4;
+
+/** Braid states that have added their epoch to the chain already (the ct side from ciphertext 1 on). */
+const EPOCH_ADDED: ReadonlySet<BraidStateName> = new Set([
+  'Ct1Sampled',
+  'EkReceivedCt1Sampled',
+  'Ct1Acknowledged',
+  'Ct2Sampled',
+]);
 type Kind =
   { readonly bytes: number } | { readonly encoder: number } | { readonly decoder: number };
 
@@ -252,7 +266,7 @@ export function decodeSpqrState(value: unknown, path: string): SpqrState {
   }
   const currentEpoch = uint(c.currentEpoch, `${at}.currentEpoch`, Number.MAX_SAFE_INTEGER - 1);
   const sendEpoch = uint(c.sendEpoch, `${at}.sendEpoch`, currentEpoch);
-  const links = array(c.links, `${at}.links`, Number.MAX_SAFE_INTEGER).map((link, i) =>
+  const links = array(c.links, `${at}.links`, MAX_LINKS).map((link, i) =>
     decodeLink(link, `${at}.links[${i}]`),
   );
   // The chain keeps the send epoch's link, every later one and SPQR_EPOCHS_KEPT_BEFORE_SEND_EPOCH before it.
@@ -271,5 +285,13 @@ export function decodeSpqrState(value: unknown, path: string): SpqrState {
     maxJump,
     links,
   };
-  return { braid: decodeBraid(o.braid, `${path}.braid`), chain };
+  const braid = decodeBraid(o.braid, `${path}.braid`);
+  const added = braid.epoch - (EPOCH_ADDED.has(braid.name) ? 0 : 1);
+  if (currentEpoch !== added) {
+    fail(
+      `${at}.currentEpoch`,
+      `${currentEpoch} does not follow braid epoch ${braid.epoch} (${braid.name})`,
+    );
+  }
+  return { braid, chain };
 }

@@ -99,6 +99,7 @@ describe('reference-impl/crypto/record', () => {
       ['max jump 7', { ...spqr, chain: { ...spqr.chain, maxJump: 7 } }],
       ['an unknown braid state', { ...spqr, braid: { ...spqr.braid, name: 'Ct3Sent' } }],
       ['braid epoch 0', { ...spqr, braid: { ...spqr.braid, epoch: 0 } }],
+      ['a braid epoch the chain has not followed', { ...spqr, braid: { ...spqr.braid, epoch: 3 } }],
       ['no links', { ...spqr, chain: { ...spqr.chain, links: [] } }],
       ['a send epoch ahead', { ...spqr, chain: { ...spqr.chain, sendEpoch: 1 } }],
     ] as const) {

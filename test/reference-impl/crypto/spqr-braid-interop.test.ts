@@ -151,10 +151,9 @@ describe('reference-impl/crypto SPQR braid with libsignal-client 0.103.0', () =>
    * Alice sends runs of 45 messages and bob answers with runs of 45, so the braid moves about an
    * epoch per pair of runs while few DH steps pass (5 receiving chains are kept); alice holds back
    * two messages of each of her runs, and bob gets them all at the end, across epoch changes.
-   * Which of them decrypt is the same whoever receives them, libsignal or Parley. (Here all do: a
-   * message whose receiving chain the Double Ratchet still keeps is never old enough for SPQR to
-   * have dropped its chain epoch, since dropping one takes more changes of direction than the five
-   * receiving chains span.)
+   * Which of them decrypt is the same whoever receives them, libsignal or Parley. (In this
+   * schedule all do: within the five receiving chains the Double Ratchet keeps, the braid does not
+   * get far enough for SPQR to drop the chain epoch these messages name.)
    */
   async function lateDeliveries(aliceKind: Kind, bobKind: Kind): Promise<string[]> {
     const [alice, bob] = await established(aliceKind, bobKind);

@@ -4,14 +4,17 @@
 // link of its send epoch, every later one, and one before it.
 import { InvalidMessageError } from '../errors.ts';
 import { hkdf } from '../kdf.ts';
-import { SPQR_MAX_JUMP, SPQR_MAX_OUT_OF_ORDER_KEYS, SPQR_TRIM_SIZE } from '../limits.ts';
+import {
+  SPQR_EPOCHS_KEPT_BEFORE_SEND_EPOCH,
+  SPQR_MAX_JUMP,
+  SPQR_MAX_OUT_OF_ORDER_KEYS,
+  SPQR_TRIM_SIZE,
+} from '../limits.ts';
 
 const CHAIN_START_INFO = 'Signal PQ Ratchet V1 Chain  Start'; // two spaces, as SPQR spells it
 const ADD_EPOCH_INFO = 'Signal PQ Ratchet V1 Chain Add Epoch';
 const CHAIN_NEXT_INFO = new TextEncoder().encode('Signal PQ Ratchet V1 Chain Next');
 const ZERO_SALT = new Uint8Array(32);
-/** Links kept before the send epoch's (SPQR EPOCHS_TO_KEEP_PRIOR_TO_SEND_EPOCH). */
-export const SPQR_EPOCHS_KEPT_BEFORE_SEND_EPOCH = 1;
 
 /** A sending direction: the counter of the last key handed out and the next seed (null once the
  * chain has moved its sending to a later epoch, as SPQR clears it). */

@@ -8,7 +8,7 @@ import {
   ENCAPSULATION_STATE_LENGTH,
   HEADER_LENGTH,
 } from '../kem/mlkem768.ts';
-import { SPQR_MAX_JUMP, SPQR_TRIM_SIZE } from '../limits.ts';
+import { SPQR_EPOCHS_KEPT_BEFORE_SEND_EPOCH, SPQR_MAX_JUMP, SPQR_TRIM_SIZE } from '../limits.ts';
 import type { SpqrState } from '../spqr.ts';
 import {
   CT1_PAYLOAD_LENGTH,
@@ -18,7 +18,7 @@ import {
   type BraidState,
   type BraidStateName,
 } from './braid.ts';
-import { SPQR_EPOCHS_KEPT_BEFORE_SEND_EPOCH, type SpqrChain, type SpqrLink } from './chain.ts';
+import type { SpqrChain, SpqrLink } from './chain.ts';
 import { CHUNK_LENGTH, MAX_CHUNK_INDEX, type ChunkDecoder } from './erasure.ts';
 
 type Json = Record<string, unknown>;

@@ -209,4 +209,47 @@ describe('reference-impl/crypto/spqr erasure code', () => {
     const headerPayload = Buffer.concat([header.get(0)!, header.get(1)!, header.get(2)!]);
     expect(vectorMatchesHeader(headerPayload.subarray(0, 64), vector)).to.equal(true);
   });
+
+  it('computes byte for byte the parity chunks of both ciphertext payloads libsignal sends as the encapsulating side', async () => {
+    const alice = makeParty('parley');
+    const bob = makeParty('libsignal');
+    await alice.startSession(bob.address, await bob.bundle());
+    const ct1 = new Map<number, Uint8Array>();
+    const ct2 = new Map<number, Uint8Array>();
+    const fromBob = async (body: string): Promise<void> => {
+      const message = await bob.encrypt(alice.address, text(body));
+      const spqr = spqrOfMessage(message);
+      if (spqr.epoch === 1 && spqr.type === SpqrMessageType.Ct1)
+        ct1.set(spqr.chunk!.index, spqr.chunk!.data);
+      if (spqr.epoch === 1 && spqr.type === SpqrMessageType.Ct2)
+        ct2.set(spqr.chunk!.index, spqr.chunk!.data);
+      await alice.decrypt(bob.address, message);
+    };
+    const fromAlice = async (body: string): Promise<void> => {
+      await bob.decrypt(alice.address, await alice.encrypt(bob.address, text(body)));
+    };
+    for (let i = 0; i < 4; i++) {
+      await fromAlice(`a${i}`);
+      await fromBob(`b${i}`);
+    }
+    for (let i = 0; i < 36; i++) await fromBob(`ct1 run ${i}`); // ct1 chunks up to 39
+    for (let i = 0; i < 40; i++) await fromAlice(`ek run ${i}`); // alice's vector, acknowledged
+    for (let i = 0; i < 9; i++) await fromBob(`ct2 run ${i}`); // ct2 chunks 0 to 8
+    expect(ct1.size).to.be.at.least(38);
+    expect(ct2.size).to.be.at.least(8);
+    const ciphertext1 = Buffer.concat(Array.from({ length: 30 }, (_, i) => ct1.get(i)!));
+    for (const [index, data] of ct1) {
+      expect(Buffer.from(encodeChunk(ciphertext1, index).data), `ct1 chunk ${index}`).to.deep.equal(
+        Buffer.from(data),
+      );
+    }
+    const ciphertext2 = Buffer.concat(Array.from({ length: 5 }, (_, i) => ct2.get(i)!));
+    for (const [index, data] of ct2) {
+      expect(Buffer.from(encodeChunk(ciphertext2, index).data), `ct2 chunk ${index}`).to.deep.equal(
+        Buffer.from(data),
+      );
+    }
+    expect([...ct1.keys()].some((i) => i >= 30)).to.equal(true);
+    expect([...ct2.keys()].some((i) => i >= 5)).to.equal(true);
+  });
 });

@@ -26,6 +26,7 @@ import { clientBundleCases } from './keys/client-bundles.ts';
 import { clientPrekeyCases } from './keys/client-prekeys.ts';
 import { clientFrameCases } from './proto/client-frames.ts';
 import { clientReceivingCases } from './enc/client-receiving.ts';
+import { clientBraidCases } from './enc/client-braid.ts';
 import { clientPqCases } from './enc/client-pq.ts';
 import { clientSendingCases } from './enc/client-sending.ts';
 import { conversationCases } from './enc/conversation.ts';
@@ -118,6 +119,7 @@ export const ALL_CASES: readonly AnyCase[] = [
   // client cases (subject: client), one line per file
   ...clientSendingCases,
   ...clientPqCases,
+  ...clientBraidCases,
   ...clientReceivingCases,
   ...clientContentCases,
   ...clientPrekeyCases,

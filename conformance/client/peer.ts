@@ -290,7 +290,7 @@ export async function encryptCrafted(
     client,
     (s) => {
       s.senderChain = { ...s.senderChain, chainKey: nextChainKey(chainKey) };
-      s.spqr = spqr.chain;
+      s.spqr = spqr.state;
     },
     device,
   );

@@ -62,6 +62,10 @@ export const CLIENT_FAULTS = {
   'accept-bad-spqr-data': 'ENC-055',
   /** Never compares field 6 (addresses) with the session's parties. */
   'ignore-addresses': 'ENC-056',
+  /** Drops every SPQR braid chunk it receives, so its braid never leaves epoch 1. */
+  'ignore-braid-chunks': 'ENC-060',
+  /** Drops SPQR braid chunks beyond a payload's own (parity), so a lost chunk is never made up. */
+  'ignore-parity-chunks': 'ENC-061',
   /** Throws the session away when a message fails to decrypt. */
   'drop-session-on-failure': 'ENC-021',
   /** Displays text with markup interpreted (tags stripped). */

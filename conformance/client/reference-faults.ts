@@ -156,6 +156,8 @@ const DECRYPT_FAULTS: Readonly<Record<string, DecryptDeviations>> = {
   'refuse-spqr-chunks': { refuseSpqrChunks: true }, // ENC-054
   'accept-bad-spqr-data': { acceptBadSpqrData: true }, // ENC-055
   'ignore-addresses': { ignoreAddresses: true }, // ENC-056
+  'ignore-braid-chunks': { ignoreBraidChunks: true }, // ENC-060
+  'ignore-parity-chunks': { ignoreParityChunks: true }, // ENC-061
 };
 
 /**

@@ -75,12 +75,12 @@ function aesCbcDecrypt(keys: MessageKeys, ciphertext: Uint8Array): Uint8Array {
 
 /**
  * Encrypts `plaintext` for `address` with its current session: a PreKeySignalMessage until the peer
- * has answered, a SignalMessage after. Every message carries our SPQR message (type None) in field
- * 5 and is keyed with the SPQR chain's key; a prekey message carries field 6 when `localAddress` is
- * given and both names are service ids. Throws InvalidDeviceIdError, NoSessionError (also for a
- * session we started whose first message has gone unanswered for 30 days, as libsignal),
- * UntrustedIdentityError, or MessageTooLargeError (the body would exceed MAX_CIPHERTEXT_BYTES);
- * nothing is stored on failure.
+ * has answered, a SignalMessage after. Every message carries our SPQR message (spqr.ts: the braid's
+ * chunk, if any, for this message) in field 5 and is keyed with the SPQR chain's key; a prekey
+ * message carries field 6 when `localAddress` is given and both names are service ids. Throws
+ * InvalidDeviceIdError, NoSessionError (also for a session we started whose first message has
+ * gone unanswered for 30 days, as libsignal), UntrustedIdentityError, or MessageTooLargeError
+ * (the body would exceed MAX_CIPHERTEXT_BYTES); nothing is stored on failure.
  */
 export async function encrypt(
   plaintext: Uint8Array,
@@ -142,7 +142,7 @@ export async function encrypt(
     ratchetKeyPair: current.senderChain.ratchetKeyPair,
     chainKey: nextChainKey(chainKey),
   };
-  updated.spqr = spqr.chain;
+  updated.spqr = spqr.state;
   await stores.saveIdentity(address, current.remoteIdentityKey);
   await stores.storeSession(address, new SessionRecord(updated, record.previous.slice()));
   return message;
@@ -243,7 +243,7 @@ function decryptWithState(
     throw new BadMacError();
   }
   const plaintext = aesCbcDecrypt(keys, message.ciphertext);
-  state.spqr = spqr.chain;
+  state.spqr = spqr.state;
   state.pendingPreKey = null;
   return plaintext;
 }

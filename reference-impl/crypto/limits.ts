@@ -89,3 +89,8 @@ export const SPQR_MAX_JUMP = MAX_FORWARD_JUMPS;
 export const SPQR_MAX_OUT_OF_ORDER_KEYS = MAX_MESSAGE_KEYS;
 /** The SPQR key history is trimmed when it reaches this many keys (SPQR's max_ooo_keys × 11/10 + 1). */
 export const SPQR_TRIM_SIZE = Math.floor((SPQR_MAX_OUT_OF_ORDER_KEYS * 11) / 10) + 1;
+/**
+ * SPQR chain epochs kept before the send epoch (SPQR's EPOCHS_TO_KEEP_PRIOR_TO_SEND_EPOCH): one, so
+ * that messages the peer sent before it saw our move to a new epoch still decrypt.
+ */
+export const SPQR_EPOCHS_KEPT_BEFORE_SEND_EPOCH = 1;

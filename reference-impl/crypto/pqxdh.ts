@@ -11,7 +11,7 @@ import { kyberDecapsulate, kyberEncapsulate, type KyberKeyPair } from './kem.ts'
 import { hkdf } from './kdf.ts';
 import { SESSION_VERSION } from './limits.ts';
 import { createChain, type ChainKey } from './ratchet.ts';
-import { initialSpqrChain } from './spqr.ts';
+import { initialSpqrState } from './spqr.ts';
 import type { SessionState } from './state.ts';
 
 /** The initiator's view: our identity and base key, the responder's published keys. */
@@ -51,7 +51,7 @@ const PQXDH_INFO = 'WhisperText_X25519_SHA-256_CRYSTALS-KYBER-1024';
 interface HandshakeKeys {
   readonly rootKey: Uint8Array;
   readonly chainKey: ChainKey;
-  /** Keys SPQR: its chain starts from it (spqr.ts). */
+  /** Keys SPQR: its braid authenticator and its chain start from it (spqr.ts). */
   readonly spqrKey: Uint8Array;
 }
 
@@ -102,7 +102,7 @@ export function initializeAliceSession(
     localRegistrationId: 0,
     remoteRegistrationId: 0,
     aliceBaseKey: p.ourBaseKeyPair.publicKey,
-    spqr: initialSpqrChain(derived.spqrKey, 'A2B', p.selfSession),
+    spqr: initialSpqrState(derived.spqrKey, 'A2B', p.selfSession),
   };
   return { state, kyberCiphertext: kem.ciphertext };
 }
@@ -136,6 +136,6 @@ export function initializeBobSession(p: BobParameters): SessionState {
     localRegistrationId: 0,
     remoteRegistrationId: 0,
     aliceBaseKey: p.theirBaseKey,
-    spqr: initialSpqrChain(derived.spqrKey, 'B2A', p.selfSession),
+    spqr: initialSpqrState(derived.spqrKey, 'B2A', p.selfSession),
   };
 }

@@ -8,19 +8,20 @@ import {
   MAX_PREKEY_ID,
   MAX_RECEIVER_CHAINS,
   SESSION_VERSION,
-  SPQR_MAX_JUMP,
-  SPQR_TRIM_SIZE,
 } from './limits.ts';
-import type { SpqrChain } from './spqr.ts';
+import { decodeSpqrState, encodeSpqrState } from './spqr/record.ts';
 import { SessionRecord, type ReceiverChain, type SessionState } from './state.ts';
 
 /**
- * Version of the record format below; bump on any incompatible change. 2: PQXDH sessions (session
- * version 4) with the SPQR chain and Kyber pending-prekey data. A version-1 record holds X3DH
+ * Version of the record format below; bump on any incompatible change. 3: PQXDH sessions (session
+ * version 4) with SPQR's braid state and its chain across epochs (spqr/record.ts), and Kyber
+ * pending-prekey data. A version-2 record holds the epoch-0 chain without the braid and without
+ * the SPQR key its authenticator would start from, so it cannot be carried over: it is refused
+ * with InvalidSessionRecordError, and the application starts a new session from a fresh bundle. A version-1 record holds X3DH
  * sessions, which can no longer talk to anyone (libsignal refuses version 3): it is refused with
  * InvalidSessionRecordError, and the application starts a new session from a fresh bundle.
  */
-export const SESSION_RECORD_VERSION = 2;
+export const SESSION_RECORD_VERSION = 3;
 
 type Json = Record<string, unknown>;
 
@@ -67,57 +68,6 @@ function publicKey(value: unknown, path: string): Uint8Array {
   return key;
 }
 
-function encodeSpqr(chain: SpqrChain): Json {
-  return {
-    direction: chain.direction,
-    nextRoot: b64(chain.nextRoot),
-    sendCounter: chain.send.counter,
-    sendNext: b64(chain.send.next),
-    receiveCounter: chain.receive.counter,
-    receiveNext: b64(chain.receive.next),
-    skipped: chain.receive.skipped.map((entry) => [entry.index, b64(entry.key)]),
-    maxJump: chain.maxJump,
-  };
-}
-
-function decodeSpqr(value: unknown, path: string): SpqrChain {
-  const o = object(value, path, [
-    'direction',
-    'nextRoot',
-    'sendCounter',
-    'sendNext',
-    'receiveCounter',
-    'receiveNext',
-    'skipped',
-    'maxJump',
-  ]);
-  if (o.direction !== 'A2B' && o.direction !== 'B2A') fail(`${path}.direction`, 'not A2B or B2A');
-  const maxJump = uint(o.maxJump, `${path}.maxJump`);
-  if (maxJump !== SPQR_MAX_JUMP && maxJump !== 0xffff_ffff) {
-    fail(`${path}.maxJump`, `not ${SPQR_MAX_JUMP} or 4294967295`);
-  }
-  const skipped = array(o.skipped, `${path}.skipped`, SPQR_TRIM_SIZE).map((entry, i) => {
-    const at = `${path}.skipped[${i}]`;
-    const pair = array(entry, at, 2);
-    if (pair.length !== 2) fail(at, 'not an [index, key] pair');
-    return { index: uint(pair[0], `${at}[0]`), key: bytes(pair[1], `${at}[1]`, 32) };
-  });
-  return {
-    direction: o.direction,
-    nextRoot: bytes(o.nextRoot, `${path}.nextRoot`, 32),
-    send: {
-      counter: uint(o.sendCounter, `${path}.sendCounter`),
-      next: bytes(o.sendNext, `${path}.sendNext`, 32),
-    },
-    receive: {
-      counter: uint(o.receiveCounter, `${path}.receiveCounter`),
-      next: bytes(o.receiveNext, `${path}.receiveNext`, 32),
-      skipped,
-    },
-    maxJump,
-  };
-}
-
 function encodeState(state: SessionState): Json {
   return {
     sessionVersion: state.sessionVersion,
@@ -151,7 +101,7 @@ function encodeState(state: SessionState): Json {
     localRegistrationId: state.localRegistrationId,
     remoteRegistrationId: state.remoteRegistrationId,
     aliceBaseKey: b64(state.aliceBaseKey),
-    spqr: encodeSpqr(state.spqr),
+    spqr: encodeSpqrState(state.spqr),
   };
 }
 
@@ -249,11 +199,11 @@ function decodeState(value: unknown, path: string): SessionState {
     localRegistrationId: uint(o.localRegistrationId, `${path}.localRegistrationId`),
     remoteRegistrationId: uint(o.remoteRegistrationId, `${path}.remoteRegistrationId`),
     aliceBaseKey: publicKey(o.aliceBaseKey, `${path}.aliceBaseKey`),
-    spqr: decodeSpqr(o.spqr, `${path}.spqr`),
+    spqr: decodeSpqrState(o.spqr, `${path}.spqr`),
   };
 }
 
-/** Serialises a record: UTF-8 JSON `{version: 2, current, previous}`. */
+/** Serialises a record: UTF-8 JSON `{version: 3, current, previous}`. */
 export function serializeSessionRecord(record: SessionRecord): Uint8Array {
   const json = {
     version: SESSION_RECORD_VERSION,
@@ -274,6 +224,12 @@ export function deserializeSessionRecord(data: Uint8Array): SessionRecord {
   const o = object(parsed, '$', ['version', 'current', 'previous']);
   if (o.version === 1) {
     fail('$.version', 'version 1 records hold X3DH sessions, which are no longer supported');
+  }
+  if (o.version === 2) {
+    fail(
+      '$.version',
+      'version 2 records hold sessions without the SPQR braid; start a new session',
+    );
   }
   if (o.version !== SESSION_RECORD_VERSION)
     fail('$.version', `unknown version ${String(o.version)}`);

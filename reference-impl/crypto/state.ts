@@ -4,7 +4,7 @@ import type { KeyPair } from './curve.ts';
 import { bytesEqual } from './curve.ts';
 import { ARCHIVED_STATES_MAX_LENGTH, MAX_MESSAGE_KEYS, MAX_RECEIVER_CHAINS } from './limits.ts';
 import type { ChainKey } from './ratchet.ts';
-import type { SpqrChain } from './spqr.ts';
+import type { SpqrState } from './spqr.ts';
 
 /** A message key kept for a counter that was skipped: libsignal keeps the seed and expands on use. */
 export interface SkippedMessageKey {
@@ -51,8 +51,8 @@ export interface SessionState {
   remoteRegistrationId: number;
   /** The initiator's PQXDH base key: identifies the session a prekey message belongs to. */
   readonly aliceBaseKey: Uint8Array;
-  /** The SPQR chain that salts every message key (spqr.ts). */
-  spqr: SpqrChain;
+  /** The SPQR braid and the chain whose keys salt every message key (spqr.ts). */
+  spqr: SpqrState;
 }
 
 /** A copy that can be changed without touching the original (byte arrays are never mutated in place). */

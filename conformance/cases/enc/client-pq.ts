@@ -3,7 +3,11 @@
 // with a used one, the SPQR data it sends, and the SPQR data and `addresses` field it accepts; and
 // a session whose first message went unanswered for 30 days (spec/crypto.md#sessions, ENC-058).
 import { verifySignature } from '../../../reference-impl/crypto/index.ts';
-import { parseSpqrMessage, SpqrMessageType } from '../../../reference-impl/crypto/spqr.ts';
+import {
+  parseSpqrMessage,
+  serializeSpqrMessage,
+  SpqrMessageType,
+} from '../../../reference-impl/crypto/spqr.ts';
 import type { Frame } from '../../assert/match.ts';
 import { that } from '../../assert/match.ts';
 import { must } from '../../assert/must.ts';
@@ -173,13 +177,13 @@ export const clientPqCases = [
   }),
 
   defineClientCase({
-    id: 'ENC-052-client-sends-spqr-none',
+    id: 'ENC-052-client-sends-spqr-data',
     title:
-      'every SignalMessage the client sends carries SPQR data of type None in field 5, V1, naming a fresh key index of its sending chain',
+      'every SignalMessage the client sends carries V1 SPQR data in field 5 that parses and names a fresh key index of its sending chain',
     requirements: ['ENC-052'],
     level: 'MUST',
     quote:
-      'A sender MUST put in SignalMessage field 5 of every message the SPQR data of the key that salted its message keys, of type `None`, encoded as above.',
+      'A sender MUST put in SignalMessage field 5 of every message the SPQR data of the key that salted its message keys, with the braid message its SPQR state gives for that message, encoded as above.',
     sends: 'driver: sendText ×3 to bob; suite: parses field 5 of each and decrypts each',
     async run({ client }) {
       await client.connect();
@@ -195,14 +199,6 @@ export const clientPqCases = [
           must('ENC-052', that(false, 'field 5: SPQR V1 data', (error as Error).message));
           throw error;
         }
-        must(
-          'ENC-052',
-          that(
-            spqr.type === SpqrMessageType.None && spqr.chunk === null,
-            'type None, no chunk',
-            spqr,
-          ),
-        );
         indexes.push(spqr.index);
       }
       must(
@@ -256,13 +252,13 @@ export const clientPqCases = [
   defineClientCase({
     id: 'ENC-054-client-accepts-spqr-chunks',
     title:
-      'the client accepts messages whose SPQR data carries a braid chunk (Hdr, Ek), as libsignal sends them, and stays in the conversation',
+      'the client, on the ciphertext side of the braid, accepts messages whose SPQR data carries ciphertext chunks (Ct1, Ct2) it has no use for, and stays in the conversation',
     requirements: ['ENC-054'],
     level: 'MUST',
     quote:
-      'A receiver MUST accept a message whose SPQR data carries a chunk of type 1 to 6, and MAY ignore the chunk.',
+      'A receiver MUST accept a message whose SPQR data carries a chunk its braid state has no use for, and MUST ignore that chunk.',
     sends:
-      'suite: bob sends m1 and the client replies; bob sends m2 with field 5 of type Hdr (chunk 0), m3 of type Ek (chunk 1), each 32 chunk bytes',
+      'suite: bob (the initiator, so the client sends ciphertexts) sends m1 and the client replies; bob sends m2 with field 5 of type Ct1 (chunk 0), m3 of type Ct2 (chunk 1), each 32 chunk bytes',
     async run({ client }) {
       await client.connect();
       const bob = client.peer('bob');
@@ -272,8 +268,8 @@ export const clientPqCases = [
       );
       await answered(client, bob);
       for (const [type, chunk] of [
-        [SpqrMessageType.Hdr, 0],
-        [SpqrMessageType.Ek, 1],
+        [SpqrMessageType.Ct1, 0],
+        [SpqrMessageType.Ct2, 1],
       ] as const) {
         const content = client.text(`chunk type ${type}`);
         const c = await encryptCrafted(bob, client.client, padContent(content), {
@@ -314,7 +310,7 @@ export const clientPqCases = [
       const variants: [string, (honest: Uint8Array) => Uint8Array][] = [
         ['an empty field 5', () => new Uint8Array(0)],
         ['SPQR version 0', (h) => Uint8Array.from([0, ...h.subarray(1)])],
-        ['message type 7', (h) => Uint8Array.from([...h.subarray(0, h.length - 1), 7])],
+        ['message type 7', (h) => withType(h, 7)],
         [
           'key index 1, already used by m1',
           () => Uint8Array.from([0x01, 0x01, 0x01, SpqrMessageType.None]),
@@ -413,8 +409,16 @@ export const clientPqCases = [
   }),
 ];
 
-/** `honest` SPQR data (V1, epoch, index, None) turned into a chunk message of `type`. */
-function withChunk(honest: Uint8Array, type: number, chunkIndex: number): Uint8Array {
-  const head = honest.subarray(0, honest.length - 1); // version ‖ epoch ‖ index
-  return Uint8Array.from([...head, type, chunkIndex, ...new Uint8Array(32).fill(0xc5)]);
+/** `honest` SPQR data with its braid payload replaced by a chunk of `type` (32 bytes of 0xC5). */
+function withChunk(honest: Uint8Array, type: SpqrMessageType, chunkIndex: number): Uint8Array {
+  const { epoch, index } = parseSpqrMessage(honest);
+  const data = new Uint8Array(32).fill(0xc5);
+  return serializeSpqrMessage({ epoch, index, type, chunk: { index: chunkIndex, data } });
+}
+
+/** `honest` SPQR data cut after its epoch and index, then the type byte `type` (no chunk). */
+function withType(honest: Uint8Array, type: number): Uint8Array {
+  const { epoch, index } = parseSpqrMessage(honest);
+  const head = serializeSpqrMessage({ epoch, index, type: SpqrMessageType.None, chunk: null });
+  return Uint8Array.from([...head.subarray(0, head.length - 1), type]);
 }

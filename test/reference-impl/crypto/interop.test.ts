@@ -1,7 +1,7 @@
 // Interop with libsignal-client 0.103.0 in both directions (spec: Cryptography — "Proof: interop
-// tests in both directions"): PQXDH with Kyber-1024, the SPQR chain with libsignal's braid messages
-// on one side and type None on ours, fields 5 and 6. Every title names libsignal so that
-// `mocha --grep libsignal` selects them. Party names are ACIs, so prekey messages carry field 6.
+// tests in both directions"): PQXDH with Kyber-1024, SPQR with both sides running the braid (its
+// own long runs are in spqr-braid-interop.test.ts), fields 5 and 6. Every title names libsignal so
+// that `mocha --grep libsignal` selects them. Party names are ACIs, so prekey messages carry field 6.
 import { expect } from 'chai';
 import { randomInt } from 'node:crypto';
 import protobuf from 'protobufjs';

@@ -31,7 +31,7 @@ import {
   initializeBobSession,
 } from '../../../reference-impl/crypto/pqxdh.ts';
 import { nextChainKey } from '../../../reference-impl/crypto/ratchet.ts';
-import { initialSpqrChain } from '../../../reference-impl/crypto/spqr.ts';
+import { initialSpqrState } from '../../../reference-impl/crypto/spqr.ts';
 import {
   encodePreKeySignalMessage,
   encodeSignalMessage,
@@ -469,12 +469,17 @@ describe('reference-impl/crypto/pqxdh key agreement', () => {
       );
       expect(Buffer.from(bob.rootKey)).to.deep.equal(okm.subarray(0, 32));
       expect(Buffer.from(bob.senderChain.chainKey.key)).to.deep.equal(okm.subarray(32, 64));
-      const spqr = initialSpqrChain(okm.subarray(64, 96), 'B2A', false);
-      expect(Buffer.from(bob.spqr.send.next)).to.deep.equal(Buffer.from(spqr.send.next));
+      const spqr = initialSpqrState(okm.subarray(64, 96), 'B2A', false);
+      expect(Buffer.from(bob.spqr.chain.links[0]!.send.next!)).to.deep.equal(
+        Buffer.from(spqr.chain.links[0]!.send.next!),
+      );
+      expect(bob.spqr.braid.auth).to.deep.equal(spqr.braid.auth);
       expect(Buffer.from(alice.receiverChains[0]!.chainKey.key)).to.deep.equal(
         okm.subarray(32, 64),
       );
-      expect(Buffer.from(alice.spqr.receive.next)).to.deep.equal(Buffer.from(spqr.send.next));
+      expect(Buffer.from(alice.spqr.chain.links[0]!.receive.next)).to.deep.equal(
+        Buffer.from(spqr.chain.links[0]!.send.next!),
+      );
       expect(alice.sessionVersion).to.equal(4);
       expect(bob.sessionVersion).to.equal(4);
     }

@@ -51,23 +51,31 @@ describe('reference-impl/crypto/record', () => {
     expect(untext(await bob.decrypt(alice.address, message))).to.equal('after restore');
   });
 
-  it('carries version 2, session version 4, skipped message keys and the SPQR chain', async () => {
+  it('carries version 3, session version 4, skipped message keys, the SPQR braid state and chain', async () => {
     const { json } = await liveRecord();
-    expect(json.version).to.equal(2);
+    expect(json.version).to.equal(3);
     const current = json.current as {
       sessionVersion: number;
       receiverChains: { messageKeys: unknown[] }[];
-      spqr: { direction: string; sendCounter: number; receiveCounter: number };
+      spqr: {
+        braid: { name: string; epoch: number };
+        chain: { direction: string; links: { sendCounter: number; receiveCounter: number }[] };
+      };
     };
     expect(current.sessionVersion).to.equal(4);
     expect(current.receiverChains.some((chain) => chain.messageKeys.length === 1)).to.equal(true);
     // alice sent 1 and received 1 of bob's 2 messages (the second one, SPQR index 2)
-    expect(current.spqr).to.include({ direction: 'A2B', sendCounter: 1, receiveCounter: 2 });
+    expect(current.spqr.chain.direction).to.equal('A2B');
+    expect(current.spqr.chain.links[0]).to.include({ sendCounter: 1, receiveCounter: 2 });
+    expect(current.spqr.braid).to.include({ name: 'KeysSampled', epoch: 1 });
   });
 
-  it('refuses an unknown record version with InvalidSessionRecordError', async () => {
+  it('refuses an unknown record version, and a version-2 record without the braid, with InvalidSessionRecordError', async () => {
     const { json } = await liveRecord();
-    expect(refuse({ ...json, version: 3 })).to.be.instanceOf(InvalidSessionRecordError);
+    expect(refuse({ ...json, version: 4 })).to.be.instanceOf(InvalidSessionRecordError);
+    const error = refuse({ ...json, version: 2 }) as Error;
+    expect(error).to.be.instanceOf(InvalidSessionRecordError);
+    expect(error.message).to.contain('braid');
   });
 
   it('refuses a version-1 record (X3DH sessions) with InvalidSessionRecordError naming X3DH', async () => {
@@ -86,10 +94,19 @@ describe('reference-impl/crypto/record', () => {
     const withoutSpqr = { ...current };
     delete withoutSpqr.spqr;
     expect(refuse({ ...json, current: withoutSpqr })).to.be.instanceOf(InvalidSessionRecordError);
-    const spqr = current.spqr as Record<string, unknown>;
-    expect(
-      refuse({ ...json, current: { ...current, spqr: { ...spqr, maxJump: 7 } } }),
-    ).to.be.instanceOf(InvalidSessionRecordError);
+    const spqr = current.spqr as { braid: Record<string, unknown>; chain: Record<string, unknown> };
+    for (const [what, changed] of [
+      ['max jump 7', { ...spqr, chain: { ...spqr.chain, maxJump: 7 } }],
+      ['an unknown braid state', { ...spqr, braid: { ...spqr.braid, name: 'Ct3Sent' } }],
+      ['braid epoch 0', { ...spqr, braid: { ...spqr.braid, epoch: 0 } }],
+      ['a braid epoch the chain has not followed', { ...spqr, braid: { ...spqr.braid, epoch: 3 } }],
+      ['no links', { ...spqr, chain: { ...spqr.chain, links: [] } }],
+      ['a send epoch ahead', { ...spqr, chain: { ...spqr.chain, sendEpoch: 1 } }],
+    ] as const) {
+      expect(refuse({ ...json, current: { ...current, spqr: changed } }), what).to.be.instanceOf(
+        InvalidSessionRecordError,
+      );
+    }
   });
 
   it('round-trips a session still waiting for its first answer, Kyber ciphertext and timestamp included', async () => {
@@ -129,7 +146,7 @@ describe('reference-impl/crypto/record', () => {
   });
 
   it('refuses bytes that are not UTF-8 JSON with InvalidSessionRecordError', () => {
-    expect(refuse('{"version":2,')).to.be.instanceOf(InvalidSessionRecordError);
+    expect(refuse('{"version":3,')).to.be.instanceOf(InvalidSessionRecordError);
     const error = (() => {
       try {
         deserializeSessionRecord(new Uint8Array([0xff, 0xfe]));

@@ -1,16 +1,17 @@
 // The SPQR chain and field-5 messages (reference-impl/crypto/spqr.ts), against SPQR v1.5.3's chain
-// module as documented in spec/crypto.md: labels, counters, key history and refusals. The keys are
+// module as documented in spec/crypto.md: labels, counters, key history and refusals in epoch 0. The keys are
 // recomputed here with node:crypto's HKDF, an implementation independent of kdf.ts; interop with
 // libsignal 0.103.0 (interop.test.ts) checks the same chain end to end.
 import { expect } from 'chai';
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { InvalidMessageError, limits } from '../../../reference-impl/crypto/index.ts';
 import {
-  initialSpqrChain,
+  initialSpqrState,
   parseSpqrMessage,
   spqrReceive,
   spqrSend,
-  type SpqrChain,
+  SpqrMessageType,
+  type SpqrState,
 } from '../../../reference-impl/crypto/spqr.ts';
 
 const hkdf = (ikm: Uint8Array, info: Uint8Array | string, length: number): Buffer =>
@@ -60,49 +61,75 @@ const throwsOf = (fn: () => unknown): unknown => {
 describe('reference-impl/crypto/spqr chain', () => {
   const spqrKey = randomBytes(32);
   const start = hkdf(spqrKey, 'Signal PQ Ratchet V1 Chain  Start', 96);
+  const first = (state: SpqrState) => state.chain.links[0]!;
 
   it('starts from HKDF(SPQR key, "…Chain  Start", 96): next root, then the A→B and B→A seeds', () => {
-    const alice = initialSpqrChain(spqrKey, 'A2B', false);
-    const bob = initialSpqrChain(spqrKey, 'B2A', false);
-    expect(Buffer.from(alice.nextRoot)).to.deep.equal(start.subarray(0, 32));
-    expect(Buffer.from(alice.send.next)).to.deep.equal(start.subarray(32, 64));
-    expect(Buffer.from(alice.receive.next)).to.deep.equal(start.subarray(64, 96));
-    expect(Buffer.from(bob.send.next)).to.deep.equal(start.subarray(64, 96));
-    expect(alice.maxJump).to.equal(limits.MAX_FORWARD_JUMPS);
-    expect(initialSpqrChain(spqrKey, 'A2B', true).maxJump).to.equal(0xffff_ffff);
+    const alice = initialSpqrState(spqrKey, 'A2B', false);
+    const bob = initialSpqrState(spqrKey, 'B2A', false);
+    expect(Buffer.from(alice.chain.nextRoot)).to.deep.equal(start.subarray(0, 32));
+    expect(Buffer.from(first(alice).send.next!)).to.deep.equal(start.subarray(32, 64));
+    expect(Buffer.from(first(alice).receive.next)).to.deep.equal(start.subarray(64, 96));
+    expect(Buffer.from(first(bob).send.next!)).to.deep.equal(start.subarray(64, 96));
+    expect(alice.chain.maxJump).to.equal(limits.MAX_FORWARD_JUMPS);
+    expect(initialSpqrState(spqrKey, 'A2B', true).chain.maxJump).to.equal(0xffff_ffff);
+    expect(alice.braid.name).to.equal('KeysUnsampled');
+    expect(bob.braid.name).to.equal('NoHeaderReceived');
   });
 
-  it('alice sends V1, epoch 1, index 1, 2, 3…, type None, keyed by the "…Chain Next" step with the counter incremented first', () => {
-    let chain: SpqrChain = initialSpqrChain(spqrKey, 'A2B', false);
+  it('bob sends V1, epoch 1, index 1, 2, 3…, type None until a header arrives, keyed by the "…Chain Next" step with the counter incremented first', () => {
+    let state: SpqrState = initialSpqrState(spqrKey, 'B2A', false);
     for (let index = 1; index <= 3; index++) {
-      const sent = spqrSend(chain);
+      const sent = spqrSend(state);
       expect([...sent.message]).to.deep.equal([1, 1, index, 0]);
-      expect(Buffer.from(sent.key)).to.deep.equal(expectedKey(start.subarray(32, 64), index));
-      chain = sent.chain;
+      expect(Buffer.from(sent.key)).to.deep.equal(expectedKey(start.subarray(64, 96), index));
+      state = sent.state;
     }
-    expect(chain.send.counter).to.equal(3);
+    expect(first(state).send.counter).to.equal(3);
+  });
+
+  it('alice sends her header chunks 0, 1, 2, 3… in epoch 1 with keys of the A→B seed', () => {
+    let state: SpqrState = initialSpqrState(spqrKey, 'A2B', false);
+    for (let index = 1; index <= 4; index++) {
+      const sent = spqrSend(state);
+      const message = parseSpqrMessage(sent.message);
+      expect([message.epoch, message.index, message.type, message.chunk!.index]).to.deep.equal([
+        1,
+        index,
+        SpqrMessageType.Hdr,
+        index - 1,
+      ]);
+      expect(Buffer.from(sent.key)).to.deep.equal(expectedKey(start.subarray(32, 64), index));
+      state = sent.state;
+    }
   });
 
   it('writes the index as a varint (300 → ac 02)', () => {
-    let chain: SpqrChain = initialSpqrChain(spqrKey, 'A2B', false);
-    chain = { ...chain, send: { ...chain.send, counter: 299 } };
-    expect([...spqrSend(chain).message]).to.deep.equal([1, 1, 0xac, 0x02, 0]);
+    const bob = initialSpqrState(spqrKey, 'B2A', false);
+    const moved: SpqrState = {
+      ...bob,
+      chain: {
+        ...bob.chain,
+        links: [{ ...first(bob), send: { ...first(bob).send, counter: 299 } }],
+      },
+    };
+    expect([...spqrSend(moved).message]).to.deep.equal([1, 1, 0xac, 0x02, 0]);
   });
 
   it('bob derives alice’s keys in order, out of order and after gaps, each once', () => {
-    let alice: SpqrChain = initialSpqrChain(spqrKey, 'A2B', false);
+    let alice: SpqrState = initialSpqrState(spqrKey, 'A2B', false);
     const sent: { message: Uint8Array; key: Uint8Array }[] = [];
     for (let i = 0; i < 10; i++) {
       const next = spqrSend(alice);
       sent.push(next);
-      alice = next.chain;
+      alice = next.state;
     }
-    let bob: SpqrChain = initialSpqrChain(spqrKey, 'B2A', false);
+    let bob: SpqrState = initialSpqrState(spqrKey, 'B2A', false);
     for (const i of [2, 0, 9, 5, 1, 3, 4, 8, 6, 7]) {
       const got = spqrReceive(bob, sent[i]!.message);
       expect(Buffer.from(got.key!), `message ${i}`).to.deep.equal(Buffer.from(sent[i]!.key));
-      bob = got.chain;
+      bob = got.state;
     }
+    expect(bob.braid.name).to.equal('HeaderReceived');
     for (const i of [0, 9, 5]) {
       expect(
         throwsOf(() => spqrReceive(bob, sent[i]!.message)),
@@ -111,26 +138,16 @@ describe('reference-impl/crypto/spqr chain', () => {
     }
   });
 
-  it('accepts and ignores libsignal’s header chunks: the key depends on epoch and index only', () => {
-    const alice = spqrSend(initialSpqrChain(spqrKey, 'A2B', false));
-    const bob = initialSpqrChain(spqrKey, 'B2A', false);
-    const header = Uint8Array.from([...field(1, 1, 1), 0, ...randomBytes(32)]);
-    expect(Buffer.from(spqrReceive(bob, header).key!)).to.deep.equal(Buffer.from(alice.key));
-    const ek = Uint8Array.from([...field(1, 1, 2), 0x83, 0x01, ...randomBytes(32)]);
-    expect(Buffer.from(spqrReceive(bob, ek).key!)).to.deep.equal(Buffer.from(alice.key));
-    expect(parseSpqrMessage(ek).chunk!.index).to.equal(131);
-  });
-
   it('yields no key for epoch 1 index 0 and for a later SPQR version, which SPQR ignores', () => {
-    const bob = initialSpqrChain(spqrKey, 'B2A', false);
+    const bob = initialSpqrState(spqrKey, 'B2A', false);
     expect(spqrReceive(bob, field(1, 0)).key).to.equal(null);
     const later = spqrReceive(bob, Uint8Array.of(2, 9, 9, 9));
     expect(later.key).to.equal(null);
-    expect(later.chain).to.equal(bob);
+    expect(later.state).to.equal(bob);
   });
 
   it('refuses an empty or version-0 field, epoch 0 or 2, an unknown type and a short chunk with InvalidMessageError', () => {
-    const bob = initialSpqrChain(spqrKey, 'B2A', false);
+    const bob = initialSpqrState(spqrKey, 'B2A', false);
     for (const [what, bytes] of [
       ['empty', new Uint8Array(0)],
       ['version 0', Uint8Array.of(0, 1, 1, 0)],
@@ -153,25 +170,26 @@ describe('reference-impl/crypto/spqr chain', () => {
   });
 
   it('refuses a jump past 25 000 and a key older than 2 000 behind, as SPQR’s KeyJump and KeyTrimmed', () => {
-    const bob = initialSpqrChain(spqrKey, 'B2A', false);
-    expect(throwsOf(() => spqrReceive(bob, field(1, 25_001)))).to.be.instanceOf(
+    const alice = initialSpqrState(spqrKey, 'A2B', false);
+    const seed = start.subarray(64, 96);
+    expect(throwsOf(() => spqrReceive(alice, field(1, 25_001)))).to.be.instanceOf(
       InvalidMessageError,
     );
-    const far = spqrReceive(bob, field(1, 25_000));
-    expect(Buffer.from(far.key!)).to.deep.equal(expectedKey(start.subarray(32, 64), 25_000));
-    expect(far.chain.receive.skipped.length).to.equal(2000);
-    expect(Buffer.from(spqrReceive(far.chain, field(1, 23_000)).key!)).to.deep.equal(
-      expectedKey(start.subarray(32, 64), 23_000),
+    const far = spqrReceive(alice, field(1, 25_000));
+    expect(Buffer.from(far.key!)).to.deep.equal(expectedKey(seed, 25_000));
+    expect(first(far.state).receive.skipped.length).to.equal(2000);
+    expect(Buffer.from(spqrReceive(far.state, field(1, 23_000)).key!)).to.deep.equal(
+      expectedKey(seed, 23_000),
     );
-    expect(throwsOf(() => spqrReceive(far.chain, field(1, 22_999)))).to.be.instanceOf(
+    expect(throwsOf(() => spqrReceive(far.state, field(1, 22_999)))).to.be.instanceOf(
       InvalidMessageError,
     );
-    const self = initialSpqrChain(spqrKey, 'B2A', true);
+    const self = initialSpqrState(spqrKey, 'A2B', true);
     expect(spqrReceive(self, field(1, 25_002)).key).to.have.length(32);
   });
 
-  it('never changes the chain it is given', () => {
-    const bob = initialSpqrChain(spqrKey, 'B2A', false);
+  it('never changes the state it is given', () => {
+    const bob = initialSpqrState(spqrKey, 'B2A', false);
     const copy = JSON.stringify(bob, (_, v: unknown) => (v instanceof Uint8Array ? [...v] : v));
     spqrReceive(bob, field(1, 5));
     spqrSend(bob);

@@ -48,7 +48,9 @@ async function sendFile(
     data: data.toString('base64'),
     ...params,
   });
-  const send = await client.mock.nextSend(peer.address);
+  // The send comes after a slot, an upload and, for a new peer, a PQXDH set-up: it gets the time the
+  // driver command gets (2 × waitMs), not the single wait that ran out under load in a CI run.
+  const send = await client.mock.nextSend(peer.address, client.waitMs * 2);
   await reply;
   const [first] = await client.open(peer, send);
   const content = first ? client.contentOf(first.plaintext) : undefined;

@@ -118,6 +118,8 @@ export const transportCases = [
       'Each Parley frame MUST be exactly one JSON object (RFC 8259), encoded as UTF-8, in one WebSocket text frame.',
     sends:
       'alice, carol (first-party), bob (third-party): register, auth, publish, claim, send, push, ack, consent, requests, slot, ping',
+    // A whole conversation of three users: the 5 s default ran out once in a CI run under load.
+    timeoutMs: 15_000,
     async run({ world }) {
       const alice = await world.firstParty('alice', { optIn: true });
       const bob = await world.thirdParty('bob');

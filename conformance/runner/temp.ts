@@ -22,9 +22,9 @@ export function makeTempDir(prefix: string): string {
 
 /** Removes a directory made by makeTempDir. */
 export function removeTempDir(dir: string): void {
-  // Retried: at exit the provider's SQLite connections may still be writing the WAL and shared-
-  // memory files into it, and a removal that finds a file made after its listing fails ENOTEMPTY
-  // (seen once on Node 24: the directory was left behind after Ctrl-C).
+  // Retried: a removal that finds a file made after its listing fails ENOTEMPTY. (The directory
+  // left behind after Ctrl-C in CI runs had another cause: a provider restart in flight at stop,
+  // which recreated it; transport/embedded.ts now waits for that restart.)
   rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
   live.delete(dir);
 }

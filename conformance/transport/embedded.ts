@@ -22,6 +22,7 @@ import {
 } from './operator.ts';
 import { generatePartnerKey, type PartnerKey } from './partner.ts';
 import { makeTempDir, removeTempDir } from '../runner/temp.ts';
+import { HarnessError } from '../runner/signals.ts';
 
 /** The suite's partner platform in embedded runs. */
 export const EMBEDDED_PARTNER_DOMAIN = 'conform.partner.example';
@@ -102,14 +103,24 @@ export async function startEmbeddedTarget(options: EmbeddedOptions = {}): Promis
   }
   const url = provider.wsUrl;
   let peerBounds: Partial<PeerBounds> | undefined;
-  const restart = async (): Promise<void> => {
-    await provider.close();
-    const limits = peerBounds ? limitsWithBounds(settings.limits, peerBounds) : settings.limits;
-    provider = await startProvider({
-      ...settings,
-      ...(limits ? { limits } : {}),
-      port: provider.port,
+  // Restarts run one after another, and stop() waits for the one in flight: a case cut off by its
+  // time limit (or by Ctrl-C) may leave a restart behind, whose new provider would otherwise
+  // outlive stop() and recreate the removed directory for its SQLite file.
+  let stopped = false;
+  let restarting: Promise<void> = Promise.resolve();
+  const restart = (): Promise<void> => {
+    const next = restarting.then(async () => {
+      if (stopped) throw new HarnessError('the embedded provider was stopped: no restart');
+      await provider.close();
+      const limits = peerBounds ? limitsWithBounds(settings.limits, peerBounds) : settings.limits;
+      provider = await startProvider({
+        ...settings,
+        ...(limits ? { limits } : {}),
+        port: provider.port,
+      });
     });
+    restarting = next.catch(() => undefined);
+    return next;
   };
   const operator: Operator = {
     restart,
@@ -138,6 +149,8 @@ export async function startEmbeddedTarget(options: EmbeddedOptions = {}): Promis
     partner,
     stop: async () => {
       unregisterOperator(url);
+      stopped = true;
+      await restarting;
       await provider.close();
       removeTempDir(dir);
     },

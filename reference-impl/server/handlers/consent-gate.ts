@@ -21,6 +21,7 @@ export function gateRecipient(
   ctx: ProviderContext,
   session: Session,
   address: string,
+  options: { readonly coMembers?: boolean } = {},
 ): AccountRecord {
   const account = ctx.store.getAccount(address);
   let ok = account !== undefined;
@@ -30,8 +31,11 @@ export function gateRecipient(
       account.kind === 'local' &&
       (ctx.faults.has('ignore-consent') || interopAllows(account, session.origin.platform));
   } else if (account && account.kind === 'partner') {
-    // First-party users reach partner users that connected here; partner users never reach each other.
-    ok = !session.origin.thirdParty;
+    // First-party users reach partner users that connected here; partner users reach each other
+    // only as members of one group, to claim keys for sender-key distribution (GROUP-047).
+    ok =
+      !session.origin.thirdParty ||
+      (options.coMembers === true && ctx.store.shareGroup(session.address, address));
   }
   if (!ok && account && ctx.faults.has('timing-oracle'))
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50); // fault: breaks CONSENT-007

@@ -68,8 +68,8 @@ export interface RateLimits {
   /**
    * Addresses a third-party user adds to groups (`group.create` and `group.add`), per adding
    * account and per partner platform (GROUP-033): each addition is an invitation in a stranger's
-   * requests, like a first message (CONSENT-026). A new group of 256 at once, then 64 a minute per
-   * account; a platform's users together 10 000 a minute.
+   * requests, like a first message (CONSENT-026). A group of the largest size at once (1 024),
+   * then 64 a minute per account; a platform's users together 10 000 a minute.
    */
   readonly groupAddPerSender: RateLimit;
   readonly groupAddPerPlatform: RateLimit;
@@ -245,7 +245,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
     badRegistrationsPerAddress: { burst: 20, perMinute: 10 },
     reportsPerAccount: { burst: 20, perMinute: 20 / 60 },
     groupCreatePerAccount: { burst: 10, perMinute: 1 },
-    groupAddPerSender: { burst: 256, perMinute: 64 },
+    groupAddPerSender: { burst: 1024, perMinute: 64 },
     groupAddPerPlatform: { burst: 10_000, perMinute: 10_000 },
     slotBytesPerPlatform: { burst: 16 * 1024 * MiB, perMinute: (16 * 1024 * MiB) / 60 },
   },

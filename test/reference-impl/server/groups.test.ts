@@ -220,7 +220,7 @@ describe('provider groups (spec/groups.md)', function () {
     expect(withoutRe(b)).to.deep.equal(withoutRe(a));
   });
 
-  it('delivers nothing sent after the removal to the removed member, who can no longer send, while the removal itself reaches them (GROUP-016, GROUP-013, GROUP-042, GROUP-043)', async () => {
+  it('delivers nothing sent after the removal to the removed member, who can no longer send, while the removal itself reaches them (GROUP-013, GROUP-042, GROUP-043)', async () => {
     const alice = await firstParty(provider, name('alice'));
     const carol = await firstParty(provider, name('carol'));
     const bob = await thirdParty(provider, partner, name('bob'));

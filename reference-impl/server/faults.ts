@@ -102,6 +102,20 @@ export const FAULTS = {
     'GROUP-033: third-party users add addresses to groups without any rate limit',
   'accept-non-sender-key':
     'GROUP-045: a group message body that is not a SenderKeyMessage is accepted and fanned out',
+  'group-changes-to-actor-only':
+    'GROUP-013: group.changed is queued for the devices of the member who made the change only',
+  'skip-group-version-check':
+    'GROUP-044: a group send for a version other than the current one is accepted and fanned out',
+  'no-group-size-limit':
+    'GROUP-031: group.add takes a group past the advertised limits.maxGroupMembers',
+  'decline-reveals':
+    'GROUP-022: a declined invitation disappears from the group, telling its members of the decline',
+  'distribution-to-non-members':
+    'GROUP-046: a distribution entry for an address that is not a member is accepted',
+  'partners-never-claim':
+    'GROUP-047: partner users of one group cannot claim each other’s keys, so they cannot share sender keys',
+  'no-admin-heir':
+    'GROUP-015: when the last admin leaves, nobody becomes an admin and the group can never change again',
   'auth-window-ignored':
     'AUTH-031: a connection that never authenticates stays open past the advertised authWindowSeconds',
 } as const satisfies Record<string, string>;

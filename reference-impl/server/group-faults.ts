@@ -17,6 +17,7 @@ import type { Fault } from './faults.ts';
 export const GROUP_STORE_FAULTS: readonly Fault[] = [
   'deliver-to-removed',
   'fan-out-first-device-only',
+  'group-changes-to-actor-only',
 ];
 
 /** `store` with the group faults of `faults` injected; `store` itself when there are none. */
@@ -40,6 +41,14 @@ export function withGroupFaults(store: ProviderStore, faults: ReadonlySet<Fault>
         };
       if (property === 'getGroup' && faults.has('deliver-to-removed'))
         return (groupId: string) => hide(target.getGroup(groupId));
+      // breaks GROUP-013: the pushes for everyone but the actor are deleted in the same transaction
+      if (property === 'writeGroupChange' && faults.has('group-changes-to-actor-only'))
+        return (c: GroupChange): GroupChangeResult => {
+          const result = target.writeGroupChange(c);
+          const others = result.queued.filter((q) => q.address !== c.actor);
+          for (const q of others) target.ackDeliveries(q.address, q.deviceId, [q.delivery.seq]);
+          return { ...result, queued: result.queued.filter((q) => q.address === c.actor) };
+        };
       // breaks GROUP-041: copies for devices other than 1 are deleted in the same transaction
       if (property === 'acceptGroupMessage' && faults.has('fan-out-first-device-only'))
         return (m: NewGroupMessage): GroupAcceptResult => {

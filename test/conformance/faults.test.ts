@@ -80,6 +80,13 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'fan-out-first-device-only': { requirement: 'GROUP-041', only: 'GROUP-*' },
   'unlimited-group-additions': { requirement: 'GROUP-033', only: 'GROUP-033*' },
   'accept-non-sender-key': { requirement: 'GROUP-045', only: 'GROUP-*' },
+  'group-changes-to-actor-only': { requirement: 'GROUP-013', only: 'GROUP-*' },
+  'skip-group-version-check': { requirement: 'GROUP-044', only: 'GROUP-*' },
+  'no-group-size-limit': { requirement: 'GROUP-031', only: 'GROUP-031*' },
+  'decline-reveals': { requirement: 'GROUP-022', only: 'GROUP-*' },
+  'distribution-to-non-members': { requirement: 'GROUP-046', only: 'GROUP-*' },
+  'partners-never-claim': { requirement: 'GROUP-047', only: 'GROUP-*' },
+  'no-admin-heir': { requirement: 'GROUP-015', only: 'GROUP-*' },
 };
 
 interface VariantRun {

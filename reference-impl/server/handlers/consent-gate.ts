@@ -32,7 +32,9 @@ export function gateRecipient(
     ok =
       account.kind === 'local'
         ? ctx.faults.has('ignore-consent') || interopAllows(account, session.origin.platform)
-        : options.coMembers === true && ctx.store.shareGroup(session.address, address);
+        : options.coMembers === true &&
+          !ctx.faults.has('partners-never-claim') && // fault injection: breaks GROUP-047
+          ctx.store.shareGroup(session.address, address);
   }
   // First-party users reach every account: their own platform's, and partner users that connected here.
   if (!ok && account && ctx.faults.has('timing-oracle'))

@@ -40,14 +40,17 @@ function checkMembership(ctx: ProviderContext, session: Session, f: GroupSendVar
   const group = ctx.store.getGroup(f.group);
   if (!ctx.faults.has('accept-non-member-send')) memberRow(group, session.address);
   else if (!group) memberRow(group, session.address); // fault injection: breaks GROUP-042
-  if (group!.version !== f.groupVersion)
+  if (group!.version !== f.groupVersion && !ctx.faults.has('skip-group-version-check'))
     throw new ProviderError(
       'GROUP_VERSION_STALE',
       `the group is at version ${group!.version}; read it with group.get and send again`,
       { pointer: '/groupVersion' },
     );
   f.distribution?.forEach((d, i) => {
-    if (!group!.members.some((m) => m.address === d.to && m.status === 'member'))
+    if (
+      !group!.members.some((m) => m.address === d.to && m.status === 'member') &&
+      !ctx.faults.has('distribution-to-non-members') // fault injection: breaks GROUP-046
+    )
       throw new ProviderError('NOT_FOUND', 'not a member of the group', {
         pointer: `/distribution/${i}/to`,
       });

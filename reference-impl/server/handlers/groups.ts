@@ -151,7 +151,7 @@ function additions(
   });
   const size = (group?.members.length ?? 1) + members.length + invited.length;
   const max = ctx.limits.advertised.maxGroupMembers ?? 1024;
-  if (size > max)
+  if (size > max && !ctx.faults.has('no-group-size-limit'))
     throw new ProviderError('GROUP_FULL', `a group holds at most ${max} members and invitations`, {
       pointer: '/members',
     });
@@ -296,7 +296,12 @@ async function leave(
     ];
     // A group keeps an admin (GROUP-015): the last admin's leaving promotes the longest member.
     const others = group.members.filter((m) => m.status === 'member' && m !== row);
-    if (row.role === 'admin' && others.length > 0 && !others.some((m) => m.role === 'admin')) {
+    if (
+      row.role === 'admin' &&
+      others.length > 0 &&
+      !others.some((m) => m.role === 'admin') &&
+      !ctx.faults.has('no-admin-heir') // fault injection: breaks GROUP-015
+    ) {
       const heir = { ...others[0]!, role: 'admin' as const };
       results.push(
         ctx.store.writeGroupChange(
@@ -372,6 +377,18 @@ export async function respondInvitation(
       throw new ProviderError('NOT_FOUND', 'no such invitation', { pointer: '/group' });
     if (f.action === 'block') ctx.store.setBlock(session.address, f.from, true, ctx.now());
     const joined = f.action === 'accept';
+    if (!joined && ctx.faults.has('decline-reveals')) {
+      // fault injection: breaks GROUP-022 (the row goes, and the members see the decline)
+      const gone = ctx.store.writeGroupChange(
+        changeOf(ctx, session, f.group, {
+          action: 'left',
+          put: [],
+          drop: [session.address],
+          named: [session.address],
+        }),
+      );
+      return { value: undefined, results: [gone] };
+    }
     const result = ctx.store.writeGroupChange(
       changeOf(ctx, session, f.group, {
         action: 'joined',

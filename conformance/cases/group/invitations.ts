@@ -19,6 +19,9 @@ const entryOf = (
 ): { address: string; state: string } | undefined =>
   state.members?.find((m) => m.address === address);
 
+/** Three or four test users, each registered and authenticated: slow on a loaded target. */
+const CASE_TIMEOUT_MS = 10_000;
+
 export const groupInvitationCases = [
   defineCase({
     id: 'GROUP-020-invitation',
@@ -27,6 +30,7 @@ export const groupInvitationCases = [
     requirements: ['GROUP-020', 'GROUP-022', 'GROUP-023'],
     level: 'MUST',
     capabilities: ['groups'],
+    timeoutMs: CASE_TIMEOUT_MS,
     quote:
       'The provider MUST add a first-party user named in a `group.create` or `group.add` by a third-party user as an invitation listed in that user’s `requests.list` with `group`, unless the user has accepted the adder as a contact.',
     sends:
@@ -83,6 +87,7 @@ export const groupInvitationCases = [
     requirements: ['GROUP-022', 'GROUP-023', 'GROUP-012'],
     level: 'MUST',
     capabilities: ['groups'],
+    timeoutMs: CASE_TIMEOUT_MS,
     quote:
       'The provider MUST make a user who accepts an invitation with `request.respond` a member in a change of its own, and MUST keep showing a declined invitation to the other members as `invited`.',
     sends:
@@ -128,6 +133,7 @@ export const groupInvitationCases = [
     requirements: ['GROUP-021', 'GROUP-010'],
     level: 'MUST',
     capabilities: ['groups'],
+    timeoutMs: CASE_TIMEOUT_MS,
     quote:
       'The provider MUST answer an addition by a third-party user that the named user’s interop settings do not allow with `NOT_FOUND`, in an `error` frame identical, apart from `re`, to the one it sends for an address that does not exist.',
     sends: 'bob: group.create; group.add [nobody], group.add [alice]',
@@ -155,6 +161,7 @@ export const groupInvitationCases = [
     requirements: ['GROUP-024'],
     level: 'MUST',
     capabilities: ['groups'],
+    timeoutMs: CASE_TIMEOUT_MS,
     quote:
       'The provider MUST set `folder` on a group `message` to `third-party` (`inbox` with the combined inbox) when the group has a member of a partner platform, and to `inbox` otherwise.',
     sends: 'alice: group.create [carol], group.create [carol, bob]; alice → each group',

@@ -41,7 +41,8 @@ export const groupLimitCases = [
         ),
       );
       const filler = await registerAccounts(world, max);
-      const state = await createGroup(alice, filler.slice(0, max - 1));
+      // A thousand rows and pushes in one change: the wait of a registration, not of a ping.
+      const state = await createGroup(alice, filler.slice(0, max - 1), world.env.waitMs * 10);
       mustMatch('GROUP-010', state, hasMembers('group.state', { version: 1 }));
       must(
         'GROUP-010',

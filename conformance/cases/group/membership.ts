@@ -8,6 +8,9 @@ import { createGroup, nextGroupChange, sendToGroup } from '../../transport/group
 const addresses = (state: { members?: { address: string }[] }): string[] =>
   (state.members ?? []).map((m) => m.address);
 
+/** Three or four test users, each registered and authenticated: slow on a loaded target. */
+const CASE_TIMEOUT_MS = 10_000;
+
 export const groupMembershipCases = [
   defineCase({
     id: 'GROUP-001-create',
@@ -16,6 +19,7 @@ export const groupMembershipCases = [
     requirements: ['GROUP-001', 'GROUP-010', 'GROUP-013'],
     level: 'MUST',
     capabilities: ['groups'],
+    timeoutMs: CASE_TIMEOUT_MS,
     quote:
       'The provider MUST answer `group.create` with `group.state` naming a new group id, version 1, and the sender as an admin among the members.',
     sends: 'alice: group.create [carol, bob (partner)]; each member: message.ack of group.changed',
@@ -57,6 +61,7 @@ export const groupMembershipCases = [
     requirements: ['GROUP-004', 'GROUP-003', 'GROUP-042'],
     level: 'MUST',
     capabilities: ['groups'],
+    timeoutMs: CASE_TIMEOUT_MS,
     quote:
       'The provider MUST answer a group request or a group `message.send` for a group that does not exist, or from a sender who is not its member, with `NOT_FOUND` in `error` frames that are identical for both cases apart from `re`.',
     sends:
@@ -94,6 +99,7 @@ export const groupMembershipCases = [
     requirements: ['GROUP-011', 'GROUP-012'],
     level: 'MUST',
     capabilities: ['groups'],
+    timeoutMs: CASE_TIMEOUT_MS,
     quote:
       'The provider MUST refuse `group.add`, `group.remove` and `group.role` from a member who is not an admin with `FORBIDDEN`, changing nothing.',
     sends:
@@ -132,6 +138,7 @@ export const groupMembershipCases = [
     requirements: ['GROUP-012', 'GROUP-013', 'GROUP-010'],
     level: 'MUST',
     capabilities: ['groups'],
+    timeoutMs: CASE_TIMEOUT_MS,
     quote:
       'The provider MUST increment a group’s version by one with every change it commits, and MUST NOT change the version otherwise.',
     sends:
@@ -177,6 +184,7 @@ export const groupMembershipCases = [
     requirements: ['GROUP-015', 'GROUP-014'],
     level: 'MUST',
     capabilities: ['groups'],
+    timeoutMs: CASE_TIMEOUT_MS,
     quote:
       'The provider MUST keep an admin in every group that has members, refusing with `CONFLICT` a `group.role` that would leave none and making the earliest remaining member an admin, in a change of its own, when the last admin leaves.',
     sends:

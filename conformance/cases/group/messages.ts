@@ -15,6 +15,9 @@ import {
   sendToGroup,
 } from '../../transport/groups.ts';
 
+/** Three or four test users, each registered and authenticated: slow on a loaded target. */
+const CASE_TIMEOUT_MS = 10_000;
+
 export const groupMessageCases = [
   defineCase({
     id: 'GROUP-041-fan-out',
@@ -23,6 +26,7 @@ export const groupMessageCases = [
     requirements: ['GROUP-041', 'GROUP-040', 'GROUP-046'],
     level: 'MUST',
     capabilities: ['groups'],
+    timeoutMs: CASE_TIMEOUT_MS,
     quote:
       'The provider MUST deliver an accepted group message to every device of every member at the time of acceptance, except the sending device, as a `message` with `ciphertextType` `senderkey`, `group`, and `body` byte for byte as sent.',
     sends:
@@ -91,6 +95,7 @@ export const groupMessageCases = [
     requirements: ['GROUP-043', 'GROUP-042', 'GROUP-013'],
     level: 'MUST',
     capabilities: ['groups'],
+    timeoutMs: CASE_TIMEOUT_MS,
     quote:
       'The provider MUST NOT deliver to a removed member any group message accepted after the removal committed.',
     sends: 'alice: group.create [carol, bob], group.remove bob, message.send; bob: message.send',
@@ -133,6 +138,7 @@ export const groupMessageCases = [
     requirements: ['GROUP-044', 'GROUP-040'],
     level: 'MUST',
     capabilities: ['groups'],
+    timeoutMs: CASE_TIMEOUT_MS,
     quote:
       'The provider MUST refuse a group `message.send` whose `groupVersion` is not the group’s current version with `GROUP_VERSION_STALE`.',
     sends:
@@ -173,6 +179,7 @@ export const groupMessageCases = [
     requirements: ['GROUP-045'],
     level: 'MUST',
     capabilities: ['groups'],
+    timeoutMs: CASE_TIMEOUT_MS,
     quote:
       'The provider MUST refuse a group `message.send` whose `body` does not parse as a `SenderKeyMessage` of version 3 (version byte, protobuf fields 1 to 4, 64-byte signature) with `NOT_SIGNAL_CIPHERTEXT`.',
     sends:
@@ -208,6 +215,7 @@ export const groupMessageCases = [
     requirements: ['GROUP-046'],
     level: 'MUST',
     capabilities: ['groups'],
+    timeoutMs: CASE_TIMEOUT_MS,
     quote:
       'The provider MUST refuse a `distribution` entry that names a non-member with `NOT_FOUND` and one that does not address exactly the member’s current devices with `DEVICE_MISMATCH`, and MUST deliver each distribution ciphertext only with the group message to the device it addresses.',
     sends:
@@ -245,6 +253,7 @@ export const groupMessageCases = [
     requirements: ['GROUP-047'],
     level: 'MUST',
     capabilities: ['groups'],
+    timeoutMs: CASE_TIMEOUT_MS,
     quote:
       'The provider MUST answer a `keys.claim` by a group member for another member who is a partner platform’s user with that member’s bundles, whatever the platforms of the two.',
     sends: 'alice: group.create [bob, dan]; bob: keys.claim dan',
@@ -267,6 +276,7 @@ export const groupMessageCases = [
     requirements: ['GROUP-048', 'GROUP-041'],
     level: 'MUST',
     capabilities: ['groups', 'consent'],
+    timeoutMs: CASE_TIMEOUT_MS,
     quote:
       'The provider MUST NOT deliver a group message from a third-party sender to a first-party member whose interop settings do not allow the sender’s platform.',
     sends: 'carol: group.create [alice, bob]; alice: consent.set enabled false; bob → group',

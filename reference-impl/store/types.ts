@@ -239,7 +239,7 @@ export interface GroupChangeBody {
 /**
  * One change of a group, committed by `writeGroupChange` in one transaction: rows written and
  * deleted, the version incremented (unless `silent`), and a `group.changed` push queued for every
- * device of every member before or after the change.
+ * device of every member before or after the change but the actor's device.
  */
 export interface GroupChange {
   readonly groupId: string;

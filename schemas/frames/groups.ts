@@ -130,8 +130,8 @@ export interface GroupLeftFrame extends ReplyBase {
 export type GroupAction = 'created' | 'added' | 'invited' | 'joined' | 'removed' | 'left' | 'role';
 
 /**
- * Pushed to every device of every member of the group before and after a change; `id` is the
- * delivery id the device acknowledges with `message.ack`.
+ * Pushed to every device of every member of the group before and after a change but the device
+ * that made it; `id` is the delivery id the device acknowledges with `message.ack`.
  */
 export interface GroupChangedFrame extends PushBase {
   type: 'group.changed';

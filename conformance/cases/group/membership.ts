@@ -15,14 +15,14 @@ export const groupMembershipCases = [
   defineCase({
     id: 'GROUP-001-create',
     title:
-      'alice creates a group with carol and bob: version 1, alice an admin, both members, and every member device hears of it',
+      'alice creates a group with carol and bob: version 1, alice an admin, both members, and their devices hear of it',
     requirements: ['GROUP-001', 'GROUP-010', 'GROUP-013'],
     level: 'MUST',
     capabilities: ['groups'],
     timeoutMs: CASE_TIMEOUT_MS,
     quote:
       'The provider MUST answer `group.create` with `group.state` naming a new group id, version 1, and the sender as an admin among the members.',
-    sends: 'alice: group.create [carol, bob (partner)]; each member: message.ack of group.changed',
+    sends: 'alice: group.create [carol, bob (partner)]; carol, bob: message.ack of group.changed',
     async run({ world }) {
       const alice = await world.firstParty('alice', { preKeys: 0 });
       const carol = await world.firstParty('carol', { preKeys: 0 });
@@ -44,7 +44,7 @@ export const groupMembershipCases = [
             state,
           ),
         );
-      for (const user of [alice, carol, bob]) {
+      for (const user of [carol, bob]) {
         const push = await nextGroupChange(user, state.group, 1, 'GROUP-013');
         mustMatch('GROUP-013', push, hasMembers('group.changed', { by: alice.address }));
         mustMatch(

@@ -147,7 +147,10 @@ export class SqliteGroups extends SqliteQueue {
     });
   }
 
-  /** Queues one item for every device of `addresses`, in address then device order. */
+  /**
+   * Queues one item for every device of `addresses`, in address then device order, but the
+   * sender's own device (it learns of its change from the reply).
+   */
   private queueToDevices(
     addresses: readonly string[],
     item: Omit<QueuedDelivery, 'seq'>,
@@ -161,6 +164,7 @@ export class SqliteGroups extends SqliteQueue {
     for (const address of addresses)
       for (const d of devices.all(address) as Row[]) {
         const deviceId = d.device_id as number;
+        if (address === item.sender && deviceId === item.senderDevice) continue;
         const seq = Number(
           put.run(
             item.messageId,

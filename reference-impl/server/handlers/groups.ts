@@ -282,6 +282,9 @@ async function leave(
   f: GroupLeaveFrame,
 ): Promise<HandlerResult> {
   const session = conn.session!;
+  if (ctx.faults.has('refuse-group-leave'))
+    // fault injection: breaks GROUP-014
+    throw new ProviderError('FORBIDDEN', 'members may not leave this group');
   await commit(ctx, conn, () => {
     const { group, row } = memberRow(ctx.store.getGroup(f.group), session.address);
     const results = [

@@ -3,7 +3,7 @@
 import type { Frame } from '../assert/match.ts';
 import { show } from '../assert/match.ts';
 import type { Rng } from '../runner/rng.ts';
-import { HarnessError, TargetFault } from '../runner/signals.ts';
+import { TargetFault } from '../runner/signals.ts';
 import type { World } from './world.ts';
 import { TestUser } from './users.ts';
 
@@ -130,36 +130,4 @@ export function nextGroupChange(
 /** A `message` push of `group` that arrived on `user`'s connection, left in place. */
 export function peekGroupMessage(user: TestUser, group: string): Frame | undefined {
   return user.peer.peek((f) => f.type === 'message' && f.group === group);
-}
-
-/**
- * Registers `count` first-party accounts on one connection (account.register, each with device 1,
- * never connected): addresses a group can hold, cheaply.
- */
-export async function registerAccounts(world: World, count: number): Promise<string[]> {
-  const registrar = world.device('filler');
-  await registrar.connect();
-  const pending: Promise<Frame>[] = [];
-  const names: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const name = world.name(`m${i}`);
-    names.push(`${name}@${world.target.domain}`);
-    pending.push(
-      registrar.peer.request(
-        'account.register',
-        {
-          registrationToken: world.target.registrationToken,
-          name,
-          identityKey: registrar.identityKey,
-          registrationId: world.rng.int(1, 16380),
-        },
-        world.env.waitMs * 20,
-      ),
-    );
-  }
-  const replies = await Promise.all(pending);
-  const refused = replies.find((r) => r.type !== 'account.registered');
-  if (refused) throw new HarnessError(`a filler account was not registered: ${show(refused)}`);
-  registrar.peer.close();
-  return names;
 }

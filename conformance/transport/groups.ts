@@ -39,19 +39,14 @@ export function senderKeyBody(rng: Rng, iteration = 0): string {
   return Buffer.from([0x33, ...proto, ...bytes(64)]).toString('base64url');
 }
 
-/**
- * `owner` creates a group with `members`; returns the `group.state` (a harness fault otherwise).
- * `waitMs` for a large group: its creation writes a row and queues a push per member.
- */
+/** `owner` creates a group with `members`; returns the `group.state` (a harness fault otherwise). */
 export async function createGroup(
   owner: TestUser,
   members: readonly string[] = [],
-  waitMs?: number,
 ): Promise<Frame> {
   const state = await owner.peer.request(
     'group.create',
     members.length > 0 ? { members: [...members] } : {},
-    waitMs,
   );
   if (state.type !== 'group.state')
     throw new TargetFault(undefined, 'group.state for a valid group.create', show(state));

@@ -112,8 +112,11 @@ export interface ProviderLimits {
   attachments: AttachmentLimits;
 }
 
-/** Optional protocol features a provider may claim. */
-export type Capability = 'attachments' | 'consent';
+/**
+ * Optional protocol features a provider may claim; `proxy`: it admits enlisted partner proxies
+ * (spec/proxy.md).
+ */
+export type Capability = 'attachments' | 'consent' | 'proxy';
 
 /** The media types a provider accepts per attachment kind. */
 export interface AcceptedMediaTypes {

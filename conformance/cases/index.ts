@@ -58,6 +58,7 @@ import { wireFormatCases } from './enc/wire-format.ts';
 import { claimRateCases } from './keys/rate-limit.ts';
 import { signatureCases } from './keys/signatures.ts';
 import { capabilityCases } from './proto/capabilities.ts';
+import { proxyEnlistmentCases } from './proxy/enlistment.ts';
 import { faultOrderCases } from './proto/fault-order.ts';
 import { httpErrorCases } from './proto/http-errors.ts';
 import { livenessCases } from './proto/liveness.ts';
@@ -107,6 +108,7 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...claimRateCases,
   ...transportCases,
   ...capabilityCases,
+  ...proxyEnlistmentCases,
   ...livenessCases,
   ...abusivePeerCases,
   ...hostileFrameCases,

@@ -72,6 +72,11 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'unlimited-registration-guesses': { requirement: 'AUTH-030', only: 'AUTH-030*' },
   'auth-window-ignored': { requirement: 'AUTH-031', only: 'AUTH-031*' },
   'unbounded-queue': { requirement: 'DELIV-032', only: 'DELIV-032*' },
+  'proxy-key-unchecked': { requirement: 'PROXY-001', only: 'PROXY-001*' },
+  'proxy-any-source': { requirement: 'PROXY-002', only: 'PROXY-002*' },
+  'proxy-token-replay': { requirement: 'PROXY-003', only: 'PROXY-003*' },
+  'proxy-counted-at-proxy': { requirement: 'PROXY-004', only: 'PROXY-004*' },
+  'proxy-carries-any-user': { requirement: 'PROXY-006', only: 'PROXY-006*' },
 };
 
 interface VariantRun {

@@ -9,9 +9,11 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { answer, forwardRequest } from './http-forward.ts';
 import type { LoginCheck } from './login.ts';
-import { relay } from './relay.ts';
+import type { ProxyFault } from './faults.ts';
+import { relay, type RelayFaults } from './relay.ts';
 import { clientAddressOf, PROXY_HEADER, signProxyToken, type ProxySigningKey } from './token.ts';
 
+export { PROXY_FAULTS, proxyRequirementOf, type ProxyFault } from './faults.ts';
 export { jwtLogin, LOGIN_HEADER, DEFAULT_LOGIN_AUDIENCE, type LoginCheck } from './login.ts';
 export { importSigningKey, PROXY_HEADER, type ProxySigningKey } from './token.ts';
 
@@ -46,7 +48,17 @@ export interface ProxyOptions {
   upstreamCa?: string | Buffer;
   /** One JSON line per event (the provider's logger shape). */
   log?: (event: string, fields: Record<string, unknown>) => void;
+  /**
+   * Faults to inject (faults.ts), for the conformance suite's self-test only: each breaks one
+   * PROXY requirement. Off unless given here; `parley proxy` never passes it.
+   */
+  faults?: readonly ProxyFault[];
 }
+
+/** How long the `buffer-after-close` variant keeps a left client's upstream open. */
+const BUFFER_FAULT_GRACE_MS = 1000;
+/** How often the `invent-frames` variant sends its own ping upstream. */
+const INVENT_FAULT_EVERY_MS = 200;
 
 /** A running proxy. */
 export interface RunningProxy {
@@ -90,6 +102,16 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     throw new Error(`refusing a plain ws:// upstream off loopback: ${options.upstream}`);
   const origin = `${upstreamUrl.protocol === 'wss:' ? 'https' : 'http'}://${upstreamUrl.host}`;
   const log = options.log ?? (() => undefined);
+  const faults = new Set(options.faults ?? []);
+  if (faults.size > 0)
+    log('faults.injected', {
+      faults: [...faults],
+      note: 'THIS PROXY IS DELIBERATELY BROKEN (conformance self-test); never serve users with it',
+    });
+  /** The `pool-upstream` variant's one upstream, and its clients. */
+  let pooled: { upstream: WebSocket; clients: Set<WebSocket> } | undefined;
+  /** The `buffer-after-close` variant's messages kept per login. */
+  const orphans = new Map<string, [Buffer, boolean][]>();
   const pairs = new Set<{ client: WebSocket; upstream: WebSocket }>();
   const pending = new Set<WebSocket>();
   const wss = new WebSocketServer({
@@ -98,7 +120,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     perMessageDeflate: false,
   });
   const token = (req: IncomingMessage): Promise<string> =>
-    signProxyToken(options.key, options.providerDomain, clientAddressOf(req.socket.remoteAddress));
+    signProxyToken(
+      options.key,
+      options.providerDomain,
+      faults.has('drop-client-address') ? undefined : clientAddressOf(req.socket.remoteAddress),
+    );
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     void (async () => {
@@ -131,6 +157,15 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         return;
       }
       if (socket.destroyed) return;
+      if (faults.has('pool-upstream') && pooled?.upstream.readyState === WebSocket.OPEN) {
+        const pool = pooled;
+        wss.handleUpgrade(req, socket, head, (client) => {
+          pool.clients.add(client);
+          client.on('message', (d: Buffer, b: boolean) => pool.upstream.send(d, { binary: b }));
+          client.on('close', () => pool.clients.delete(client));
+        });
+        return;
+      }
       // One upstream per client, opened now and for this client only.
       const upstream = new WebSocket(options.upstream, {
         headers: { [PROXY_HEADER]: await token(req) },
@@ -150,12 +185,16 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         res.on('end', () => {
           pending.delete(upstream);
           socket.off('close', abandon);
-          const body = Buffer.concat(chunks).toString('utf8');
+          const swallow = faults.has('swallow-refusal');
+          const body = swallow
+            ? JSON.stringify({ code: 'UNAVAILABLE', message: 'upstream refused' })
+            : Buffer.concat(chunks).toString('utf8');
+          const status = swallow ? 502 : (res.statusCode ?? 502);
           const type = String(res.headers['content-type'] ?? 'application/json');
           const retry = res.headers['retry-after'];
           if (socket.destroyed) return;
           socket.end(
-            `HTTP/1.1 ${res.statusCode ?? 502} ${res.statusMessage ?? ''}\r\n` +
+            `HTTP/1.1 ${status} ${swallow ? 'Bad Gateway' : (res.statusMessage ?? '')}\r\n` +
               `content-type: ${type}\r\n${retry ? `retry-after: ${String(retry)}\r\n` : ''}` +
               `connection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
           );
@@ -181,7 +220,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         wss.handleUpgrade(req, socket, head, (client) => {
           const pair = { client, upstream };
           pairs.add(pair);
-          relay(client, upstream);
+          relay(client, upstream, relayFaults(who, client, upstream));
           log('client.open', { client: who });
           client.once('close', () => pairs.delete(pair));
           upstream.once('close', () => pairs.delete(pair));
@@ -192,6 +231,56 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       refuse(socket, 500, JSON.stringify({ code: 'INTERNAL', message: 'the proxy failed' }));
     });
   };
+
+  /** What the injected faults change for one pair (none: a correct proxy). */
+  function relayFaults(who: string, client: WebSocket, upstream: WebSocket): RelayFaults {
+    if (faults.size === 0) return {};
+    if (faults.has('pool-upstream')) {
+      const pool = { upstream, clients: new Set([client]) };
+      pooled = pool;
+      upstream.on('message', (d: Buffer, b: boolean) => {
+        for (const c of pool.clients) if (c !== client) c.send(d, { binary: b });
+      });
+    }
+    if (faults.has('invent-frames')) {
+      let n = 0;
+      const timer = setInterval(() => {
+        if (upstream.readyState === WebSocket.OPEN)
+          upstream.send(JSON.stringify({ v: 1, type: 'ping', id: `proxy.${(n += 1)}` }));
+      }, INVENT_FAULT_EVERY_MS);
+      upstream.once('close', () => clearInterval(timer));
+    }
+    const buffer = faults.has('buffer-after-close');
+    if (buffer) {
+      for (const [d, b] of orphans.get(who) ?? []) client.send(d, { binary: b });
+      orphans.delete(who);
+      client.once('close', () =>
+        setTimeout(() => upstream.close(1000), BUFFER_FAULT_GRACE_MS).unref(),
+      );
+    }
+    return {
+      ...(faults.has('rewrite-ciphertext')
+        ? {
+            rewrite: (data: Buffer, isBinary: boolean) => {
+              if (isBinary) return data;
+              try {
+                return Buffer.from(JSON.stringify(JSON.parse(data.toString('utf8'))));
+              } catch {
+                return data;
+              }
+            },
+          }
+        : {}),
+      ...(buffer
+        ? {
+            orphan: (d: Buffer, b: boolean) =>
+              orphans.set(who, [...(orphans.get(who) ?? []), [d, b]]),
+            keepUpstream: true,
+          }
+        : {}),
+      ...(faults.has('keep-upstream-open') ? { keepUpstream: true } : {}),
+    };
+  }
 
   const server: Server = options.tls
     ? createTlsServer({ ...options.tls }, onRequest)

@@ -24,13 +24,33 @@ export function sendableCloseCode(code: number): boolean {
   );
 }
 
+/**
+ * What a broken variant changes (faults.ts); a real proxy passes none: `rewrite` changes a client's
+ * message, `orphan` takes what arrives for a client that left, `keepUpstream` leaves the upstream
+ * open when the client goes.
+ */
+export interface RelayFaults {
+  readonly rewrite?: (data: Buffer, isBinary: boolean) => Buffer;
+  readonly orphan?: (data: Buffer, isBinary: boolean) => void;
+  readonly keepUpstream?: boolean;
+}
+
 /** Forwards `from`'s messages to `to`, pausing `from` while `to` has too much unwritten. */
-function forward(from: WebSocket, to: WebSocket): void {
+function forward(
+  from: WebSocket,
+  to: WebSocket,
+  rewrite?: RelayFaults['rewrite'],
+  orphan?: RelayFaults['orphan'],
+): void {
   let pending = 0;
   let paused = false;
-  from.on('message', (data: Buffer, isBinary: boolean) => {
+  from.on('message', (raw: Buffer, isBinary: boolean) => {
     // The other side is gone or going: the message is dropped, not kept for anyone.
-    if (to.readyState !== WebSocket.OPEN) return;
+    if (to.readyState !== WebSocket.OPEN) {
+      orphan?.(raw, isBinary);
+      return;
+    }
+    const data = rewrite ? rewrite(raw, isBinary) : raw;
     const size = data.length;
     pending += size;
     to.send(data, { binary: isBinary, compress: false }, () => {
@@ -60,10 +80,12 @@ function closeLike(other: WebSocket, code: number, reason: Buffer): void {
 }
 
 /** Pairs `client` with `upstream` for their common lifetime. */
-export function relay(client: WebSocket, upstream: WebSocket): void {
-  forward(client, upstream);
-  forward(upstream, client);
-  client.on('close', (code, reason) => closeLike(upstream, code, reason));
+export function relay(client: WebSocket, upstream: WebSocket, faults: RelayFaults = {}): void {
+  forward(client, upstream, faults.rewrite);
+  forward(upstream, client, undefined, faults.orphan);
+  client.on('close', (code, reason) => {
+    if (!faults.keepUpstream) closeLike(upstream, code, reason);
+  });
   upstream.on('close', (code, reason) => closeLike(client, code, reason));
   // 'close' follows every error; a socket error says nothing the other side needs.
   client.on('error', () => undefined);

@@ -41,11 +41,11 @@ export function clientAddressOf(remote: string | undefined): string {
 export function signProxyToken(
   key: ProxySigningKey,
   audience: string,
-  addr: string,
+  addr: string | undefined,
   now = Date.now(),
 ): Promise<string> {
   const iat = Math.floor(now / 1000);
-  return new SignJWT({ addr })
+  return new SignJWT(addr === undefined ? {} : { addr })
     .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: PROXY_TOKEN_TYPE })
     .setIssuer(key.domain)
     .setAudience(audience)

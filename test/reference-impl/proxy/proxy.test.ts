@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { decodeJwt, decodeProtectedHeader, importJWK, SignJWT, type JWK } from 'jose';
 import WebSocket, { WebSocketServer } from 'ws';
+import { main } from '../../../conformance/cli/main.ts';
 import {
   generatePartnerKey,
   ParleyClient,
@@ -491,5 +492,100 @@ describe('parley proxy as a process', function () {
     expect(w).to.include({ type: 'welcome', re: 'h1' });
     expect(w.capabilities).to.include('proxy');
     u.ws.terminate();
+  });
+});
+
+describe('parley conform --proxy against parley proxy as a process', function () {
+  this.timeout(90_000);
+  let dir: string;
+  let child: ChildProcess | undefined;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'parley-conform-proxy-'))));
+  afterEach(() => {
+    child?.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('passes every proxy case, with the suite as the provider at --proxy-upstream and test users logged in by --proxy-login-cmd', async () => {
+    const partner = await generatePartnerKey('chat.example');
+    const service = await generatePartnerKey('login.chat.example');
+    writeFileSync(
+      join(dir, 'partner.json'),
+      JSON.stringify({ ...partner.key.privateJwk, domain: 'chat.example', kid: partner.key.kid }),
+    );
+    writeFileSync(
+      join(dir, 'partner.pub.json'),
+      JSON.stringify({ ...partner.publicJwk, domain: 'chat.example', kid: partner.key.kid }),
+    );
+    writeFileSync(join(dir, 'login.pub.json'), JSON.stringify(service.publicJwk));
+    writeFileSync(join(dir, 'login.json'), JSON.stringify(service.key.privateJwk));
+    // The platform's login driver: prints the Parley-Login header for the address it is given.
+    const script = join(dir, 'login.mjs');
+    writeFileSync(
+      script,
+      `import { readFileSync } from 'node:fs';
+import { importJWK, SignJWT } from ${JSON.stringify(import.meta.resolve('jose'))};
+const key = await importJWK(JSON.parse(readFileSync(${JSON.stringify(join(dir, 'login.json'))}, 'utf8')), 'EdDSA');
+const token = await new SignJWT({}).setProtectedHeader({ alg: 'EdDSA' }).setSubject(process.argv[2])
+  .setAudience('parley-proxy').setIssuedAt().setExpirationTime('5m').sign(key);
+console.log(JSON.stringify({ 'Parley-Login': token }));
+`,
+    );
+    // A free port for the suite's provider endpoint, which the proxy is pointed at.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const upstreamPort = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'proxy',
+        '--upstream',
+        `ws://127.0.0.1:${upstreamPort}/parley/v1`,
+        '--provider-domain',
+        'wa.example',
+        '--partner-key',
+        join(dir, 'partner.json'),
+        '--login-key',
+        join(dir, 'login.pub.json'),
+        '--listen',
+        '127.0.0.1:0',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    const httpUrl = await new Promise<string>((resolve, reject) => {
+      const lines = createInterface({ input: child!.stderr! });
+      lines.on('line', (line) => {
+        const event = JSON.parse(line) as { event: string; httpUrl?: string };
+        if (event.event === 'listening') resolve(event.httpUrl!);
+      });
+      child!.on('exit', () => reject(new Error('parley proxy exited before listening')));
+    });
+    const out: string[] = [];
+    const code = await main(
+      [
+        'node',
+        'parley',
+        'conform',
+        '--proxy',
+        `${httpUrl.replace('http', 'ws')}/parley/v1`,
+        '--proxy-upstream',
+        `127.0.0.1:${upstreamPort}`,
+        '--proxy-partner-key',
+        join(dir, 'partner.pub.json'),
+        '--proxy-provider-domain',
+        'wa.example',
+        '--proxy-login-cmd',
+        `${process.execPath} ${script}`,
+        '--report-dir',
+        join(dir, 'report'),
+        '--seed',
+        '1',
+      ],
+      { out: (t) => void out.push(t), err: (t) => void out.push(t) },
+    );
+    const text = out.join('');
+    expect(code, text).to.equal(0);
+    expect(text).to.match(/PROXY\s+8\s+0\s+0\s+0\s+0\s+8/);
   });
 });

@@ -114,10 +114,13 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const orphans = new Map<string, [Buffer, boolean][]>();
   const pairs = new Set<{ client: WebSocket; upstream: WebSocket }>();
   const pending = new Set<WebSocket>();
+  // UTF-8 is not checked here: the proxy forwards bytes, and the provider refuses a text frame that
+  // is not UTF-8 (close 1007), which reaches the client as the provider's close (PROXY-022).
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_MESSAGE_BYTES,
     perMessageDeflate: false,
+    skipUTF8Validation: true,
   });
   const token = (req: IncomingMessage): Promise<string> =>
     signProxyToken(
@@ -171,6 +174,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         headers: { [PROXY_HEADER]: await token(req) },
         maxPayload: MAX_MESSAGE_BYTES,
         perMessageDeflate: false,
+        skipUTF8Validation: true,
         handshakeTimeout: UPSTREAM_HANDSHAKE_MS,
         ...(options.upstreamCa ? { ca: options.upstreamCa } : {}),
       });
@@ -293,7 +297,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const hostPart = host.includes(':') ? `[${host}]` : host;
   const secure = options.tls !== undefined;
   const httpUrl = `${secure ? 'https' : 'http'}://${hostPart}:${port}`;
-  log('listening', { httpUrl, upstream: options.upstream, platform: options.key.domain });
+  log('listening', { port, httpUrl, upstream: options.upstream, platform: options.key.domain });
   let closing: Promise<void> | undefined;
   return {
     wsUrl: `${secure ? 'wss' : 'ws'}://${hostPart}:${port}${upstreamUrl.pathname}`,

@@ -589,3 +589,51 @@ console.log(JSON.stringify({ 'Parley-Login': token }));
     expect(text).to.match(/PROXY\s+8\s+0\s+0\s+0\s+0\s+8/);
   });
 });
+
+describe('parley proxy and parley conform --proxy usage errors', function () {
+  this.timeout(30_000);
+  const run = async (args: string[]): Promise<{ code: number; err: string }> => {
+    let err = '';
+    const code = await main(['node', 'parley', ...args], {
+      out: () => undefined,
+      err: (t) => void (err += t),
+    });
+    return { code, err };
+  };
+
+  it('parley proxy refuses an upstream that is not ws:// or wss:// in one line, exit 2', async () => {
+    const r = await run([
+      'proxy',
+      '--upstream',
+      'http://127.0.0.1:1/parley/v1',
+      '--partner-key',
+      'nope.json',
+      '--login-key',
+      'nope.pub.json',
+    ]);
+    expect(r.code).to.equal(2);
+    expect(r.err.trimEnd().split('\n')).to.deep.equal([
+      'parley proxy: --upstream must be a ws:// or wss:// URL',
+    ]);
+  });
+
+  it('parley proxy names a partner key file that is missing, exit 2', async () => {
+    const r = await run([
+      'proxy',
+      '--upstream',
+      'ws://127.0.0.1:1/parley/v1',
+      '--partner-key',
+      '/nonexistent/partner.json',
+      '--login-key',
+      '/nonexistent/login.pub.json',
+    ]);
+    expect(r.code).to.equal(2);
+    expect(r.err).to.include('/nonexistent/partner.json');
+  });
+
+  it('parley conform --proxy without --proxy-upstream and --proxy-partner-key is a usage error, exit 2', async () => {
+    const r = await run(['conform', '--proxy', 'ws://127.0.0.1:1/parley/v1']);
+    expect(r.code).to.equal(2);
+    expect(r.err).to.include('--proxy needs --proxy-upstream and --proxy-partner-key');
+  });
+});

@@ -388,14 +388,20 @@ export function createTransport(
       return;
     }
     if (req.headers[PROXY_HEADER] !== undefined) {
-      void admitProxied(req).then((admitted) => {
-        if (admitted === 'refused') refuseProxyRequest(res);
-        else if (typeof admitted === 'number') refuseRequest(res, admitted);
-        else {
-          res.once('close', admitted.release);
-          serve(req, res);
-        }
-      });
+      admitProxied(req).then(
+        (admitted) => {
+          if (admitted === 'refused') refuseProxyRequest(res);
+          else if (typeof admitted === 'number') refuseRequest(res, admitted);
+          else {
+            res.once('close', admitted.release);
+            serve(req, res);
+          }
+        },
+        (error: unknown) => {
+          ctx.logger.log('error', 'proxy.check.failed', { error: String(error) });
+          sendJson(res, 503, { code: 'UNAVAILABLE', message: 'the provider cannot serve now' });
+        },
+      );
       return;
     }
     if (viaProxy(req.socket.remoteAddress)) {
@@ -478,15 +484,21 @@ export function createTransport(
       return;
     }
     if (req.headers[PROXY_HEADER] !== undefined) {
-      void admitProxied(req).then((admitted) => {
-        if (admitted === 'refused') refuseProxyUpgrade(socket);
-        else if (typeof admitted === 'number') refuseUpgrade(socket, admitted);
-        else if (socket.destroyed) admitted.release();
-        else
-          upgrade(req, socket, head, admitted.release, addressKey(admitted.clientAddress), {
-            domain: admitted.domain,
-          });
-      });
+      admitProxied(req).then(
+        (admitted) => {
+          if (admitted === 'refused') refuseProxyUpgrade(socket);
+          else if (typeof admitted === 'number') refuseUpgrade(socket, admitted);
+          else if (socket.destroyed) admitted.release();
+          else
+            upgrade(req, socket, head, admitted.release, addressKey(admitted.clientAddress), {
+              domain: admitted.domain,
+            });
+        },
+        (error: unknown) => {
+          ctx.logger.log('error', 'proxy.check.failed', { error: String(error) });
+          socket.destroy();
+        },
+      );
       return;
     }
     // A direct peer's socket was counted when it connected; a proxied client is counted now.

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
+import type WebSocket from 'ws';
 import { join } from 'node:path';
 import { generatePartnerKey, type PartnerKey } from '../../../conformance/transport/partner.ts';
 import { mintProxyToken, tryUpgrade } from '../../../conformance/transport/proxy-token.ts';
@@ -48,10 +49,9 @@ describe('enlisted partner proxies at the provider', function () {
     expect('ws' in first && 'ws' in second).to.equal(true);
     expect(third).to.include({ status: 429 });
     expect(JSON.parse((third as { body: string }).body)).to.include({ code: 'RATE_LIMITED' });
-    const closed = new Promise((r) =>
-      (first as { ws: import('ws').WebSocket }).ws.once('close', r),
-    );
-    (first as { ws: import('ws').WebSocket }).ws.close();
+    const firstWs = (first as { ws: WebSocket }).ws;
+    const closed = new Promise((r) => firstWs.once('close', r));
+    firstWs.close();
     await closed;
     await new Promise((r) => setTimeout(r, 200));
     const fourth = await tryUpgrade(provider.wsUrl, 5000, await headers('203.0.113.4'));

@@ -194,6 +194,56 @@ describe('parley proxy between chat.example’s clients and a real parley serve'
     expect((await reply).content).to.include({ kind: 'text', body: 'Hi Bob' });
   });
 
+  it('carries dora’s 3 MiB attachment upload and its download through the proxy to parley serve, bytes unchanged', async () => {
+    const headers = async (): Promise<Record<string, string>> => ({
+      [LOGIN_HEADER]: await service.login('dora@chat.example'),
+    });
+    const dora = client('dora', {
+      url: proxy.wsUrl,
+      partner: partner.key,
+      upgradeHeaders: headers,
+    });
+    await dora.connect({ method: 'partner', address: 'dora@chat.example' });
+    const blob = randomBytes(3 * 1024 * 1024);
+    const digest = createHash('sha256').update(blob).digest('base64url');
+    const slot = await dora.slotAttachment('document', blob.length, digest);
+    // The provider's URLs, sent to the proxy's origin with their path and query unchanged.
+    const viaProxy = (url: string): string => {
+      const u = new URL(url);
+      return `${proxy.httpUrl}${u.pathname}${u.search}`;
+    };
+    const exchange = (
+      url: string,
+      method: string,
+      extra: Record<string, string>,
+      body?: Buffer,
+    ): Promise<{ status: number; body: Buffer }> =>
+      new Promise((resolve, reject) => {
+        void headers().then((login) => {
+          const req = request(viaProxy(url), { method, headers: { ...login, ...extra } });
+          req.on('response', (res) => {
+            const parts: Buffer[] = [];
+            res.on('data', (d: Buffer) => parts.push(d));
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }),
+            );
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+      });
+    const put = await exchange(
+      slot.uploadUrl,
+      'PUT',
+      { authorization: `Bearer ${slot.uploadToken}`, 'content-length': String(blob.length) },
+      blob,
+    );
+    expect(put.status, put.body.toString()).to.equal(201);
+    const got = await exchange(slot.downloadUrl, 'GET', {});
+    expect(got.status).to.equal(200);
+    expect(got.body.equals(blob)).to.equal(true);
+  });
+
   it('refuses a client without a platform login with 401 and opens nothing upstream', async () => {
     const before = proxy.clients;
     const refused = await upgrade(proxy.wsUrl, {});

@@ -3,9 +3,9 @@
 // upstream, it forwards bytes unchanged, one upstream per client for the client's lifetime, passes
 // refusals and close codes back, conveys the client's address, and streams attachment bodies.
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,6 +27,7 @@ import {
   startProxy,
   type RunningProxy,
 } from '../../../reference-impl/proxy/index.ts';
+import { silentLogger, startProvider } from '../../../reference-impl/server/index.ts';
 
 const BIN = new URL('../../../bin/parley.js', import.meta.url).pathname;
 const TOKEN = 'registration-token-for-proxy-tests';
@@ -685,5 +686,109 @@ describe('parley proxy and parley conform --proxy usage errors', function () {
     const r = await run(['conform', '--proxy', 'ws://127.0.0.1:1/parley/v1']);
     expect(r.code).to.equal(2);
     expect(r.err).to.include('--proxy needs --proxy-upstream and --proxy-partner-key');
+  });
+});
+
+/** A throw-away self-signed certificate for 127.0.0.1, made with the system's openssl. */
+function selfSignedCertificate(dir: string): { cert: Buffer; key: Buffer } {
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
+  return { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) };
+}
+
+describe('parley proxy over TLS on both sides', function () {
+  this.timeout(30_000);
+
+  it('serves wss:// to a logged-in client and reaches a wss:// provider that trusts only its CA, relaying hello and welcome', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-proxy-tls-'));
+    const tls = selfSignedCertificate(dir);
+    const partner = await generatePartnerKey('chat.example');
+    const service = await loginService();
+    const provider = await startProvider({
+      dbPath: join(dir, 'p.db'),
+      domain: 'wa.example',
+      tls,
+      partners: [{ ...partner.publicJwk, domain: 'chat.example', kid: partner.key.kid }],
+      proxies: [{ domain: 'chat.example', addresses: ['127.0.0.1'] }],
+      logger: silentLogger,
+    });
+    const proxy = await startProxy({
+      upstream: provider.wsUrl,
+      providerDomain: 'wa.example',
+      key: await importSigningKey({
+        ...partner.key.privateJwk,
+        domain: 'chat.example',
+        kid: partner.key.kid,
+      }),
+      login: jwtLogin([service.publicJwk]),
+      tls,
+      upstreamCa: tls.cert,
+    });
+    try {
+      expect(provider.wsUrl).to.match(/^wss:/);
+      expect(proxy.wsUrl).to.match(/^wss:/);
+      const ws = new WebSocket(proxy.wsUrl, {
+        ca: tls.cert,
+        headers: { [LOGIN_HEADER]: await service.login('bob@chat.example') },
+      });
+      await new Promise((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('error', reject);
+      });
+      const welcome = new Promise<Record<string, unknown>>((r) =>
+        ws.once('message', (d) => r(JSON.parse(String(d)) as Record<string, unknown>)),
+      );
+      ws.send(JSON.stringify({ v: 1, type: 'hello', id: 'h', versions: [1] }));
+      expect(await welcome).to.include({ type: 'welcome', re: 'h' });
+      ws.terminate();
+    } finally {
+      await proxy.close();
+      await provider.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to listen off loopback without a certificate, and to reach a provider off loopback over plain ws://', async () => {
+    const key = await importSigningKey({
+      ...(await generatePartnerKey('chat.example')).key.privateJwk,
+      domain: 'chat.example',
+      kid: 'k',
+    });
+    const base = { providerDomain: 'wa.example', key, login: jwtLogin([]) };
+    const refusal = (options: Parameters<typeof startProxy>[0]): Promise<string> =>
+      startProxy(options).then(
+        async (p) => {
+          await p.close();
+          return 'started';
+        },
+        (e: Error) => e.message,
+      );
+    expect(
+      await refusal({ ...base, upstream: 'ws://127.0.0.1:1/parley/v1', host: '0.0.0.0' }),
+    ).to.include('give a TLS certificate and key');
+    expect(await refusal({ ...base, upstream: 'ws://wa.example/parley/v1' })).to.include(
+      'plain ws:// upstream off loopback',
+    );
   });
 });

@@ -9,14 +9,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { decodeJwt, decodeProtectedHeader, importJWK, SignJWT, type JWK } from 'jose';
 import WebSocket, { WebSocketServer } from 'ws';
 import { main } from '../../../conformance/cli/main.ts';
 import {
+  downloadAttachment,
   generatePartnerKey,
   ParleyClient,
+  uploadAttachment,
   SqliteClientStore,
   type IncomingMessage as ParleyMessage,
 } from '../../../reference-impl/client/index.ts';
@@ -243,6 +246,30 @@ describe('parley proxy between chat.example’s clients and a real parley serve'
     const got = await exchange(slot.downloadUrl, 'GET', {});
     expect(got.status).to.equal(200);
     expect(got.body.equals(blob)).to.equal(true);
+  });
+
+  it('lets the SDK of erin, behind the proxy, upload an encrypted attachment and download it back through the proxy (HttpVia)', async () => {
+    const headers = async (): Promise<Record<string, string>> => ({
+      [LOGIN_HEADER]: await service.login('erin@chat.example'),
+    });
+    const erin = client('erin', {
+      url: proxy.wsUrl,
+      partner: partner.key,
+      upgradeHeaders: headers,
+    });
+    await erin.connect({ method: 'partner', address: 'erin@chat.example' });
+    const via = { origin: proxy.httpUrl, headers };
+    const file = randomBytes(300_000);
+    const pointer = await uploadAttachment(erin, Readable.from([file]), {
+      kind: 'document',
+      mediaType: 'application/pdf',
+      fileName: 'minutes.pdf',
+      size: file.length,
+      via,
+    });
+    const parts: Buffer[] = [];
+    for await (const part of await downloadAttachment(pointer, via)) parts.push(part as Buffer);
+    expect(Buffer.concat(parts).equals(file)).to.equal(true);
   });
 
   it('refuses a client without a platform login with 401 and opens nothing upstream', async () => {

@@ -20,7 +20,12 @@ import {
 import { loadSignKey, signReport } from '../reporters/sign.ts';
 import { startClientTarget, type ClientTarget } from '../client/target.ts';
 import { OperatorLink } from '../operator/link.ts';
-import { openRemoteProxy, startEmbeddedProxy, type ProxyTarget } from '../proxy/target.ts';
+import {
+  openRemoteProxy,
+  preflightProxy,
+  startEmbeddedProxy,
+  type ProxyTarget,
+} from '../proxy/target.ts';
 import { subjectOf, type Subject } from '../runner/case.ts';
 import { parseListen } from './proxy.ts';
 import { readPartnerKeys } from './serve.ts';
@@ -352,6 +357,12 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
           : await startEmbeddedProxy();
       } catch (error) {
         return usage(`--proxy: ${(error as Error).message}`);
+      }
+      try {
+        await preflightProxy(proxy, waitMs * 5);
+      } catch (error) {
+        context.io.err(`parley conform: preflight of the proxy: ${(error as Error).message}\n`);
+        return EXIT_HARNESS;
       }
     }
     let target;

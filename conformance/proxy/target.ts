@@ -12,6 +12,7 @@ import {
   startProxy,
   type ProxyFault,
 } from '../../reference-impl/proxy/index.ts';
+import WebSocket from 'ws';
 import { FakeUpstream } from './upstream.ts';
 
 /** The proxy under test, as the cases see it. */
@@ -28,6 +29,53 @@ export interface ProxyTarget {
   login(address: string): Promise<Record<string, string>>;
   readonly describe: string;
   close(): Promise<void>;
+}
+
+/**
+ * The preflight of a proxy, before any case: a test user logs in and connects, the proxy opens an
+ * upstream connection to the suite, and both close. Throws naming the first step that failed: a
+ * setup mistake (the proxy unreachable, pointed elsewhere, the login refused) ends the run with
+ * exit 2 before any case.
+ */
+export async function preflightProxy(target: ProxyTarget, waitMs: number): Promise<void> {
+  const before = target.upstream.links.length;
+  const headers = await target.login(
+    `preflight.${randomBytes(4).toString('hex')}@${target.platform}`,
+  );
+  const ws = new WebSocket(target.url, { headers });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`the proxy ${target.url} did not answer an upgrade within ${waitMs} ms`),
+          ),
+        waitMs,
+      );
+      ws.once('open', () => (clearTimeout(timer), resolve()));
+      ws.once('unexpected-response', (_q, res) => {
+        clearTimeout(timer);
+        reject(
+          new Error(
+            `the proxy refused a logged-in test user with HTTP ${res.statusCode} (check --proxy-login-cmd)`,
+          ),
+        );
+      });
+      ws.once('error', (e) => {
+        if (e.message.includes('Unexpected server response')) return;
+        clearTimeout(timer);
+        reject(new Error(`the proxy ${target.url} is unreachable: ${e.message}`));
+      });
+    });
+    if (!(await target.upstream.awaitLinks(before, 1, waitMs)))
+      throw new Error(
+        `the proxy opened no upstream connection to the suite at ${target.upstream.url} (its --upstream)`,
+      );
+  } finally {
+    ws.terminate();
+    await new Promise((r) => setTimeout(r, 100));
+    target.upstream.dropAll();
+  }
 }
 
 /** The platform of the embedded reference proxy, and the provider domain it is told. */

@@ -16,6 +16,9 @@ export interface Refusal {
 /** One of the suite's clients of the proxy: the same recording as an upstream link. */
 export type ProxyClient = UpstreamLink & { readonly localAddress: string | undefined };
 
+/** How many default waits a client's upgrade through the proxy may take. */
+const CONNECT_WAITS = 3;
+
 export class ProxyWorld {
   private readonly mark: number;
   private readonly clients: WebSocket[] = [];
@@ -38,11 +41,13 @@ export class ProxyWorld {
     const headers = await this.target.login(address);
     const ws = new WebSocket(this.target.url, { headers, perMessageDeflate: false });
     this.clients.push(ws);
+    // The proxy opens its upstream before it answers: two handshakes and its own signing.
+    const wait = this.waitMs * CONNECT_WAITS;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         ws.terminate();
-        reject(new HarnessError(`the proxy did not answer an upgrade within ${this.waitMs} ms`));
-      }, this.waitMs);
+        reject(new HarnessError(`the proxy did not answer an upgrade within ${wait} ms`));
+      }, wait);
       ws.once('open', () => {
         clearTimeout(timer);
         const link = new UpstreamLink(ws, {}, undefined) as ProxyClient;
@@ -97,9 +102,19 @@ export class ProxyWorld {
     return this.target.upstream.awaitLinks(this.mark, count, ms);
   }
 
-  /** Closes every client of the case and every upstream link. */
-  close(): void {
+  /**
+   * Closes every client of the case, waits (a bounded while) for the proxy to close their upstream
+   * links, so that none of this case's shows up in the next, and drops whatever is left.
+   */
+  async close(): Promise<void> {
     for (const ws of this.clients) ws.terminate();
+    const end = Date.now() + this.waitMs * CONNECT_WAITS;
+    while (Date.now() < end && this.clients.some((ws) => ws.readyState !== WebSocket.CLOSED))
+      await new Promise((r) => setTimeout(r, 20));
+    await Promise.race([
+      Promise.all(this.links.map((l) => l.closed)),
+      new Promise((r) => setTimeout(r, this.waitMs)),
+    ]);
     this.target.upstream.dropAll();
   }
 }

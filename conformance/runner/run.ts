@@ -308,7 +308,7 @@ async function executeProxy(
   } catch (error) {
     thrown = error;
   } finally {
-    world.close();
+    await world.close();
   }
   const result: CaseResult = { ...base(c), outcome: 'pass', durationMs: Date.now() - started };
   classify(result, thrown, levels);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { createFrameValidator, SCHEMA_DIR } from '../../schemas/validator.ts';
 import { ALL_CASES } from '../../conformance/cases/index.ts';
-import { startEmbeddedProxy } from '../../conformance/proxy/target.ts';
+import { preflightProxy, startEmbeddedProxy } from '../../conformance/proxy/target.ts';
 import { subjectOf } from '../../conformance/runner/case.ts';
 import { runCases } from '../../conformance/runner/run.ts';
 import { loadCatalogue } from '../../conformance/spec-model/catalogue.ts';
@@ -24,6 +24,7 @@ const PROXY_CASES = ALL_CASES.filter((c) => subjectOf(c) === 'proxy');
 async function runAgainst(faults: readonly ProxyFault[]) {
   const proxy = await startEmbeddedProxy(faults);
   try {
+    await preflightProxy(proxy, 10_000);
     return (await runCases(PROXY_CASES, { proxy, validator, seed: 1, levels })).results;
   } finally {
     await proxy.close();

@@ -709,6 +709,34 @@ describe('parley proxy and parley conform --proxy usage errors', function () {
     expect(r.err).to.include('/nonexistent/partner.json');
   });
 
+  it('parley conform --proxy ends with exit 2 before any case when the preflight cannot reach the proxy', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-proxy-preflight-'));
+    try {
+      const partner = await generatePartnerKey('chat.example');
+      writeFileSync(
+        join(dir, 'partner.pub.json'),
+        JSON.stringify({ ...partner.publicJwk, domain: 'chat.example', kid: partner.key.kid }),
+      );
+      const r = await run([
+        'conform',
+        '--proxy',
+        'ws://127.0.0.1:1/parley/v1',
+        '--proxy-upstream',
+        '127.0.0.1:0',
+        '--proxy-partner-key',
+        join(dir, 'partner.pub.json'),
+        '--report-dir',
+        join(dir, 'report'),
+      ]);
+      expect(r.code).to.equal(2);
+      expect(r.err).to.match(
+        /preflight of the proxy: the proxy ws:\/\/127\.0\.0\.1:1\/parley\/v1 is unreachable/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('parley conform --proxy without --proxy-upstream and --proxy-partner-key is a usage error, exit 2', async () => {
     const r = await run(['conform', '--proxy', 'ws://127.0.0.1:1/parley/v1']);
     expect(r.code).to.equal(2);

@@ -1,12 +1,25 @@
 // A runnable third-party chat (spec/consent.md "Origin and folders", spec/content.md): alice of
 // wa.example, bob of chat.example (partner token), carol first-party; alice's inbox keeps them apart.
+// It runs twice: bob connects directly, then through chat.example's proxy (spec/proxy.md).
 //
 // Usage:
 //   npx tsx examples/third-party-chat.ts          (starts the reference provider in-process)
 //   npx tsx examples/third-party-chat.ts --server ws://127.0.0.1:8080/parley/v1 \
 //       --registration-token T --partner-key partner.json
-import type { IncomingMessage, ParleyClient } from '../reference-impl/client/index.ts';
-import { nextMessage, runExample, say, setUpExample } from './support/setup.ts';
+import { importJWK, SignJWT } from 'jose';
+import {
+  generatePartnerKey,
+  type IncomingMessage,
+  type ParleyClient,
+} from '../reference-impl/client/index.ts';
+import {
+  importSigningKey,
+  jwtLogin,
+  LOGIN_HEADER,
+  startProxy,
+  type RunningProxy,
+} from '../reference-impl/proxy/index.ts';
+import { nextMessage, runExample, say, setUpExample, type ExampleSetup } from './support/setup.ts';
 
 const USAGE =
   'usage: tsx examples/third-party-chat.ts [--server ws://… --registration-token T --partner-key partner.json]';
@@ -78,17 +91,28 @@ function printInbox(owner: string, chats: Map<string, Chat>): void {
   console.log('└─\n');
 }
 
-async function main(): Promise<number> {
-  const setup = await setUpExample(USAGE, 'parley-example');
-  if (typeof setup === 'number') return setup;
-  const { registrationToken, partnerKey, suffix } = setup;
-  const client = setup.client.bind(setup);
-  const alice = client('alice');
-  const carol = client('carol');
-  const bob = client('bob', partnerKey);
-  const app = inbox(alice);
+/** How bob reaches the provider: directly, or through chat.example's proxy. */
+type Route =
+  { name: 'direct' } | { name: 'proxy'; url: string; login(address: string): Promise<string> };
 
-  try {
+/** One run of the chat; account names carry `tag` so that both runs share one provider. */
+async function chat(setup: ExampleSetup, route: Route, tag: string): Promise<void> {
+  const { registrationToken, partnerKey } = setup;
+  const suffix = `${setup.suffix}${tag}`;
+  const client = setup.client.bind(setup);
+  const alice = client(`alice${tag}`);
+  const carol = client(`carol${tag}`);
+  const bob =
+    route.name === 'direct'
+      ? client(`bob${tag}`, partnerKey)
+      : client(`bob${tag}`, partnerKey, {
+          url: route.url,
+          upgradeHeaders: async () => ({
+            [LOGIN_HEADER]: await route.login(`bob${suffix}@${partnerKey.domain}`),
+          }),
+        });
+  const app = inbox(alice);
+  {
     const a = await alice.connect({
       method: 'register',
       registrationToken,
@@ -184,9 +208,58 @@ async function main(): Promise<number> {
     );
 
     printInbox(a.address, app.chats);
+  }
+}
+
+async function main(): Promise<number> {
+  const setup = await setUpExample(USAGE, 'parley-example');
+  if (typeof setup === 'number') return setup;
+  let proxy: RunningProxy | undefined;
+  try {
+    say('route', 'bob connects directly to wa.example, with a chat.example partner token');
+    await chat(setup, { name: 'direct' }, '');
+    if (!setup.embedded) {
+      say('route', "the run through chat.example's proxy needs the provider in this process");
+      return 0;
+    }
+    // chat.example's proxy: its login service's key signs what bob's app sends the proxy; the
+    // platform's partner key signs what the proxy sends wa.example (spec/proxy.md).
+    const login = await generatePartnerKey('login.chat.example');
+    const loginKey = await importJWK(login.key.privateJwk, 'EdDSA');
+    proxy = await startProxy({
+      upstream: setup.url,
+      providerDomain: 'wa.example',
+      key: await importSigningKey({
+        ...setup.partnerKey.privateJwk,
+        domain: setup.partnerKey.domain,
+        kid: setup.partnerKey.kid!,
+      }),
+      login: jwtLogin([login.publicJwk]),
+    });
+    say(
+      'route',
+      `bob connects through chat.example's proxy at ${proxy.wsUrl}, one upstream for him`,
+    );
+    await chat(
+      setup,
+      {
+        name: 'proxy',
+        url: proxy.wsUrl,
+        login: (address) =>
+          new SignJWT({})
+            .setProtectedHeader({ alg: 'EdDSA' })
+            .setSubject(address)
+            .setAudience('parley-proxy')
+            .setIssuedAt()
+            .setExpirationTime('10m')
+            .sign(loginKey),
+      },
+      '-p',
+    );
     say('done', 'every message above was end-to-end encrypted with the Signal Protocol');
     return 0;
   } finally {
+    await proxy?.close();
     await setup.close();
   }
 }

@@ -110,6 +110,14 @@ export const ERROR_CODES = {
     httpStatus: 403,
     connectionSurvives: true,
   },
+  PROXY_REFUSED: {
+    meaning: 'The request is not from a proxy the provider enlisted.',
+    sentWhen:
+      'A WebSocket upgrade or HTTP request carries a `Parley-Proxy` header whose token does not verify under an enlisted key, is expired or replayed, or comes from an address not enlisted for that proxy (PROXY-001..003).',
+    carriers: ['http'],
+    httpStatus: 403,
+    connectionSurvives: true,
+  },
   BAD_SIGNATURE: {
     meaning: 'A signature over key material does not verify.',
     sentWhen:

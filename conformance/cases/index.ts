@@ -59,6 +59,8 @@ import { wireFormatCases } from './enc/wire-format.ts';
 import { claimRateCases } from './keys/rate-limit.ts';
 import { signatureCases } from './keys/signatures.ts';
 import { capabilityCases } from './proto/capabilities.ts';
+import { proxyEnlistmentCases } from './proxy/enlistment.ts';
+import { proxySideCases } from './proxy/proxy-side.ts';
 import { faultOrderCases } from './proto/fault-order.ts';
 import { httpErrorCases } from './proto/http-errors.ts';
 import { livenessCases } from './proto/liveness.ts';
@@ -112,6 +114,8 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...claimRateCases,
   ...transportCases,
   ...capabilityCases,
+  ...proxyEnlistmentCases,
+  ...proxySideCases,
   ...livenessCases,
   ...abusivePeerCases,
   ...hostileFrameCases,

@@ -20,7 +20,15 @@ import {
 import { loadSignKey, signReport } from '../reporters/sign.ts';
 import { startClientTarget, type ClientTarget } from '../client/target.ts';
 import { OperatorLink } from '../operator/link.ts';
+import {
+  openRemoteProxy,
+  preflightProxy,
+  startEmbeddedProxy,
+  type ProxyTarget,
+} from '../proxy/target.ts';
 import { subjectOf, type Subject } from '../runner/case.ts';
+import { parseListen } from './proxy.ts';
+import { readPartnerKeys } from './serve.ts';
 import { RunnerEvents } from '../runner/events.ts';
 import { loadExpectedFailures } from '../runner/expected.ts';
 import { randomSeed } from '../runner/rng.ts';
@@ -52,6 +60,11 @@ interface ConformOptions {
   signKey?: string;
   failOn: string;
   expectFailures?: string;
+  proxy?: string;
+  proxyUpstream?: string;
+  proxyPartnerKey?: string;
+  proxyProviderDomain?: string;
+  proxyLoginCmd?: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -123,6 +136,26 @@ export function registerConform(program: Command, context: CliContext): void {
       '--operator-cmd <command>',
       "with --target: spawn the target operator's driver (conformance/OPERATOR-DRIVER.md) through the shell for the restart, clock, peer-bounds and quota hooks",
     )
+    .option(
+      '--proxy <url>',
+      "test a partner proxy (spec/proxy.md): its client endpoint; the suite plays the provider at --proxy-upstream and the platform's clients",
+    )
+    .option(
+      '--proxy-upstream <host:port>',
+      'with --proxy: where the suite listens as the provider, the --upstream the proxy was started with (ws://host:port/parley/v1)',
+    )
+    .option(
+      '--proxy-partner-key <file>',
+      "with --proxy: the platform's enlisted public key (*.pub.json), which must sign its proxy tokens",
+    )
+    .option(
+      '--proxy-provider-domain <domain>',
+      'with --proxy: the provider domain the proxy names in its tokens (default: the host of --proxy-upstream)',
+    )
+    .option(
+      '--proxy-login-cmd <command>',
+      "with --proxy: a command run with a test user's address that prints the upgrade headers logging that user in on the platform, as a JSON object",
+    )
     .option('--registration-token <token>', 'a registration token for first-party test accounts')
     .option(
       '--partner-key <file>',
@@ -179,6 +212,12 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
     return usage('--target needs --registration-token and --partner-key');
   if (!opts.target && (opts.registrationToken || opts.partnerKey))
     return usage('--registration-token and --partner-key need --target');
+  if (opts.proxy && (!opts.proxyUpstream || !opts.proxyPartnerKey))
+    return usage('--proxy needs --proxy-upstream and --proxy-partner-key');
+  if (!opts.proxy && (opts.proxyUpstream || opts.proxyPartnerKey || opts.proxyLoginCmd))
+    return usage('--proxy-upstream, --proxy-partner-key and --proxy-login-cmd need --proxy');
+  const proxyListen = opts.proxyUpstream ? parseListen(opts.proxyUpstream) : undefined;
+  if (opts.proxyUpstream && !proxyListen) return usage('--proxy-upstream must be host:port');
   if (opts.operatorCmd && !opts.target)
     return usage('--operator-cmd needs --target (the embedded target has every operator hook)');
   if (opts.target) {
@@ -206,14 +245,15 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
   const known = new Set(catalogue.requirements.map((r) => r.id));
   const faults = checkCases(ALL_CASES, known);
   if (faults.length > 0) return usage(`the case library is faulty:\n  ${faults.join('\n  ')}`);
-  // No target flag: both embedded subjects; --target and/or --client-cmd: those subjects only.
+  // No target flag: every embedded subject; --target, --client-cmd and/or --proxy: those only.
   const subjects = new Set<Subject>(
-    opts.target || opts.clientCmd
+    opts.target || opts.clientCmd || opts.proxy
       ? [
           ...(opts.target ? ['provider' as const] : []),
           ...(opts.clientCmd ? ['client' as const] : []),
+          ...(opts.proxy ? ['proxy' as const] : []),
         ]
-      : ['provider', 'client'],
+      : ['provider', 'client', 'proxy'],
   );
   const selected = selectCases(ALL_CASES, parseGlobs(opts.only), parseGlobs(opts.exclude)).filter(
     (c) => subjects.has(subjectOf(c)),
@@ -258,6 +298,7 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
   let embedded: EmbeddedTarget | undefined;
   let operatorLink: OperatorLink | undefined;
   let client: ClientTarget | undefined;
+  let proxy: ProxyTarget | undefined;
   const moreClients: ClientTarget[] = [];
   const cleanups: (() => void)[] = [];
   try {
@@ -299,6 +340,28 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
         context.io.err(
           `parley conform: the client's driver could not start: ${(error as Error).message}\n`,
         );
+        return EXIT_HARNESS;
+      }
+    }
+    if (subjects.has('proxy')) {
+      try {
+        proxy = opts.proxy
+          ? await openRemoteProxy({
+              url: opts.proxy,
+              upstreamHost: proxyListen!.host,
+              upstreamPort: proxyListen!.port,
+              partnerKey: readPartnerKeys(opts.proxyPartnerKey!)[0]!,
+              providerDomain: opts.proxyProviderDomain ?? proxyListen!.host,
+              ...(opts.proxyLoginCmd ? { loginCmd: opts.proxyLoginCmd } : {}),
+            })
+          : await startEmbeddedProxy();
+      } catch (error) {
+        return usage(`--proxy: ${(error as Error).message}`);
+      }
+      try {
+        await preflightProxy(proxy, waitMs * 5);
+      } catch (error) {
+        context.io.err(`parley conform: preflight of the proxy: ${(error as Error).message}\n`);
         return EXIT_HARNESS;
       }
     }
@@ -355,6 +418,7 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
     const end = await runCases(selected, {
       ...(target ? { target } : {}),
       ...(client ? { client, moreClients } : {}),
+      ...(proxy ? { proxy } : {}),
       validator,
       seed,
       concurrency,
@@ -402,6 +466,7 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
               },
             }
           : {}),
+        ...(proxy ? { proxy: proxy.describe } : {}),
       },
       seed,
       options: {
@@ -427,6 +492,7 @@ async function conform(opts: ConformOptions, context: CliContext): Promise<numbe
   } finally {
     for (const cleanup of cleanups) cleanup();
     await client?.close();
+    await proxy?.close();
     for (const more of moreClients) await more.close();
     await embedded?.stop();
     if (operatorLink) {

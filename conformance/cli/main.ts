@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT, processIo, type CliContext, type CliIo } from './context.ts';
 import { registerConform } from './conform.ts';
 import { registerKeygen } from './keygen.ts';
+import { registerProxy } from './proxy.ts';
 import { registerServe } from './serve.ts';
 import { registerSpec } from './spec.ts';
 import { registerVerifyReport } from './verify-report.ts';
@@ -13,6 +14,7 @@ import { registerVerifyReport } from './verify-report.ts';
 const SUBCOMMANDS: readonly ((program: Command, context: CliContext) => void)[] = [
   registerSpec,
   registerServe,
+  registerProxy,
   registerKeygen,
   registerConform,
   registerVerifyReport,

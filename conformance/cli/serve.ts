@@ -7,6 +7,7 @@ import {
   jsonLogger,
   startProvider,
   type EnlistedPartnerKey,
+  type EnlistedProxy,
   type LimitOverrides,
   type Logger,
 } from '../../reference-impl/server/index.ts';
@@ -46,6 +47,8 @@ export interface ServeConfig {
   domain?: string;
   registrationTokens?: string[];
   enlist?: string[];
+  /** Files of enlisted partner proxies (spec/proxy.md#enlistment), as `--enlist-proxy`. */
+  enlistProxy?: string[];
   limits?: LimitOverrides;
   tlsCert?: string;
   tlsKey?: string;
@@ -66,6 +69,7 @@ interface ServeOptions {
   domain?: string;
   registrationToken: string[];
   enlist: string[];
+  enlistProxy: string[];
   config?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -95,6 +99,41 @@ export function readPartnerKeys(file: string): EnlistedPartnerKey[] {
   return keys;
 }
 
+/**
+ * Reads an enlisted proxy file: one `{domain, addresses, maxConnections?}` object or an array of
+ * them (spec/proxy.md#enlistment). The platform's keys are enlisted with `--enlist`.
+ */
+export function readProxyEnlistments(file: string): EnlistedProxy[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(code ? `${file}: cannot be read (${code})` : `${file}: not JSON`, {
+      cause: error,
+    });
+  }
+  const entries = Array.isArray(parsed) ? parsed : [parsed];
+  for (const e of entries as Record<string, unknown>[]) {
+    if (typeof e !== 'object' || e === null || typeof e.domain !== 'string')
+      throw new Error(`${file}: a proxy needs "domain", its platform`);
+    if (
+      !Array.isArray(e.addresses) ||
+      e.addresses.length === 0 ||
+      !e.addresses.every((a) => typeof a === 'string')
+    )
+      throw new Error(
+        `${file}: a proxy needs "addresses", the IPs or CIDR blocks it connects from`,
+      );
+    if (
+      e.maxConnections !== undefined &&
+      (!Number.isSafeInteger(e.maxConnections) || (e.maxConnections as number) < 1)
+    )
+      throw new Error(`${file}: "maxConnections" must be a positive integer`);
+  }
+  return entries as EnlistedProxy[];
+}
+
 export function registerServe(program: Command, context: CliContext): void {
   program
     .command('serve')
@@ -105,6 +144,12 @@ export function registerServe(program: Command, context: CliContext): void {
     .option('--domain <domain>', "the provider's domain (default parley.localhost)")
     .option('--registration-token <token>', 'a registration token (repeatable)', collect, [])
     .option('--enlist <file>', "a partner's public key file (repeatable)", collect, [])
+    .option(
+      '--enlist-proxy <file>',
+      "a partner's proxy: JSON {domain, addresses, maxConnections?} (repeatable; spec/proxy.md)",
+      collect,
+      [],
+    )
     .option('--tls-cert <file>', 'serve wss:// and https:// with this PEM certificate chain')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .option(
@@ -147,6 +192,14 @@ export function registerServe(program: Command, context: CliContext): void {
       } catch (error) {
         return usage(`--enlist ${(error as Error).message}`);
       }
+      let proxies: EnlistedProxy[];
+      try {
+        proxies = [...(config.enlistProxy ?? []), ...opts.enlistProxy].flatMap(
+          readProxyEnlistments,
+        );
+      } catch (error) {
+        return usage(`--enlist-proxy ${(error as Error).message}`);
+      }
       const port = opts.port !== undefined ? Number(opts.port) : (config.port ?? 8080);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
         context.io.err(`parley serve: --port must be an integer from 0 to 65535\n`);
@@ -181,6 +234,7 @@ export function registerServe(program: Command, context: CliContext): void {
           domain: opts.domain ?? config.domain ?? 'parley.localhost',
           registrationTokens: tokens,
           partners,
+          proxies,
           ...(config.limits ? { limits: config.limits } : {}),
           ...(clockAheadMs > 0 ? { now: () => Date.now() + clockAheadMs } : {}),
           logger,

@@ -59,7 +59,7 @@ export function attachConsole(events: RunnerEvents, options: ConsoleOptions): vo
       result.outcome === 'skip'
         ? ` — ${result.level} not checked: ${result.message ?? 'skipped'}`
         : '';
-    const line = `[${String(done).padStart(String(total).length)}/${total}] ${label(result)} ${result.subject === 'client' ? 'client ' : ''}${result.id} (${result.durationMs} ms)${why}`;
+    const line = `[${String(done).padStart(String(total).length)}/${total}] ${label(result)} ${result.subject === 'client' || result.subject === 'proxy' ? `${result.subject} ` : ''}${result.id} (${result.durationMs} ms)${why}`;
     if (options.tty) {
       options.write(`\r\u001b[2K${line}`);
       lineOpen = true;

@@ -44,7 +44,7 @@ const cls = (s: string): string => s.replace(' ', '-');
 /** A subject's verdict in words: conformant, not conformant, or incomplete, and why. */
 export function verdictOf(
   report: Report,
-  subject: 'provider' | 'client',
+  subject: 'provider' | 'client' | 'proxy',
 ): { word: 'conformant' | 'not conformant' | 'incomplete'; why: string } {
   const rs = report.results.filter((r) => (r.subject ?? 'provider') === subject);
   const broken = rs.filter(
@@ -84,7 +84,7 @@ export function verdictOf(
 }
 
 function verdict(report: Report): string {
-  const subjects: ['provider' | 'client', string][] = [];
+  const subjects: ['provider' | 'client' | 'proxy', string][] = [];
   if (report.results.some((r) => (r.subject ?? 'provider') === 'provider'))
     subjects.push(['provider', `the provider ${report.target.domain || report.target.url}`]);
   if (report.target.client)
@@ -92,6 +92,8 @@ function verdict(report: Report): string {
       'client',
       `the client ${report.target.client.name} ${report.target.client.version}`,
     ]);
+  if (report.results.some((r) => r.subject === 'proxy' && r.outcome !== 'skip'))
+    subjects.push(['proxy', `the proxy ${report.target.proxy ?? ''}`.trim()]);
   const lines = subjects.map(([subject, what]) => {
     const v = verdictOf(report, subject);
     const c = v.word === 'conformant' ? 'pass' : v.word === 'not conformant' ? 'fail' : 'error';

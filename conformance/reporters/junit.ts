@@ -19,7 +19,7 @@ export function xmlEscape(text: string): string {
 
 /** The suite (and classname) of a result: `parley.ENC`, `parley.client.ENC`. */
 export function suiteOf(r: CaseResult): string {
-  return `parley.${r.subject === 'client' ? 'client.' : ''}${r.area}`;
+  return `parley.${r.subject === 'client' || r.subject === 'proxy' ? `${r.subject}.` : ''}${r.area}`;
 }
 
 function testcase(r: CaseResult): string {

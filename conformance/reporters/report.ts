@@ -45,6 +45,8 @@ export interface Report {
     capabilities: string[];
     /** The client under test, when client cases ran. */
     client?: { driver: string; name: string; version: string; embedded: boolean };
+    /** The partner proxy under test, when proxy cases ran (spec/proxy.md). */
+    proxy?: string;
   };
   seed: number;
   options: Record<string, unknown>;

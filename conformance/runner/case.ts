@@ -1,6 +1,7 @@
 // The conformance case (STYLE.md point 3): a fixed ID, the requirement IDs and level it checks,
 // the quoted requirement, what it sends, and a body that ends in one verifier.
 import type { ClientWorld } from '../client/world.ts';
+import type { ProxyWorld } from '../proxy/world.ts';
 import type { Rng } from './rng.ts';
 import type { Target } from '../transport/target.ts';
 import type { World } from '../transport/world.ts';
@@ -16,8 +17,8 @@ export const OUTCOMES: readonly Outcome[] = ['pass', 'fail', 'warn', 'skip', 'er
  * (the suite plays the provider and the peers; the client is driven through its driver,
  * conformance/CLIENT-DRIVER.md).
  */
-export type Subject = 'provider' | 'client';
-export const SUBJECTS: readonly Subject[] = ['provider', 'client'];
+export type Subject = 'provider' | 'client' | 'proxy';
+export const SUBJECTS: readonly Subject[] = ['provider', 'client', 'proxy'];
 
 /** What a case body receives. */
 export interface CaseContext {
@@ -76,8 +77,25 @@ export interface ClientCase extends CaseHeader {
   run(ctx: ClientCaseContext): Promise<void>;
 }
 
+/** What a proxy case body receives: the proxy under test between the suite's clients and endpoint. */
+export interface ProxyCaseContext {
+  proxy: ProxyWorld;
+  /** This case's own seeded generator. */
+  rng: Rng;
+  /** The default wait for one reply or event, already multiplied by --timeout-factor. */
+  waitMs: number;
+  /** Scales a duration by --timeout-factor. */
+  scale(ms: number): number;
+}
+
+/** One conformance case of a partner proxy (spec/proxy.md); one at a time. */
+export interface ProxyCase extends CaseHeader {
+  subject: 'proxy';
+  run(ctx: ProxyCaseContext): Promise<void>;
+}
+
 /** Any case of the library. */
-export type AnyCase = ConformanceCase | ClientCase;
+export type AnyCase = ConformanceCase | ClientCase | ProxyCase;
 
 /** The subject of a case: `provider` unless it says `client`. */
 export function subjectOf(c: AnyCase): Subject {
@@ -87,6 +105,11 @@ export function subjectOf(c: AnyCase): Subject {
 /** Declares a provider case; the identity function keeps case files free of type annotations. */
 export function defineCase(c: ConformanceCase): ConformanceCase {
   return c;
+}
+
+/** Declares a proxy case (`subject: 'proxy'` is filled in). */
+export function defineProxyCase(c: Omit<ProxyCase, 'subject'>): ProxyCase {
+  return { ...c, subject: 'proxy' };
 }
 
 /** Declares a client case (`subject: 'client'` is filled in). */

@@ -4,6 +4,8 @@
 import type { FrameValidator } from '../../schemas/validator.ts';
 import type { ClientTarget } from '../client/target.ts';
 import { ClientWorld } from '../client/world.ts';
+import type { ProxyTarget } from '../proxy/target.ts';
+import { ProxyWorld } from '../proxy/world.ts';
 import type { Target } from '../transport/target.ts';
 import { World } from '../transport/world.ts';
 import {
@@ -13,6 +15,7 @@ import {
   type ClientCase,
   type ConformanceCase,
   type Level,
+  type ProxyCase,
 } from './case.ts';
 import { isListed } from './expected.ts';
 import { RunnerEvents, type CaseResult, type RunEnd } from './events.ts';
@@ -38,6 +41,8 @@ export interface RunOptions {
    * at a time: the embedded reference client uses them, a spawned driver runs alone.
    */
   moreClients?: readonly ClientTarget[];
+  /** The partner proxy under test (spec/proxy.md); proxy cases are skipped without one. */
+  proxy?: ProxyTarget;
   validator: FrameValidator;
   seed: number;
   concurrency?: number;
@@ -68,6 +73,7 @@ export async function runCases(cases: readonly AnyCase[], options: RunOptions): 
   const ordered = rng.shuffle(cases);
   const providerCases = ordered.filter((c): c is ConformanceCase => subjectOf(c) === 'provider');
   const clientCases = ordered.filter((c): c is ClientCase => subjectOf(c) === 'client');
+  const proxyCases = ordered.filter((c): c is ProxyCase => subjectOf(c) === 'proxy');
   const shared = providerCases.filter((c) => !c.exclusive);
   const exclusive = providerCases.filter((c) => c.exclusive);
   const total = cases.length;
@@ -133,6 +139,20 @@ export async function runCases(cases: readonly AnyCase[], options: RunOptions): 
     finish(result);
   };
 
+  // Proxy cases one at a time: each counts the upstream connections the proxy opens.
+  const proxyLane = (async () => {
+    for (const c of proxyCases) {
+      events.emit('case.start', { id: c.id, index: index++, total });
+      const caseRng = new Rng(options.seed).fork(c.id);
+      finish(
+        options.signal?.aborted
+          ? interrupted(c)
+          : !options.proxy
+            ? notUnderTest(c)
+            : await executeProxy(c, options.proxy, options, caseRng, factor, options.levels),
+      );
+    }
+  })();
   const queue = [...shared];
   const clientQueue = [...clientCases];
   const lanes = options.client ? [options.client, ...(options.moreClients ?? [])] : [undefined];
@@ -148,6 +168,7 @@ export async function runCases(cases: readonly AnyCase[], options: RunOptions): 
   );
   for (const c of exclusive) await runOne(c);
   await clientLanes;
+  await proxyLane;
 
   results.sort((a, b) => a.id.localeCompare(b.id));
   const end: RunEnd = {
@@ -262,6 +283,34 @@ async function executeClient(
     schemaFaults: world?.faults ?? [],
     transcript: world?.transcript.entries ?? [],
   };
+  classify(result, thrown, levels);
+  const sentence = result.failedRequirement && options.sentences?.get(result.failedRequirement);
+  if (sentence) result.failedQuote = sentence;
+  return result;
+}
+
+/** Runs one proxy case: a fresh world on the proxy under test, the body, every connection closed. */
+async function executeProxy(
+  c: ProxyCase,
+  proxy: ProxyTarget,
+  options: RunOptions,
+  rng: Rng,
+  factor: number,
+  levels: ReadonlyMap<string, string> | undefined,
+): Promise<CaseResult> {
+  const started = Date.now();
+  const waitMs = Math.round((options.waitMs ?? 2000) * factor);
+  const world = new ProxyWorld(proxy, rng, waitMs);
+  const limit = Math.round((c.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS) * factor);
+  let thrown: unknown;
+  try {
+    thrown = await within(c.run({ proxy: world, rng, waitMs, scale: (ms) => ms * factor }), limit);
+  } catch (error) {
+    thrown = error;
+  } finally {
+    await world.close();
+  }
+  const result: CaseResult = { ...base(c), outcome: 'pass', durationMs: Date.now() - started };
   classify(result, thrown, levels);
   const sentence = result.failedRequirement && options.sentences?.get(result.failedRequirement);
   if (sentence) result.failedQuote = sentence;

@@ -26,6 +26,8 @@ import { HarnessError } from '../runner/signals.ts';
 
 /** The suite's partner platform in embedded runs. */
 export const EMBEDDED_PARTNER_DOMAIN = 'conform.partner.example';
+/** The one address the embedded target enlists the suite's proxy from. */
+export const EMBEDDED_PROXY_SOURCE = '127.0.0.1';
 
 export interface EmbeddedTarget {
   url: string;
@@ -89,6 +91,9 @@ export async function startEmbeddedTarget(options: EmbeddedOptions = {}): Promis
     domain: 'provider.conform.example',
     registrationTokens: [registrationToken],
     partners: [partner.publicJwk],
+    // spec/proxy.md: the suite's platform also runs a proxy, from this machine's loopback only (so
+    // that PROXY-002 can be checked from another loopback address).
+    proxies: [{ domain: EMBEDDED_PARTNER_DOMAIN, addresses: [EMBEDDED_PROXY_SOURCE] }],
     logger: silentLogger,
     limits: { sweepIntervalMs: EMBEDDED_SWEEP_INTERVAL_MS },
     now: () => Date.now() + clockAheadMs,
@@ -141,6 +146,7 @@ export async function startEmbeddedTarget(options: EmbeddedOptions = {}): Promis
     // The reference provider has no first-party clients of its own outside Parley: they get
     // exactly what Parley advertises.
     firstPartyAttachmentLimits: DEFAULT_LIMITS.advertised.attachments,
+    proxySources: [EMBEDDED_PROXY_SOURCE],
   };
   registerOperator(url, operator);
   return {

@@ -57,6 +57,11 @@ export interface Operator {
   attachmentQuotaBytes?: number;
   /** The attachment limits the provider's own first-party clients get outside Parley (ATT-013). */
   firstPartyAttachmentLimits?: AttachmentLimits;
+  /**
+   * The addresses the operator enlisted the suite's proxy from (spec/proxy.md#enlistment), so that
+   * a case can speak as that proxy from another loopback address (PROXY-002).
+   */
+  proxySources?: readonly string[];
 }
 
 const operators = new Map<string, Operator>();

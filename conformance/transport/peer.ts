@@ -19,6 +19,12 @@ export interface SchemaFault {
 }
 
 /** What every peer of a case shares. */
+/** What a peer may add to its upgrade: headers (a proxy's `Parley-Proxy`) and its source address. */
+export interface UpgradeOptions {
+  headers?: Record<string, string>;
+  localAddress?: string;
+}
+
 export interface PeerEnv {
   url: string;
   transcript: Transcript;
@@ -61,8 +67,8 @@ export class Peer {
   }
 
   /** Opens a connection; throws HarnessError (unreachable) when the target refuses it. */
-  static async open(label: string, env: PeerEnv): Promise<Peer> {
-    const ws = new WebSocket(env.url, { maxPayload: 64 * 1024 * 1024 });
+  static async open(label: string, env: PeerEnv, upgrade: UpgradeOptions = {}): Promise<Peer> {
+    const ws = new WebSocket(env.url, { maxPayload: 64 * 1024 * 1024, ...upgrade });
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('connect timed out')), env.waitMs);

@@ -18,7 +18,7 @@ import type { Frame } from '../assert/match.ts';
 import { show } from '../assert/match.ts';
 import { HarnessError, TargetFault } from '../runner/signals.ts';
 import { mintToken, type PartnerKey, type TokenClaims } from './partner.ts';
-import { Peer, type PeerEnv } from './peer.ts';
+import { Peer, type PeerEnv, type UpgradeOptions } from './peer.ts';
 
 export const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
 export const unb64 = (text: string): Buffer => Buffer.from(text, 'base64url');
@@ -87,8 +87,8 @@ export class TestUser {
   }
 
   /** Opens a new connection and says hello (PROTO-018). */
-  async connect(): Promise<Frame> {
-    this.peer = await Peer.open(this.label, this.env);
+  async connect(upgrade?: UpgradeOptions): Promise<Frame> {
+    this.peer = await Peer.open(this.label, this.env, upgrade);
     this.welcome = await this.peer.request('hello', { versions: [1] });
     if (this.welcome.type !== 'welcome')
       throw new TargetFault(undefined, 'hello answered with welcome', show(this.welcome));

@@ -48,8 +48,17 @@ export interface ExampleSetup {
   readonly partnerKey: PartnerKey;
   /** Appended to account names against a long-running provider, which keeps earlier accounts. */
   readonly suffix: string;
-  /** A client with its own SQLite store; `partner` makes it a user of the partner platform. */
-  client(name: string, partner?: PartnerKey): ParleyClient;
+  /** Whether the provider runs in this process (and enlisted chat.example's proxy from loopback). */
+  readonly embedded: boolean;
+  /**
+   * A client with its own SQLite store; `partner` makes it a user of the partner platform; `via`
+   * connects it through a proxy (its URL and the login headers it wants).
+   */
+  client(
+    name: string,
+    partner?: PartnerKey,
+    via?: { url: string; upgradeHeaders: () => Promise<Record<string, string>> },
+  ): ParleyClient;
   /** Disposes the clients, stops an in-process provider and deletes the stores. */
   close(): Promise<void>;
 }
@@ -91,6 +100,8 @@ export async function setUpExample(
       domain: 'wa.example',
       registrationTokens: [registrationToken],
       partners: [{ ...generated.publicJwk, domain: partnerKey.domain, kid: partnerKey.kid }],
+      // chat.example may also run a proxy on this machine (spec/proxy.md).
+      proxies: [{ domain: partnerKey.domain, addresses: ['127.0.0.1'] }],
       logger: silentLogger,
     });
     url = provider.wsUrl;
@@ -115,9 +126,11 @@ export async function setUpExample(
     registrationToken,
     partnerKey,
     suffix,
-    client(name, partner) {
+    embedded: stopProvider !== undefined,
+    client(name, partner, via) {
       const c = new ParleyClient({
-        url,
+        url: via?.url ?? url,
+        ...(via ? { upgradeHeaders: via.upgradeHeaders } : {}),
         store: new SqliteClientStore(join(dir, `${name}.db`)),
         clientInfo: { name: clientName, version: '1' },
         ...(partner ? { partner } : {}),

@@ -55,8 +55,20 @@ export interface ThumbnailSource {
   readonly height: number;
 }
 
+/**
+ * A route for attachment requests through a partner proxy (spec/proxy.md#attachments): each
+ * request goes to `origin` with the path and query of the provider's URL, and `headers` (the
+ * proxy's login) added. Absent: straight to the provider's URL.
+ */
+export interface HttpVia {
+  readonly origin: string;
+  readonly headers?: () => Record<string, string> | Promise<Record<string, string>>;
+}
+
 /** What the pointer says about the file, and how to upload it. */
 export interface UploadAttachmentOptions {
+  /** Send the upload through a partner proxy instead of straight to the provider. */
+  readonly via?: HttpVia;
   readonly kind: AttachmentKind;
   readonly mediaType: string;
   readonly fileName?: string;
@@ -95,12 +107,20 @@ interface HttpResult {
   readonly body: Buffer;
 }
 
-function send(
-  url: string,
+async function send(
+  target: string,
   method: string,
-  headers: Record<string, string | number>,
+  given: Record<string, string | number>,
   body?: Readable,
+  via?: HttpVia,
 ): Promise<IncomingMessage> {
+  let url = target;
+  let headers = given;
+  if (via) {
+    const u = new URL(target);
+    url = `${via.origin.replace(/\/$/, '')}${u.pathname}${u.search}`;
+    headers = { ...(await via.headers?.()), ...given };
+  }
   const request = new URL(url).protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers });
@@ -149,8 +169,10 @@ function httpError(result: HttpResult): ParleyError {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** `HEAD {uploadUrl}`: how many bytes the provider holds (ATT-024). */
-async function storedOffset(url: string, token: string): Promise<number> {
-  const result = await collect(await send(url, 'HEAD', { authorization: `Bearer ${token}` }));
+async function storedOffset(url: string, token: string, via?: HttpVia): Promise<number> {
+  const result = await collect(
+    await send(url, 'HEAD', { authorization: `Bearer ${token}` }, undefined, via),
+  );
   const offset = Number(result.headers['upload-offset']);
   if (result.status !== 200 || !Number.isSafeInteger(offset)) throw httpError(result);
   return offset;
@@ -163,6 +185,7 @@ async function putBlob(
   file: string,
   total: number,
   maxAttempts: number,
+  via?: HttpVia,
 ): Promise<void> {
   let offset = 0;
   let lastError: unknown;
@@ -170,7 +193,7 @@ async function putBlob(
     if (attempt > 1) {
       await sleep(RESUME_DELAY_MS * (attempt - 1));
       try {
-        offset = await storedOffset(url, token);
+        offset = await storedOffset(url, token, via);
       } catch (error) {
         if (error instanceof ParleyError) throw error;
         lastError = error;
@@ -191,6 +214,7 @@ async function putBlob(
             ...(offset > 0 ? { 'upload-offset': offset } : {}),
           },
           body,
+          via,
         ),
       );
     } catch (error) {
@@ -265,6 +289,7 @@ async function uploadBlob(
       file,
       encrypt.ciphertextSize,
       options.maxAttempts ?? DEFAULT_ATTEMPTS,
+      options.via,
     );
     return {
       blobId: slot.blobId,
@@ -354,7 +379,10 @@ export async function uploadAttachment(
  * plaintext beyond the last authenticated chunk. Rejects with ParleyError NOT_FOUND (unknown,
  * incomplete or expired blob) and AttachmentCipherError for a malformed pointer.
  */
-export async function downloadAttachment(pointer: AttachmentPointer): Promise<Readable> {
+export async function downloadAttachment(
+  pointer: AttachmentPointer,
+  via?: HttpVia,
+): Promise<Readable> {
   if (pointer.paddedSize !== paddedSize(pointer.size))
     throw new AttachmentCipherError('BAD_SIZE', 'paddedSize is not the padded size of size');
   const decrypt = createDecryptStream({
@@ -363,7 +391,7 @@ export async function downloadAttachment(pointer: AttachmentPointer): Promise<Re
     plaintextSize: pointer.size,
     digest: Buffer.from(pointer.digest, 'base64url'),
   });
-  const res = await send(pointer.downloadUrl, 'GET', {});
+  const res = await send(pointer.downloadUrl, 'GET', {}, undefined, via);
   if (res.statusCode !== 200) throw httpError(await collect(res));
   const expected = layoutFor(pointer.size).ciphertextSize;
   const length = Number(res.headers['content-length']);
@@ -383,8 +411,11 @@ export async function downloadAttachment(pointer: AttachmentPointer): Promise<Re
  * (ATT-003..006); the thumbnail's `paddedSize` is the padded size of its `size` (ATT-007). Throws
  * TypeError for a pointer without a thumbnail.
  */
-export async function downloadThumbnail(pointer: AttachmentPointer): Promise<Readable> {
+export async function downloadThumbnail(
+  pointer: AttachmentPointer,
+  via?: HttpVia,
+): Promise<Readable> {
   const thumbnail = pointer.thumbnail;
   if (thumbnail === undefined) throw new TypeError('the pointer carries no thumbnail');
-  return downloadAttachment({ ...thumbnail, paddedSize: paddedSize(thumbnail.size) });
+  return downloadAttachment({ ...thumbnail, paddedSize: paddedSize(thumbnail.size) }, via);
 }

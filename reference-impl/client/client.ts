@@ -71,6 +71,12 @@ export interface ParleyClientOptions {
   /** Name and version sent in `hello`. */
   clientInfo?: { name: string; version: string };
   /**
+   * Headers for each connection's upgrade, asked anew for every connection: the login a
+   * platform's proxy wants (spec/proxy.md; the reference proxy's `Parley-Login`), when `url` is
+   * the proxy's.
+   */
+  upgradeHeaders?: () => Record<string, string> | Promise<Record<string, string>>;
+  /**
    * The clock prekey ages and unanswered sessions (ENC-058) are measured by (default `Date.now`); a
    * test harness may move it on.
    */
@@ -248,8 +254,10 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
   }
 
   private async establish(enrolment?: Enrolment): Promise<Session> {
+    const headers = await this.options.upgradeHeaders?.();
     const connection = await Connection.open(this.options.url, {
       requestTimeoutMs: this.requestTimeoutMs,
+      ...(headers ? { headers } : {}),
     });
     try {
       connection.on('push', (frame) => this.onPush(connection, frame));

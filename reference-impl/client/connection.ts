@@ -49,6 +49,8 @@ export interface ConnectionOptions {
   requestTimeoutMs: number;
   /** The largest frame the provider accepts, once `welcome` said so (PROTO-024). */
   maxFrameBytes?: number;
+  /** Headers of the upgrade: a platform's login for its proxy (spec/proxy.md). */
+  headers?: Record<string, string>;
 }
 
 /** A live connection; construct with `Connection.open`. */
@@ -82,7 +84,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** Opens a WebSocket to `url`. Throws ParleyError UNAVAILABLE when it cannot connect. */
   static open(url: string, options: ConnectionOptions): Promise<Connection> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(url, { handshakeTimeout: options.requestTimeoutMs });
+      const socket = new WebSocket(url, {
+        handshakeTimeout: options.requestTimeoutMs,
+        ...(options.headers ? { headers: options.headers } : {}),
+      });
       const fail = (error: Error): void =>
         reject(
           new ParleyError('UNAVAILABLE', `cannot connect to ${url}: ${error.message}`, {

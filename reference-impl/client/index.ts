@@ -42,5 +42,6 @@ export {
   type MediaTypeLists,
   type ThumbnailSource,
   type UploadAttachmentOptions,
+  type HttpVia,
 } from './attachments.ts';
 export { AttachmentCipherError, type AttachmentCipherErrorCode } from '../attachments/index.ts';

@@ -108,6 +108,8 @@ export class Connection implements ConnectionHandle {
     private readonly ws: WebSocket,
     private readonly socket?: Writable,
     readonly peerAddress?: string,
+    /** The partner platform whose enlisted proxy this connection came through (spec/proxy.md). */
+    readonly proxy?: string,
   ) {
     this.budget = new FrameBudget(ctx.limits.peers);
     // PROTO-047: until auth.ok, the small frame limit (the fault keeps the full one).

@@ -11,6 +11,7 @@ import type { Delivery } from './delivery.ts';
 import type { Fault } from './faults.ts';
 import type { ServerLimits } from './limits.ts';
 import type { Logger } from './logging.ts';
+import type { ProxyRegistry } from './proxies.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
 /** A partner platform's enlisted public key (the `*.pub.json` that `parley keygen` writes). */
@@ -31,6 +32,8 @@ export interface ProviderContext {
   readonly rates: RateLimiter;
   readonly registrationTokens: readonly string[];
   readonly partners: readonly EnlistedPartnerKey[];
+  /** The enlisted partner proxies (spec/proxy.md); absent or empty: none is admitted. */
+  readonly proxies?: ProxyRegistry;
   /** The http(s) origin clients reach, for attachment URLs. */
   httpUrl: string;
   readonly now: () => number;
@@ -69,6 +72,8 @@ export interface ConnectionHandle {
   readonly id: string;
   /** The client's address as the per-address limits count it (transport.ts `addressKey`). */
   readonly peerAddress?: string;
+  /** The partner platform whose enlisted proxy this connection came through (PROXY-006). */
+  readonly proxy?: string;
   state: SessionState;
   challenge: Challenge | undefined;
   session: Session | undefined;

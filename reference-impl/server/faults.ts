@@ -5,6 +5,7 @@
  * one in production.
  */
 import type { ServerLimits } from './limits.ts';
+import type { ProxyChecks } from './proxies.ts';
 
 /** Every fault, with what it breaks (the requirement ID) in one line. */
 export const FAULTS = {
@@ -121,7 +122,25 @@ export const FAULTS = {
     'GROUP-024: group messages are filed in the inbox even when the group has a partner platform’s member',
   'auth-window-ignored':
     'AUTH-031: a connection that never authenticates stays open past the advertised authWindowSeconds',
+  'proxy-key-unchecked':
+    'PROXY-001: a proxy token is accepted without checking its signature, so any key speaks for an enlisted proxy',
+  'proxy-any-source':
+    'PROXY-002: a valid proxy token is accepted from any address, not only the proxy’s enlisted ones',
+  'proxy-token-replay': 'PROXY-003: a proxy token is accepted again with the same iss and jti',
+  'proxy-counted-at-proxy':
+    'PROXY-004: connections through a proxy count under the proxy’s own address, so one client’s share is the whole platform’s',
+  'proxy-carries-any-user':
+    'PROXY-006: a connection through a proxy may authenticate any user, first-party ones included',
 } as const satisfies Record<string, string>;
+
+/** The proxy-token checks a broken variant leaves out (PROXY-001..003, proxies.ts). */
+export function proxyChecksWithFaults(faults: readonly Fault[]): ProxyChecks {
+  return {
+    signature: !faults.includes('proxy-key-unchecked'),
+    source: !faults.includes('proxy-any-source'),
+    replay: !faults.includes('proxy-token-replay'),
+  };
+}
 
 /**
  * The limits of a broken variant whose fault is a matter of limits only, so that the production

@@ -12,8 +12,9 @@ import {
 } from './attachments-http.ts';
 import type { EnlistedPartnerKey, ProviderContext } from './context.ts';
 import { Delivery } from './delivery.ts';
-import { limitsWithFaults, type Fault } from './faults.ts';
+import { limitsWithFaults, proxyChecksWithFaults, type Fault } from './faults.ts';
 import { withGroupFaults } from './group-faults.ts';
+import { ProxyRegistry, type EnlistedProxy } from './proxies.ts';
 import { withStoreFaults } from './store-faults.ts';
 import { resolveLimits, type LimitOverrides } from './limits.ts';
 import { jsonLogger, type Logger } from './logging.ts';
@@ -31,6 +32,13 @@ export type { AttachmentHttpOptions } from './attachments-http.ts';
 export type { Fault } from './faults.ts';
 export { FAULTS } from './faults.ts';
 export { WS_PATH } from './transport.ts';
+export type { EnlistedProxy } from './proxies.ts';
+export {
+  PROXY_HEADER,
+  PROXY_TOKEN_TYPE,
+  PROXY_TOKEN_MAX_LIFETIME_SECONDS,
+  DEFAULT_PROXY_MAX_CONNECTIONS,
+} from './proxies.ts';
 
 /** How to start a provider. */
 export interface ProviderOptions {
@@ -53,6 +61,11 @@ export interface ProviderOptions {
   registrationTokens?: readonly string[];
   /** Enlisted partner public keys. */
   partners?: readonly EnlistedPartnerKey[];
+  /**
+   * Enlisted partner proxies (spec/proxy.md): each names its platform, whose enlisted partner keys
+   * sign its proxy tokens, the addresses it connects from and its connection bound.
+   */
+  proxies?: readonly EnlistedProxy[];
   limits?: LimitOverrides;
   logger?: Logger;
   /** Extra HTTP routes, tried before the built-in attachment endpoints. */
@@ -95,6 +108,12 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
   const limits = limitsWithFaults(resolveLimits(options.limits), options.faults ?? []);
   const now = options.now ?? Date.now;
   const dbPath = options.dbPath ?? './data/parley.db';
+  // Before the store opens: a proxy without a partner key of its platform is a configuration error.
+  const proxies = new ProxyRegistry(
+    options.proxies ?? [],
+    options.partners ?? [],
+    proxyChecksWithFaults(options.faults ?? []),
+  );
   const store = openSqliteStore(dbPath, (error) =>
     logger.log('error', 'store.checkpoint.failed', { error: String(error) }),
   );
@@ -118,6 +137,7 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
     rates: new RateLimiter(now),
     registrationTokens: options.registrationTokens ?? [],
     partners: options.partners ?? [],
+    proxies,
     httpUrl: '',
     now,
     faults: new Set(options.faults ?? []),
@@ -137,6 +157,7 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
     [...(options.httpHandlers ?? []), attachments.handler],
     options.attachments?.idleTimeoutMs,
     options.tls,
+    proxies,
   );
   let port: number;
   try {
@@ -163,6 +184,7 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
     wsUrl,
     httpUrl: ctx.httpUrl,
     partners: [...new Set(ctx.partners.map((p) => p.domain))],
+    proxies: (options.proxies ?? []).map((p) => p.domain),
   });
   let closing: Promise<void> | undefined;
   return {

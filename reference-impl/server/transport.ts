@@ -12,6 +12,7 @@ import { Connection } from './connection.ts';
 import type { ProviderContext } from './context.ts';
 import { errorFrame, ProviderError } from './errors.ts';
 import type { PeerLimits } from './limits.ts';
+import { PROXY_HEADER, PROXY_REFUSED_MESSAGE, type ProxyRegistry } from './proxies.ts';
 
 /** The client endpoint's path. */
 export const WS_PATH = '/parley/v1';
@@ -205,6 +206,25 @@ function refuseRequest(res: ServerResponse, retryAfterMs: number): void {
   res.end(JSON.stringify({ code: 'RATE_LIMITED', message: REFUSAL_MESSAGE }));
 }
 
+/** Refuses a request that is not from an enlisted proxy with 403 `PROXY_REFUSED` (PROXY-001..003). */
+function refuseProxyRequest(res: ServerResponse): void {
+  res.writeHead(ERROR_CODES.PROXY_REFUSED.httpStatus, {
+    'content-type': 'application/json',
+    connection: 'close',
+  });
+  res.end(JSON.stringify({ code: 'PROXY_REFUSED', message: PROXY_REFUSED_MESSAGE }));
+}
+
+/** Refuses an upgrade with 403 `PROXY_REFUSED`, without upgrading (PROXY-001..003). */
+function refuseProxyUpgrade(socket: Duplex): void {
+  const body = JSON.stringify({ code: 'PROXY_REFUSED', message: PROXY_REFUSED_MESSAGE });
+  socket.end(
+    `HTTP/1.1 ${ERROR_CODES.PROXY_REFUSED.httpStatus} Forbidden\r\n` +
+      `content-type: application/json\r\nconnection: close\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
 /** Refuses an upgrade with 429 and a registry-coded JSON body (PROTO-041, PROTO-046). */
 function refuseUpgrade(socket: Duplex, retryAfterMs: number): void {
   const body = JSON.stringify({ code: 'RATE_LIMITED', message: REFUSAL_MESSAGE, retryAfterMs });
@@ -249,11 +269,19 @@ export interface TlsCredentials {
   key: string | Buffer;
 }
 
+/** A request admitted through an enlisted proxy: its platform, its client, and the release of both counts. */
+interface Proxied {
+  readonly domain: string;
+  readonly clientAddress: string;
+  readonly release: () => void;
+}
+
 export function createTransport(
   ctx: ProviderContext,
   httpHandlers: readonly HttpHandler[],
   idleTimeoutMs = 30_000,
   tls?: TlsCredentials,
+  proxies?: ProxyRegistry,
 ): Transport {
   const connections = new Set<Connection>();
   const wss = new WebSocketServer({
@@ -267,7 +295,8 @@ export function createTransport(
   const proxyKeys = new Set(trustedProxies.map(addressKey));
   /** Whether the socket's peer is a trusted proxy, whose `X-Forwarded-For` is believed. */
   const viaProxy = (peer: string | undefined): boolean =>
-    peer !== undefined && proxyKeys.size > 0 && proxyKeys.has(addressKey(peer));
+    (peer !== undefined && proxyKeys.size > 0 && proxyKeys.has(addressKey(peer))) ||
+    (proxies?.isProxySource(peer) ?? false);
   const limited = (address: string | undefined): boolean =>
     !(ctx.limits.peers.exemptLoopback && isLoopback(address)) &&
     !ctx.faults.has('no-connection-limit');
@@ -296,20 +325,51 @@ export function createTransport(
       released = true;
     };
   };
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const refused = refusedSockets.get(peerOf(req.socket));
-    if (refused !== undefined) {
-      refuseRequest(res, refused);
-      return;
+  /**
+   * A request with a `Parley-Proxy` header (spec/proxy.md): admitted under its proxy's count
+   * (PROXY-005) and its forwarded client's address, apart for each proxy (PROXY-004); 403 when the
+   * token fails (PROXY-001..003), else the wait of a 429.
+   */
+  const admitProxied = async (req: IncomingMessage): Promise<Proxied | 'refused' | number> => {
+    const admission = proxies ? await proxies.verify(ctx, req) : ('no-enlisted-proxy' as const);
+    if (typeof admission === 'string') {
+      ctx.logger.log('info', 'proxy.refused', {
+        address: req.socket.remoteAddress,
+        reason: admission,
+      });
+      return 'refused';
     }
-    if (viaProxy(req.socket.remoteAddress)) {
-      const admitted = admitForwarded(req);
-      if (typeof admitted === 'number') {
-        refuseRequest(res, admitted);
-        return;
+    const releaseProxy = proxies!.hold(admission.domain);
+    if (!releaseProxy) {
+      ctx.logger.log('debug', 'proxy.full', { proxy: admission.domain });
+      return 1000;
+    }
+    let releaseClient = (): void => {};
+    if (limited(admission.clientAddress)) {
+      const key = ctx.faults.has('proxy-counted-at-proxy')
+        ? addressKey(req.socket.remoteAddress) // fault injection: breaks PROXY-004
+        : `${admission.domain}|${addressKey(admission.clientAddress)}`;
+      const wait = gate.admit(key);
+      if (wait !== undefined) {
+        releaseProxy();
+        ctx.logger.log('debug', 'connection.refused', { address: key, retryAfterMs: wait });
+        return wait;
       }
-      res.once('close', admitted);
+      let released = false;
+      releaseClient = () => {
+        if (!released) gate.release(key);
+        released = true;
+      };
     }
+    return {
+      ...admission,
+      release: () => {
+        releaseClient();
+        releaseProxy();
+      },
+    };
+  };
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
     void (async () => {
       try {
         for (const h of httpHandlers) if (await h(req, res, ctx)) return;
@@ -320,6 +380,39 @@ export function createTransport(
         else res.destroy();
       }
     })();
+  };
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const refused = refusedSockets.get(peerOf(req.socket));
+    if (refused !== undefined) {
+      refuseRequest(res, refused);
+      return;
+    }
+    if (req.headers[PROXY_HEADER] !== undefined) {
+      admitProxied(req).then(
+        (admitted) => {
+          if (admitted === 'refused') refuseProxyRequest(res);
+          else if (typeof admitted === 'number') refuseRequest(res, admitted);
+          else {
+            res.once('close', admitted.release);
+            serve(req, res);
+          }
+        },
+        (error: unknown) => {
+          ctx.logger.log('error', 'proxy.check.failed', { error: String(error) });
+          sendJson(res, 503, { code: 'UNAVAILABLE', message: 'the provider cannot serve now' });
+        },
+      );
+      return;
+    }
+    if (viaProxy(req.socket.remoteAddress)) {
+      const admitted = admitForwarded(req);
+      if (typeof admitted === 'number') {
+        refuseRequest(res, admitted);
+        return;
+      }
+      res.once('close', admitted);
+    }
+    serve(req, res);
   };
   // Slowloris: a connection that sends nothing for idleTimeoutMs is dropped (an upload then keeps
   // its bytes, ATT-024). No whole-request limit: a large upload on a slow link may take long.
@@ -390,6 +483,24 @@ export function createTransport(
       refuseUpgrade(socket, refused);
       return;
     }
+    if (req.headers[PROXY_HEADER] !== undefined) {
+      admitProxied(req).then(
+        (admitted) => {
+          if (admitted === 'refused') refuseProxyUpgrade(socket);
+          else if (typeof admitted === 'number') refuseUpgrade(socket, admitted);
+          else if (socket.destroyed) admitted.release();
+          else
+            upgrade(req, socket, head, admitted.release, addressKey(admitted.clientAddress), {
+              domain: admitted.domain,
+            });
+        },
+        (error: unknown) => {
+          ctx.logger.log('error', 'proxy.check.failed', { error: String(error) });
+          socket.destroy();
+        },
+      );
+      return;
+    }
     // A direct peer's socket was counted when it connected; a proxied client is counted now.
     let release = (): void => {};
     if (viaProxy(req.socket.remoteAddress)) {
@@ -400,17 +511,28 @@ export function createTransport(
       }
       release = admitted;
     }
+    upgrade(
+      req,
+      socket,
+      head,
+      release,
+      addressKey(
+        clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustedProxies),
+      ),
+    );
+  });
+  function upgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    release: () => void,
+    peerAddress: string,
+    proxied?: { domain: string },
+  ): void {
     // A handshake that fails (bad headers, a dropped socket) never reaches the callback.
     socket.once('close', release);
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn = new Connection(
-        ctx,
-        ws,
-        socket,
-        addressKey(
-          clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustedProxies),
-        ),
-      );
+      const conn = new Connection(ctx, ws, socket, peerAddress, proxied?.domain);
       connections.add(conn);
       guardOversize(ws, conn, socket);
       ctx.logger.log('debug', 'connection.open', { connection: conn.id });
@@ -428,7 +550,7 @@ export function createTransport(
         ctx.logger.log('debug', 'connection.closed', { connection: conn.id });
       });
     });
-  });
+  }
   return {
     server,
     connections,

@@ -119,8 +119,11 @@ export interface ProviderLimits {
   attachments: AttachmentLimits;
 }
 
-/** Optional protocol features a provider may claim. */
-export type Capability = 'attachments' | 'consent' | 'groups';
+/**
+ * Optional protocol features a provider may claim; `proxy`: it admits enlisted partner proxies
+ * (spec/proxy.md).
+ */
+export type Capability = 'attachments' | 'consent' | 'groups' | 'proxy';
 
 /** The media types a provider accepts per attachment kind. */
 export interface AcceptedMediaTypes {

@@ -89,6 +89,11 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'no-admin-heir': { requirement: 'GROUP-015', only: 'GROUP-*' },
   'refuse-group-leave': { requirement: 'GROUP-014', only: 'GROUP-*' },
   'group-folder-inbox': { requirement: 'GROUP-024', only: 'GROUP-*' },
+  'proxy-key-unchecked': { requirement: 'PROXY-001', only: 'PROXY-001*' },
+  'proxy-any-source': { requirement: 'PROXY-002', only: 'PROXY-002*' },
+  'proxy-token-replay': { requirement: 'PROXY-003', only: 'PROXY-003*' },
+  'proxy-counted-at-proxy': { requirement: 'PROXY-004', only: 'PROXY-004*' },
+  'proxy-carries-any-user': { requirement: 'PROXY-006', only: 'PROXY-006*' },
 };
 
 interface VariantRun {

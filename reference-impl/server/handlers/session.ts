@@ -8,6 +8,7 @@ import { domainOf, fromB64, toB64 } from '../codec.ts';
 import type { ConnectionHandle, Handler, HandlerResult, ProviderContext } from '../context.ts';
 import { AUTH_FAILED_MESSAGE, ProviderError } from '../errors.ts';
 import { PartnerVerifier } from '../partner.ts';
+import { proxyAllowsAuth } from '../proxies.ts';
 
 /** The media types accepted per attachment kind (ATT-009). */
 export const MEDIA_TYPES = {
@@ -38,7 +39,9 @@ function hello(ctx: ProviderContext, conn: ConnectionHandle, f: HelloFrame): Han
       challenge: toB64(conn.challenge.bytes),
       limits: ctx.limits.advertised,
       // PROTO-022/023: both mandatory; `kyber` is not implemented and not claimed (KEYS-015).
-      capabilities: ['attachments', 'consent', 'groups'],
+      capabilities: ctx.proxies?.enlisted
+        ? ['attachments', 'consent', 'groups', 'proxy']
+        : ['attachments', 'consent', 'groups'],
       mediaTypes: MEDIA_TYPES,
       serverTime: ctx.now(),
     },
@@ -75,6 +78,10 @@ async function auth(
   const challenge = conn.challenge;
   if (!consumeChallenge(ctx, challenge)) refuse(ctx, conn, 'challenge-reused-or-expired');
   const signature = fromB64(f.signature);
+  // PROXY-006: a proxy carries only its own platform's users (the fault: anyone's).
+  const allowed = (issuer?: string): boolean =>
+    ctx.faults.has('proxy-carries-any-user') || proxyAllowsAuth(conn.proxy, f.method, issuer);
+  if (f.method === 'device' && !allowed()) refuse(ctx, conn, 'not-through-this-proxy');
   if (f.method === 'device') {
     if (domainOf(f.address) !== ctx.domain) refuse(ctx, conn, 'unknown-device');
     if (!checkDeviceAuth(ctx, challenge!.bytes, f.address, f.deviceId, signature))
@@ -83,6 +90,7 @@ async function auth(
   }
   const claims = await verifier(ctx).verify(ctx, f.token);
   if (typeof claims === 'string') refuse(ctx, conn, claims);
+  if (!allowed(claims.iss)) refuse(ctx, conn, 'not-through-this-proxy');
   const identityKey = fromB64(f.identityKey);
   // AUTH-029: a token that verifies is spent by its first presentation, whatever the device proof
   // (the fault spends it only on success): one seen in transit with a bad proof is worth nothing.

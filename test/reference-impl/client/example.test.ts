@@ -30,6 +30,12 @@ describe('the third-party chat example', function () {
     expect(stdout).to.include('← carol@wa.example (origin wa.example, folder inbox)');
     expect(stdout).to.include('reaction 👍 from bob@chat.example (folder third-party)');
     expect(stdout).to.include('← read receipt for 2 messages');
+    // The second run: bob through chat.example's proxy (spec/proxy.md), same conversation.
+    expect(stdout).to.match(
+      /bob connects through chat\.example's proxy at ws:\/\/127\.0\.0\.1:\d+/,
+    );
+    expect(stdout).to.include('message request from bob-p@chat.example via chat.example');
+    expect(stdout).to.include('reaction 👍 from bob-p@chat.example (folder third-party)');
     const inbox = stdout.slice(stdout.indexOf("alice@wa.example's inbox"));
     expect(inbox.indexOf('Chats')).to.be.lessThan(inbox.indexOf('carol@wa.example'));
     expect(inbox.indexOf('Third Party Chats')).to.be.lessThan(

@@ -138,11 +138,18 @@ export class SqliteClientStore implements ClientStore {
   }
 
   async getLocalIdentity(): Promise<LocalIdentity | undefined> {
-    const stored = this.getMeta<{ identityPrivateKey: string; registrationId: number }>('identity');
+    const stored = this.getMeta<{
+      identityPrivateKey: string;
+      registrationId: number;
+      devicePrivateKey?: string;
+    }>('identity');
     if (stored === undefined) return undefined;
     return {
       identityPrivateKey: new Uint8Array(Buffer.from(stored.identityPrivateKey, 'base64url')),
       registrationId: stored.registrationId,
+      ...(stored.devicePrivateKey === undefined
+        ? {}
+        : { devicePrivateKey: new Uint8Array(Buffer.from(stored.devicePrivateKey, 'base64url')) }),
     };
   }
 
@@ -150,6 +157,9 @@ export class SqliteClientStore implements ClientStore {
     this.setMeta('identity', {
       identityPrivateKey: Buffer.from(identity.identityPrivateKey).toString('base64url'),
       registrationId: identity.registrationId,
+      ...(identity.devicePrivateKey === undefined
+        ? {}
+        : { devicePrivateKey: Buffer.from(identity.devicePrivateKey).toString('base64url') }),
     });
     this.identityPair = undefined;
   }

@@ -24,10 +24,16 @@ export interface AccountRecord {
   mode: AccountMode;
 }
 
-/** The device's own long-term keys: identity private key and registration id. */
+/** The device's own long-term keys: identity private key, device key and registration id. */
 export interface LocalIdentity {
   identityPrivateKey: Uint8Array;
   registrationId: number;
+  /**
+   * The private half of this device's own authentication key (spec/auth.md AUTH-033), which no
+   * other device has. Absent in a store written before device keys: such a device signs in with
+   * the identity key, which a provider migrated from before device keys accepts for it.
+   */
+  devicePrivateKey?: Uint8Array;
 }
 
 /**

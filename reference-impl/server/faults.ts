@@ -89,6 +89,18 @@ export const FAULTS = {
     'DELIV-032: a device’s queue takes every send, however many bytes and messages wait in it',
   'auth-window-ignored':
     'AUTH-031: a connection that never authenticates stays open past the advertised authWindowSeconds',
+  'accept-identity-key-proof':
+    'AUTH-033: a device auth signed by the account’s identity key is accepted as well as one by the device key',
+  'forget-removed-device-keys':
+    'AUTH-034: device.add refuses the keys of current devices and the identity key, but takes a removed device’s key again',
+  'removed-device-stays-connected':
+    'AUTH-035: device.remove leaves the removed device’s open connections working',
+  'reused-id-keeps-removed-key':
+    'AUTH-036: a device added under a removed device’s id keeps the removed device’s key, which signs in again',
+  'ignore-token-binding':
+    'AUTH-037: a partner token is accepted with any identity key, whatever its cnf.jkt names',
+  'partner-session-outlives-token':
+    'AUTH-038: a partner session stays open after the exp of the token it was authenticated with',
 } as const satisfies Record<string, string>;
 
 /**

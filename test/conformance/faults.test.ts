@@ -72,6 +72,12 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'unlimited-registration-guesses': { requirement: 'AUTH-030', only: 'AUTH-030*' },
   'auth-window-ignored': { requirement: 'AUTH-031', only: 'AUTH-031*' },
   'unbounded-queue': { requirement: 'DELIV-032', only: 'DELIV-032*' },
+  'accept-identity-key-proof': { requirement: 'AUTH-033', only: 'AUTH-033*' },
+  'forget-removed-device-keys': { requirement: 'AUTH-034', only: 'AUTH-034*' },
+  'removed-device-stays-connected': { requirement: 'AUTH-035', only: 'AUTH-035*' },
+  'reused-id-keeps-removed-key': { requirement: 'AUTH-036', only: 'AUTH-036*' },
+  'ignore-token-binding': { requirement: 'AUTH-037', only: 'AUTH-037*' },
+  'partner-session-outlives-token': { requirement: 'AUTH-038', only: 'AUTH-038*' },
 };
 
 interface VariantRun {

@@ -22,6 +22,8 @@ const PUSHES = new Set(['message', 'keys.low', 'queue.empty']);
 export interface FuzzAccount {
   readonly address: string;
   readonly identity: IdentityKeyPair;
+  /** Device 1's own device key, which signs auth (AUTH-033). */
+  readonly deviceKey: IdentityKeyPair;
 }
 
 /** Where the fuzzer connects, and the token its accounts register with. */
@@ -128,22 +130,24 @@ export class FuzzPeer {
     registrationId = generateRegistrationId(),
   ): Promise<FuzzAccount> {
     const identity = IdentityKeyPair.generate();
+    const deviceKey = IdentityKeyPair.generate();
     const reply = await this.request({
       type: 'account.register',
       registrationToken: target.registrationToken,
       name,
       identityKey: Buffer.from(identity.publicKey).toString('base64url'),
       registrationId,
+      deviceKey: Buffer.from(deviceKey.publicKey).toString('base64url'),
     });
     if (reply.type !== 'account.registered')
       throw new SetupError(`account.register: ${JSON.stringify(reply)}`);
-    return { address: `${name}@${target.domain}`, identity };
+    return { address: `${name}@${target.domain}`, identity, deviceKey };
   }
 
   /** Authenticates a greeted connection as `account`'s device 1 (AUTH-005). */
   async authenticate(account: FuzzAccount, welcome: Frame): Promise<boolean> {
     const challenge = Buffer.from(String(welcome.challenge), 'base64url');
-    const signature = account.identity.sign(authInput(challenge, account.address, 1));
+    const signature = account.deviceKey.sign(authInput(challenge, account.address, 1));
     const reply = await this.request({
       type: 'auth',
       method: 'device',

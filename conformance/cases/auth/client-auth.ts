@@ -42,12 +42,12 @@ function deviceProofCase(as: 'partner' | 'first-party') {
       as === 'partner'
         ? 'AUTH-005-client-device-proof'
         : 'AUTH-005-client-device-proof-first-party',
-    title: `the client (${as === 'partner' ? 'a partner device' : 'a first-party account'}) signs exactly auth-input — label, challenge, address, device id — with its identity key`,
+    title: `the client (${as === 'partner' ? 'a partner device' : 'a first-party account'}) signs exactly auth-input — label, challenge, address, device id — with its ${as === 'partner' ? 'identity key' : 'device key'}`,
     requirements: ['AUTH-005'],
     level: 'MUST',
     quote:
-      'A client MUST sign exactly `auth-input` as defined above with the private key of its identity key.',
-    sends: `mock: welcome with a challenge the suite chose; driver: connect (${as}); suite: verifies auth.signature over auth-input under the identity key the client ${as === 'partner' ? 'names in auth' : 'registered'}`,
+      'A client MUST sign exactly `auth-input` as defined above with the private key of its device key (method `device`) or of its identity key (method `partner`).',
+    sends: `mock: welcome with a challenge the suite chose; driver: connect (${as}); suite: verifies auth.signature over auth-input under the ${as === 'partner' ? 'identity key the client names in auth' : 'device key the client registered'}`,
     async run({ client }) {
       const { challenge, auth } = await authenticate(client, as);
       let identityKey: string;
@@ -56,8 +56,9 @@ function deviceProofCase(as: 'partner' | 'first-party') {
         identityKey = String(auth.identityKey);
         address = String(decodeJwt(String(auth.token)).sub);
       } else {
+        // A first-party device signs with its own device key, registered with the account (AUTH-033).
         const register = client.mock.received.find((f) => f.type === 'account.register');
-        identityKey = String(register?.identityKey);
+        identityKey = String(register?.deviceKey);
         address = String(auth.address);
       }
       let verifies: boolean;
@@ -74,7 +75,7 @@ function deviceProofCase(as: 'partner' | 'first-party') {
         'AUTH-005',
         that(
           verifies,
-          `a signature over "PARLEY-AUTH-v1" ‖ challenge ‖ ${address} ‖ device ${String(auth.deviceId)} under the identity key`,
+          `a signature over "PARLEY-AUTH-v1" ‖ challenge ‖ ${address} ‖ device ${String(auth.deviceId)} under the ${as === 'partner' ? 'identity' : 'device'} key`,
           client.mock.authFailures[0] ?? 'a signature that does not verify',
         ),
       );

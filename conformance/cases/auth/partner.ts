@@ -190,7 +190,7 @@ export const partnerAuthCases = [
       const bob = await world.thirdParty('bob', { preKeys: 0 });
       mustMatch(
         'AUTH-026',
-        await bob.peer.request('device.add', { registrationId: 77 }),
+        await bob.peer.request('device.add', { registrationId: 77, deviceKey: bob.identityKey }),
         isError('FORBIDDEN'),
       );
       mustMatch(

@@ -227,11 +227,12 @@ describe('provider authentication (spec/auth.md)', () => {
   });
 
   it('bob’s token, first presented by mallory with her own identity key and refused, is refused to bob too: it was spent (AUTH-029)', async () => {
+    const bob = new Device('spent@chat.example', 1, IdentityKeyPair.generate());
     const token = await partnerToken(partner, {
       sub: 'spent@chat.example',
       jti: 'spent-token-id-00001',
+      identityKey: bob.identity.publicKey,
     });
-    const bob = new Device('spent@chat.example', 1, IdentityKeyPair.generate());
     const mallory = IdentityKeyPair.generate();
     await bob.connect(provider);
     const stolen = await bob.wire.request('auth', {
@@ -240,7 +241,7 @@ describe('provider authentication (spec/auth.md)', () => {
       deviceId: 1,
       registrationId: bob.registrationId,
       identityKey: Buffer.from(mallory.publicKey).toString('base64url'),
-      signature: bob.proof(),
+      signature: bob.identityProof(),
     });
     await expectAuthFailed(bob, stolen);
     await bob.connect(provider);
@@ -250,7 +251,7 @@ describe('provider authentication (spec/auth.md)', () => {
       deviceId: 1,
       registrationId: bob.registrationId,
       identityKey: bob.identityKey,
-      signature: bob.proof(),
+      signature: bob.identityProof(),
     });
     await expectAuthFailed(bob, own);
   });
@@ -319,11 +320,11 @@ describe('provider authentication (spec/auth.md)', () => {
     const other = IdentityKeyPair.generate();
     const reply = await dev.wire.request('auth', {
       method: 'partner',
-      token: await partnerToken(partner, { sub: dev.address }),
+      token: await partnerToken(partner, { sub: dev.address, identityKey: other.publicKey }),
       deviceId: 1,
       registrationId: dev.registrationId,
       identityKey: Buffer.from(other.publicKey).toString('base64url'),
-      signature: dev.proof(),
+      signature: dev.identityProof(),
     });
     await expectAuthFailed(dev, reply);
   });

@@ -269,9 +269,13 @@ export class Device {
     });
   }
 
-  /** A partner device's proof is by its identity key, which the token names (AUTH-019, AUTH-037). */
-  async authPartner(partner: Partner, claims: Partial<TokenClaims> = {}): Promise<AnyFrame> {
+  /** A partner device's proof: by its identity key, which its token names (AUTH-019, AUTH-037). */
+  identityProof(): string {
     const challenge = Buffer.from(this.welcome.challenge as string, 'base64url');
+    return b64(this.identity.sign(authInput(challenge, this.address, this.deviceId)));
+  }
+
+  async authPartner(partner: Partner, claims: Partial<TokenClaims> = {}): Promise<AnyFrame> {
     return this.wire.request('auth', {
       method: 'partner',
       token: await partnerToken(partner, {
@@ -282,7 +286,7 @@ export class Device {
       deviceId: this.deviceId,
       registrationId: this.registrationId,
       identityKey: this.identityKey,
-      signature: b64(this.identity.sign(authInput(challenge, this.address, this.deviceId))),
+      signature: this.identityProof(),
     });
   }
 

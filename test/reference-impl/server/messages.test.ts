@@ -3,8 +3,8 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { RunningProvider } from '../../../reference-impl/server/index.ts';
+import type { Device } from './support/harness.ts';
 import {
-  Device,
   firstParty,
   reconnect,
   sleep,
@@ -252,11 +252,7 @@ describe('provider delivery (spec/messages.md)', () => {
 
   it('fans out to every device, each receiving only its own ciphertext (DELIV-017)', async () => {
     const [alice, bob] = await pair('fanout');
-    const added = await bob.wire.request('device.add', {
-      registrationId: 77,
-      deviceKey: freshDeviceKey(),
-    });
-    const bob2 = new Device(bob.address, added.deviceId, bob.identity, 77);
+    const { device: bob2 } = await bob.addSibling(77);
     await bob2.connect(provider);
     await bob2.authDevice();
     await bob2.publish(2);

@@ -432,6 +432,45 @@ describe('the SQLite provider store', () => {
     store.close();
   });
 
+  it('migrates devices of version 5 to take their identity key as device key, so that they still sign in (migration 6)', () => {
+    const path = join(dir, 'v5.db');
+    const db = new Database(path);
+    migrate(
+      db,
+      MIGRATIONS.filter((m) => m.version <= 5),
+    );
+    db.exec(`
+      INSERT INTO accounts (address, kind, platform, created_at)
+        VALUES ('bob@wa.example', 'local', 'wa.example', 1);
+      INSERT INTO devices (address, device_id, registration_id, identity_key, created_at)
+        VALUES ('bob@wa.example', 1, 7, X'05${'01'.repeat(32)}', 1);
+    `);
+    db.close();
+    const store = openSqliteStore(path);
+    const device = store.getDevice('bob@wa.example', 1)!;
+    expect(Buffer.from(device.deviceKey)).to.deep.equal(Buffer.from(device.identityKey));
+    store.close();
+  });
+
+  it('revokes a removed device’s key for good: deviceKeyUsed names the identity key, current device keys and removed ones, and nothing else (AUTH-034, AUTH-036)', () => {
+    const store = openSqliteStore(':memory:');
+    const bob = { address: 'bob@wa.example', platform: 'wa.example', registrationId: 7, now: 1 };
+    store.createLocalAccount({ ...bob, identityKey: key(1), deviceKey: key(21) });
+    expect(store.addDevice(bob.address, 9, key(22), 5, 2)).to.equal(2);
+    for (const used of [key(1), key(21), key(22)])
+      expect(store.deviceKeyUsed(bob.address, used)).to.equal(true);
+    expect(store.deviceKeyUsed(bob.address, key(23))).to.equal(false);
+    expect(store.deviceKeyUsed('carol@wa.example', key(22)), 'another account').to.equal(false);
+    expect(store.removeDevice(bob.address, 2, 3)).to.equal(true);
+    expect(store.getDevice(bob.address, 2)).to.equal(undefined);
+    expect(store.deviceKeyUsed(bob.address, key(22)), 'the removed device’s key').to.equal(true);
+    expect(store.addDevice(bob.address, 10, key(23), 5, 4)).to.equal(2);
+    expect(Buffer.from(store.getDevice(bob.address, 2)!.deviceKey)).to.deep.equal(
+      Buffer.from(key(23)),
+    );
+    store.close();
+  });
+
   it('migrates a version 2 queue keeping every delivery, its sender and origin, and never reusing a delivery id', () => {
     const path = join(dir, 'v2.db');
     const db = new Database(path);
@@ -507,6 +546,7 @@ function exerciseEveryMethod(store: SqliteStore): void {
   );
   store.getAccount(bob);
   store.getDevice(bob, 1);
+  store.deviceKeyUsed(bob, key(9));
   const added = store.addDevice(bob, 11, key(9), 5, 1)!;
   const signed = { keyId: 1, publicKey: key(4), signature: new Uint8Array(64) };
   store.publishKeys(bob, 1, {

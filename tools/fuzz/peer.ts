@@ -8,7 +8,7 @@ import { generateRegistrationId, IdentityKeyPair } from '../../reference-impl/cr
 import { authInput } from '../../reference-impl/server/auth.ts';
 import { ERROR_CODES, type ErrorCode } from '../../schemas/errors.ts';
 import type { FuzzInput } from './mutators.ts';
-import type { FuzzState, Observation } from './oracle.ts';
+import { FUZZ_DEVICE_ID, type FuzzState, type Observation } from './oracle.ts';
 
 /** Most time an answer may take; generous, because the machines fuzzing are shared and loaded. */
 export const ANSWER_TIMEOUT_MS = 15_000;
@@ -147,12 +147,12 @@ export class FuzzPeer {
   /** Authenticates a greeted connection as `account`'s device 1 (AUTH-005). */
   async authenticate(account: FuzzAccount, welcome: Frame): Promise<boolean> {
     const challenge = Buffer.from(String(welcome.challenge), 'base64url');
-    const signature = account.deviceKey.sign(authInput(challenge, account.address, 1));
+    const signature = account.deviceKey.sign(authInput(challenge, account.address, FUZZ_DEVICE_ID));
     const reply = await this.request({
       type: 'auth',
       method: 'device',
       address: account.address,
-      deviceId: 1,
+      deviceId: FUZZ_DEVICE_ID,
       signature: Buffer.from(signature).toString('base64url'),
     });
     if (reply.type !== 'auth.ok') return false;

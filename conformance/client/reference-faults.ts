@@ -4,7 +4,7 @@
 // that test/conformance/client-faults-f.test.ts can show the cases catch it. No CLI flag reaches them.
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { SignJWT } from 'jose';
+import { importJWK, SignJWT } from 'jose';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { decrypt } from '../../reference-impl/crypto/cipher.ts';
 import {
@@ -104,8 +104,24 @@ export function breakStore(store: MemoryClientStore, faults: Faults): void {
   }
 }
 
-/** The token source of the `partner-token-hs256` variant (AUTH-009), or undefined. */
+/**
+ * The token source of the `partner-token-hs256` variant (AUTH-009) or of the
+ * `unbound-partner-token` variant (an EdDSA token without cnf, AUTH-037), or undefined.
+ */
 export function partnerTokenFault(key: PartnerKey, faults: Faults): TokenSource | undefined {
+  if (faults.has('unbound-partner-token'))
+    return async ({ address, audience }) => {
+      const iat = Math.floor(Date.now() / 1000);
+      return new SignJWT({})
+        .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', ...(key.kid ? { kid: key.kid } : {}) })
+        .setIssuer(key.domain)
+        .setSubject(address)
+        .setAudience(audience)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + TOKEN_LIFETIME_SECONDS)
+        .setJti(randomBytes(16).toString('base64url'))
+        .sign(await importJWK(key.privateJwk, 'EdDSA'));
+    };
   if (!faults.has('partner-token-hs256')) return undefined;
   return async ({ address, audience }) => {
     const iat = Math.floor(Date.now() / 1000);

@@ -3,6 +3,7 @@
 // with: the device proof over exactly auth-input, and the partner token's form and signature.
 import { randomBytes } from 'node:crypto';
 import { compactVerify, decodeJwt, decodeProtectedHeader, importJWK } from 'jose';
+import { keyThumbprint } from '../../transport/partner.ts';
 import { verifySignature } from '../../../reference-impl/crypto/index.ts';
 import type { Frame } from '../../assert/match.ts';
 import { that } from '../../assert/match.ts';
@@ -167,6 +168,27 @@ export const clientAuthCases = [
           `a jti of ${JTI_LENGTH.min} to ${JTI_LENGTH.max} characters`,
           claims.jti,
         ),
+      );
+    },
+  }),
+
+  defineClientCase({
+    id: 'AUTH-037-client-token-bound',
+    title:
+      'the client presents a partner token whose cnf.jkt is the RFC 7638 thumbprint of the identity key it proves in auth',
+    requirements: ['AUTH-037'],
+    level: 'MUST',
+    quote:
+      "A partner token MUST carry `cnf.jkt` as defined above, and the provider MUST refuse a partner `auth` whose token has no `cnf.jkt` or one that is not the thumbprint of the frame's `identityKey`.",
+    sends:
+      'driver: connect as a partner device; suite: reads cnf.jkt of auth.token and computes the thumbprint of auth.identityKey as an X25519 OKP JWK',
+    async run({ client }) {
+      const { auth } = await authenticate(client, 'partner');
+      const cnf = decodeJwt(String(auth.token)).cnf as { jkt?: unknown } | undefined;
+      const expected = await keyThumbprint(unb64(String(auth.identityKey)));
+      must(
+        'AUTH-037',
+        that(cnf?.jkt === expected, `cnf.jkt ${expected}`, JSON.stringify(cnf ?? 'no cnf')),
       );
     },
   }),

@@ -92,15 +92,17 @@ export function breakStore(store: MemoryClientStore, faults: Faults): void {
     };
   }
   if (faults.has('sign-auth-without-device-id')) {
-    const getPair = store.getIdentityKeyPair.bind(store);
-    store.getIdentityKeyPair = async () => {
-      const pair = await getPair();
+    // Both signers of auth: the identity key (partner) and the device key (first party).
+    const shorten = (get: () => Promise<IdentityKeyPair>) => async (): Promise<IdentityKeyPair> => {
+      const pair = await get();
       const sign = (message: Uint8Array): Uint8Array =>
         Buffer.from(message.subarray(0, AUTH_LABEL.length)).equals(AUTH_LABEL)
           ? pair.sign(message.subarray(0, message.length - DEVICE_ID_BYTES))
           : pair.sign(message);
       return Object.assign(Object.create(pair) as IdentityKeyPair, { sign });
     };
+    store.getIdentityKeyPair = shorten(store.getIdentityKeyPair.bind(store));
+    store.getDeviceKeyPair = shorten(store.getDeviceKeyPair.bind(store));
   }
 }
 

@@ -302,7 +302,7 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
       name: enrolment.name,
       identityKey: b64(identity.publicKey),
       registrationId: await this.store.getLocalRegistrationId(),
-      deviceKey: b64((await this.deviceKeyPair()).publicKey),
+      deviceKey: b64((await this.store.getDeviceKeyPair()).publicKey),
     });
     await this.store.setAccount({
       address: registered.address,
@@ -322,23 +322,13 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
     return account;
   }
 
-  /**
-   * The key this device signs `auth` with (AUTH-033): its own device key; the identity key in a
-   * store written before device keys.
-   */
-  private async deviceKeyPair(): Promise<IdentityKeyPair> {
-    const local = await this.store.getLocalIdentity();
-    if (local?.devicePrivateKey === undefined) return this.store.getIdentityKeyPair();
-    return IdentityKeyPair.fromPrivateKey(local.devicePrivateKey);
-  }
-
   private async authenticate(connection: Connection, welcome: WelcomeFrame): Promise<Session> {
     const account = await this.requireAccount();
     const identity = await this.store.getIdentityKeyPair();
     const challenge = new Uint8Array(Buffer.from(welcome.challenge, 'base64url'));
     // A first-party device proves its device key (AUTH-033), a partner device its identity key,
     // which its token names (AUTH-019, AUTH-037).
-    const signer = account.mode === 'first-party' ? await this.deviceKeyPair() : identity;
+    const signer = account.mode === 'first-party' ? await this.store.getDeviceKeyPair() : identity;
     const signature = b64(signer.sign(authInput(challenge, account.address, account.deviceId)));
     let ok: ReplyTo<'auth'>;
     if (account.mode === 'first-party') {

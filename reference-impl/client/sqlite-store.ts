@@ -15,6 +15,7 @@ import {
 } from '../crypto/index.ts';
 import type { DeviceCiphertext } from '../../schemas/frames/index.ts';
 import {
+  deviceKeyPairOf,
   requireIdentity,
   sessionKey,
   type AccountRecord,
@@ -170,6 +171,10 @@ export class SqliteClientStore implements ClientStore {
 
   async setAccount(account: AccountRecord): Promise<void> {
     this.setMeta('account', account);
+  }
+
+  getDeviceKeyPair(): Promise<IdentityKeyPair> {
+    return deviceKeyPairOf(this);
   }
 
   async getIdentityKeyPair(): Promise<IdentityKeyPair> {

@@ -13,7 +13,7 @@ import { authInput, b64, unb64 } from '../../transport/users.ts';
 /** The close code that ends a partner session whose token expired (AUTH-038). */
 const SESSION_EXPIRED_CLOSE = 4440;
 /** How long bob's short token lives, in whole seconds. */
-const SHORT_TOKEN_SECONDS = 3;
+const SHORT_TOKEN_SECONDS = 2;
 /** How late after `exp` the close may come: a provider's timer, its clock's second boundary. */
 const LATE_MARGIN_MS = 4000;
 

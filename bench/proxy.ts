@@ -90,7 +90,11 @@ async function session(
     type: 'auth',
     id: 'a',
     method: 'partner',
-    token: await mintPartnerToken(partner, { address, audience: DOMAIN }),
+    token: await mintPartnerToken(partner, {
+      address,
+      audience: DOMAIN,
+      identityKey: identity.publicKey,
+    }),
     deviceId: 1,
     registrationId: 1 + index,
     identityKey: Buffer.from(identity.publicKey).toString('base64url'),

@@ -115,18 +115,19 @@ async function setupPair(url: string, index: number): Promise<PairSpec> {
       );
       bodies.push({ type: message.type, body: Buffer.from(message.body).toString('base64url') });
     }
+    // The key each device signs auth with: its own device key (AUTH-033).
     const key = async (store: MemoryClientStore): Promise<string> =>
-      Buffer.from((await store.getIdentityKeyPair()).privateKey).toString('base64url');
+      Buffer.from((await store.getLocalIdentity())!.devicePrivateKey!).toString('base64url');
     return {
       sender: {
         address: a.address,
         deviceId: a.deviceId,
-        identityPrivateKey: await key(aliceStore),
+        devicePrivateKey: await key(aliceStore),
       },
       recipient: {
         address: b.address,
         deviceId: b.deviceId,
-        identityPrivateKey: await key(bobStore),
+        devicePrivateKey: await key(bobStore),
       },
       recipientRegistrationId: await bobStore.getLocalRegistrationId(),
       bodies,

@@ -89,6 +89,22 @@ export const ERROR_CODES = {
     connectionSurvives: false,
     closeCode: 4401,
   },
+  DEVICE_REMOVED: {
+    meaning: 'The device this connection authenticated as was removed from its account.',
+    sentWhen:
+      'A `device.remove` removes the device; every open connection authenticated as it gets this error, without `re`, and is closed at once (AUTH-035).',
+    carriers: ['frame'],
+    connectionSurvives: false,
+    closeCode: 4410,
+  },
+  SESSION_EXPIRED: {
+    meaning: 'The partner token this session was authenticated with has expired.',
+    sentWhen:
+      'The `exp` of the token of a partner session passes; the error comes without `re` and the connection is closed at once (AUTH-038). The client reconnects with a fresh token.',
+    carriers: ['frame'],
+    connectionSurvives: false,
+    closeCode: 4440,
+  },
   REGISTRATION_REFUSED: {
     meaning: 'The account registration was refused.',
     sentWhen: 'The registration token is wrong, or registration is disabled on this provider.',
@@ -98,7 +114,7 @@ export const ERROR_CODES = {
   CONFLICT: {
     meaning: 'The request conflicts with existing state.',
     sentWhen:
-      'A registered name is taken, or an idempotency key is reused with a different message.',
+      'A registered name is taken, an idempotency key is reused with a different message, or a device key is the account’s identity key or a key that a device of the account has or had (AUTH-034).',
     carriers: ['frame'],
     connectionSurvives: true,
   },

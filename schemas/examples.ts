@@ -20,6 +20,7 @@ function bytes(length: number, fill: number, typeByte?: number): string {
 }
 
 const identityKey = bytes(33, 0x11, 0x05);
+const deviceKey = bytes(33, 0x12, 0x05);
 const signedPreKeyPublic = bytes(33, 0x22, 0x05);
 const oneTimePreKeyPublic = bytes(33, 0x33, 0x05);
 const kyberPublicKey = bytes(1569, 0x44, 0x08);
@@ -117,6 +118,7 @@ export const FRAME_EXAMPLES: { readonly [T in FrameType]: FrameOfType<T> } = {
     name: 'alice',
     identityKey,
     registrationId: 1234,
+    deviceKey,
   },
   'account.registered': {
     v: 1,
@@ -125,7 +127,7 @@ export const FRAME_EXAMPLES: { readonly [T in FrameType]: FrameOfType<T> } = {
     address: 'alice@wa.example',
     deviceId: 1,
   },
-  'device.add': { v: 1, type: 'device.add', id: 'r5', registrationId: 2345 },
+  'device.add': { v: 1, type: 'device.add', id: 'r5', registrationId: 2345, deviceKey },
   'device.added': { v: 1, type: 'device.added', re: 'r5', deviceId: 2 },
   'device.remove': { v: 1, type: 'device.remove', id: 'r6', deviceId: 2 },
   'device.removed': { v: 1, type: 'device.removed', re: 'r6', deviceId: 2 },

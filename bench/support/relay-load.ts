@@ -16,8 +16,8 @@ import { IdentityKeyPair } from '../../reference-impl/crypto/index.ts';
 export interface DeviceSpec {
   address: string;
   deviceId: number;
-  /** base64url of the 32-byte identity private key, to sign the auth challenge. */
-  identityPrivateKey: string;
+  /** base64url of the 32-byte device private key, to sign the auth challenge (AUTH-033). */
+  devicePrivateKey: string;
 }
 
 /** A sender → recipient pair and the ciphertexts the sender cycles through. */
@@ -123,8 +123,8 @@ async function open(
   };
   ws.send(JSON.stringify({ v: 1, type: 'hello', id: 'h', versions: [1] }));
   const welcome = await next('welcome');
-  const identity = IdentityKeyPair.fromPrivateKey(
-    new Uint8Array(Buffer.from(device.identityPrivateKey, 'base64url')),
+  const deviceKey = IdentityKeyPair.fromPrivateKey(
+    new Uint8Array(Buffer.from(device.devicePrivateKey, 'base64url')),
   );
   const challenge = new Uint8Array(Buffer.from(welcome.challenge ?? '', 'base64url'));
   ws.send(
@@ -135,7 +135,7 @@ async function open(
       method: 'device',
       address: device.address,
       deviceId: device.deviceId,
-      signature: b64(identity.sign(authInput(challenge, device.address, device.deviceId))),
+      signature: b64(deviceKey.sign(authInput(challenge, device.address, device.deviceId))),
     }),
   );
   await next('auth.ok');

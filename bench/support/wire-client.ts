@@ -16,6 +16,8 @@ export type WireFrame = Record<string, unknown>;
 export interface BenchAccount {
   name: string;
   identity: IdentityKeyPair;
+  /** Device 1's own device key, which signs auth (AUTH-033). */
+  deviceKey: IdentityKeyPair;
   registrationId: number;
 }
 
@@ -28,9 +30,11 @@ const REGISTRATION_ID_SPAN = 16380;
  */
 export function benchAccount(seed: string, index: number): BenchAccount {
   const privateKey = createHash('sha256').update(`parley-bench:${seed}:${index}`).digest();
+  const deviceKey = createHash('sha256').update(`parley-bench-device:${seed}:${index}`).digest();
   return {
     name: `${seed}-${index}`,
     identity: IdentityKeyPair.fromPrivateKey(new Uint8Array(privateKey)),
+    deviceKey: IdentityKeyPair.fromPrivateKey(new Uint8Array(deviceKey)),
     registrationId: 1 + (index % REGISTRATION_ID_SPAN),
   };
 }
@@ -150,6 +154,7 @@ export class WireClient {
       name: account.name,
       identityKey: b64(account.identity.publicKey),
       registrationId: account.registrationId,
+      deviceKey: b64(account.deviceKey.publicKey),
     });
     return reply.address as string;
   }
@@ -157,7 +162,7 @@ export class WireClient {
   /** Authenticates device 1 of `address` with a proof over this connection's challenge (AUTH-005). */
   async authenticate(account: BenchAccount, address: string): Promise<WireFrame> {
     if (!this.challenge) throw new WireError('auth needs the challenge of a welcome first');
-    const signature = account.identity.sign(authInput(this.challenge, address, 1));
+    const signature = account.deviceKey.sign(authInput(this.challenge, address, 1));
     return this.request('auth', {
       method: 'device',
       address,

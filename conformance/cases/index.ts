@@ -54,6 +54,8 @@ import { platformQuotaCases } from './att/platform-quota.ts';
 import { tokenSpentCases } from './auth/token-spent.ts';
 import { registrationGuessCases } from './auth/registration-guesses.ts';
 import { authWindowCases } from './auth/auth-window.ts';
+import { deviceKeyCases } from './auth/device-keys.ts';
+import { tokenBindingCases } from './auth/token-binding.ts';
 import { durabilityCases } from './deliv/durability.ts';
 import { wireFormatCases } from './enc/wire-format.ts';
 import { claimRateCases } from './keys/rate-limit.ts';
@@ -108,6 +110,8 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...tokenSpentCases,
   ...registrationGuessCases,
   ...authWindowCases,
+  ...deviceKeyCases,
+  ...tokenBindingCases,
   ...durabilityCases,
   ...wireFormatCases,
   ...signatureCases,

@@ -136,7 +136,8 @@ export class MockProvider {
   private readonly idempotency = new Map<string, Frame>();
   readonly connections = new Set<MockConnection>();
   /** The client's account, once registered or authenticated. */
-  account: { address: string; deviceId: number; identityKey: string } | undefined;
+  account:
+    { address: string; deviceId: number; identityKey: string; deviceKey: string } | undefined;
   /** The keys the client published last. */
   published: PublishedKeys | undefined;
   /** The interop settings the client set (`consent.set`), as the provider holds them. */
@@ -525,7 +526,12 @@ export class MockProvider {
           message: 'registrationToken is not valid',
         };
       const address = `${String(f.name)}@${this.domain}`;
-      this.account = { address, deviceId: 1, identityKey: String(f.identityKey) };
+      this.account = {
+        address,
+        deviceId: 1,
+        identityKey: String(f.identityKey),
+        deviceKey: String(f.deviceKey),
+      };
       return { type: 'account.registered', address, deviceId: 1 };
     },
     auth: (f, conn) => this.auth(f, conn),
@@ -617,6 +623,8 @@ export class MockProvider {
     };
     let address: string;
     let identityKey: string;
+    /** The key the proof must verify under: the identity key (partner), the device key (AUTH-033). */
+    let proofKey: string;
     let origin: Frame;
     const deviceId = Number(f.deviceId);
     if (f.method === 'partner') {
@@ -633,27 +641,32 @@ export class MockProvider {
         return refuse(`partner token: ${(error as Error).message}`);
       }
       identityKey = String(f.identityKey);
+      proofKey = identityKey;
       origin = { platform: partner.domain, thirdParty: true };
     } else {
       if (!this.account || this.account.address !== f.address)
         return refuse(`device auth for ${String(f.address)}, which is not registered`);
       address = this.account.address;
       identityKey = this.account.identityKey;
+      proofKey = this.account.deviceKey;
       origin = { platform: this.domain, thirdParty: false };
     }
     let proofOk: boolean;
     try {
       proofOk = verifySignature(
-        unb64(identityKey),
+        unb64(proofKey),
         authInput(conn.challenge, address, deviceId),
         unb64(String(f.signature)),
       );
     } catch {
       proofOk = false;
     }
-    if (!proofOk) return refuse('the device proof does not verify under the identity key');
+    if (!proofOk)
+      return refuse(
+        `the device proof does not verify under the ${f.method === 'partner' ? 'identity' : 'device'} key`,
+      );
     conn.session = { address, deviceId };
-    this.account = { address, deviceId, identityKey };
+    this.account = { address, deviceId, identityKey, deviceKey: proofKey };
     return { type: 'auth.ok', address, deviceId, origin };
   }
 }

@@ -93,6 +93,8 @@ export const CLIENT_FAULTS = {
   'sign-auth-without-device-id': 'AUTH-005',
   /** Signs partner tokens with HS256 instead of EdDSA. */
   'partner-token-hs256': 'AUTH-009',
+  /** Mints partner tokens without cnf, bound to no identity key. */
+  'unbound-partner-token': 'AUTH-037',
   /** Puts a space into every request id. */
   'bad-request-ids': 'PROTO-008',
   /** Adds a member no schema defines to every frame. */

@@ -4,7 +4,7 @@
 // that test/conformance/client-faults-f.test.ts can show the cases catch it. No CLI flag reaches them.
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { SignJWT } from 'jose';
+import { importJWK, SignJWT } from 'jose';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { decrypt } from '../../reference-impl/crypto/cipher.ts';
 import {
@@ -92,20 +92,38 @@ export function breakStore(store: MemoryClientStore, faults: Faults): void {
     };
   }
   if (faults.has('sign-auth-without-device-id')) {
-    const getPair = store.getIdentityKeyPair.bind(store);
-    store.getIdentityKeyPair = async () => {
-      const pair = await getPair();
+    // Both signers of auth: the identity key (partner) and the device key (first party).
+    const shorten = (get: () => Promise<IdentityKeyPair>) => async (): Promise<IdentityKeyPair> => {
+      const pair = await get();
       const sign = (message: Uint8Array): Uint8Array =>
         Buffer.from(message.subarray(0, AUTH_LABEL.length)).equals(AUTH_LABEL)
           ? pair.sign(message.subarray(0, message.length - DEVICE_ID_BYTES))
           : pair.sign(message);
       return Object.assign(Object.create(pair) as IdentityKeyPair, { sign });
     };
+    store.getIdentityKeyPair = shorten(store.getIdentityKeyPair.bind(store));
+    store.getDeviceKeyPair = shorten(store.getDeviceKeyPair.bind(store));
   }
 }
 
-/** The token source of the `partner-token-hs256` variant (AUTH-009), or undefined. */
+/**
+ * The token source of the `partner-token-hs256` variant (AUTH-009) or of the
+ * `unbound-partner-token` variant (an EdDSA token without cnf, AUTH-037), or undefined.
+ */
 export function partnerTokenFault(key: PartnerKey, faults: Faults): TokenSource | undefined {
+  if (faults.has('unbound-partner-token'))
+    return async ({ address, audience }) => {
+      const iat = Math.floor(Date.now() / 1000);
+      return new SignJWT({})
+        .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', ...(key.kid ? { kid: key.kid } : {}) })
+        .setIssuer(key.domain)
+        .setSubject(address)
+        .setAudience(audience)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + TOKEN_LIFETIME_SECONDS)
+        .setJti(randomBytes(16).toString('base64url'))
+        .sign(await importJWK(key.privateJwk, 'EdDSA'));
+    };
   if (!faults.has('partner-token-hs256')) return undefined;
   return async ({ address, audience }) => {
     const iat = Math.floor(Date.now() / 1000);

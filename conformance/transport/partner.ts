@@ -68,16 +68,38 @@ export interface TokenClaims {
   exp?: number;
   jti?: string;
   kid?: string;
+  /**
+   * The identity key (`0x05 || 32 bytes`) whose thumbprint `cnf.jkt` carries (AUTH-037); no
+   * `cnf` when absent.
+   */
+  identityKey?: Uint8Array;
 }
 
-/** Signs a partner token (AUTH-009): EdDSA JWS with iss, sub, aud, iat, exp (5 minutes), jti. */
+/**
+ * `cnf.jkt` for an identity key (AUTH-037): the RFC 7638 SHA-256 thumbprint of the OKP JWK with
+ * `crv` X25519 and `x` the key without its 0x05 type byte, computed here with jose, apart from
+ * any provider's code.
+ */
+export function keyThumbprint(identityKey: Uint8Array): Promise<string> {
+  const x = Buffer.from(identityKey.subarray(1)).toString('base64url');
+  return calculateJwkThumbprint({ kty: 'OKP', crv: 'X25519', x }, 'sha256');
+}
+
+/**
+ * Signs a partner token (AUTH-009): EdDSA JWS with iss, sub, aud, iat, exp (5 minutes), jti, and
+ * `cnf.jkt` when `claims.identityKey` is given (AUTH-037).
+ */
 export async function mintToken(
   partner: PartnerKey,
   claims: TokenClaims,
   jti: string,
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({})
+  const cnf =
+    claims.identityKey === undefined
+      ? {}
+      : { cnf: { jkt: await keyThumbprint(claims.identityKey) } };
+  return new SignJWT(cnf)
     .setProtectedHeader({ alg: 'EdDSA', kid: claims.kid ?? partner.kid })
     .setIssuer(claims.iss ?? partner.domain)
     .setSubject(claims.sub)

@@ -1,6 +1,7 @@
 // The contract with a target (BRIEF.md, conformance suite): its URL, a registration token for
 // first-party test accounts and an enlisted partner key; plus what its `welcome` advertises.
 import { randomBytes } from 'node:crypto';
+import { IdentityKeyPair } from '../../reference-impl/crypto/index.ts';
 import type { FrameValidator } from '../../schemas/validator.ts';
 import type { Frame } from '../assert/match.ts';
 import { HarnessError } from '../runner/signals.ts';
@@ -88,6 +89,7 @@ export async function preflight(
           name,
           identityKey: user.identityKey,
           registrationId: user.registrationId,
+          deviceKey: user.deviceKey,
         });
         user.peer.close();
         if (reply.type === 'account.registered') return;
@@ -102,7 +104,16 @@ export async function preflight(
       `the target did not authenticate a user of the partner key (--partner-key, issuer ${partner.domain}, kid ${partner.kid})`,
       async () => {
         const name = `preflight.${randomBytes(6).toString('hex')}`;
-        const user = new TestUser('preflight-partner', `${name}@${partner.domain}`, 1, 1, env);
+        const identity = IdentityKeyPair.generate();
+        const user = new TestUser(
+          'preflight-partner',
+          `${name}@${partner.domain}`,
+          1,
+          1,
+          env,
+          identity,
+          identity,
+        );
         await user.connect();
         const auth = await user.peer.request('auth', await user.partnerAuthFrame(partner, domain));
         user.peer.close();

@@ -78,12 +78,22 @@ export class TestUser {
     readonly registrationId: number,
     readonly env: PeerEnv,
     readonly identity: IdentityKeyPair = IdentityKeyPair.generate(),
+    /**
+     * The key `auth` is signed with: a first-party device's own device key (AUTH-033), fresh by
+     * default; a partner device's identity key (AUTH-019).
+     */
+    readonly authKey: IdentityKeyPair = IdentityKeyPair.generate(),
   ) {
     this.store = new InMemoryProtocolStore(this.identity, registrationId);
   }
 
   get identityKey(): string {
     return b64(this.identity.publicKey);
+  }
+
+  /** The public device key that `account.register` or `device.add` registers (AUTH-033). */
+  get deviceKey(): string {
+    return b64(this.authKey.publicKey);
   }
 
   /** Opens a new connection and says hello (PROTO-018). */
@@ -95,10 +105,10 @@ export class TestUser {
     return this.welcome;
   }
 
-  /** The device proof for this connection's challenge (AUTH-005). */
+  /** The device proof for this connection's challenge (AUTH-005), by `authKey`. */
   proof(address = this.address, deviceId = this.deviceId, challenge?: string): string {
     const c = unb64(challenge ?? (this.welcome.challenge as string));
-    return b64(this.identity.sign(authInput(c, address, deviceId)));
+    return b64(this.authKey.sign(authInput(c, address, deviceId)));
   }
 
   authDevice(overrides: Frame = {}): Promise<Frame> {
@@ -118,7 +128,11 @@ export class TestUser {
   ): Promise<Frame> {
     return {
       method: 'partner',
-      token: await mintToken(partner, { sub: this.address, aud, ...claims }, randomUUID()),
+      token: await mintToken(
+        partner,
+        { sub: this.address, aud, identityKey: this.identity.publicKey, ...claims },
+        randomUUID(),
+      ),
       deviceId: this.deviceId,
       registrationId: this.registrationId,
       identityKey: this.identityKey,

@@ -1,5 +1,6 @@
 // The per-case world: the target plus a factory for peers and test users (first-party alice,
 // third-party bob), with seeded names, all closed by the runner when the case ends.
+import { IdentityKeyPair } from '../../reference-impl/crypto/index.ts';
 import type { FrameValidator } from '../../schemas/validator.ts';
 import type { Frame } from '../assert/match.ts';
 import type { Rng } from '../runner/rng.ts';
@@ -70,7 +71,9 @@ export class World {
   /** An unauthenticated user of the suite's partner platform (keys only), not connected. */
   partnerDevice(label: string): TestUser {
     const address = `${this.name(label)}@${this.target.partner.domain}`;
-    return new TestUser(label, address, 1, this.rng.int(1, 16380), this.env);
+    const identity = IdentityKeyPair.generate();
+    // A partner device proves its identity key, which its token names (AUTH-019, AUTH-037).
+    return new TestUser(label, address, 1, this.rng.int(1, 16380), this.env, identity, identity);
   }
 
   /** Registers a first-party account, authenticates device 1 and publishes prekeys. */
@@ -83,6 +86,7 @@ export class World {
         name: user.address.split('@')[0],
         identityKey: user.identityKey,
         registrationId: user.registrationId,
+        deviceKey: user.deviceKey,
       });
       if (reg.type === 'error' && reg.code === 'CONFLICT') {
         user.peer.close();

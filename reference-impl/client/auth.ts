@@ -2,7 +2,14 @@
 // address || deviceId, and partner tokens (EdDSA JWTs) minted from a partner key (spec/auth.md).
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import {
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  SignJWT,
+  type JWK,
+} from 'jose';
 import { ParleyError } from './errors.ts';
 
 const AUTH_LABEL = Buffer.from('PARLEY-AUTH-v1', 'ascii');
@@ -33,6 +40,23 @@ export interface TokenRequest {
   address: string;
   /** The provider's domain from `welcome`: the token's `aud`. */
   audience: string;
+  /**
+   * The device's identity public key (`0x05 || 32 bytes`) that the token is bound to through
+   * `cnf.jkt` (AUTH-037). A token service mints only for a key it knows to be the user's device.
+   */
+  identityKey: Uint8Array;
+}
+
+/**
+ * `cnf.jkt` of a partner token (AUTH-037): the RFC 7638 SHA-256 thumbprint, base64url, of the
+ * identity key as an OKP JWK with `crv` X25519 and `x` the 32 key bytes without the 0x05 type byte.
+ * Throws ParleyError BAD_REQUEST for bytes that are no Curve25519 public key.
+ */
+export async function identityKeyThumbprint(identityKey: Uint8Array): Promise<string> {
+  if (identityKey.length !== 33 || identityKey[0] !== 0x05)
+    throw new ParleyError('BAD_REQUEST', 'an identity key is 0x05 followed by 32 bytes');
+  const x = Buffer.from(identityKey.subarray(1)).toString('base64url');
+  return calculateJwkThumbprint({ kty: 'OKP', crv: 'X25519', x }, 'sha256');
 }
 
 /** Mints one partner token per connection (AUTH-017: a token is good for one session). */
@@ -83,7 +107,10 @@ export async function generatePartnerKey(
   return { key: { domain, kid, privateJwk }, publicJwk };
 }
 
-/** Signs a partner token with the claims of spec/auth.md "Partner authentication" (AUTH-009). */
+/**
+ * Signs a partner token with the claims of spec/auth.md "Partner authentication" (AUTH-009),
+ * bound to the request's identity key by `cnf.jkt` (AUTH-037).
+ */
 export async function mintPartnerToken(
   key: PartnerKey,
   request: TokenRequest,
@@ -91,7 +118,7 @@ export async function mintPartnerToken(
 ): Promise<string> {
   const signingKey = await importJWK(key.privateJwk, 'EdDSA');
   const iat = Math.floor(now / 1000);
-  return new SignJWT({})
+  return new SignJWT({ cnf: { jkt: await identityKeyThumbprint(request.identityKey) } })
     .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', ...(key.kid ? { kid: key.kid } : {}) })
     .setIssuer(key.domain)
     .setSubject(request.address)

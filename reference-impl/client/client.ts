@@ -229,6 +229,7 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
       await this.store.setLocalIdentity({
         identityPrivateKey: link.identityPrivateKey,
         registrationId: link.registrationId,
+        devicePrivateKey: link.devicePrivateKey,
       });
       await this.store.setAccount({
         address: link.address,
@@ -237,11 +238,19 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
       });
       return;
     }
-    if ((await this.store.getLocalIdentity()) === undefined) {
+    const local = await this.store.getLocalIdentity();
+    if (local === undefined) {
       const identity = IdentityKeyPair.generate();
       await this.store.setLocalIdentity({
         identityPrivateKey: identity.privateKey,
         registrationId: generateRegistrationId(),
+        devicePrivateKey: IdentityKeyPair.generate().privateKey, // AUTH-033: its own key
+      });
+    } else if (enrolment.method === 'register' && local.devicePrivateKey === undefined) {
+      // A store from before device keys that registers anew gets its device key now.
+      await this.store.setLocalIdentity({
+        ...local,
+        devicePrivateKey: IdentityKeyPair.generate().privateKey,
       });
     }
     if (enrolment.method === 'partner') {
@@ -301,6 +310,7 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
       name: enrolment.name,
       identityKey: b64(identity.publicKey),
       registrationId: await this.store.getLocalRegistrationId(),
+      deviceKey: b64((await this.store.getDeviceKeyPair()).publicKey),
     });
     await this.store.setAccount({
       address: registered.address,
@@ -324,7 +334,10 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
     const account = await this.requireAccount();
     const identity = await this.store.getIdentityKeyPair();
     const challenge = new Uint8Array(Buffer.from(welcome.challenge, 'base64url'));
-    const signature = b64(identity.sign(authInput(challenge, account.address, account.deviceId)));
+    // A first-party device proves its device key (AUTH-033), a partner device its identity key,
+    // which its token names (AUTH-019, AUTH-037).
+    const signer = account.mode === 'first-party' ? await this.store.getDeviceKeyPair() : identity;
+    const signature = b64(signer.sign(authInput(challenge, account.address, account.deviceId)));
     let ok: ReplyTo<'auth'>;
     if (account.mode === 'first-party') {
       ok = await connection.request('auth', {
@@ -344,6 +357,7 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
       const token = await this.tokenSource({
         address: account.address,
         audience: welcome.provider.domain,
+        identityKey: identity.publicKey,
       });
       ok = await connection.request('auth', {
         type: 'auth',
@@ -406,7 +420,8 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
     this.connection = undefined;
     this.sessionInfo = undefined;
     this.emit('disconnected', { code, reason });
-    if (this.closing || this.backoff === false || code === 4401 || code === 4000) {
+    // 4410: this device was removed from its account (AUTH-035); it will never sign in again.
+    if (this.closing || this.backoff === false || code === 4401 || code === 4000 || code === 4410) {
       this.rejectWaiters(
         new ParleyError('UNAVAILABLE', `disconnected (${code}) and not reconnecting`),
       );
@@ -596,18 +611,25 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
   /**
    * Adds a sibling device to this first-party account and returns what the new device needs
    * (hand it over out of band, then `connect({method: 'link', link})` on the new device's store).
-   * Throws FORBIDDEN for a partner session.
+   * This device approves the new one: it generates the new device's own device key and registers
+   * its public half (AUTH-033). Throws FORBIDDEN for a partner session.
    */
   async addDevice(): Promise<DeviceLink> {
     const account = await this.requireAccount();
     const registrationId = generateRegistrationId();
-    const added = await this.request('device.add', { type: 'device.add', registrationId });
+    const deviceKey = IdentityKeyPair.generate();
+    const added = await this.request('device.add', {
+      type: 'device.add',
+      registrationId,
+      deviceKey: b64(deviceKey.publicKey),
+    });
     const identity = await this.store.getIdentityKeyPair();
     return {
       address: account.address,
       deviceId: added.deviceId,
       registrationId,
       identityPrivateKey: identity.privateKey,
+      devicePrivateKey: deviceKey.privateKey,
     };
   }
 

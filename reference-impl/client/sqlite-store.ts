@@ -15,6 +15,7 @@ import {
 } from '../crypto/index.ts';
 import type { DeviceCiphertext } from '../../schemas/frames/index.ts';
 import {
+  deviceKeyPairOf,
   requireIdentity,
   sessionKey,
   type AccountRecord,
@@ -138,11 +139,18 @@ export class SqliteClientStore implements ClientStore {
   }
 
   async getLocalIdentity(): Promise<LocalIdentity | undefined> {
-    const stored = this.getMeta<{ identityPrivateKey: string; registrationId: number }>('identity');
+    const stored = this.getMeta<{
+      identityPrivateKey: string;
+      registrationId: number;
+      devicePrivateKey?: string;
+    }>('identity');
     if (stored === undefined) return undefined;
     return {
       identityPrivateKey: new Uint8Array(Buffer.from(stored.identityPrivateKey, 'base64url')),
       registrationId: stored.registrationId,
+      ...(stored.devicePrivateKey === undefined
+        ? {}
+        : { devicePrivateKey: new Uint8Array(Buffer.from(stored.devicePrivateKey, 'base64url')) }),
     };
   }
 
@@ -150,6 +158,9 @@ export class SqliteClientStore implements ClientStore {
     this.setMeta('identity', {
       identityPrivateKey: Buffer.from(identity.identityPrivateKey).toString('base64url'),
       registrationId: identity.registrationId,
+      ...(identity.devicePrivateKey === undefined
+        ? {}
+        : { devicePrivateKey: Buffer.from(identity.devicePrivateKey).toString('base64url') }),
     });
     this.identityPair = undefined;
   }
@@ -160,6 +171,10 @@ export class SqliteClientStore implements ClientStore {
 
   async setAccount(account: AccountRecord): Promise<void> {
     this.setMeta('account', account);
+  }
+
+  getDeviceKeyPair(): Promise<IdentityKeyPair> {
+    return deviceKeyPairOf(this);
   }
 
   async getIdentityKeyPair(): Promise<IdentityKeyPair> {

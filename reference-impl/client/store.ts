@@ -24,10 +24,16 @@ export interface AccountRecord {
   mode: AccountMode;
 }
 
-/** The device's own long-term keys: identity private key and registration id. */
+/** The device's own long-term keys: identity private key, device key and registration id. */
 export interface LocalIdentity {
   identityPrivateKey: Uint8Array;
   registrationId: number;
+  /**
+   * The private half of this device's own authentication key (spec/auth.md AUTH-033), which no
+   * other device has. Absent in a store written before device keys: such a device signs in with
+   * the identity key, which a provider migrated from before device keys accepts for it.
+   */
+  devicePrivateKey?: Uint8Array;
 }
 
 /**
@@ -55,6 +61,11 @@ export interface ClientStore extends ProtocolStores {
   /** The device's identity; undefined before the first registration. */
   getLocalIdentity(): Promise<LocalIdentity | undefined>;
   setLocalIdentity(identity: LocalIdentity): Promise<void>;
+  /**
+   * The key pair this device signs `auth` with as a first-party device (spec/auth.md AUTH-033):
+   * its device key; the identity key in a store written before device keys.
+   */
+  getDeviceKeyPair(): Promise<IdentityKeyPair>;
   getAccount(): Promise<AccountRecord | undefined>;
   setAccount(account: AccountRecord): Promise<void>;
 
@@ -114,6 +125,14 @@ export async function requireIdentity(store: ClientStore): Promise<LocalIdentity
   return identity;
 }
 
+/** `getDeviceKeyPair` of either store: the device key, else (an older store) the identity key. */
+export async function deviceKeyPairOf(store: ClientStore): Promise<IdentityKeyPair> {
+  const local = await requireIdentity(store);
+  return local.devicePrivateKey === undefined
+    ? store.getIdentityKeyPair()
+    : IdentityKeyPair.fromPrivateKey(local.devicePrivateKey);
+}
+
 function equal(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.compare(a, b) === 0;
 }
@@ -150,6 +169,9 @@ export class MemoryClientStore implements ClientStore {
   async getIdentityKeyPair(): Promise<IdentityKeyPair> {
     await requireIdentity(this);
     return this.identityPair!;
+  }
+  getDeviceKeyPair(): Promise<IdentityKeyPair> {
+    return deviceKeyPairOf(this);
   }
   async getLocalRegistrationId(): Promise<number> {
     return (await requireIdentity(this)).registrationId;

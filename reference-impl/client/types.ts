@@ -62,6 +62,11 @@ export interface DeviceLink {
   registrationId: number;
   /** The account's identity private key (never sent to the provider, ENC-002). */
   identityPrivateKey: Uint8Array;
+  /**
+   * The new device's own device key (AUTH-033), generated for it by `addDevice`, which registered
+   * its public half with the provider; never sent to the provider. Hand it over with the rest.
+   */
+  devicePrivateKey: Uint8Array;
 }
 
 /** How to enrol on connect. */

@@ -46,7 +46,11 @@ export function consumeChallenge(ctx: ProviderContext, challenge: Challenge | un
   return ctx.now() - challenge.issuedAt <= ctx.limits.challengeTtlSeconds * 1000;
 }
 
-/** Checks a first-party device's `auth` (AUTH-007); returns whether it succeeded. */
+/**
+ * Checks a first-party device's `auth` (AUTH-007, AUTH-033): the proof must verify under the
+ * device key registered for that very device id, never under the account's identity key, which
+ * every device of the account holds. Returns whether it succeeded.
+ */
 export function checkDeviceAuth(
   ctx: ProviderContext,
   challenge: Uint8Array,
@@ -59,5 +63,10 @@ export function checkDeviceAuth(
   const device = ctx.store.getDevice(address, deviceId);
   if (!device) return false;
   if (ctx.faults.has('accept-forged-device-proof')) return true; // fault injection: breaks AUTH-006
-  return verifyDeviceProof(device.identityKey, challenge, address, deviceId, signature);
+  if (verifyDeviceProof(device.deviceKey, challenge, address, deviceId, signature)) return true;
+  // fault injection: breaks AUTH-033 (the identity key signs in as any device, as before issue 15)
+  return (
+    ctx.faults.has('accept-identity-key-proof') &&
+    verifyDeviceProof(device.identityKey, challenge, address, deviceId, signature)
+  );
 }

@@ -98,6 +98,8 @@ export class Connection implements ConnectionHandle {
   private readonly budget: FrameBudget;
   /** Resumes reading once the budget refilled; set while the peer is not read from. */
   private resumeTimer: NodeJS.Timeout | undefined;
+  /** Ends a partner session when its token expires (AUTH-038); cleared on close. */
+  private expiryTimer: NodeJS.Timeout | undefined;
 
   /** `socket` is the upgraded socket under `ws`: frames sent in one tick share one write to it. */
   /** When the connection opened, for the authentication window (`limits.advertised.authWindowSeconds`, AUTH-031). */
@@ -220,7 +222,8 @@ export class Connection implements ConnectionHandle {
 
   /** Sends the error of a non-surviving code and closes with its close code (PROTO-039). */
   fail(
-    code: 'AUTH_FAILED' | 'UNAVAILABLE' | 'UNSUPPORTED_VERSION',
+    code:
+      'AUTH_FAILED' | 'DEVICE_REMOVED' | 'SESSION_EXPIRED' | 'UNAVAILABLE' | 'UNSUPPORTED_VERSION',
     message: string,
     re?: string,
   ): void {
@@ -231,9 +234,20 @@ export class Connection implements ConnectionHandle {
     this.close(closeCodeOf(code)!, message);
   }
 
+  expireSessionAfter(afterMs: number): void {
+    clearTimeout(this.expiryTimer);
+    // setTimeout fires at once for more than 2^31-1 ms; a token lives at most an hour (AUTH-016).
+    this.expiryTimer = setTimeout(
+      () => this.fail('SESSION_EXPIRED', 'the partner token of this session expired'),
+      Math.min(Math.max(0, afterMs), 2 ** 31 - 1),
+    );
+    this.expiryTimer.unref();
+  }
+
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    clearTimeout(this.expiryTimer);
     this.stopDrainWatch();
     if (this.resumeTimer !== undefined) {
       // The closing handshake needs the peer's close frame read; what precedes it is dropped.

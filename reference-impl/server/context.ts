@@ -91,9 +91,15 @@ export interface ConnectionHandle {
    * once its write has its place in the group commit (DELIV-026). Absent: frames run one by one.
    */
   release?(): void;
+  /**
+   * Ends the session `afterMs` from now with `SESSION_EXPIRED` (AUTH-038), unless the connection
+   * closed before. Absent: sessions never expire.
+   */
+  expireSessionAfter?(afterMs: number): void;
   /** Closes with an error frame of a non-surviving code. */
   fail(
-    code: 'AUTH_FAILED' | 'UNAVAILABLE' | 'UNSUPPORTED_VERSION',
+    code:
+      'AUTH_FAILED' | 'DEVICE_REMOVED' | 'SESSION_EXPIRED' | 'UNAVAILABLE' | 'UNSUPPORTED_VERSION',
     message: string,
     re?: string,
   ): void;

@@ -33,6 +33,8 @@ export function seqOf(id: string): number | undefined {
 /** Connected devices and their per-connection push cursors. */
 export class Delivery {
   private readonly byDevice = new Map<string, ConnectionHandle>();
+  /** Every authenticated connection of each device, push target or not (AUTH-035). */
+  private readonly sessions = new Map<string, Set<ConnectionHandle>>();
   private readonly cursors = new WeakMap<ConnectionHandle, number>();
   private pushCounter = 0;
   /** Connections still owed `queue.empty` (DELIV-031: only after their whole backlog). */
@@ -64,7 +66,11 @@ export class Delivery {
   /** Makes `conn` the device's only push target (DELIV-021) and pushes its backlog, then `queue.empty`. */
   attach(conn: ConnectionHandle): void {
     const s = conn.session!;
-    this.byDevice.set(deviceKey(s.address, s.deviceId), conn);
+    const key = deviceKey(s.address, s.deviceId);
+    this.byDevice.set(key, conn);
+    let open = this.sessions.get(key);
+    if (open === undefined) this.sessions.set(key, (open = new Set()));
+    open.add(conn);
     this.cursors.set(conn, 0);
     const counts = this.store.countPreKeys(s.address, s.deviceId);
     if (this.preKeysLow(counts)) this.sendKeysLow(conn, counts); // KEYS-022
@@ -77,6 +83,13 @@ export class Delivery {
     if (!s) return;
     const key = deviceKey(s.address, s.deviceId);
     if (this.byDevice.get(key) === conn) this.byDevice.delete(key);
+    const open = this.sessions.get(key);
+    if (open?.delete(conn) && open.size === 0) this.sessions.delete(key);
+  }
+
+  /** Every open authenticated connection of a device, whether or not it is the push target. */
+  connectionsOf(address: string, deviceId: number): ConnectionHandle[] {
+    return [...(this.sessions.get(deviceKey(address, deviceId)) ?? [])];
   }
 
   connection(address: string, deviceId: number): ConnectionHandle | undefined {

@@ -131,6 +131,18 @@ export const FAULTS = {
     'PROXY-004: connections through a proxy count under the proxy’s own address, so one client’s share is the whole platform’s',
   'proxy-carries-any-user':
     'PROXY-006: a connection through a proxy may authenticate any user, first-party ones included',
+  'accept-identity-key-proof':
+    'AUTH-033: a device auth signed by the account’s identity key is accepted as well as one by the device key',
+  'forget-removed-device-keys':
+    'AUTH-034: device.add refuses the keys of current devices and the identity key, but takes a removed device’s key again',
+  'removed-device-stays-connected':
+    'AUTH-035: device.remove leaves the removed device’s open connections working',
+  'reused-id-keeps-removed-key':
+    'AUTH-036: a device added under a removed device’s id keeps the removed device’s key, which signs in again',
+  'ignore-token-binding':
+    'AUTH-037: a partner token is accepted with any identity key, whatever its cnf.jkt names',
+  'partner-session-outlives-token':
+    'AUTH-038: a partner session stays open after the exp of the token it was authenticated with',
 } as const satisfies Record<string, string>;
 
 /** The proxy-token checks a broken variant leaves out (PROXY-001..003, proxies.ts). */

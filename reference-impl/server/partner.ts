@@ -2,7 +2,14 @@
  * Partner tokens: EdDSA JWTs signed by an enlisted partner key, checked with jose (spec/auth.md
  * "Partner authentication", AUTH-009..017).
  */
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
+import {
+  calculateJwkThumbprint,
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  jwtVerify,
+  type JWK,
+} from 'jose';
 import type { EnlistedPartnerKey, ProviderContext } from './context.ts';
 import { domainOf } from './codec.ts';
 
@@ -14,6 +21,19 @@ export interface PartnerClaims {
   readonly sub: string;
   readonly jti: string;
   readonly exp: number;
+  /** `cnf.jkt`: the thumbprint of the device identity key the token is bound to (AUTH-037). */
+  readonly jkt: string | undefined;
+}
+
+/**
+ * The RFC 7638 JWK SHA-256 thumbprint of a Curve25519 identity key (`0x05 || 32 bytes`) as an
+ * OKP JWK with `crv` X25519, base64url: what `cnf.jkt` of a partner token carries (AUTH-037).
+ * Undefined for bytes that are no such key.
+ */
+export async function identityKeyThumbprint(identityKey: Uint8Array): Promise<string | undefined> {
+  if (identityKey.length !== 33 || identityKey[0] !== 0x05) return undefined;
+  const x = Buffer.from(identityKey.subarray(1)).toString('base64url');
+  return calculateJwkThumbprint({ kty: 'OKP', crv: 'X25519', x }, 'sha256');
 }
 
 /** Why a token was refused; logged, never sent (AUTH-008). */
@@ -77,17 +97,19 @@ export class PartnerVerifier {
       if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') return 'token-malformed';
       return 'token-signature';
     }
-    const { sub, jti, iat, exp } = payload as {
+    const { sub, jti, iat, exp, cnf } = payload as {
       sub: unknown;
       jti: unknown;
       iat: number;
       exp: number;
+      cnf?: unknown;
     };
     if (iat > now / 1000 + skew) return 'token-expired'; // AUTH-015, iat side
     if (exp - iat > ctx.limits.tokenMaxLifetimeSeconds) return 'token-expired'; // AUTH-016
     if (typeof sub !== 'string' || !ADDRESS.test(sub) || domainOf(sub) !== iss)
       return 'domain-not-allowed'; // AUTH-013
     if (typeof jti !== 'string' || jti.length < 16 || jti.length > 128) return 'token-malformed';
-    return { iss, sub, jti, exp };
+    const jkt = (cnf as { jkt?: unknown } | null | undefined)?.jkt;
+    return { iss, sub, jti, exp, jkt: typeof jkt === 'string' ? jkt : undefined };
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Faults of the key directory and the device list as a store decorator, outside the production
  * paths: each breaks one MUST of spec/keys.md about Kyber prekeys (KEYS-028..030) or of
- * spec/auth.md about device ids (AUTH-032) for the conformance suite's self-test.
+ * spec/auth.md about device ids and device keys (AUTH-032, AUTH-034, AUTH-036) for the
+ * conformance suite's self-test.
  * Installed by `startProvider` only when one of these faults is asked for.
  */
 import type {
@@ -18,7 +19,11 @@ export const STORE_FAULTS: readonly Fault[] = [
   'last-resort-kyber-first',
   'consume-last-resort-kyber',
   'number-devices-upward',
+  'forget-removed-device-keys',
+  'reused-id-keeps-removed-key',
 ];
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
 
 const deviceKey = (address: string, deviceId: number): string => `${deviceId}:${address}`;
 
@@ -38,12 +43,53 @@ export function withStoreFaults(store: ProviderStore, faults: ReadonlySet<Fault>
   };
   /** Each account's next device id under the upward numbering of 'number-devices-upward'. */
   const nextDeviceId = new Map<string, number>();
+  /** The device key each removed device had, for 'reused-id-keeps-removed-key'. */
+  const removedKeys = new Map<string, Uint8Array>();
   return new Proxy(store, {
     get(target, property, receiver) {
+      // breaks AUTH-034: only current devices' keys and the identity key are refused, so a
+      // removed device's key can be added again
+      if (property === 'deviceKeyUsed' && faults.has('forget-removed-device-keys'))
+        return (address: string, key: Uint8Array) =>
+          target
+            .listDevices(address)
+            .some((d) => sameBytes(d.deviceKey, key) || sameBytes(d.identityKey, key));
+      // breaks AUTH-036: a device that gets a removed device's id keeps the removed device's key
+      // (an upsert that never replaces the key column), so the removed device signs in again
+      if (property === 'removeDevice' && faults.has('reused-id-keeps-removed-key'))
+        return (address: string, deviceId: number, now?: number) => {
+          const removed = target.getDevice(address, deviceId);
+          const done = target.removeDevice(address, deviceId, now);
+          if (done && removed) removedKeys.set(deviceKey(address, deviceId), removed.deviceKey);
+          return done;
+        };
+      if (property === 'addDevice' && faults.has('reused-id-keeps-removed-key'))
+        return (
+          address: string,
+          registrationId: number,
+          key: Uint8Array,
+          maxDevices: number,
+          now: number,
+        ) => {
+          const deviceId = target.addDevice(address, registrationId, key, maxDevices, now);
+          const old =
+            deviceId === undefined ? undefined : removedKeys.get(deviceKey(address, deviceId));
+          const added = deviceId === undefined ? undefined : target.getDevice(address, deviceId);
+          const account = target.getAccount(address);
+          if (old && added && account)
+            target.upsertPartnerDevice({ ...added, deviceKey: old }, account.platform, now);
+          return deviceId;
+        };
       // breaks AUTH-032: ids count upward past 127; the device goes in through the one store
       // method that takes an id (upsertPartnerDevice, which leaves a local account local)
       if (property === 'addDevice' && faults.has('number-devices-upward'))
-        return (address: string, registrationId: number, maxDevices: number, now: number) => {
+        return (
+          address: string,
+          registrationId: number,
+          key: Uint8Array,
+          maxDevices: number,
+          now: number,
+        ) => {
           const devices = target.listDevices(address);
           const account = target.getAccount(address);
           if (account?.kind !== 'local' || !devices[0] || devices.length >= maxDevices)
@@ -52,7 +98,13 @@ export function withStoreFaults(store: ProviderStore, faults: ReadonlySet<Fault>
           const deviceId = Math.max(nextDeviceId.get(address) ?? 2, highest + 1);
           nextDeviceId.set(address, deviceId + 1);
           target.upsertPartnerDevice(
-            { address, deviceId, registrationId, identityKey: devices[0].identityKey },
+            {
+              address,
+              deviceId,
+              registrationId,
+              identityKey: devices[0].identityKey,
+              deviceKey: key,
+            },
             account.platform,
             now,
           );

@@ -23,6 +23,12 @@ export interface DeviceRecord {
   readonly deviceId: number;
   readonly registrationId: number;
   readonly identityKey: Uint8Array;
+  /**
+   * The key the device authenticates with (AUTH-033): its own for a local device, the identity
+   * key for a partner device (whose proof is by its identity key, AUTH-019). Devices of a store
+   * migrated from before migration 6 carry the identity key here until they are added anew.
+   */
+  readonly deviceKey: Uint8Array;
 }
 
 /** A new first-party account with device 1. */
@@ -31,6 +37,8 @@ export interface NewLocalAccount {
   readonly platform: string;
   readonly identityKey: Uint8Array;
   readonly registrationId: number;
+  /** Device 1's device key (AUTH-033). */
+  readonly deviceKey: Uint8Array;
   readonly now: number;
 }
 
@@ -384,11 +392,20 @@ export interface ProviderStore {
   addDevice(
     address: string,
     registrationId: number,
+    deviceKey: Uint8Array,
     maxDevices: number,
     now: number,
   ): number | undefined;
-  /** Removes a device with its prekeys and queued messages (AUTH-028); false when it does not exist. */
-  removeDevice(address: string, deviceId: number): boolean;
+  /**
+   * Removes a device with its prekeys and queued messages (AUTH-028) and revokes its device key
+   * for good (AUTH-036); false when it does not exist.
+   */
+  removeDevice(address: string, deviceId: number, now?: number): boolean;
+  /**
+   * Whether `deviceKey` may not become a device key of the account (AUTH-034): it is the account's
+   * identity key, the key of a current device, or the key of a removed one.
+   */
+  deviceKeyUsed(address: string, deviceKey: Uint8Array): boolean;
 
   /** Stores a publish in one transaction; returns the device's one-time prekey counts afterwards. */
   publishKeys(address: string, deviceId: number, keys: PublishedKeys): PreKeyCounts;

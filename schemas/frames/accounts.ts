@@ -24,6 +24,11 @@ export interface AccountRegisterFrame extends RequestBase {
   identityKey: PublicKey;
   /** The first device's Signal registration id. */
   registrationId: RegistrationId;
+  /**
+   * Device 1's own authentication public key (AUTH-033): `auth` with method `device` is signed by
+   * its private half. Never the identity key (AUTH-034).
+   */
+  deviceKey: PublicKey;
 }
 
 /** Answers `account.register`: the new address; the registering device is device 1. */
@@ -35,11 +40,19 @@ export interface AccountRegisteredFrame extends ReplyBase {
   deviceId: 1;
 }
 
-/** Adds a sibling device sharing the account's identity key (first-party sessions only). */
+/**
+ * Adds a sibling device sharing the account's identity key (first-party sessions only): the
+ * authenticated device that sends it approves the new device and registers its device key.
+ */
 export interface DeviceAddFrame extends RequestBase {
   type: 'device.add';
   /** The new device's Signal registration id. */
   registrationId: RegistrationId;
+  /**
+   * The new device's own authentication public key (AUTH-033); it must differ from the identity
+   * key and from every key a device of the account has or had (AUTH-034).
+   */
+  deviceKey: PublicKey;
 }
 
 /** Answers `device.add`: the new device's id. */
@@ -49,7 +62,10 @@ export interface DeviceAddedFrame extends ReplyBase {
   deviceId: DeviceId;
 }
 
-/** Removes a device of the account (first-party sessions only). */
+/**
+ * Removes a device of the account (first-party sessions only): its device key is revoked and its
+ * open connections are closed with `DEVICE_REMOVED` (AUTH-035, AUTH-036).
+ */
 export interface DeviceRemoveFrame extends RequestBase {
   type: 'device.remove';
   /** The device to remove. */

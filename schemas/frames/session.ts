@@ -176,7 +176,8 @@ export interface WelcomeFrame extends ReplyBase {
 }
 
 /**
- * `auth` by a first-party device: an XEdDSA signature by the account's identity key over
+ * `auth` by a first-party device: an XEdDSA signature by the device's own device key (registered
+ * by `account.register` or `device.add`, AUTH-033) over
  * "PARLEY-AUTH-v1" || challenge || address || deviceId (u32 big-endian).
  */
 export interface DeviceAuthVariant extends RequestBase {
@@ -200,7 +201,8 @@ export type PartnerToken = string;
 
 /**
  * `auth` by a partner platform's client: a partner-signed token (iss = partner domain, sub = address,
- * aud = provider domain, exp, iat, jti) plus the same device proof by the device's identity key.
+ * aud = provider domain, exp, iat, jti, and cnf.jkt binding the device's identity key, AUTH-037)
+ * plus the device proof by that identity key.
  */
 export interface PartnerAuthVariant extends RequestBase {
   type: 'auth';

@@ -94,6 +94,12 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'proxy-token-replay': { requirement: 'PROXY-003', only: 'PROXY-003*' },
   'proxy-counted-at-proxy': { requirement: 'PROXY-004', only: 'PROXY-004*' },
   'proxy-carries-any-user': { requirement: 'PROXY-006', only: 'PROXY-006*' },
+  'accept-identity-key-proof': { requirement: 'AUTH-033', only: 'AUTH-033*' },
+  'forget-removed-device-keys': { requirement: 'AUTH-034', only: 'AUTH-034*' },
+  'removed-device-stays-connected': { requirement: 'AUTH-035', only: 'AUTH-035*' },
+  'reused-id-keeps-removed-key': { requirement: 'AUTH-036', only: 'AUTH-036*' },
+  'ignore-token-binding': { requirement: 'AUTH-037', only: 'AUTH-037*' },
+  'partner-session-outlives-token': { requirement: 'AUTH-038', only: 'AUTH-038*' },
 };
 
 interface VariantRun {

@@ -3,8 +3,10 @@
 // implementer who replays an example gets what the provider would answer (spec/keys.md, crypto.md).
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
+import { calculateJwkThumbprint, decodeJwt } from 'jose';
 import { parse } from 'yaml';
 import { parseCiphertext, verifySignature } from '../../reference-impl/crypto/index.ts';
+import { authInput } from '../../reference-impl/server/auth.ts';
 
 interface Signed {
   keyId: number;
@@ -95,5 +97,34 @@ describe('the ciphertexts of the AsyncAPI examples', () => {
         );
       }
     }
+  });
+});
+
+describe('the authentication examples', () => {
+  const auths = examples('spec/messages/session.yaml', 'auth');
+  const welcomes = examples('spec/messages/session.yaml', 'welcome');
+
+  it("sign alice's device auth with the device key of her account.register example over the first welcome's challenge, not with her identity key (AUTH-005, AUTH-033)", () => {
+    const [register] = examples('spec/messages/accounts.yaml', 'accountRegister');
+    const device = auths.find((e) => e.name === 'device')!.payload;
+    const challenge = bytes(welcomes[0]!.payload.challenge as string);
+    const input = authInput(challenge, device.address as string, device.deviceId as number);
+    const signature = bytes(device.signature as string);
+    expect(
+      verifySignature(bytes(register!.payload.deviceKey as string), input, signature),
+    ).to.equal(true);
+    expect(
+      verifySignature(bytes(register!.payload.identityKey as string), input, signature),
+    ).to.equal(false);
+  });
+
+  it("bind bob's partner token to the identity key of his auth example by cnf.jkt (AUTH-037)", async () => {
+    const partner = auths.find((e) => e.name === 'partner')!.payload;
+    const key = bytes(partner.identityKey as string);
+    const jkt = await calculateJwkThumbprint(
+      { kty: 'OKP', crv: 'X25519', x: Buffer.from(key.subarray(1)).toString('base64url') },
+      'sha256',
+    );
+    expect(decodeJwt(partner.token as string).cnf).to.deep.equal({ jkt });
   });
 });

@@ -14,6 +14,9 @@ import type { FuzzInput } from './mutators.ts';
 /** A connection's session state as the fuzzer tracks it (spec/framing.md "Session state"). */
 export type FuzzState = 'opened' | 'greeted' | 'authenticated';
 
+/** The device the fuzzer's authenticated connections sign in as. */
+export const FUZZ_DEVICE_ID = 1;
+
 /** RFC 6455 section 7.4.1: a text message whose payload is not valid UTF-8. */
 export const CLOSE_INVALID_UTF8 = 1007;
 
@@ -188,7 +191,10 @@ export function judge(
   ) {
     return `${String(reply.type)} does not answer ${expected.type}`;
   }
-  const close = code === undefined ? undefined : closeOf(code);
+  // A device that removed itself hears device.removed, then DEVICE_REMOVED and its close (AUTH-035).
+  const removedItself = reply.type === 'device.removed' && reply.deviceId === FUZZ_DEVICE_ID;
+  const close =
+    code === undefined ? (removedItself ? closeOf('DEVICE_REMOVED') : undefined) : closeOf(code);
   if (close !== seen.closeCode)
     return close === undefined
       ? `the connection closed (${String(seen.closeCode)}) after a surviving ${code ?? String(reply.type)}`

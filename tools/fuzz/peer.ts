@@ -8,7 +8,7 @@ import { generateRegistrationId, IdentityKeyPair } from '../../reference-impl/cr
 import { authInput } from '../../reference-impl/server/auth.ts';
 import { ERROR_CODES, type ErrorCode } from '../../schemas/errors.ts';
 import type { FuzzInput } from './mutators.ts';
-import type { FuzzState, Observation } from './oracle.ts';
+import { FUZZ_DEVICE_ID, type FuzzState, type Observation } from './oracle.ts';
 
 /** Most time an answer may take; generous, because the machines fuzzing are shared and loaded. */
 export const ANSWER_TIMEOUT_MS = 15_000;
@@ -22,6 +22,8 @@ const PUSHES = new Set(['message', 'keys.low', 'queue.empty']);
 export interface FuzzAccount {
   readonly address: string;
   readonly identity: IdentityKeyPair;
+  /** Device 1's own device key, which signs auth (AUTH-033). */
+  readonly deviceKey: IdentityKeyPair;
 }
 
 /** Where the fuzzer connects, and the token its accounts register with. */
@@ -128,27 +130,29 @@ export class FuzzPeer {
     registrationId = generateRegistrationId(),
   ): Promise<FuzzAccount> {
     const identity = IdentityKeyPair.generate();
+    const deviceKey = IdentityKeyPair.generate();
     const reply = await this.request({
       type: 'account.register',
       registrationToken: target.registrationToken,
       name,
       identityKey: Buffer.from(identity.publicKey).toString('base64url'),
       registrationId,
+      deviceKey: Buffer.from(deviceKey.publicKey).toString('base64url'),
     });
     if (reply.type !== 'account.registered')
       throw new SetupError(`account.register: ${JSON.stringify(reply)}`);
-    return { address: `${name}@${target.domain}`, identity };
+    return { address: `${name}@${target.domain}`, identity, deviceKey };
   }
 
   /** Authenticates a greeted connection as `account`'s device 1 (AUTH-005). */
   async authenticate(account: FuzzAccount, welcome: Frame): Promise<boolean> {
     const challenge = Buffer.from(String(welcome.challenge), 'base64url');
-    const signature = account.identity.sign(authInput(challenge, account.address, 1));
+    const signature = account.deviceKey.sign(authInput(challenge, account.address, FUZZ_DEVICE_ID));
     const reply = await this.request({
       type: 'auth',
       method: 'device',
       address: account.address,
-      deviceId: 1,
+      deviceId: FUZZ_DEVICE_ID,
       signature: Buffer.from(signature).toString('base64url'),
     });
     if (reply.type !== 'auth.ok') return false;

@@ -3,6 +3,7 @@
 // with: the device proof over exactly auth-input, and the partner token's form and signature.
 import { randomBytes } from 'node:crypto';
 import { compactVerify, decodeJwt, decodeProtectedHeader, importJWK } from 'jose';
+import { keyThumbprint } from '../../transport/partner.ts';
 import { verifySignature } from '../../../reference-impl/crypto/index.ts';
 import type { Frame } from '../../assert/match.ts';
 import { that } from '../../assert/match.ts';
@@ -42,12 +43,12 @@ function deviceProofCase(as: 'partner' | 'first-party') {
       as === 'partner'
         ? 'AUTH-005-client-device-proof'
         : 'AUTH-005-client-device-proof-first-party',
-    title: `the client (${as === 'partner' ? 'a partner device' : 'a first-party account'}) signs exactly auth-input — label, challenge, address, device id — with its identity key`,
+    title: `the client (${as === 'partner' ? 'a partner device' : 'a first-party account'}) signs exactly auth-input — label, challenge, address, device id — with its ${as === 'partner' ? 'identity key' : 'device key'}`,
     requirements: ['AUTH-005'],
     level: 'MUST',
     quote:
-      'A client MUST sign exactly `auth-input` as defined above with the private key of its identity key.',
-    sends: `mock: welcome with a challenge the suite chose; driver: connect (${as}); suite: verifies auth.signature over auth-input under the identity key the client ${as === 'partner' ? 'names in auth' : 'registered'}`,
+      'A client MUST sign exactly `auth-input` as defined above with the private key of its device key (method `device`) or of its identity key (method `partner`).',
+    sends: `mock: welcome with a challenge the suite chose; driver: connect (${as}); suite: verifies auth.signature over auth-input under the ${as === 'partner' ? 'identity key the client names in auth' : 'device key the client registered'}`,
     async run({ client }) {
       const { challenge, auth } = await authenticate(client, as);
       let identityKey: string;
@@ -56,8 +57,9 @@ function deviceProofCase(as: 'partner' | 'first-party') {
         identityKey = String(auth.identityKey);
         address = String(decodeJwt(String(auth.token)).sub);
       } else {
+        // A first-party device signs with its own device key, registered with the account (AUTH-033).
         const register = client.mock.received.find((f) => f.type === 'account.register');
-        identityKey = String(register?.identityKey);
+        identityKey = String(register?.deviceKey);
         address = String(auth.address);
       }
       let verifies: boolean;
@@ -74,7 +76,7 @@ function deviceProofCase(as: 'partner' | 'first-party') {
         'AUTH-005',
         that(
           verifies,
-          `a signature over "PARLEY-AUTH-v1" ‖ challenge ‖ ${address} ‖ device ${String(auth.deviceId)} under the identity key`,
+          `a signature over "PARLEY-AUTH-v1" ‖ challenge ‖ ${address} ‖ device ${String(auth.deviceId)} under the ${as === 'partner' ? 'identity' : 'device'} key`,
           client.mock.authFailures[0] ?? 'a signature that does not verify',
         ),
       );
@@ -166,6 +168,27 @@ export const clientAuthCases = [
           `a jti of ${JTI_LENGTH.min} to ${JTI_LENGTH.max} characters`,
           claims.jti,
         ),
+      );
+    },
+  }),
+
+  defineClientCase({
+    id: 'AUTH-037-client-token-bound',
+    title:
+      'the client presents a partner token whose cnf.jkt is the RFC 7638 thumbprint of the identity key it proves in auth',
+    requirements: ['AUTH-037'],
+    level: 'MUST',
+    quote:
+      "A partner token MUST carry `cnf.jkt` as defined above, and the provider MUST refuse a partner `auth` whose token has no `cnf.jkt` or one that is not the thumbprint of the frame's `identityKey`.",
+    sends:
+      'driver: connect as a partner device; suite: reads cnf.jkt of auth.token and computes the thumbprint of auth.identityKey as an X25519 OKP JWK',
+    async run({ client }) {
+      const { auth } = await authenticate(client, 'partner');
+      const cnf = decodeJwt(String(auth.token)).cnf as { jkt?: unknown } | undefined;
+      const expected = await keyThumbprint(unb64(String(auth.identityKey)));
+      must(
+        'AUTH-037',
+        that(cnf?.jkt === expected, `cnf.jkt ${expected}`, JSON.stringify(cnf ?? 'no cnf')),
       );
     },
   }),

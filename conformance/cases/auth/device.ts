@@ -133,6 +133,7 @@ export const deviceAuthCases = [
           name,
           identityKey: mallory.identityKey,
           registrationId: mallory.registrationId,
+          deviceKey: mallory.deviceKey,
         });
       const wrong = await register(`${target.registrationToken}x`, mallory.address.split('@')[0]!);
       mustMatch('AUTH-023', wrong, isError('REGISTRATION_REFUSED'));

@@ -6,7 +6,12 @@ import { hasMembers, isError, that } from '../../assert/match.ts';
 import { must, mustMatch } from '../../assert/must.ts';
 import { defineCase, type CaseContext, type ConformanceCase } from '../../runner/case.ts';
 import { IdentityKeyPair } from '../../../reference-impl/crypto/index.ts';
-import { generatePartnerKey, mintToken, type TokenClaims } from '../../transport/partner.ts';
+import {
+  generatePartnerKey,
+  keyThumbprint,
+  mintToken,
+  type TokenClaims,
+} from '../../transport/partner.ts';
 import { authInput, b64, unb64 } from '../../transport/users.ts';
 
 const now = (): number => Math.floor(Date.now() / 1000);
@@ -18,7 +23,8 @@ function refusedToken(spec: {
   title: string;
   quote: string;
   sends: string;
-  token: (ctx: CaseContext, sub: string) => Promise<string>;
+  /** The token; `identityKey` is bob's, which a token binds by cnf.jkt (AUTH-037). */
+  token: (ctx: CaseContext, sub: string, identityKey: Uint8Array) => Promise<string>;
 }): ConformanceCase {
   return defineCase({
     id: spec.id,
@@ -31,7 +37,7 @@ function refusedToken(spec: {
       const bob = ctx.world.partnerDevice('bob');
       await bob.connect();
       const frame = await bob.partnerAuthFrame(ctx.target.partner, ctx.target.domain);
-      frame.token = await spec.token(ctx, bob.address);
+      frame.token = await spec.token(ctx, bob.address, bob.identity.publicKey);
       mustMatch(spec.requirement, await bob.peer.request('auth', frame), isError('AUTH_FAILED'));
       const code = await bob.peer.closedWithin();
       must('AUTH-008', that(code === 4401, 'close code 4401', code ?? 'still open'));
@@ -39,8 +45,9 @@ function refusedToken(spec: {
   });
 }
 
-const sign = (ctx: CaseContext, claims: TokenClaims): Promise<string> =>
-  mintToken(ctx.target.partner, claims, randomUUID());
+/** A token of the suite's partner with `claims`, bound to `identityKey` (AUTH-037). */
+const sign = (ctx: CaseContext, identityKey: Uint8Array, claims: TokenClaims): Promise<string> =>
+  mintToken(ctx.target.partner, { ...claims, identityKey }, randomUUID());
 
 export const partnerAuthCases = [
   refusedToken({
@@ -50,9 +57,10 @@ export const partnerAuthCases = [
     quote: 'The provider MUST refuse a token whose header `alg` is anything other than `EdDSA`.',
     sends:
       'partner auth with a JWT whose header says HS256, keyed with the enlisted public key (algorithm confusion)',
-    token: async ({ target }, sub) => {
+    token: async ({ target }, sub, identityKey) => {
       const part = (o: Frame): string => Buffer.from(JSON.stringify(o)).toString('base64url');
       const claims = {
+        cnf: { jkt: await keyThumbprint(identityKey) },
         iss: target.partner.domain,
         sub,
         aud: target.domain,
@@ -73,9 +81,13 @@ export const partnerAuthCases = [
     quote:
       'The provider MUST refuse a token unless its signature verifies under a key enlisted for the platform named in `iss` (selected by the header `kid` when present).',
     sends: 'partner auth with a token signed by a fresh Ed25519 key carrying the enlisted kid',
-    token: async ({ target }, sub) => {
+    token: async ({ target }, sub, identityKey) => {
       const rogue = await generatePartnerKey(target.partner.domain);
-      return mintToken(rogue, { sub, aud: target.domain, kid: target.partner.kid }, randomUUID());
+      return mintToken(
+        rogue,
+        { sub, aud: target.domain, kid: target.partner.kid, identityKey },
+        randomUUID(),
+      );
     },
   }),
   refusedToken({
@@ -84,7 +96,8 @@ export const partnerAuthCases = [
     title: 'a token for another provider is refused',
     quote: 'The provider MUST refuse a token whose `aud` is not its own domain.',
     sends: 'partner auth with aud "other-provider.example"',
-    token: (ctx, sub) => sign(ctx, { sub, aud: 'other-provider.example' }),
+    token: (ctx, sub, identityKey) =>
+      sign(ctx, identityKey, { sub, aud: 'other-provider.example' }),
   }),
   refusedToken({
     id: 'AUTH-013-sub-of-another-domain',
@@ -93,7 +106,8 @@ export const partnerAuthCases = [
     quote:
       'The provider MUST refuse a token whose `sub` is not an address of the domain named in `iss`.',
     sends: 'partner auth with sub "bob@elsewhere.example"',
-    token: (ctx) => sign(ctx, { sub: 'bob@elsewhere.example', aud: ctx.target.domain }),
+    token: (ctx, _sub, identityKey) =>
+      sign(ctx, identityKey, { sub: 'bob@elsewhere.example', aud: ctx.target.domain }),
   }),
   refusedToken({
     id: 'AUTH-014-iss-own-domain',
@@ -101,8 +115,8 @@ export const partnerAuthCases = [
     title: "a token claiming the provider's own domain as issuer is refused",
     quote: 'The provider MUST refuse a token whose `iss` is its own domain.',
     sends: "partner auth with iss and sub of the provider's domain",
-    token: (ctx) =>
-      sign(ctx, {
+    token: (ctx, _sub, identityKey) =>
+      sign(ctx, identityKey, {
         iss: ctx.target.domain,
         sub: `${ctx.world.name('bob')}@${ctx.target.domain}`,
         aud: ctx.target.domain,
@@ -115,8 +129,8 @@ export const partnerAuthCases = [
     quote:
       'The provider MUST refuse a token whose `exp` lies more than 60 seconds in the past or whose `iat` lies more than 60 seconds in the future.',
     sends: 'partner auth with iat now−600 s, exp now−120 s',
-    token: (ctx, sub) =>
-      sign(ctx, { sub, aud: ctx.target.domain, iat: now() - 600, exp: now() - 120 }),
+    token: (ctx, sub, identityKey) =>
+      sign(ctx, identityKey, { sub, aud: ctx.target.domain, iat: now() - 600, exp: now() - 120 }),
   }),
   refusedToken({
     id: 'AUTH-015-issued-in-future',
@@ -125,8 +139,8 @@ export const partnerAuthCases = [
     quote:
       'The provider MUST refuse a token whose `exp` lies more than 60 seconds in the past or whose `iat` lies more than 60 seconds in the future.',
     sends: 'partner auth with iat now+300 s, exp now+600 s',
-    token: (ctx, sub) =>
-      sign(ctx, { sub, aud: ctx.target.domain, iat: now() + 300, exp: now() + 600 }),
+    token: (ctx, sub, identityKey) =>
+      sign(ctx, identityKey, { sub, aud: ctx.target.domain, iat: now() + 300, exp: now() + 600 }),
   }),
   refusedToken({
     id: 'AUTH-016-lifetime-too-long',
@@ -135,7 +149,8 @@ export const partnerAuthCases = [
     quote:
       'The provider MUST refuse a token whose `exp` lies more than 3600 seconds after its `iat`.',
     sends: 'partner auth with exp = iat + 7200 s',
-    token: (ctx, sub) => sign(ctx, { sub, aud: ctx.target.domain, iat: now(), exp: now() + 7200 }),
+    token: (ctx, sub, identityKey) =>
+      sign(ctx, identityKey, { sub, aud: ctx.target.domain, iat: now(), exp: now() + 7200 }),
   }),
   defineCase({
     id: 'AUTH-017-replayed-token',
@@ -190,7 +205,7 @@ export const partnerAuthCases = [
       const bob = await world.thirdParty('bob', { preKeys: 0 });
       mustMatch(
         'AUTH-026',
-        await bob.peer.request('device.add', { registrationId: 77 }),
+        await bob.peer.request('device.add', { registrationId: 77, deviceKey: bob.identityKey }),
         isError('FORBIDDEN'),
       );
       mustMatch(

@@ -28,6 +28,7 @@ export const registrationGuessCases = [
           name: mallory.address.split('@')[0],
           identityKey: mallory.identityKey,
           registrationId: mallory.registrationId,
+          deviceKey: mallory.deviceKey,
         });
         if (reply.type === 'error' && reply.code === 'RATE_LIMITED') limitedAt = i;
         else if (!(reply.type === 'error' && reply.code === 'REGISTRATION_REFUSED'))

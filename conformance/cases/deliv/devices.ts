@@ -4,7 +4,8 @@ import { hasMembers, isError, isType, that, type Frame } from '../../assert/matc
 import { must, mustMatch } from '../../assert/must.ts';
 import { defineCase } from '../../runner/case.ts';
 import { SkipCase } from '../../runner/signals.ts';
-import { TestUser } from '../../transport/users.ts';
+import { IdentityKeyPair } from '../../../reference-impl/crypto/index.ts';
+import { b64, TestUser } from '../../transport/users.ts';
 
 /** Device ids are 1..127 (AUTH-032, libsignal's range). */
 const MAX_DEVICE_ID = 127;
@@ -43,7 +44,11 @@ export const deviceCases = [
     async run({ world }) {
       const alice = await world.firstParty('alice');
       const registrationId = world.rng.int(1, 16380);
-      const added = await alice.peer.request('device.add', { registrationId });
+      const phoneKey = IdentityKeyPair.generate();
+      const added = await alice.peer.request('device.add', {
+        registrationId,
+        deviceKey: b64(phoneKey.publicKey),
+      });
       mustMatch('AUTH-027', added, isType('device.added'));
       const phone = new TestUser(
         'phone',
@@ -52,6 +57,7 @@ export const deviceCases = [
         registrationId,
         world.env,
         alice.identity,
+        phoneKey,
       );
       await phone.connect();
       await phone.authDevice();
@@ -96,7 +102,10 @@ export const deviceCases = [
         }
       };
       const add = (): Promise<Frame> =>
-        write('device.add', { registrationId: world.rng.int(1, 16380) });
+        write('device.add', {
+          registrationId: world.rng.int(1, 16380),
+          deviceKey: b64(IdentityKeyPair.generate().publicKey),
+        });
       const held = new Set<number>([1]);
       const lowestFree = (): number => {
         let id = 1;

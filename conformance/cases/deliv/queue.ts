@@ -5,7 +5,8 @@ import { hasMembers, isType, that } from '../../assert/match.ts';
 import { shouldStayQuiet } from '../../assert/should.ts';
 import { must, mustMatch } from '../../assert/must.ts';
 import { defineCase } from '../../runner/case.ts';
-import { TestUser } from '../../transport/users.ts';
+import { IdentityKeyPair } from '../../../reference-impl/crypto/index.ts';
+import { b64, TestUser } from '../../transport/users.ts';
 
 export const queueCases = [
   defineCase({
@@ -94,7 +95,11 @@ export const queueCases = [
     async run({ world }) {
       const alice = await world.firstParty('alice');
       const phone = world.rng.int(1, 16380);
-      const added = await alice.peer.request('device.add', { registrationId: phone });
+      const phoneKey = IdentityKeyPair.generate();
+      const added = await alice.peer.request('device.add', {
+        registrationId: phone,
+        deviceKey: b64(phoneKey.publicKey),
+      });
       mustMatch('AUTH-027', added, isType('device.added'));
       must('AUTH-027', that(added.deviceId !== 1, 'a device id other than 1', added));
       const second = new TestUser(
@@ -104,6 +109,7 @@ export const queueCases = [
         phone,
         world.env,
         alice.identity,
+        phoneKey,
       );
       await second.connect();
       mustMatch('AUTH-027', await second.authDevice(), isType('auth.ok'));

@@ -103,6 +103,7 @@ export const faultyFrameCases = [
         name: 'nobody',
         identityKey: `BQ${'A'.repeat(42)}`,
         registrationId: 'seven',
+        deviceKey: `BQ${'B'.repeat(42)}`,
       }),
     code: 'SCHEMA_VIOLATION',
     pointer: '/registrationId',

@@ -82,6 +82,7 @@ export const requestReplyCases = [
         name: alice.address.split('@')[0],
         identityKey: padded.endsWith('=') ? padded : `${padded}=`,
         registrationId: alice.registrationId,
+        deviceKey: alice.deviceKey,
       });
       mustMatch('PROTO-014', reply, isError('SCHEMA_VIOLATION', '/identityKey'));
     },

@@ -48,11 +48,16 @@ function register(
     throw new ProviderError('REGISTRATION_REFUSED', 'registration refused'); // AUTH-023
   }
   const address = `${f.name}@${ctx.domain}`;
+  const deviceKey = publicKeyAt(f.deviceKey, '/deviceKey');
+  // AUTH-034: whoever holds the identity key (every device does) must not be able to sign in.
+  if (Buffer.from(deviceKey).equals(Buffer.from(identityKey)))
+    throw new ProviderError('CONFLICT', 'the device key must differ from the identity key');
   const created = ctx.store.createLocalAccount({
     address,
     platform: ctx.domain,
     identityKey,
     registrationId: f.registrationId,
+    deviceKey,
     now: ctx.now(),
   });
   if (!created) throw new ProviderError('CONFLICT', `${address} is taken`); // AUTH-024
@@ -67,11 +72,24 @@ function firstParty(conn: ConnectionHandle): { address: string; deviceId: number
   return s;
 }
 
+/**
+ * `device.add` comes from an authenticated device of the account, which thereby approves the new
+ * device and vouches for its device key (AUTH-033).
+ */
 function addDevice(ctx: ProviderContext, conn: ConnectionHandle, f: DeviceAddFrame): HandlerResult {
   const { address } = firstParty(conn);
+  const deviceKey = publicKeyAt(f.deviceKey, '/deviceKey');
+  // AUTH-034: the identity key, a current device's key or a revoked one would let another device
+  // (or a removed one) sign in as the new device.
+  if (ctx.store.deviceKeyUsed(address, deviceKey))
+    throw new ProviderError(
+      'CONFLICT',
+      'the device key is the identity key or a key that a device of the account has or had',
+    );
   const deviceId = ctx.store.addDevice(
     address,
     f.registrationId,
+    deviceKey,
     ctx.limits.maxDevicesPerAccount,
     ctx.now(),
   );
@@ -88,10 +106,22 @@ function removeDevice(
   conn: ConnectionHandle,
   f: DeviceRemoveFrame,
 ): HandlerResult {
-  const { address } = firstParty(conn);
-  if (!ctx.store.removeDevice(address, f.deviceId))
+  const { address, deviceId } = firstParty(conn);
+  if (!ctx.store.removeDevice(address, f.deviceId, ctx.now()))
     throw new ProviderError('NOT_FOUND', `no device ${f.deviceId}`);
-  return { reply: { type: 'device.removed', deviceId: f.deviceId } };
+  ctx.logger.log('info', 'device.removed', { connection: conn.id, address, deviceId: f.deviceId });
+  // AUTH-035: every connection of the removed device ends now; a device that removed itself
+  // hears device.removed first.
+  const revoke = (): void => {
+    if (ctx.faults.has('removed-device-stays-connected')) return; // breaks AUTH-035
+    for (const open of ctx.delivery.connectionsOf(address, f.deviceId))
+      open.fail('DEVICE_REMOVED', `device ${f.deviceId} was removed from ${address}`);
+  };
+  if (f.deviceId !== deviceId) revoke();
+  return {
+    reply: { type: 'device.removed', deviceId: f.deviceId },
+    ...(f.deviceId === deviceId ? { after: revoke } : {}),
+  };
 }
 
 export const accountHandlers = {

@@ -7,7 +7,7 @@ import { checkDeviceAuth, consumeChallenge, newChallenge, verifyDeviceProof } fr
 import { domainOf, fromB64, toB64 } from '../codec.ts';
 import type { ConnectionHandle, Handler, HandlerResult, ProviderContext } from '../context.ts';
 import { AUTH_FAILED_MESSAGE, ProviderError } from '../errors.ts';
-import { PartnerVerifier } from '../partner.ts';
+import { identityKeyThumbprint, PartnerVerifier } from '../partner.ts';
 import { proxyAllowsAuth } from '../proxies.ts';
 
 /** The media types accepted per attachment kind (ATT-009). */
@@ -99,14 +99,29 @@ async function auth(
     ctx.store.rememberTokenId(claims.iss, claims.jti, claims.exp * 1000) ||
     ctx.faults.has('accept-replayed-token');
   if (!spendLate && !fresh()) refuse(ctx, conn, 'token-replayed'); // AUTH-017
+  // AUTH-037: the token names the one identity key it may be used with (RFC 7800 cnf, jkt), so a
+  // token that leaked works with no other device key. A token without cnf.jkt binds nothing.
+  const bound =
+    claims.jkt !== undefined && claims.jkt === (await identityKeyThumbprint(identityKey));
+  if (!bound && !ctx.faults.has('ignore-token-binding')) refuse(ctx, conn, 'token-not-bound');
   if (!verifyDeviceProof(identityKey, challenge!.bytes, claims.sub, f.deviceId, signature))
     refuse(ctx, conn, 'bad-signature'); // AUTH-019
   if (spendLate && !fresh()) refuse(ctx, conn, 'token-replayed'); // AUTH-017
   ctx.store.upsertPartnerDevice(
-    { address: claims.sub, deviceId: f.deviceId, registrationId: f.registrationId, identityKey },
+    {
+      address: claims.sub,
+      deviceId: f.deviceId,
+      registrationId: f.registrationId,
+      identityKey,
+      deviceKey: identityKey, // a partner device proves possession of its identity key (AUTH-019)
+    },
     claims.iss,
     ctx.now(),
   );
+  // AUTH-038: a partner session lives no longer than its token, so that a device its platform
+  // stopped minting tokens for (revoked) is gone within a token lifetime.
+  if (!ctx.faults.has('partner-session-outlives-token'))
+    conn.expireSessionAfter?.(claims.exp * 1000 - ctx.now());
   return authenticated(ctx, conn, claims.sub, f.deviceId, claims.iss);
 }
 

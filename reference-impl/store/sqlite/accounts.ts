@@ -29,11 +29,13 @@ export class SqliteAccounts extends SqlBase {
         a.now,
       );
       this.run(
-        `INSERT INTO devices (address, device_id, registration_id, identity_key, created_at)
-         VALUES (?, 1, ?, ?, ?)`,
+        `INSERT INTO devices
+         (address, device_id, registration_id, identity_key, device_key, created_at)
+         VALUES (?, 1, ?, ?, ?, ?)`,
         a.address,
         a.registrationId,
         Buffer.from(a.identityKey),
+        Buffer.from(a.deviceKey),
         a.now,
       );
       return true;
@@ -58,14 +60,17 @@ export class SqliteAccounts extends SqlBase {
         now,
       );
       this.run(
-        `INSERT INTO devices (address, device_id, registration_id, identity_key, created_at)
-         VALUES (?, ?, ?, ?, ?)
+        `INSERT INTO devices
+         (address, device_id, registration_id, identity_key, device_key, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (address, device_id) DO UPDATE
-         SET registration_id = excluded.registration_id, identity_key = excluded.identity_key`,
+         SET registration_id = excluded.registration_id, identity_key = excluded.identity_key,
+             device_key = excluded.device_key`,
         d.address,
         d.deviceId,
         d.registrationId,
         Buffer.from(d.identityKey),
+        Buffer.from(d.deviceKey),
         now,
       );
     });
@@ -96,6 +101,7 @@ export class SqliteAccounts extends SqlBase {
   addDevice(
     address: string,
     registrationId: number,
+    deviceKey: Uint8Array,
     maxDevices: number,
     now: number,
   ): number | undefined {
@@ -117,22 +123,38 @@ export class SqliteAccounts extends SqlBase {
       while (taken.has(deviceId)) deviceId += 1;
       if (deviceId > MAX_DEVICE_ID) return undefined;
       this.run(
-        `INSERT INTO devices (address, device_id, registration_id, identity_key, created_at)
-         VALUES (?, ?, ?, ?, ?)`,
+        `INSERT INTO devices
+         (address, device_id, registration_id, identity_key, device_key, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
         address,
         deviceId,
         registrationId,
         first.identity_key,
+        Buffer.from(deviceKey),
         now,
       );
       return deviceId;
     });
   }
 
-  removeDevice(address: string, deviceId: number): boolean {
+  removeDevice(address: string, deviceId: number, now: number = Date.now()): boolean {
     return this.tx(() => {
       const where = 'WHERE address = ? AND device_id = ?';
-      if (this.run(`DELETE FROM devices ${where}`, address, deviceId) === 0) return false;
+      const removed = this.get(
+        `DELETE FROM devices ${where} RETURNING device_key`,
+        address,
+        deviceId,
+      );
+      if (removed === undefined) return false;
+      // AUTH-036: the key is revoked for good, so no later device of the account can carry it.
+      this.run(
+        `INSERT OR IGNORE INTO revoked_device_keys (address, device_key, device_id, revoked_at)
+         VALUES (?, ?, ?, ?)`,
+        address,
+        removed.device_key,
+        deviceId,
+        now,
+      );
       this.run(`DELETE FROM signed_prekeys ${where}`, address, deviceId);
       this.run(`DELETE FROM one_time_prekeys ${where}`, address, deviceId);
       this.run(`DELETE FROM one_time_kyber_prekeys ${where}`, address, deviceId);
@@ -146,6 +168,22 @@ export class SqliteAccounts extends SqlBase {
       );
       return true;
     });
+  }
+
+  deviceKeyUsed(address: string, deviceKey: Uint8Array): boolean {
+    const key = Buffer.from(deviceKey);
+    return (
+      this.get(
+        `SELECT 1 FROM devices WHERE address = ? AND (device_key = ? OR identity_key = ?)
+         UNION ALL SELECT 1 FROM revoked_device_keys WHERE address = ? AND device_key = ?
+         LIMIT 1`,
+        address,
+        key,
+        key,
+        address,
+        key,
+      ) !== undefined
+    );
   }
 
   publishKeys(address: string, deviceId: number, keys: PublishedKeys): PreKeyCounts {

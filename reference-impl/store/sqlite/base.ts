@@ -43,6 +43,7 @@ export function toDevice(r: Row): DeviceRecord {
     deviceId: r.device_id as number,
     registrationId: r.registration_id as number,
     identityKey: bytes(r.identity_key),
+    deviceKey: bytes(r.device_key),
   };
 }
 

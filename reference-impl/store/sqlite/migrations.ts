@@ -199,6 +199,26 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    // spec/auth.md "Devices" (AUTH-033..036): each device authenticates with its own device key,
+    // and a removed device's key is revoked for good, so that the removed device can never sign in
+    // again as any device of the account, whichever device later gets its id. Devices stored
+    // before this migration proved possession of the identity key, so that key becomes their device
+    // key: they keep working, and they share the old weakness until they are removed and added
+    // anew with keys of their own (spec/auth.md says so).
+    version: 6,
+    name: 'per-device authentication keys and revoked device keys',
+    sql: `
+      ALTER TABLE devices ADD COLUMN device_key BLOB;
+      UPDATE devices SET device_key = identity_key;
+      CREATE INDEX devices_by_device_key ON devices (address, device_key);
+      CREATE TABLE revoked_device_keys (
+        address TEXT NOT NULL, device_key BLOB NOT NULL, device_id INTEGER NOT NULL,
+        revoked_at INTEGER NOT NULL,
+        PRIMARY KEY (address, device_key)
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
     // spec/groups.md: provider-hosted groups. The provider keeps membership, roles and a version,
     // never a name or avatar (those travel encrypted as group content). Group messages and
     // membership changes are queued deliveries like 1:1 messages, so that acks, expiry, blocks and

@@ -379,6 +379,31 @@ describe('the client SDK against the reference provider', function () {
       await bob.sendText('alice-removed@wa.example', 'two');
       await only;
     });
+
+    it('disconnects alice’s removed laptop at once with 4410 and never reconnects it, while her phone signs in with its own device key (AUTH-033, AUTH-035)', async () => {
+      const phoneStore = new MemoryClientStore();
+      const phone = await world.firstParty('alice-revoked', { store: phoneStore });
+      const laptop = world.client();
+      const link = await phone.addDevice();
+      const identity = await phoneStore.getLocalIdentity();
+      expect(Buffer.from(link.devicePrivateKey)).to.not.deep.equal(
+        Buffer.from(identity!.devicePrivateKey!),
+      );
+      expect(Buffer.from(link.devicePrivateKey)).to.not.deep.equal(
+        Buffer.from(identity!.identityPrivateKey),
+      );
+      await laptop.connect({ method: 'link', link });
+      const reconnecting: unknown[] = [];
+      laptop.on('reconnecting', (r) => reconnecting.push(r));
+      const disconnected = new Promise<{ code: number }>((resolve) =>
+        laptop.once('disconnected', resolve),
+      );
+      await phone.removeDevice(laptop.session!.deviceId);
+      expect((await disconnected).code).to.equal(4410);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(reconnecting).to.deep.equal([]);
+      expect(laptop.connected).to.equal(false);
+    });
   });
 
   describe('delivery over an unreliable connection', () => {

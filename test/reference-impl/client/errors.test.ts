@@ -1,5 +1,6 @@
 // Error mapping to ParleyError with registry codes (spec/errors.md, PROTO-043), partner tokens and the
 // device proof (spec/auth.md), and the reconnect back-off.
+import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
 import {
@@ -10,6 +11,7 @@ import {
 import {
   authInput,
   generatePartnerKey,
+  identityKeyThumbprint,
   mintPartnerToken,
   parsePartnerKey,
 } from '../../../reference-impl/client/auth.ts';
@@ -18,6 +20,9 @@ import {
   backoffDelay,
   DEFAULT_BACKOFF,
 } from '../../../reference-impl/client/backoff.ts';
+
+/** A Curve25519 identity key as the SDK holds it: 0x05 then 32 bytes. */
+const BOB_IDENTITY = new Uint8Array([0x05, ...Array.from({ length: 32 }, (_, i) => i * 7 + 1)]);
 
 describe('client errors', () => {
   it('maps RATE_LIMITED to a ParleyError carrying retryAfterMs', () => {
@@ -93,7 +98,7 @@ describe('client auth material', () => {
     const now = Date.UTC(2026, 0, 1);
     const token = await mintPartnerToken(
       key,
-      { address: 'bob@chat.example', audience: 'wa.example' },
+      { address: 'bob@chat.example', audience: 'wa.example', identityKey: BOB_IDENTITY },
       now,
     );
     expect(decodeProtectedHeader(token)).to.include({ alg: 'EdDSA', kid: key.kid });
@@ -107,10 +112,25 @@ describe('client auth material', () => {
     expect(verified.payload.sub).to.equal('bob@chat.example');
     const second = await mintPartnerToken(
       key,
-      { address: 'bob@chat.example', audience: 'wa.example' },
+      { address: 'bob@chat.example', audience: 'wa.example', identityKey: BOB_IDENTITY },
       now,
     );
     expect(decodeJwt(second).jti).to.not.equal(claims.jti);
+  });
+
+  it('binds a partner token to the identity key by cnf.jkt, the RFC 7638 SHA-256 thumbprint of the key as an X25519 OKP JWK (AUTH-037)', async () => {
+    const { key } = await generatePartnerKey('chat.example');
+    const token = await mintPartnerToken(key, {
+      address: 'bob@chat.example',
+      audience: 'wa.example',
+      identityKey: BOB_IDENTITY,
+    });
+    // RFC 7638 §3: the required members in lexicographic order, no whitespace, hashed.
+    const x = Buffer.from(BOB_IDENTITY.subarray(1)).toString('base64url');
+    const canonical = `{"crv":"X25519","kty":"OKP","x":"${x}"}`;
+    const expected = createHash('sha256').update(canonical).digest('base64url');
+    expect(decodeJwt(token).cnf).to.deep.equal({ jkt: expected });
+    expect(await identityKeyThumbprint(BOB_IDENTITY)).to.equal(expected);
   });
 
   it('reads a partner key file as parley keygen writes it, or with the JWK under a member', async () => {
@@ -131,6 +151,7 @@ describe('client auth material', () => {
     const token = await mintPartnerToken(fromKeygen, {
       address: 'bob@chat.example',
       audience: 'wa.example',
+      identityKey: BOB_IDENTITY,
     });
     expect(decodeJwt(token).iss).to.equal('chat.example');
     expect(() => parsePartnerKey({ domain: 'chat.example' })).to.throw(ParleyError);

@@ -15,6 +15,7 @@ import {
   Wire,
   type AnyFrame,
   type Partner,
+  freshDeviceKey,
 } from './support/harness.ts';
 
 describe('provider authentication (spec/auth.md)', () => {
@@ -226,11 +227,12 @@ describe('provider authentication (spec/auth.md)', () => {
   });
 
   it('bob’s token, first presented by mallory with her own identity key and refused, is refused to bob too: it was spent (AUTH-029)', async () => {
+    const bob = new Device('spent@chat.example', 1, IdentityKeyPair.generate());
     const token = await partnerToken(partner, {
       sub: 'spent@chat.example',
       jti: 'spent-token-id-00001',
+      identityKey: bob.identity.publicKey,
     });
-    const bob = new Device('spent@chat.example', 1, IdentityKeyPair.generate());
     const mallory = IdentityKeyPair.generate();
     await bob.connect(provider);
     const stolen = await bob.wire.request('auth', {
@@ -239,7 +241,7 @@ describe('provider authentication (spec/auth.md)', () => {
       deviceId: 1,
       registrationId: bob.registrationId,
       identityKey: Buffer.from(mallory.publicKey).toString('base64url'),
-      signature: bob.proof(),
+      signature: bob.identityProof(),
     });
     await expectAuthFailed(bob, stolen);
     await bob.connect(provider);
@@ -249,7 +251,7 @@ describe('provider authentication (spec/auth.md)', () => {
       deviceId: 1,
       registrationId: bob.registrationId,
       identityKey: bob.identityKey,
-      signature: bob.proof(),
+      signature: bob.identityProof(),
     });
     await expectAuthFailed(bob, own);
   });
@@ -262,6 +264,7 @@ describe('provider authentication (spec/auth.md)', () => {
         name: d.address.split('@')[0],
         identityKey: d.identityKey,
         registrationId: d.registrationId,
+        deviceKey: d.deviceKey,
       });
     const answers: string[] = [];
     let connections = 0;
@@ -317,11 +320,11 @@ describe('provider authentication (spec/auth.md)', () => {
     const other = IdentityKeyPair.generate();
     const reply = await dev.wire.request('auth', {
       method: 'partner',
-      token: await partnerToken(partner, { sub: dev.address }),
+      token: await partnerToken(partner, { sub: dev.address, identityKey: other.publicKey }),
       deviceId: 1,
       registrationId: dev.registrationId,
       identityKey: Buffer.from(other.publicKey).toString('base64url'),
-      signature: dev.proof(),
+      signature: dev.identityProof(),
     });
     await expectAuthFailed(dev, reply);
   });
@@ -370,6 +373,7 @@ describe('provider accounts and devices (spec/auth.md "Test accounts", "Devices"
       name,
       identityKey: Buffer.from(id.publicKey).toString('base64url'),
       registrationId: 42,
+      deviceKey: freshDeviceKey(),
     });
   }
 
@@ -410,24 +414,34 @@ describe('provider accounts and devices (spec/auth.md "Test accounts", "Devices"
 
   it('refuses device.add and device.remove from a partner session with FORBIDDEN (AUTH-026)', async () => {
     const bob = await thirdParty(provider, partner, 'devbob', 0);
-    expect((await bob.wire.request('device.add', { registrationId: 9 })).code).to.equal(
-      'FORBIDDEN',
-    );
+    expect(
+      (await bob.wire.request('device.add', { registrationId: 9, deviceKey: freshDeviceKey() }))
+        .code,
+    ).to.equal('FORBIDDEN');
     expect((await bob.wire.request('device.remove', { deviceId: 1 })).code).to.equal('FORBIDDEN');
     bob.wire.close();
   });
 
   it('answers device.add with the lowest id no current device has, reusing a removed device’s id (AUTH-027, AUTH-032)', async () => {
     const alice = await firstParty(provider, 'devalice', 0);
-    const a = await alice.wire.request('device.add', { registrationId: 11 });
+    const a = await alice.wire.request('device.add', {
+      registrationId: 11,
+      deviceKey: freshDeviceKey(),
+    });
     expect(a).to.include({ type: 'device.added', deviceId: 2 });
-    const c = await alice.wire.request('device.add', { registrationId: 13 });
+    const c = await alice.wire.request('device.add', {
+      registrationId: 13,
+      deviceKey: freshDeviceKey(),
+    });
     expect(c).to.include({ type: 'device.added', deviceId: 3 });
     expect(await alice.wire.request('device.remove', { deviceId: 2 })).to.include({
       type: 'device.removed',
       deviceId: 2,
     });
-    const b = await alice.wire.request('device.add', { registrationId: 12 });
+    const b = await alice.wire.request('device.add', {
+      registrationId: 12,
+      deviceKey: freshDeviceKey(),
+    });
     expect(b).to.include({ type: 'device.added', deviceId: 2 });
     alice.wire.close();
   });
@@ -443,13 +457,21 @@ describe('provider accounts and devices (spec/auth.md "Test accounts", "Devices"
     const alice = await firstParty(big, 'many', 0);
     const ids: number[] = [];
     for (let i = 0; i < 63; i++)
-      ids.push((await alice.wire.request('device.add', { registrationId: 5 })).deviceId as number);
+      ids.push(
+        (await alice.wire.request('device.add', { registrationId: 5, deviceKey: freshDeviceKey() }))
+          .deviceId as number,
+      );
     expect(ids).to.deep.equal(Array.from({ length: 63 }, (_, i) => i + 2));
-    const refused = await alice.wire.request('device.add', { registrationId: 6 });
+    const refused = await alice.wire.request('device.add', {
+      registrationId: 6,
+      deviceKey: freshDeviceKey(),
+    });
     expect(refused).to.include({ type: 'error', code: 'CONFLICT' });
     expect(refused.message).to.match(/at most 64 devices, with ids 1 to 127/);
     await alice.wire.request('device.remove', { deviceId: 40 });
-    expect(await alice.wire.request('device.add', { registrationId: 7 })).to.include({
+    expect(
+      await alice.wire.request('device.add', { registrationId: 7, deviceKey: freshDeviceKey() }),
+    ).to.include({
       type: 'device.added',
       deviceId: 40,
     });
@@ -463,19 +485,20 @@ describe('provider accounts and devices (spec/auth.md "Test accounts", "Devices"
     });
     const alice = await firstParty(small, 'cap', 0);
     expect(alice.welcome.limits.maxDevicesPerMessage).to.equal(2);
-    expect((await alice.wire.request('device.add', { registrationId: 5 })).type).to.equal(
-      'device.added',
-    );
-    expect((await alice.wire.request('device.add', { registrationId: 6 })).code).to.equal(
-      'CONFLICT',
-    );
+    expect(
+      (await alice.wire.request('device.add', { registrationId: 5, deviceKey: freshDeviceKey() }))
+        .type,
+    ).to.equal('device.added');
+    expect(
+      (await alice.wire.request('device.add', { registrationId: 6, deviceKey: freshDeviceKey() }))
+        .code,
+    ).to.equal('CONFLICT');
     await small.close();
   });
 
   it('deletes a removed device’s prekeys and queued messages (AUTH-028)', async () => {
     const alice = await firstParty(provider, 'rmalice', 3);
-    const added = await alice.wire.request('device.add', { registrationId: 21 });
-    const second = new Device(alice.address, added.deviceId, alice.identity, 21);
+    const { reply: added, device: second } = await alice.addSibling(21);
     await second.connect(provider);
     await second.authDevice();
     await second.publish(3);

@@ -133,7 +133,9 @@ describe('provider framing (spec/framing.md)', () => {
     const wire = await greeted();
     const missing = await wire.request('account.register', { name: 'x' });
     expect(missing.code).to.equal('SCHEMA_VIOLATION');
-    expect(missing.pointer).to.match(/^\/(registrationToken|identityKey|registrationId)$/);
+    expect(missing.pointer).to.match(
+      /^\/(registrationToken|identityKey|registrationId|deviceKey)$/,
+    );
     const extra = await wire.request('ping', { smuggled: true });
     expect(extra).to.include({ code: 'SCHEMA_VIOLATION', pointer: '/smuggled' });
     expect((await wire.request('ping')).type).to.equal('pong');
@@ -158,6 +160,7 @@ describe('provider framing (spec/framing.md)', () => {
       name: 'pad',
       identityKey: Buffer.alloc(32, 5).toString('base64'), // 44 characters ending in '='
       registrationId: 7,
+      deviceKey: `B${'Q'.repeat(43)}`,
     });
     expect(error).to.include({ code: 'SCHEMA_VIOLATION', pointer: '/identityKey' });
     wire.close();

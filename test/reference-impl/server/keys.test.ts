@@ -8,7 +8,13 @@ import {
   type IdentityKeyPair,
 } from '../../../reference-impl/crypto/index.ts';
 import type { RunningProvider } from '../../../reference-impl/server/index.ts';
-import { firstParty, startTestProvider, type AnyFrame, type Device } from './support/harness.ts';
+import {
+  firstParty,
+  freshDeviceKey,
+  startTestProvider,
+  type AnyFrame,
+  type Device,
+} from './support/harness.ts';
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
 
@@ -199,7 +205,7 @@ describe('provider key directory (spec/keys.md)', () => {
     const alice = await firstParty(provider, 'k11', 0);
     const frame = publishFrame(alice, 2);
     await alice.wire.request('keys.publish', frame);
-    await alice.wire.request('device.add', { registrationId: 99 }); // no keys: no entry
+    await alice.wire.request('device.add', { registrationId: 99, deviceKey: freshDeviceKey() }); // no keys: no entry
     const bob = await firstParty(provider, 'k11b', 0);
     const all = await bob.wire.request('keys.claim', { address: alice.address });
     expect(all.devices).to.have.length(1);

@@ -3,13 +3,14 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { RunningProvider } from '../../../reference-impl/server/index.ts';
+import type { Device } from './support/harness.ts';
 import {
-  Device,
   firstParty,
   reconnect,
   sleep,
   startTestProvider,
   type AnyFrame,
+  freshDeviceKey,
 } from './support/harness.ts';
 
 describe('provider delivery (spec/messages.md)', () => {
@@ -62,8 +63,14 @@ describe('provider delivery (spec/messages.md)', () => {
 
   it('reports missing, extra and stale devices, each sorted, in DEVICE_MISMATCH and queues nothing (DELIV-001, DELIV-002, DELIV-003, DELIV-007, PROTO-042)', async () => {
     const [alice, bob] = await pair('mismatch');
-    const d2 = await bob.wire.request('device.add', { registrationId: 222 });
-    const d3 = await bob.wire.request('device.add', { registrationId: 333 });
+    const d2 = await bob.wire.request('device.add', {
+      registrationId: 222,
+      deviceKey: freshDeviceKey(),
+    });
+    const d3 = await bob.wire.request('device.add', {
+      registrationId: 333,
+      deviceKey: freshDeviceKey(),
+    });
     await alice.startSessions(bob.address);
     const [one] = await alice.ciphertexts(
       bob.address,
@@ -245,8 +252,7 @@ describe('provider delivery (spec/messages.md)', () => {
 
   it('fans out to every device, each receiving only its own ciphertext (DELIV-017)', async () => {
     const [alice, bob] = await pair('fanout');
-    const added = await bob.wire.request('device.add', { registrationId: 77 });
-    const bob2 = new Device(bob.address, added.deviceId, bob.identity, 77);
+    const { device: bob2 } = await bob.addSibling(77);
     await bob2.connect(provider);
     await bob2.authDevice();
     await bob2.publish(2);

@@ -74,12 +74,19 @@ describe('the SQLite store’s groups', () => {
         address: `${name}@${DOMAIN}`,
         platform: DOMAIN,
         identityKey: key,
+        deviceKey: new Uint8Array(32).fill(9),
         registrationId: 1,
         now: 0,
       });
-    store.addDevice('carol@wa.example', 2, 16, 0);
+    store.addDevice('carol@wa.example', 2, new Uint8Array(32).fill(8), 16, 0);
     store.upsertPartnerDevice(
-      { address: 'bob@chat.example', deviceId: 1, registrationId: 3, identityKey: key },
+      {
+        address: 'bob@chat.example',
+        deviceId: 1,
+        registrationId: 3,
+        identityKey: key,
+        deviceKey: key,
+      },
       'chat.example',
       0,
     );

@@ -87,6 +87,7 @@ describe('the SQLite provider store', () => {
       address: 'bob@wa.example',
       platform: 'wa.example',
       identityKey: key(1),
+      deviceKey: key(21),
       registrationId: 7,
       now: 0,
     });
@@ -112,6 +113,7 @@ describe('the SQLite provider store', () => {
       address: bob,
       platform: 'wa.example',
       identityKey: key(1),
+      deviceKey: key(21),
       registrationId: 7,
       now: 0,
     });
@@ -152,7 +154,13 @@ describe('the SQLite provider store', () => {
   it('drops every prekey of a partner device, Kyber ones included, when it returns with another identity key', () => {
     const store = openSqliteStore(':memory:');
     const carol = 'carol@sig.example';
-    const device = { address: carol, deviceId: 1, registrationId: 9, identityKey: key(3) };
+    const device = {
+      address: carol,
+      deviceId: 1,
+      registrationId: 9,
+      identityKey: key(3),
+      deviceKey: key(3),
+    };
     store.upsertPartnerDevice(device, 'sig.example', 0);
     store.publishKeys(carol, 1, {
       signedPreKey: { keyId: 1, publicKey: key(2), signature: new Uint8Array(64) },
@@ -160,7 +168,11 @@ describe('the SQLite provider store', () => {
       lastResortKyberPreKey: kyber(1),
       oneTimeKyberPreKeys: [kyber(11)],
     });
-    store.upsertPartnerDevice({ ...device, identityKey: key(7) }, 'sig.example', 1);
+    store.upsertPartnerDevice(
+      { ...device, identityKey: key(7), deviceKey: key(7) },
+      'sig.example',
+      1,
+    );
     expect(store.countPreKeys(carol, 1)).to.deep.equal({ oneTime: 0, oneTimeKyber: 0 });
     expect(store.claimKeys(carol, undefined)).to.deep.equal([]);
     store.close();
@@ -175,6 +187,7 @@ describe('the SQLite provider store', () => {
       address: bob,
       platform: 'wa.example',
       identityKey: key(1),
+      deviceKey: key(21),
       registrationId: 7,
       now: 0,
     });
@@ -295,13 +308,13 @@ describe('the SQLite provider store', () => {
   it('adds devices under the lowest free id from 2 to 127 and none past 127, whatever maxDevices (AUTH-032)', () => {
     const store = openSqliteStore(':memory:');
     const bob = { address: 'bob@wa.example', platform: 'wa.example', registrationId: 7, now: 1 };
-    store.createLocalAccount({ ...bob, identityKey: key(1) });
-    const ids = Array.from({ length: 126 }, () => store.addDevice(bob.address, 9, 1000, 2));
+    store.createLocalAccount({ ...bob, identityKey: key(1), deviceKey: key(21) });
+    const ids = Array.from({ length: 126 }, () => store.addDevice(bob.address, 9, key(9), 1000, 2));
     expect(ids).to.deep.equal(Array.from({ length: 126 }, (_, i) => i + 2));
-    expect(store.addDevice(bob.address, 9, 1000, 2)).to.equal(undefined);
+    expect(store.addDevice(bob.address, 9, key(9), 1000, 2)).to.equal(undefined);
     expect(store.listDevices(bob.address)).to.have.length(127);
     expect(store.removeDevice(bob.address, 77)).to.equal(true);
-    expect(store.addDevice(bob.address, 10, 1000, 3)).to.equal(77);
+    expect(store.addDevice(bob.address, 10, key(9), 1000, 3)).to.equal(77);
     expect(store.getDevice(bob.address, 77)!.registrationId).to.equal(10);
     store.close();
   });
@@ -309,8 +322,8 @@ describe('the SQLite provider store', () => {
   it('forgets what a blocked sender was charged on a device when bob removes it, so the device that gets its id back starts even for every sender (DELIV-032, CONSENT-022)', () => {
     const store = openSqliteStore(':memory:');
     const bob = { address: 'bob@wa.example', platform: 'wa.example', registrationId: 7, now: 1 };
-    store.createLocalAccount({ ...bob, identityKey: key(1) });
-    expect(store.addDevice(bob.address, 9, 5, 2)).to.equal(2);
+    store.createLocalAccount({ ...bob, identityKey: key(1), deviceKey: key(21) });
+    expect(store.addDevice(bob.address, 9, key(9), 5, 2)).to.equal(2);
     const bound = { maxBytes: 1_000_000, maxMessages: 1 };
     const suppressed = (id: string): NewMessage => {
       const m = message({
@@ -325,7 +338,7 @@ describe('the SQLite provider store', () => {
     expect(store.acceptMessage(suppressed('s1'))).to.not.have.property('queueFull');
     expect(store.acceptMessage(suppressed('s2'))).to.include({ queueFull: true });
     expect(store.removeDevice(bob.address, 2)).to.equal(true);
-    expect(store.addDevice(bob.address, 10, 6, 3)).to.equal(2);
+    expect(store.addDevice(bob.address, 10, key(9), 6, 3)).to.equal(2);
     expect(store.acceptMessage(suppressed('s3'))).to.not.have.property('queueFull');
     store.close();
   });
@@ -333,13 +346,13 @@ describe('the SQLite provider store', () => {
   it('answers account and device reads from memory between writes and afresh after any other write', () => {
     const store = openSqliteStore(':memory:');
     const bob = { address: 'bob@wa.example', platform: 'wa.example', registrationId: 7, now: 1 };
-    store.createLocalAccount({ ...bob, identityKey: key(1) });
+    store.createLocalAccount({ ...bob, identityKey: key(1), deviceKey: key(21) });
     const devices = store.listDevices(bob.address);
     expect(store.listDevices(bob.address), 'a second read').to.equal(devices);
     expect(Object.isFrozen(devices), 'shared, so frozen').to.equal(true);
     store.acceptMessage(message({ recipient: bob.address }));
     expect(store.listDevices(bob.address), 'after a queue write').to.equal(devices);
-    store.addDevice(bob.address, 9, 5, 2);
+    store.addDevice(bob.address, 9, key(9), 5, 2);
     expect(store.listDevices(bob.address).map((d) => d.deviceId)).to.deep.equal([1, 2]);
     const before = store.getAccount(bob.address)!;
     store.setConsent(bob.address, { enabled: true, platforms: 'all', inbox: 'combined' });
@@ -419,6 +432,45 @@ describe('the SQLite provider store', () => {
     store.close();
   });
 
+  it('migrates devices of version 5 to take their identity key as device key, so that they still sign in (migration 6)', () => {
+    const path = join(dir, 'v5.db');
+    const db = new Database(path);
+    migrate(
+      db,
+      MIGRATIONS.filter((m) => m.version <= 5),
+    );
+    db.exec(`
+      INSERT INTO accounts (address, kind, platform, created_at)
+        VALUES ('bob@wa.example', 'local', 'wa.example', 1);
+      INSERT INTO devices (address, device_id, registration_id, identity_key, created_at)
+        VALUES ('bob@wa.example', 1, 7, X'05${'01'.repeat(32)}', 1);
+    `);
+    db.close();
+    const store = openSqliteStore(path);
+    const device = store.getDevice('bob@wa.example', 1)!;
+    expect(Buffer.from(device.deviceKey)).to.deep.equal(Buffer.from(device.identityKey));
+    store.close();
+  });
+
+  it('revokes a removed device’s key for good: deviceKeyUsed names the identity key, current device keys and removed ones, and nothing else (AUTH-034, AUTH-036)', () => {
+    const store = openSqliteStore(':memory:');
+    const bob = { address: 'bob@wa.example', platform: 'wa.example', registrationId: 7, now: 1 };
+    store.createLocalAccount({ ...bob, identityKey: key(1), deviceKey: key(21) });
+    expect(store.addDevice(bob.address, 9, key(22), 5, 2)).to.equal(2);
+    for (const used of [key(1), key(21), key(22)])
+      expect(store.deviceKeyUsed(bob.address, used)).to.equal(true);
+    expect(store.deviceKeyUsed(bob.address, key(23))).to.equal(false);
+    expect(store.deviceKeyUsed('carol@wa.example', key(22)), 'another account').to.equal(false);
+    expect(store.removeDevice(bob.address, 2, 3)).to.equal(true);
+    expect(store.getDevice(bob.address, 2)).to.equal(undefined);
+    expect(store.deviceKeyUsed(bob.address, key(22)), 'the removed device’s key').to.equal(true);
+    expect(store.addDevice(bob.address, 10, key(23), 5, 4)).to.equal(2);
+    expect(Buffer.from(store.getDevice(bob.address, 2)!.deviceKey)).to.deep.equal(
+      Buffer.from(key(23)),
+    );
+    store.close();
+  });
+
   it('migrates a version 2 queue keeping every delivery, its sender and origin, and never reusing a delivery id', () => {
     const path = join(dir, 'v2.db');
     const db = new Database(path);
@@ -469,6 +521,7 @@ function exerciseEveryMethod(store: SqliteStore): void {
     address: bob,
     platform: 'wa.example',
     identityKey: key(1),
+    deviceKey: key(21),
     registrationId: 7,
     now: 1,
   });
@@ -476,17 +529,25 @@ function exerciseEveryMethod(store: SqliteStore): void {
     address: alice,
     platform: 'wa.example',
     identityKey: key(2),
+    deviceKey: key(22),
     registrationId: 8,
     now: 1,
   });
   store.upsertPartnerDevice(
-    { address: 'carol@sig.example', deviceId: 1, registrationId: 9, identityKey: key(3) },
+    {
+      address: 'carol@sig.example',
+      deviceId: 1,
+      registrationId: 9,
+      identityKey: key(3),
+      deviceKey: key(3),
+    },
     'sig.example',
     1,
   );
   store.getAccount(bob);
   store.getDevice(bob, 1);
-  const added = store.addDevice(bob, 11, 5, 1)!;
+  store.deviceKeyUsed(bob, key(9));
+  const added = store.addDevice(bob, 11, key(9), 5, 1)!;
   const signed = { keyId: 1, publicKey: key(4), signature: new Uint8Array(64) };
   store.publishKeys(bob, 1, {
     signedPreKey: signed,

@@ -71,6 +71,19 @@ export interface TokenClaims {
   iat?: number;
   exp?: number;
   jti?: string;
+  /** The identity key the token is bound to by cnf.jkt (AUTH-037); no cnf when absent. */
+  identityKey?: Uint8Array;
+}
+
+/** A fresh device key in base64url, for a device.add whose device is never used. */
+export function freshDeviceKey(): string {
+  return b64(IdentityKeyPair.generate().publicKey);
+}
+
+/** cnf.jkt of an identity key: RFC 7638 thumbprint of it as an X25519 OKP JWK (AUTH-037). */
+export function keyThumbprint(identityKey: Uint8Array): Promise<string> {
+  const x = Buffer.from(identityKey.subarray(1)).toString('base64url');
+  return calculateJwkThumbprint({ kty: 'OKP', crv: 'X25519', x }, 'sha256');
 }
 
 export async function partnerToken(
@@ -79,7 +92,11 @@ export async function partnerToken(
   kid = partner.kid,
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({})
+  const cnf =
+    claims.identityKey === undefined
+      ? {}
+      : { cnf: { jkt: await keyThumbprint(claims.identityKey) } };
+  return new SignJWT(cnf)
     .setProtectedHeader({ alg: 'EdDSA', kid })
     .setIssuer(claims.iss ?? partner.domain)
     .setSubject(claims.sub)
@@ -211,12 +228,19 @@ export class Device {
     readonly deviceId: number,
     readonly identity: IdentityKeyPair,
     readonly registrationId: number = generateRegistrationId(),
+    /** The key `auth` is signed with: the device's own device key (AUTH-033), or for a partner device its identity key. */
+    readonly authKey: IdentityKeyPair = IdentityKeyPair.generate(),
   ) {
     this.store = new InMemoryProtocolStore(identity, registrationId);
   }
 
   get identityKey(): string {
     return b64(this.identity.publicKey);
+  }
+
+  /** The public device key that account.register or device.add registers (AUTH-033). */
+  get deviceKey(): string {
+    return b64(this.authKey.publicKey);
   }
 
   /** Opens a connection and says hello. */
@@ -232,7 +256,7 @@ export class Device {
     challenge = this.welcome.challenge as string,
   ): string {
     return b64(
-      this.identity.sign(authInput(Buffer.from(challenge, 'base64url'), address, deviceId)),
+      this.authKey.sign(authInput(Buffer.from(challenge, 'base64url'), address, deviceId)),
     );
   }
 
@@ -245,15 +269,47 @@ export class Device {
     });
   }
 
+  /** A partner device's proof: by its identity key, which its token names (AUTH-019, AUTH-037). */
+  identityProof(): string {
+    const challenge = Buffer.from(this.welcome.challenge as string, 'base64url');
+    return b64(this.identity.sign(authInput(challenge, this.address, this.deviceId)));
+  }
+
   async authPartner(partner: Partner, claims: Partial<TokenClaims> = {}): Promise<AnyFrame> {
     return this.wire.request('auth', {
       method: 'partner',
-      token: await partnerToken(partner, { sub: this.address, ...claims }),
+      token: await partnerToken(partner, {
+        sub: this.address,
+        identityKey: this.identity.publicKey,
+        ...claims,
+      }),
       deviceId: this.deviceId,
       registrationId: this.registrationId,
       identityKey: this.identityKey,
-      signature: this.proof(),
+      signature: this.identityProof(),
     });
+  }
+
+  /**
+   * Adds a sibling device of this first-party account with a fresh device key (AUTH-033): the
+   * reply and, when it is device.added, the new device (not connected).
+   */
+  async addSibling(
+    registrationId: number = generateRegistrationId(),
+  ): Promise<{ reply: AnyFrame; device: Device }> {
+    const authKey = IdentityKeyPair.generate();
+    const reply = await this.wire.request('device.add', {
+      registrationId,
+      deviceKey: b64(authKey.publicKey),
+    });
+    const device = new Device(
+      this.address,
+      reply.deviceId as number,
+      this.identity,
+      registrationId,
+      authKey,
+    );
+    return { reply, device };
   }
 
   /**
@@ -391,6 +447,7 @@ export async function firstParty(
     name,
     identityKey: device.identityKey,
     registrationId: device.registrationId,
+    deviceKey: device.deviceKey,
   });
   if (reg.type !== 'account.registered') throw new Error(JSON.stringify(reg));
   const ok = await device.authDevice();
@@ -407,7 +464,9 @@ export async function thirdParty(
   name: string,
   preKeys = 5,
 ): Promise<Device> {
-  const device = new Device(`${name}@${partner.domain}`, 1, IdentityKeyPair.generate());
+  const identity = IdentityKeyPair.generate();
+  // A partner device proves its identity key, which its token names (AUTH-019, AUTH-037).
+  const device = new Device(`${name}@${partner.domain}`, 1, identity, undefined, identity);
   await device.connect(provider);
   const ok = await device.authPartner(partner);
   if (ok.type !== 'auth.ok') throw new Error(JSON.stringify(ok));

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import type { RunningProvider } from '../../../reference-impl/server/index.ts';
 import { senderKeyShapeFault } from '../../../reference-impl/server/sender-key-shape.ts';
+import type { Device } from './support/harness.ts';
 import {
-  Device,
   firstParty,
   makePartner,
   optIn,
@@ -54,9 +54,7 @@ function withoutRe(f: AnyFrame): AnyFrame {
 
 /** Adds a second device to a first-party account, connected and authenticated. */
 async function secondDevice(provider: RunningProvider, owner: Device): Promise<Device> {
-  const registrationId = 4242;
-  const added = await owner.wire.request('device.add', { registrationId });
-  const phone = new Device(owner.address, added.deviceId as number, owner.identity, registrationId);
+  const { device: phone } = await owner.addSibling(4242);
   await phone.connect(provider);
   expect((await phone.authDevice()).type).to.equal('auth.ok');
   await phone.wire.next((f) => f.type === 'queue.empty');

@@ -1,11 +1,12 @@
 // Shared steps of the GROUP cases (spec/groups.md): sender-key-shaped bodies, creating a group,
 // sending to it, a second device, and waiting for a group's pushes, so that cases compose them.
+import { IdentityKeyPair } from '../../reference-impl/crypto/index.ts';
 import type { Frame } from '../assert/match.ts';
 import { show } from '../assert/match.ts';
 import type { Rng } from '../runner/rng.ts';
 import { TargetFault } from '../runner/signals.ts';
 import type { World } from './world.ts';
-import { TestUser } from './users.ts';
+import { b64, TestUser } from './users.ts';
 
 function varint(n: number): number[] {
   const out: number[] = [];
@@ -73,7 +74,11 @@ export function sendToGroup(
 /** Adds and connects a second device of `owner` (first-party), past its `queue.empty`. */
 export async function secondDevice(world: World, owner: TestUser): Promise<TestUser> {
   const registrationId = world.rng.int(1, 16380);
-  const added = await owner.peer.request('device.add', { registrationId });
+  const deviceKey = IdentityKeyPair.generate(); // the phone's own device key (AUTH-033)
+  const added = await owner.peer.request('device.add', {
+    registrationId,
+    deviceKey: b64(deviceKey.publicKey),
+  });
   if (added.type !== 'device.added')
     throw new TargetFault(undefined, 'device.added for a second device', show(added));
   const phone = new TestUser(
@@ -83,6 +88,7 @@ export async function secondDevice(world: World, owner: TestUser): Promise<TestU
     registrationId,
     world.env,
     owner.identity,
+    deviceKey,
   );
   await phone.connect();
   const ok = await phone.authDevice();

@@ -2,7 +2,6 @@
 // and `kid`, mode 0600) and its public half (`*.pub.json`) for providers to enlist (spec/auth.md).
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { EXIT, type CliContext } from './context.ts';
 
 const DOMAIN =
@@ -15,6 +14,8 @@ export function publicPath(out: string): string {
 
 /** Generates the key pair files; returns the kid. */
 export async function writePartnerKey(domain: string, out: string): Promise<string> {
+  // jose is loaded here, not for every `parley` command.
+  const { calculateJwkThumbprint, exportJWK, generateKeyPair } = await import('jose');
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', {
     crv: 'Ed25519',
     extractable: true,

@@ -2,6 +2,7 @@
 // conform, serve, keygen, verify-report). Returns the exit code instead of calling process.exit.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { packagePath } from '../../schemas/package-root.ts';
 import { EXIT, processIo, type CliContext, type CliIo } from './context.ts';
 import { registerConform } from './conform.ts';
 import { registerKeygen } from './keygen.ts';
@@ -19,7 +20,7 @@ const SUBCOMMANDS: readonly ((program: Command, context: CliContext) => void)[] 
 ];
 
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as {
     version?: string;
   };
   return pkg.version ?? '0.0.0';

@@ -3,12 +3,12 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import {
-  jsonLogger,
-  startProvider,
-  type EnlistedPartnerKey,
-  type LimitOverrides,
-  type Logger,
+// The provider (SQLite, libsodium) is loaded when the command runs, not for `parley --help`.
+import type {
+  EnlistedPartnerKey,
+  LimitOverrides,
+  Logger,
+  startProvider as StartProvider,
 } from '../../reference-impl/server/index.ts';
 import { readKeyFile } from '../reporters/sign.ts';
 import { EXIT, type CliContext } from './context.ts';
@@ -131,6 +131,7 @@ export function registerServe(program: Command, context: CliContext): void {
         } catch (error) {
           return usage(`--config ${(error as Error).message}`);
         }
+      const { jsonLogger, startProvider } = await import('../../reference-impl/server/index.ts');
       const tokens = [...(config.registrationTokens ?? []), ...opts.registrationToken];
       const json = jsonLogger((line) => context.io.err(line));
       const logger: Logger = {
@@ -167,7 +168,7 @@ export function registerServe(program: Command, context: CliContext): void {
         return;
       }
       if (clockAheadMs > 0) logger.log('warn', 'clock.ahead', { ms: clockAheadMs, testOnly: true });
-      let provider: Awaited<ReturnType<typeof startProvider>>;
+      let provider: Awaited<ReturnType<typeof StartProvider>>;
       try {
         provider = await startProvider({
           ...(certFile && keyFile

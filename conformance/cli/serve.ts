@@ -38,6 +38,21 @@ function readConfig(file: string): ServeConfig {
   return parsed as ServeConfig;
 }
 
+/** Reads the file an option names; the Error names the option, the file and what is wrong. */
+function readOption(option: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(
+      code === 'ENOENT'
+        ? `${option} ${file}: no such file`
+        : `${option} ${file}: cannot be read (${code})`,
+      { cause: error },
+    );
+  }
+}
+
 /** The settings `--config` may hold; command-line options win over the file. */
 export interface ServeConfig {
   port?: number;
@@ -167,13 +182,18 @@ export function registerServe(program: Command, context: CliContext): void {
         context.setExitCode(EXIT.usage);
         return;
       }
+      let tls: { cert: Buffer; key: Buffer } | undefined;
+      if (certFile && keyFile)
+        try {
+          tls = { cert: readOption('--tls-cert', certFile), key: readOption('--tls-key', keyFile) };
+        } catch (error) {
+          return usage((error as Error).message);
+        }
       if (clockAheadMs > 0) logger.log('warn', 'clock.ahead', { ms: clockAheadMs, testOnly: true });
       let provider: Awaited<ReturnType<typeof StartProvider>>;
       try {
         provider = await startProvider({
-          ...(certFile && keyFile
-            ? { tls: { cert: readFileSync(certFile), key: readFileSync(keyFile) } }
-            : {}),
+          ...(tls ? { tls } : {}),
           tlsTerminatedUpstream:
             opts.tlsTerminatedUpstream ?? config.tlsTerminatedUpstream ?? false,
           port,

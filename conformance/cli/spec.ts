@@ -114,7 +114,15 @@ export function registerSpec(program: Command, context: CliContext): void {
         context.setExitCode(EXIT.findings);
         return;
       }
-      const files = await writeSpecDocs(loaded, resolve(options.out));
+      let files: string[];
+      try {
+        files = await writeSpecDocs(loaded, resolve(options.out));
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+        context.io.err(`parley spec docs: cannot write --out ${options.out} (${code})\n`);
+        context.setExitCode(EXIT.usage);
+        return;
+      }
       for (const file of files) context.io.out(`wrote ${relative(process.cwd(), file) || file}\n`);
       const failing = loaded.diagnostics.filter(isFailing).length;
       if (failing > 0)

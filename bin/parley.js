@@ -15,7 +15,7 @@ if (process.env.PARLEY_FROM_SOURCE !== '1' && distIsCurrent()) {
   } catch (error) {
     if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
     process.stderr.write(
-      'parley: dist/ is missing or older than the sources, and tsx is not installed to run them: run `npm run build`\n',
+      'parley: dist/ is missing or older than the sources, and tsx is not installed to run them: run `npm ci` (it builds dist/) or `npm run build`\n',
     );
     process.exit(2);
   }

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { packagePath } from '../../schemas/package-root.ts';
 import { EXIT, processIo, type CliContext, type CliIo } from './context.ts';
-import { registerConform } from './conform.ts';
+import { registerConform } from './conform-options.ts';
 import { registerKeygen } from './keygen.ts';
 import { registerServe } from './serve.ts';
 import { registerSpec } from './spec.ts';

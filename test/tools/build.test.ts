@@ -62,10 +62,10 @@ describe('tools/build.js', function () {
   });
 
   it('rewrites the .ts extensions of relative imports, static and dynamic, to .js', function () {
-    const conform = readFileSync(join(out, 'conformance', 'cli', 'conform.js'), 'utf8');
-    expect(conform).to.match(/import\(["']\.\/conform-run\.js["']\)/);
+    const options = readFileSync(join(out, 'conformance', 'cli', 'conform-options.js'), 'utf8');
+    expect(options).to.match(/import\(["']\.\/conform\.js["']\)/);
     const main = readFileSync(join(out, 'conformance', 'cli', 'main.js'), 'utf8');
-    expect(main).to.match(/from ["']\.\/conform\.js["']/);
+    expect(main).to.match(/from ["']\.\/conform-options\.js["']/);
     expect(main).not.to.match(/from ["'][^"']*\.ts["']/);
   });
 

@@ -8,7 +8,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
 import { ALL_CASES } from '../conformance/cases/index.ts';
-import { areaOf, subjectOf, type AnyCase } from '../conformance/runner/case.ts';
+import {
+  areaOf,
+  subjectOf,
+  SUBJECTS,
+  type AnyCase,
+  type Subject,
+} from '../conformance/runner/case.ts';
 import { loadCatalogue, type CatalogueRequirement } from '../conformance/spec-model/catalogue.ts';
 import { packagePath } from '../schemas/package-root.ts';
 
@@ -40,44 +46,40 @@ export function renderCoverageTable(
     row.requirements.push(r);
   }
   for (const c of library) rows.find((x) => x.area === areaOf(c.id))?.cases.push(c);
-  const total: Row = {
-    area: '**all**',
-    requirements: [...catalogue],
-    cases: rows.flatMap((r) => r.cases),
-  };
+  const total: Row = { area: '**all**', requirements: [...catalogue], cases: [...library] };
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
   // A case may name requirements of other areas: what names a requirement is the whole library.
-  const by = (subject: string): Set<string> =>
-    new Set(library.filter((c) => subjectOf(c) === subject).flatMap((c) => c.requirements));
-  const [provider, client] = [by('provider'), by('client')];
+  const named = (subject?: Subject): Set<string> =>
+    new Set(
+      library.filter((c) => !subject || subjectOf(c) === subject).flatMap((c) => c.requirements),
+    );
+  const any = named();
+  const bySubject = SUBJECTS.map((subject) => ({ subject, ids: named(subject) }));
   const body = [...rows, total].map(({ area, requirements, cases }) => {
     const musts = requirements.filter((r) => r.level === 'MUST');
-    const has = (r: CatalogueRequirement): boolean => provider.has(r.id) || client.has(r.id);
+    const has = (r: CatalogueRequirement): boolean => any.has(r.id);
     return line([
       area,
       String(requirements.length),
       count(requirements.filter(has).length, requirements.length),
       count(musts.filter(has).length, musts.length),
-      String(requirements.filter((r) => provider.has(r.id)).length),
-      String(requirements.filter((r) => client.has(r.id)).length),
-      String(cases.filter((c) => subjectOf(c) === 'provider').length),
-      String(cases.filter((c) => subjectOf(c) === 'client').length),
+      ...bySubject.map(({ ids }) => String(requirements.filter((r) => ids.has(r.id)).length)),
+      ...SUBJECTS.map((subject) => String(cases.filter((c) => subjectOf(c) === subject).length)),
     ]);
   });
+  const headings = [
+    'Area',
+    'Requirements',
+    'Have a case',
+    'MUSTs that have a case',
+    ...SUBJECTS.map((subject) => `Named by a ${subject} case`),
+    ...SUBJECTS.map((subject) => `${subject[0]!.toUpperCase()}${subject.slice(1)} cases`),
+  ];
   return [
     BEGIN,
     '',
-    line([
-      'Area',
-      'Requirements',
-      'Have a case',
-      'MUSTs that have a case',
-      'Named by a provider case',
-      'Named by a client case',
-      'Provider cases',
-      'Client cases',
-    ]),
-    line(['----', ...Array.from({ length: 7 }, () => '---:')]),
+    line(headings),
+    line(['----', ...headings.slice(1).map(() => '---:')]),
     ...body,
     '',
     END,

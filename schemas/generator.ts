@@ -2,13 +2,13 @@
  * Builds the JSON Schemas (draft-07) of every frame and content type from the TypeScript types,
  * with typescript-json-schema; deterministic, so regenerating yields identical bytes.
  */
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import * as TJS from 'typescript-json-schema';
 import { CONTENT_SCHEMAS, FRAME_TYPES } from './frame-types.ts';
+import { packagePath } from './package-root.ts';
 
 /** The directory of the TypeScript sources. */
-export const SCHEMAS_DIR = path.dirname(fileURLToPath(import.meta.url));
+export const SCHEMAS_DIR = packagePath('schemas');
 
 /** Where the generated schema files live. */
 export const JSON_DIR = path.join(SCHEMAS_DIR, 'json');

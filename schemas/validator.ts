@@ -1,14 +1,14 @@
 // The generated JSON Schemas (schemas/json/*.json) in one strict draft-07 ajv instance, and a
 // frame validator keyed by frame `type`: what spec check, the conformance runner and the server use.
 import { readdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { packagePath } from './package-root.ts';
 
 /** The committed JSON Schemas of this package. */
-export const SCHEMA_DIR = join(dirname(fileURLToPath(import.meta.url)), 'json');
+export const SCHEMA_DIR = packagePath('schemas', 'json');
 
 /** A schema file that could not be loaded or compiled (the shape of a spec-check diagnostic). */
 export interface SchemaFault {

@@ -1,10 +1,10 @@
 // `parley conform`: runs the conformance suite against a target (or the embedded reference
 // provider) and writes report.json, junit.xml, report.html and optionally report.json.sig (issue 6).
+// Its options are declared in conform-options.ts, which loads this module only when the command runs.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
+import { packagePath } from '../../schemas/package-root.ts';
 import { createFrameValidator, SCHEMA_DIR } from '../../schemas/validator.ts';
 import { ALL_CASES } from '../cases/index.ts';
 import { renderHtml } from '../reporters/html.ts';
@@ -42,9 +42,10 @@ import { loadPartnerKey } from '../transport/partner.ts';
 import { preflight, probe, SetupError } from '../transport/target.ts';
 import { EXIT, processIo, type CliContext } from './context.ts';
 
-const SPEC_DIR = fileURLToPath(new URL('../../spec', import.meta.url));
+const SPEC_DIR = packagePath('spec');
 
-interface ConformOptions {
+/** The options commander parses for `parley conform` (conform-options.ts declares them). */
+export interface ConformOptions {
   target?: string;
   clientCmd?: string;
   operatorCmd?: string;
@@ -67,8 +68,6 @@ interface ConformOptions {
   proxyLoginCmd?: string;
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
 /** The exit code of an interrupted run (128 + SIGINT), as shells report Ctrl-C. */
 export const EXIT_INTERRUPTED = 130;
 
@@ -76,7 +75,7 @@ export const EXIT_INTERRUPTED = 130;
 const EMBEDDED_CLIENT_LANES = 4;
 
 function versions(): { suite: string; spec: string } {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as {
     version: string;
   };
   const doc = parseYaml(readFileSync(join(SPEC_DIR, 'parley.asyncapi.yaml'), 'utf8')) as {
@@ -121,80 +120,7 @@ function positive(text: string, integer: boolean): number | undefined {
   return Number.isFinite(n) && n > 0 && (!integer || Number.isInteger(n)) ? n : undefined;
 }
 
-export function registerConform(program: Command, context: CliContext): void {
-  program
-    .command('conform')
-    .description(
-      'run the conformance suite against a Parley provider and/or client (default: the embedded reference provider and client)',
-    )
-    .option('--target <url>', 'the ws:// or wss:// client endpoint of the provider under test')
-    .option(
-      '--client-cmd <command>',
-      'test a client: spawn its driver (conformance/CLIENT-DRIVER.md) through the shell',
-    )
-    .option(
-      '--operator-cmd <command>',
-      "with --target: spawn the target operator's driver (conformance/OPERATOR-DRIVER.md) through the shell for the restart, clock, peer-bounds and quota hooks",
-    )
-    .option(
-      '--proxy <url>',
-      "test a partner proxy (spec/proxy.md): its client endpoint; the suite plays the provider at --proxy-upstream and the platform's clients",
-    )
-    .option(
-      '--proxy-upstream <host:port>',
-      'with --proxy: where the suite listens as the provider, the --upstream the proxy was started with (ws://host:port/parley/v1)',
-    )
-    .option(
-      '--proxy-partner-key <file>',
-      "with --proxy: the platform's enlisted public key (*.pub.json), which must sign its proxy tokens",
-    )
-    .option(
-      '--proxy-provider-domain <domain>',
-      'with --proxy: the provider domain the proxy names in its tokens (default: the host of --proxy-upstream)',
-    )
-    .option(
-      '--proxy-login-cmd <command>',
-      "with --proxy: a command run with a test user's address that prints the upgrade headers logging that user in on the platform, as a JSON object",
-    )
-    .option('--registration-token <token>', 'a registration token for first-party test accounts')
-    .option(
-      '--partner-key <file>',
-      'the partner key file (`parley keygen partner`) the target enlisted',
-    )
-    .option(
-      '--only <glob>',
-      'run only cases whose ID or requirement IDs match (repeatable, comma-separated)',
-      collect,
-      [],
-    )
-    .option(
-      '--exclude <glob>',
-      'leave out cases whose ID or requirement IDs match (repeatable)',
-      collect,
-      [],
-    )
-    .option('--list', 'list the selected cases and the requirement coverage, run nothing')
-    .option('--seed <n>', 'seed for every random choice of the suite (default: random, printed)')
-    .option('--concurrency <n>', 'cases run at once (exclusive cases always run alone)', '4')
-    .option('--timeout-factor <f>', 'multiply every timeout by f (slow targets)', '1')
-    .option('--report-dir <dir>', 'where to write the reports', 'reports/latest')
-    .option(
-      '--sign-key <file>',
-      'sign every report file (a manifest of their SHA-256) with this Ed25519 private JWK',
-    )
-    .option(
-      '--fail-on <level>',
-      'fail (default), warn (a broken SHOULD too) or unchecked (a selected MUST the run did not check too, for certification): what makes the run non-conformant',
-      'fail',
-    )
-    .option(
-      '--expect-failures <file>',
-      'case or requirement IDs expected to fail (JSON list or lines)',
-    )
-    .action(async (opts: ConformOptions) => context.setExitCode(await conform(opts, context)));
-}
-
-async function conform(opts: ConformOptions, context: CliContext): Promise<number> {
+export async function conform(opts: ConformOptions, context: CliContext): Promise<number> {
   const usage = (message: string): number => {
     context.io.err(`parley conform: ${message}\n`);
     return EXIT.usage;

@@ -1,8 +1,7 @@
 // `parley keygen partner`: writes a partner platform's Ed25519 key pair as a JWK (with `d`, `domain`
 // and `kid`, mode 0600) and its public half (`*.pub.json`) for providers to enlist (spec/auth.md).
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { EXIT, type CliContext } from './context.ts';
 
 const DOMAIN =
@@ -15,6 +14,8 @@ export function publicPath(out: string): string {
 
 /** Generates the key pair files; returns the kid. */
 export async function writePartnerKey(domain: string, out: string): Promise<string> {
+  // jose is loaded here, not for every `parley` command.
+  const { calculateJwkThumbprint, exportJWK, generateKeyPair } = await import('jose');
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', {
     crv: 'Ed25519',
     extractable: true,
@@ -52,7 +53,24 @@ export function registerKeygen(program: Command, context: CliContext): void {
         context.setExitCode(EXIT.usage);
         return;
       }
-      const kid = await writePartnerKey(opts.domain, opts.out);
+      // A key file is never overwritten: it may be the key a provider enlisted.
+      const taken = [opts.out, publicPath(opts.out)].find((f) => existsSync(f));
+      if (taken) {
+        context.io.err(
+          `parley keygen: ${taken} exists; move it away or choose another --out (a key is never overwritten)\n`,
+        );
+        context.setExitCode(EXIT.usage);
+        return;
+      }
+      let kid: string;
+      try {
+        kid = await writePartnerKey(opts.domain, opts.out);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+        context.io.err(`parley keygen: cannot write --out ${opts.out} (${code})\n`);
+        context.setExitCode(EXIT.usage);
+        return;
+      }
       context.io.out(
         `wrote ${opts.out} (private, mode 0600) and ${publicPath(opts.out)} (enlist this one); kid ${kid}\n`,
       );

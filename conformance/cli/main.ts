@@ -2,8 +2,9 @@
 // conform, serve, keygen, verify-report). Returns the exit code instead of calling process.exit.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { packagePath } from '../../schemas/package-root.ts';
 import { EXIT, processIo, type CliContext, type CliIo } from './context.ts';
-import { registerConform } from './conform.ts';
+import { registerConform } from './conform-options.ts';
 import { registerKeygen } from './keygen.ts';
 import { registerProxy } from './proxy.ts';
 import { registerServe } from './serve.ts';
@@ -21,7 +22,7 @@ const SUBCOMMANDS: readonly ((program: Command, context: CliContext) => void)[] 
 ];
 
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as {
     version?: string;
   };
   return pkg.version ?? '0.0.0';

@@ -3,13 +3,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { JWK } from 'jose';
-import {
-  DEFAULT_LOGIN_AUDIENCE,
-  importSigningKey,
-  jwtLogin,
-  startProxy,
-  type RunningProxy,
-} from '../../reference-impl/proxy/index.ts';
+// The proxy (ws, jose) is loaded when the command runs, not for `parley --help`.
+import type { RunningProxy } from '../../reference-impl/proxy/index.ts';
 import { readKeyFile } from '../reporters/sign.ts';
 import { EXIT, type CliContext } from './context.ts';
 
@@ -19,7 +14,7 @@ interface ProxyCliOptions {
   listen: string;
   partnerKey: string;
   loginKey: string[];
-  loginAudience: string;
+  loginAudience?: string;
   tlsCert?: string;
   tlsKey?: string;
   upstreamCa?: string;
@@ -55,7 +50,7 @@ export function registerProxy(program: Command, context: CliContext): void {
       collect,
       [],
     )
-    .option('--login-audience <aud>', 'the aud login tokens must name', DEFAULT_LOGIN_AUDIENCE)
+    .option('--login-audience <aud>', 'the aud login tokens must name (default: parley-proxy)')
     .option(
       '--provider-domain <domain>',
       "the provider's domain, the aud of proxy tokens (default: the upstream's host name)",
@@ -83,6 +78,8 @@ export function registerProxy(program: Command, context: CliContext): void {
         return usage('--upstream must be a ws:// or wss:// URL');
       let proxy: RunningProxy;
       try {
+        const { DEFAULT_LOGIN_AUDIENCE, importSigningKey, jwtLogin, startProxy } =
+          await import('../../reference-impl/proxy/index.ts');
         const key = await importSigningKey(readKeyFile(opts.partnerKey) as JWK);
         const loginKeys = opts.loginKey.flatMap((file) => {
           const parsed = readKeyFile(file) as JWK | JWK[];
@@ -96,7 +93,7 @@ export function registerProxy(program: Command, context: CliContext): void {
           upstream: opts.upstream,
           providerDomain: opts.providerDomain ?? upstream.hostname,
           key,
-          login: jwtLogin(loginKeys, opts.loginAudience),
+          login: jwtLogin(loginKeys, opts.loginAudience ?? DEFAULT_LOGIN_AUDIENCE),
           host: listen.host,
           port: listen.port,
           ...(opts.tlsCert && opts.tlsKey

@@ -3,13 +3,13 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import {
-  jsonLogger,
-  startProvider,
-  type EnlistedPartnerKey,
-  type EnlistedProxy,
-  type LimitOverrides,
-  type Logger,
+// The provider (SQLite, libsodium) is loaded when the command runs, not for `parley --help`.
+import type {
+  EnlistedPartnerKey,
+  EnlistedProxy,
+  LimitOverrides,
+  Logger,
+  startProvider as StartProvider,
 } from '../../reference-impl/server/index.ts';
 import { readKeyFile } from '../reporters/sign.ts';
 import { EXIT, type CliContext } from './context.ts';
@@ -37,6 +37,21 @@ function readConfig(file: string): ServeConfig {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     throw new Error(`${file}: not a JSON object of settings`);
   return parsed as ServeConfig;
+}
+
+/** Reads the file an option names; the Error names the option, the file and what is wrong. */
+function readOption(option: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(
+      code === 'ENOENT'
+        ? `${option} ${file}: no such file`
+        : `${option} ${file}: cannot be read (${code})`,
+      { cause: error },
+    );
+  }
 }
 
 /** The settings `--config` may hold; command-line options win over the file. */
@@ -176,6 +191,7 @@ export function registerServe(program: Command, context: CliContext): void {
         } catch (error) {
           return usage(`--config ${(error as Error).message}`);
         }
+      const { jsonLogger, startProvider } = await import('../../reference-impl/server/index.ts');
       const tokens = [...(config.registrationTokens ?? []), ...opts.registrationToken];
       const json = jsonLogger((line) => context.io.err(line));
       const logger: Logger = {
@@ -219,13 +235,18 @@ export function registerServe(program: Command, context: CliContext): void {
         context.setExitCode(EXIT.usage);
         return;
       }
+      let tls: { cert: Buffer; key: Buffer } | undefined;
+      if (certFile && keyFile)
+        try {
+          tls = { cert: readOption('--tls-cert', certFile), key: readOption('--tls-key', keyFile) };
+        } catch (error) {
+          return usage((error as Error).message);
+        }
       if (clockAheadMs > 0) logger.log('warn', 'clock.ahead', { ms: clockAheadMs, testOnly: true });
-      let provider: Awaited<ReturnType<typeof startProvider>>;
+      let provider: Awaited<ReturnType<typeof StartProvider>>;
       try {
         provider = await startProvider({
-          ...(certFile && keyFile
-            ? { tls: { cert: readFileSync(certFile), key: readFileSync(keyFile) } }
-            : {}),
+          ...(tls ? { tls } : {}),
           tlsTerminatedUpstream:
             opts.tlsTerminatedUpstream ?? config.tlsTerminatedUpstream ?? false,
           port,

@@ -1,8 +1,8 @@
 // `parley spec check` and `parley spec docs`: validate the specification's parts against each
 // other, and render its documentation offline from the parsed model (spec/, schemas/json/).
 import { relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { packagePath } from '../../schemas/package-root.ts';
 // check.ts and docs.ts load the AsyncAPI parser (most of a second): imported when a spec command
 // runs, so that every other `parley` command starts without it.
 import type { LoadedSpec, SpecCounts } from '../spec-model/check.ts';
@@ -10,7 +10,7 @@ import { formatDiagnostic, isFailing } from '../spec-model/diagnostics.ts';
 import { EXIT, type CliContext } from './context.ts';
 
 /** The package's own spec directory, the default of `--spec-dir`. */
-export const DEFAULT_SPEC_DIR = fileURLToPath(new URL('../../spec', import.meta.url));
+export const DEFAULT_SPEC_DIR = packagePath('spec');
 
 /** The default output directory of `spec docs` (gitignored), relative to the working directory. */
 export const DEFAULT_DOCS_DIR = 'reports/spec-docs';
@@ -114,7 +114,15 @@ export function registerSpec(program: Command, context: CliContext): void {
         context.setExitCode(EXIT.findings);
         return;
       }
-      const files = await writeSpecDocs(loaded, resolve(options.out));
+      let files: string[];
+      try {
+        files = await writeSpecDocs(loaded, resolve(options.out));
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+        context.io.err(`parley spec docs: cannot write --out ${options.out} (${code})\n`);
+        context.setExitCode(EXIT.usage);
+        return;
+      }
       for (const file of files) context.io.out(`wrote ${relative(process.cwd(), file) || file}\n`);
       const failing = loaded.diagnostics.filter(isFailing).length;
       if (failing > 0)

@@ -4,8 +4,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { REPORT_JSON } from '../reporters/json.ts';
-import { SIGNATURE_FILE, verifyReport } from '../reporters/sign.ts';
 import { EXIT, type CliContext } from './context.ts';
 
 export function registerVerifyReport(program: Command, context: CliContext): void {
@@ -16,7 +14,9 @@ export function registerVerifyReport(program: Command, context: CliContext): voi
     )
     .argument('<dir>', 'the report directory (holds report.json and report.json.sig)')
     .requiredOption('--public-key <file>', "the signer's public JWK (`*.pub.json`)")
-    .action((dir: string, opts: { publicKey: string }) => {
+    .action(async (dir: string, opts: { publicKey: string }) => {
+      const { REPORT_JSON } = await import('../reporters/json.ts');
+      const { SIGNATURE_FILE, verifyReport } = await import('../reporters/sign.ts');
       for (const file of [join(dir, REPORT_JSON), join(dir, SIGNATURE_FILE), opts.publicKey]) {
         if (!existsSync(file)) {
           context.io.err(`parley verify-report: ${file} does not exist\n`);

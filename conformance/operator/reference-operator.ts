@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { packagePath } from '../../schemas/package-root.ts';
 import { DEFAULT_LIMITS } from '../../reference-impl/server/index.ts';
 import type { ServeConfig } from '../cli/serve.ts';
 import { limitsWithBounds } from '../transport/embedded.ts';
@@ -25,7 +26,7 @@ import {
   type OperatorRequest,
 } from './protocol.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/parley.js', import.meta.url));
+const BIN = packagePath('bin', 'parley.js');
 
 /**
  * How often the child sweeps expired queue entries and blobs: short, so that after a clock move
@@ -44,7 +45,7 @@ const CHILD_STDERR_TAIL_LINES = 10;
 
 /** The version of this package, which the driver states in its hello. */
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as {
     version: string;
   };
   return pkg.version;

@@ -78,11 +78,23 @@ export function checkExamples(model: AsyncApiModel, registry: SchemaRegistry): D
   return out;
 }
 
+/** Whether a schema is an `anyOf`/`oneOf` of `#/definitions/<name>` references, all to `names`. */
+function isUnionOf(schema: Record<string, unknown>, names: ReadonlySet<string>): boolean {
+  const branches = schema.anyOf ?? schema.oneOf;
+  if (!Array.isArray(branches) || branches.length === 0) return false;
+  return branches.every((branch: unknown) => {
+    const ref = (branch as { $ref?: unknown } | null)?.$ref;
+    return typeof ref === 'string' && ref.startsWith('#/definitions/') && names.has(ref.slice(14));
+  });
+}
+
 /**
  * Reports every schema file the AsyncAPI document does not use. A file counts as used when a
  * message payload or a `components.schemas` entry reaches it through `$ref`s, transitively, or
  * when a reached schema embeds it as a definition of the same name (the generator inlines
- * `AttachmentPointer` into the content schemas).
+ * `AttachmentPointer` into the content schemas), or when it is the union of used schemas: an
+ * `anyOf` or `oneOf` of nothing but references to its definitions named after used schemas
+ * (`Content`, the union of the `content` channel's payloads, which nothing on the wire carries).
  */
 export function checkSchemaUsage(model: AsyncApiModel, registry: SchemaRegistry): Diagnostic[] {
   const used = new Set<string>();
@@ -107,8 +119,9 @@ export function checkSchemaUsage(model: AsyncApiModel, registry: SchemaRegistry)
       for (const name of Object.keys(definitions)) embedded.add(name);
     }
   }
+  const usedNames = new Set(registry.files.filter((f) => used.has(f.file)).map((f) => f.name));
   return registry.files
-    .filter((f) => !used.has(f.file) && !embedded.has(f.name))
+    .filter((f) => !used.has(f.file) && !embedded.has(f.name) && !isUnionOf(f.schema, usedNames))
     .map((f) => ({
       file: f.file,
       message: `schema ${f.name} is not used by the AsyncAPI document (no message payload or components.schemas entry reaches it through $ref or embeds it as a definition)`,

@@ -4,6 +4,7 @@
 // offers every operator hook (operator.ts): restart on the same store, a clock the suite can move
 // ahead, small abusive-peer bounds on request, and its quota and first-party limits.
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   DEFAULT_LIMITS,
@@ -81,13 +82,17 @@ export function limitsWithBounds(
 /** Starts the reference provider for one run. */
 export async function startEmbeddedTarget(options: EmbeddedOptions = {}): Promise<EmbeddedTarget> {
   const dir = makeTempDir('parley-conform-');
+  // Created empty and 0600 before SQLite opens it (an empty file is an empty database): SQLite
+  // gives its -wal and -shm files the database file's mode, so the whole store is private.
+  const dbPath = join(dir, 'provider.db');
+  writeFileSync(dbPath, '', { mode: 0o600, flag: 'wx' });
   const registrationToken = randomBytes(18).toString('base64url');
   const partner = await generatePartnerKey(EMBEDDED_PARTNER_DOMAIN);
   let clockAheadMs = 0;
   const settings: ProviderOptions = {
     port: 0,
     host: '127.0.0.1',
-    dbPath: join(dir, 'provider.db'),
+    dbPath,
     domain: 'provider.conform.example',
     registrationTokens: [registrationToken],
     partners: [partner.publicJwk],

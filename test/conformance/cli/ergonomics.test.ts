@@ -1,6 +1,6 @@
 // The command line as people expect it (issue 14): a mistake is one line naming it and exit 2,
 // never a stack trace, and a start that fails prints no registration token.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +65,64 @@ describe('parley command line mistakes', function () {
     );
     writeFileSync(join(dir, 'list.json'), '[1]');
     expectOneLine(await parley('serve', '--config', join(dir, 'list.json')), 'not a JSON object');
+  });
+
+  it('parley serve with a --tls-cert or --tls-key file that is missing: one line naming it, exit 2', async () => {
+    writeFileSync(join(dir, 'cert.pem'), 'not read: the key is missing first');
+    expectOneLine(
+      await parley(
+        'serve',
+        '--port',
+        '0',
+        '--tls-cert',
+        join(dir, 'cert.pem'),
+        '--tls-key',
+        join(dir, 'none.key'),
+      ),
+      '--tls-key',
+      'none.key',
+      'no such file',
+    );
+    expectOneLine(
+      await parley(
+        'serve',
+        '--port',
+        '0',
+        '--tls-cert',
+        join(dir, 'none.pem'),
+        '--tls-key',
+        join(dir, 'cert.pem'),
+      ),
+      '--tls-cert',
+      'none.pem',
+      'no such file',
+    );
+  });
+
+  it('parley keygen never overwrites a key file and names an --out it cannot write', async () => {
+    const out = join(dir, 'kept.json');
+    expect(
+      (await parley('keygen', 'partner', '--domain', 'p.example', '--out', out)).code,
+    ).to.equal(0);
+    const before = readFileSync(out, 'utf8');
+    expectOneLine(
+      await parley('keygen', 'partner', '--domain', 'p.example', '--out', out),
+      'kept.json exists',
+    );
+    expect(readFileSync(out, 'utf8')).to.equal(before);
+    expectOneLine(
+      await parley(
+        'keygen',
+        'partner',
+        '--domain',
+        'p.example',
+        '--out',
+        join(dir, 'no', 'dir.json'),
+      ),
+      '--out',
+      'dir.json',
+      'ENOENT',
+    );
   });
 
   it('parley serve on a port in use: one line naming the port, exit 2, and no registration token printed', async () => {

@@ -4,11 +4,12 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { expect } from 'chai';
 import { startClientTarget } from '../../../conformance/client/target.ts';
 import type { Report } from '../../../conformance/reporters/report.ts';
 import { liveTempDirs, makeTempDir, removeAllTempDirs } from '../../../conformance/runner/temp.ts';
+import { startEmbeddedTarget } from '../../../conformance/transport/embedded.ts';
 
 describe('parley conform interrupted, and its temporary files', function () {
   this.timeout(60_000);
@@ -69,5 +70,22 @@ describe('parley conform interrupted, and its temporary files', function () {
     removeAllTempDirs(); // what the 'exit' listener runs
     expect(liveTempDirs()).to.deep.equal([]);
     expect(() => statSync(made)).to.throw();
+  });
+  it("keeps the embedded provider's store private: its SQLite file, WAL and shared memory 0600, in 0700", async () => {
+    const target = await startEmbeddedTarget();
+    let dir: string | undefined;
+    try {
+      dir = liveTempDirs().find((d) => basename(d).startsWith('parley-conform-'));
+      expect(dir, 'the embedded target made a parley-conform- directory').to.be.a('string');
+      const modes = Object.fromEntries(
+        readdirSync(dir!).map((name) => [name, statSync(join(dir!, name)).mode & 0o777]),
+      );
+      expect(modes).to.include({ 'provider.db': 0o600, 'provider.db-wal': 0o600 });
+      for (const [name, mode] of Object.entries(modes))
+        expect(mode, name).to.equal(statSync(join(dir!, name)).isDirectory() ? 0o700 : 0o600);
+    } finally {
+      await target.stop();
+    }
+    expect(() => statSync(dir!)).to.throw();
   });
 });

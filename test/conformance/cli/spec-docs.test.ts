@@ -77,4 +77,11 @@ describe('parley spec docs', function () {
     expect(html).to.match(/<h3 id="req-enc">ENC<\/h3>/);
     expect(markdown).to.match(/^\| ENC-\d{3} \| (MUST|SHOULD|MAY) \|/m);
   });
+  it('names an --out it cannot write in one line and exits 2', async function () {
+    const file = join(out, 'index.md'); // a file, so no directory can be made below it
+    const failed = await runParley(['spec', 'docs', '--out', join(file, 'docs')]);
+    expect(failed.code, failed.stderr).to.equal(2);
+    expect(failed.stderr.trimEnd().split('\n')).to.have.length(1);
+    expect(failed.stderr).to.include('--out').and.include('index.md').and.include('ENOTDIR');
+  });
 });

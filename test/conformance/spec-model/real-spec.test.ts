@@ -78,6 +78,26 @@ describe('the real Parley specification', function () {
     expect(checkSchemaUsage(model, registry)).to.deep.equal([]);
   });
 
+  it('counts Content as used only while it is the union of used payloads (no components.schemas entry)', function () {
+    const withContent = (schema: Obj): SchemaRegistry => ({
+      ...registry,
+      files: registry.files.map((f) => (f.name === 'Content' ? { ...f, schema } : f)),
+    });
+    const content = registry.files.find((f) => f.name === 'Content');
+    expect(content, 'Content.json').to.not.equal(undefined);
+    const anyOf = content!.schema.anyOf as Obj[];
+    const flagged = (schema: Obj): string[] =>
+      checkSchemaUsage(model, withContent(schema)).map((d) => d.file);
+    const file = [content!.file];
+    expect(
+      flagged({ ...content!.schema, anyOf: [...anyOf, { $ref: '#/definitions/Sticker' }] }),
+    ).to.deep.equal(file);
+    expect(flagged({ ...content!.schema, anyOf: [...anyOf, { type: 'string' }] })).to.deep.equal(
+      file,
+    );
+    expect(flagged({ ...content!.schema, anyOf: [] })).to.deep.equal(file);
+  });
+
   it('keys every frame type the messages carry to a schema of the validator', function () {
     for (const message of model.messages) {
       const file = message.payloadRef && findSchemaFile(registry, message.payloadRef.file);

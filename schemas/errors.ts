@@ -105,7 +105,7 @@ export const ERROR_CODES = {
   FORBIDDEN: {
     meaning: 'This session may not perform the request.',
     sentWhen:
-      'A partner session asks for a first-party-only operation, or a device acts on data it does not own.',
+      'A partner session asks for a first-party-only operation, a device acts on data it does not own, or a group member who is not an admin asks for an admin’s change.',
     carriers: ['frame', 'http'],
     httpStatus: 403,
     connectionSurvives: true,
@@ -124,9 +124,9 @@ export const ERROR_CODES = {
     connectionSurvives: true,
   },
   NOT_FOUND: {
-    meaning: 'No such recipient, or the recipient does not accept this sender.',
+    meaning: 'No such recipient or group, or the recipient does not accept this sender.',
     sentWhen:
-      'The address is unknown, or the recipient has not opted in to interoperability with the sender’s platform. Both cases are indistinguishable by design.',
+      'The address is unknown, or the recipient has not opted in to interoperability with the sender’s platform; or the group is unknown or the sender is not its member. The cases are indistinguishable by design.',
     carriers: ['frame', 'http'],
     httpStatus: 404,
     connectionSurvives: true,
@@ -164,6 +164,20 @@ export const ERROR_CODES = {
       'A per-sender or per-platform rate limit is exceeded; `retryAfterMs` says when to retry.',
     carriers: ['frame', 'http'],
     httpStatus: 429,
+    connectionSurvives: true,
+  },
+  GROUP_VERSION_STALE: {
+    meaning: 'The group changed since the version the request names.',
+    sentWhen:
+      'A `message.send` to a group names a `groupVersion` other than the group’s current version; the sender reads the group and sends again.',
+    carriers: ['frame'],
+    connectionSurvives: true,
+  },
+  GROUP_FULL: {
+    meaning: 'The group would exceed the advertised member limit.',
+    sentWhen:
+      '`group.create` or `group.add` would take the group’s members and invitations past `limits.maxGroupMembers`.',
+    carriers: ['frame'],
     connectionSurvives: true,
   },
   ATTACHMENT_TOO_LARGE: {

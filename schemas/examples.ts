@@ -29,6 +29,9 @@ const attachmentKey = bytes(32, 0x77);
 const noncePrefix = bytes(7, 0x88);
 /** A `SignalMessage`-shaped body: version byte 0x44, then filler. */
 const ciphertext = bytes(120, 0x99, 0x44);
+/** A `SenderKeyMessage`-shaped body: version byte 0x33, then filler. */
+const senderKeyCiphertext = bytes(140, 0xbb, 0x33);
+const group = 'g.5Jq8mWc2RkS0vT1x';
 
 const interop: InteropSettings = { enabled: true, platforms: ['chat.example'], inbox: 'separate' };
 const thirdParty: Origin = { platform: 'chat.example', thirdParty: true };
@@ -58,6 +61,7 @@ export const FRAME_EXAMPLES: { readonly [T in FrameType]: FrameOfType<T> } = {
       maxOneTimePreKeysPerPublish: 100,
       queueTtlSeconds: 2_592_000,
       lowPreKeyThreshold: 10,
+      maxGroupMembers: 1024,
       attachments: {
         image: 16_777_216,
         video: 104_857_600,
@@ -67,7 +71,7 @@ export const FRAME_EXAMPLES: { readonly [T in FrameType]: FrameOfType<T> } = {
         chunkBytes: 65_536,
       },
     },
-    capabilities: ['attachments', 'consent'],
+    capabilities: ['attachments', 'consent', 'groups'],
     mediaTypes: {
       image: ['image/jpeg', 'image/png'],
       video: ['video/mp4'],
@@ -274,6 +278,82 @@ export const FRAME_EXAMPLES: { readonly [T in FrameType]: FrameOfType<T> } = {
     downloadUrl: 'https://wa.example/v1/attachments/b_7Qx?cap=Zm9vYmFyYmF6cXV4',
     expiresAt: 1_769_817_600_000,
   },
+  'group.create': {
+    v: 1,
+    type: 'group.create',
+    id: 'r18',
+    members: ['carol@wa.example', 'bob@chat.example'],
+  },
+  'group.add': { v: 1, type: 'group.add', id: 'r19', group, members: ['dave@wa.example'] },
+  'group.remove': { v: 1, type: 'group.remove', id: 'r20', group, members: ['dave@wa.example'] },
+  'group.leave': { v: 1, type: 'group.leave', id: 'r21', group },
+  'group.role': {
+    v: 1,
+    type: 'group.role',
+    id: 'r22',
+    group,
+    member: 'carol@wa.example',
+    role: 'admin',
+  },
+  'group.get': { v: 1, type: 'group.get', id: 'r23', group },
+  'group.state': {
+    v: 1,
+    type: 'group.state',
+    re: 'r18',
+    group,
+    version: 1,
+    members: [
+      { address: 'alice@wa.example', role: 'admin', state: 'member' },
+      { address: 'carol@wa.example', role: 'member', state: 'member' },
+      { address: 'bob@chat.example', role: 'member', state: 'member' },
+    ],
+  },
+  'group.left': { v: 1, type: 'group.left', re: 'r21', group },
+  'group.changed': {
+    v: 1,
+    type: 'group.changed',
+    id: 'd2',
+    group,
+    version: 2,
+    by: 'alice@wa.example',
+    action: 'added',
+    members: ['dave@wa.example'],
+    serverTimestamp: 1_767_225_600_456,
+  },
+};
+
+/** A `message.send` to a group, with a sender-key distribution message for a new member's device. */
+export const GROUP_SEND_EXAMPLE: FrameOfType<'message.send'> = {
+  v: 1,
+  type: 'message.send',
+  id: 'r24',
+  group,
+  groupVersion: 2,
+  idempotencyKey: '0b6d1f4e-8a2c-4f3e-b1d0-7c9e5a4f2b1d',
+  body: senderKeyCiphertext,
+  distribution: [
+    {
+      to: 'dave@wa.example',
+      messages: [{ deviceId: 1, registrationId: 4321, type: 'prekey', body: ciphertext }],
+    },
+  ],
+};
+
+/** A group message pushed to a member's device, with the distribution message sent to it. */
+export const GROUP_MESSAGE_EXAMPLE: FrameOfType<'message'> = {
+  v: 1,
+  type: 'message',
+  id: 'd3',
+  messageId: 'm_01JK',
+  from: 'alice@wa.example',
+  fromDevice: 1,
+  origin: { platform: 'wa.example', thirdParty: false },
+  folder: 'third-party',
+  ciphertextType: 'senderkey',
+  body: senderKeyCiphertext,
+  group,
+  distribution: { ciphertextType: 'prekey', body: ciphertext },
+  serverTimestamp: 1_767_225_600_789,
 };
 
 /** A valid attachment pointer (a voice message). */

@@ -19,6 +19,15 @@ import type {
   DeviceRemoveFrame,
   DeviceRemovedFrame,
   ErrorFrame,
+  GroupAddFrame,
+  GroupChangedFrame,
+  GroupCreateFrame,
+  GroupGetFrame,
+  GroupLeaveFrame,
+  GroupLeftFrame,
+  GroupRemoveFrame,
+  GroupRoleFrame,
+  GroupStateFrame,
   HelloFrame,
   KeysBundleFrame,
   KeysClaimFrame,
@@ -60,7 +69,13 @@ export type ClientFrame =
   | RequestRespondFrame
   | BlockSetFrame
   | ReportFrame
-  | AttachmentSlotFrame;
+  | AttachmentSlotFrame
+  | GroupCreateFrame
+  | GroupAddFrame
+  | GroupRemoveFrame
+  | GroupLeaveFrame
+  | GroupRoleFrame
+  | GroupGetFrame;
 
 /** Every frame a provider sends to a client: replies (carrying `re`), pushes (carrying `id`) and `error`. */
 export type ProviderFrame =
@@ -83,7 +98,10 @@ export type ProviderFrame =
   | RequestRespondedFrame
   | BlockStateFrame
   | ReportReceivedFrame
-  | AttachmentSlottedFrame;
+  | AttachmentSlottedFrame
+  | GroupStateFrame
+  | GroupLeftFrame
+  | GroupChangedFrame;
 
 /** Every frame of the protocol, in either direction. */
 export type Frame = ClientFrame | ProviderFrame;
@@ -231,6 +249,35 @@ export const FRAME_TYPES = {
     direction: 'provider',
     replyTo: ['attachment.slot'],
   },
+  'group.create': {
+    schema: 'GroupCreateFrame',
+    direction: 'client',
+    replies: ['group.state', 'error'],
+  },
+  'group.add': { schema: 'GroupAddFrame', direction: 'client', replies: ['group.state', 'error'] },
+  'group.remove': {
+    schema: 'GroupRemoveFrame',
+    direction: 'client',
+    replies: ['group.state', 'error'],
+  },
+  'group.leave': {
+    schema: 'GroupLeaveFrame',
+    direction: 'client',
+    replies: ['group.left', 'error'],
+  },
+  'group.role': {
+    schema: 'GroupRoleFrame',
+    direction: 'client',
+    replies: ['group.state', 'error'],
+  },
+  'group.get': { schema: 'GroupGetFrame', direction: 'client', replies: ['group.state', 'error'] },
+  'group.state': {
+    schema: 'GroupStateFrame',
+    direction: 'provider',
+    replyTo: ['group.create', 'group.add', 'group.remove', 'group.role', 'group.get'],
+  },
+  'group.left': { schema: 'GroupLeftFrame', direction: 'provider', replyTo: ['group.leave'] },
+  'group.changed': { schema: 'GroupChangedFrame', direction: 'provider' },
 } as const satisfies { readonly [T in FrameType]: FrameTypeInfo };
 
 /** The content types with their own schema files besides the frames. */

@@ -33,6 +33,7 @@ const SOURCE_FILES = [
   'frames/messages.ts',
   'frames/consent.ts',
   'frames/attachments.ts',
+  'frames/groups.ts',
 ].map((file) => path.join(SCHEMAS_DIR, file));
 
 /** Every type that gets its own schema file: one per frame type, then the content types. */

@@ -16,5 +16,11 @@ export type {
 export { CONTENT_SCHEMAS, FRAME_TYPES } from './frame-types.ts';
 export type { ErrorCode, ErrorCodeInfo } from './errors.ts';
 export { ERROR_CODES, ERROR_CODE_LIST } from './errors.ts';
-export { ATTACHMENT_POINTER_EXAMPLE, CONTENT_EXAMPLES, FRAME_EXAMPLES } from './examples.ts';
+export {
+  ATTACHMENT_POINTER_EXAMPLE,
+  CONTENT_EXAMPLES,
+  FRAME_EXAMPLES,
+  GROUP_MESSAGE_EXAMPLE,
+  GROUP_SEND_EXAMPLE,
+} from './examples.ts';
 export { SCHEMA_LIMITS, base64UrlLength } from './limits.ts';

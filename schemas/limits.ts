@@ -35,6 +35,8 @@ export const SCHEMA_LIMITS = {
   maxAttachmentsPerMessage: 32,
   /** Delivery ids in one `message.ack`. */
   maxAcksPerFrame: 256,
+  /** Members and invitations of one group, and addresses in one membership change: WhatsApp's group size. */
+  maxGroupMembers: 1024,
   /** Pending message requests listed by `requests`. */
   maxPendingRequests: 1000,
   /**

@@ -188,10 +188,24 @@ export function describeError(error: ErrorObject | undefined): {
   return { pointer, message: `${error.instancePath || '/'} ${detail}` };
 }
 
+/**
+ * The error to report. A frame of several variants (`anyOf`: `auth`, `message.send`) fails each
+ * variant on its own first error; the variant whose error lies deepest in the frame is the one the
+ * sender meant (a group send with a bad `body` is not "missing `to`"), the first one on a tie.
+ */
+function reportedError(errors: readonly ErrorObject[] | null | undefined): ErrorObject | undefined {
+  const last = errors?.[errors.length - 1];
+  if (!errors || last?.keyword !== 'anyOf' || last.instancePath !== '') return errors?.[0];
+  const depth = (e: ErrorObject): number => describeError(e).pointer.split('/').length;
+  let best = errors[0];
+  for (const e of errors.slice(0, -1)) if (depth(e) > depth(best!)) best = e;
+  return best;
+}
+
 /** Runs a compiled validator and shapes its result. */
 export function runValidator(fn: ValidateFunction, value: unknown, schema?: string): Validation {
   if (fn(value)) return { ok: true };
-  return { ok: false, ...describeError(fn.errors?.[0]), schema };
+  return { ok: false, ...describeError(reportedError(fn.errors)), schema };
 }
 
 /** Validators over a schema directory, one per directory and process: compiling costs. */

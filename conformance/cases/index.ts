@@ -63,6 +63,10 @@ import { faultOrderCases } from './proto/fault-order.ts';
 import { httpErrorCases } from './proto/http-errors.ts';
 import { livenessCases } from './proto/liveness.ts';
 import { transportCases } from './proto/transport.ts';
+import { groupInvitationCases } from './group/invitations.ts';
+import { groupLimitCases } from './group/limits.ts';
+import { groupMembershipCases } from './group/membership.ts';
+import { groupMessageCases } from './group/messages.ts';
 
 /** Every case: provider cases, then client cases (subject `client`, conformance/client/HOWTO-CASES.md). */
 export const ALL_CASES: readonly AnyCase[] = [
@@ -116,6 +120,10 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...httpErrorCases,
   ...slotSecretCases,
   ...quotaCases,
+  ...groupMembershipCases,
+  ...groupInvitationCases,
+  ...groupMessageCases,
+  ...groupLimitCases,
   // client cases (subject: client), one line per file
   ...clientSendingCases,
   ...clientPqCases,

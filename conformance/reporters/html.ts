@@ -26,6 +26,7 @@ const STATUSES: RequirementStatus[] = [
 ];
 const DMA: Record<string, string> = {
   '7(2)': 'basic functionalities: text, images, voice, video, files',
+  '7(2)(b)': 'group text messaging and files with users of other platforms',
   '7(3)': 'level of security, end-to-end encryption preserved',
   '7(7)': 'end users free to decide whether to use interoperability',
   '7(8)': 'only strictly necessary personal data',

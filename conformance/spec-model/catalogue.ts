@@ -18,7 +18,7 @@ export type { Level, ProseRequirement } from './prose.ts';
 
 export const CATALOGUE_FILE = 'requirements.yaml';
 export const LEVELS: readonly Level[] = ['MUST', 'SHOULD', 'MAY'];
-export const DMA_PROVISIONS = ['7(2)', '7(3)', '7(7)', '7(8)'] as const;
+export const DMA_PROVISIONS = ['7(2)', '7(2)(b)', '7(3)', '7(7)', '7(8)'] as const;
 export const PARTIES = ['provider', 'client'] as const;
 
 export type DmaProvision = (typeof DMA_PROVISIONS)[number];

@@ -18,7 +18,7 @@ export interface ProseRequirement {
 
 export type Level = 'MUST' | 'SHOULD' | 'MAY';
 
-export const REQUIREMENT_ID = /^(PROTO|AUTH|KEYS|ENC|ATT|CONSENT|DELIV)-\d{3}$/;
+export const REQUIREMENT_ID = /^(PROTO|AUTH|KEYS|ENC|ATT|CONSENT|DELIV|GROUP)-\d{3}$/;
 
 // A top-level list item that opens with a bold word shaped like an ID, well-formed or not.
 const ITEM_START = /^[-*] \*\*([A-Z][A-Z0-9]*-[^*\s]*)\*\*(?:\s+(.*))?$/;

@@ -62,6 +62,12 @@ export class Inbox {
     frame: MessageFrame,
     meta: Omit<IncomingMessage, 'content'>,
   ): Promise<IncomingMessage | undefined> {
+    // Group messages (spec/groups.md) need the group cipher, which this SDK does not hold yet: it
+    // reports them unreadable rather than feed a SenderKeyMessage to the 1:1 session cipher.
+    if (frame.ciphertextType === 'senderkey') {
+      this.port.emitUnreadable({ ...meta, reason: 'decrypt' });
+      return undefined;
+    }
     let plaintext: Uint8Array;
     try {
       plaintext = await this.port.sessions.decrypt(

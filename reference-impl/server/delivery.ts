@@ -3,9 +3,12 @@
  * the backlog and `queue.empty` after `auth.ok`, and `keys.low` (spec/messages.md DELIV-015..031,
  * spec/keys.md KEYS-021/022/031/032, spec/consent.md CONSENT-010/011 folders).
  */
+import type { GroupChangedFrame } from '../../schemas/frames/groups.ts';
 import type { Folder, MessageFrame } from '../../schemas/frames/messages.ts';
 import type {
+  AddressedDelivery,
   DeviceDelivery,
+  GroupChangeBody,
   PreKeyCounts,
   ProviderStore,
   QueuedDelivery,
@@ -86,6 +89,7 @@ export class Delivery {
    */
   push(recipient: string, queued: readonly DeviceDelivery[]): void {
     let combined: boolean | undefined;
+    const mixed = new Map<string, boolean>();
     for (const { deviceId, delivery } of queued) {
       const conn = this.connection(recipient, deviceId);
       if (!conn || conn.state !== 'authenticated' || this.behind.has(conn)) continue;
@@ -94,16 +98,25 @@ export class Delivery {
         this.behind.add(conn); // PROTO-045: the connection flushes the rest once it drained
         continue;
       }
-      if (delivery.origin.thirdParty)
+      if (delivery.origin.thirdParty || delivery.group !== undefined)
         combined ??= this.store.getAccount(recipient)?.interop.inbox === 'combined';
-      conn.send(
-        this.messageFrame(recipient, delivery, combined ?? false) as unknown as Record<
-          string,
-          unknown
-        >,
-      );
+      conn.send(this.frameOf(recipient, delivery, combined ?? false, mixed));
       this.cursors.set(conn, delivery.seq);
     }
+  }
+
+  /**
+   * Pushes what one commit queued for many recipients (a group message or membership change,
+   * spec/groups.md GROUP-041): each recipient's deliveries in `seq` order, as `push` wants them.
+   */
+  pushAddressed(queued: readonly AddressedDelivery[]): void {
+    const byRecipient = new Map<string, AddressedDelivery[]>();
+    for (const q of queued) {
+      const list = byRecipient.get(q.address);
+      if (list) list.push(q);
+      else byRecipient.set(q.address, [q]);
+    }
+    for (const [recipient, list] of byRecipient) this.push(recipient, list);
   }
 
   /** Pushes every unexpired queued delivery past the connection's cursor, in order (DELIV-026). */
@@ -121,7 +134,7 @@ export class Delivery {
           this.behind.add(conn);
           return;
         }
-        conn.send(this.messageFrame(s.address, q, combined) as unknown as Record<string, unknown>);
+        conn.send(this.frameOf(s.address, q, combined, new Map()));
         this.cursors.set(conn, q.seq);
       }
     }
@@ -130,14 +143,59 @@ export class Delivery {
       conn.send({ v: 1, type: 'queue.empty', id: this.nextPushId('q') });
   }
 
-  private folder(recipient: string, q: QueuedDelivery, combined: boolean): Folder {
+  /** The frame of a queued item: a `message`, or a `group.changed` (GROUP-013). */
+  private frameOf(
+    recipient: string,
+    q: QueuedDelivery,
+    combined: boolean,
+    mixed: Map<string, boolean>,
+  ): Record<string, unknown> {
+    if (q.type === 'group.changed') {
+      const change = JSON.parse(q.body) as GroupChangeBody;
+      const frame: GroupChangedFrame = {
+        v: 1,
+        type: 'group.changed',
+        id: deliveryId(q.seq),
+        group: change.group,
+        version: change.version,
+        by: change.by,
+        action: change.action,
+        members: [...change.members],
+        ...(change.role ? { role: change.role } : {}),
+        serverTimestamp: q.serverTimestamp,
+      };
+      return frame as unknown as Record<string, unknown>;
+    }
+    return this.messageFrame(recipient, q, combined, mixed) as unknown as Record<string, unknown>;
+  }
+
+  private folder(
+    recipient: string,
+    q: QueuedDelivery,
+    combined: boolean,
+    mixed: Map<string, boolean>,
+  ): Folder {
+    if (q.group !== undefined) {
+      // GROUP-024: a group with a member of another platform is a third-party chat.
+      let hasThirdParty = mixed.get(q.group);
+      if (hasThirdParty === undefined) {
+        hasThirdParty = this.store.groupHasThirdParty(q.group);
+        mixed.set(q.group, hasThirdParty);
+      }
+      return hasThirdParty && !combined ? 'third-party' : 'inbox';
+    }
     if (!q.origin.thirdParty) return 'inbox';
     const contact = this.store.getContact(recipient, q.sender);
     if (contact?.state !== 'accepted') return 'requests';
     return combined ? 'inbox' : 'third-party';
   }
 
-  private messageFrame(recipient: string, q: QueuedDelivery, combined: boolean): MessageFrame {
+  private messageFrame(
+    recipient: string,
+    q: QueuedDelivery,
+    combined: boolean,
+    mixed: Map<string, boolean>,
+  ): MessageFrame {
     return {
       v: 1,
       type: 'message',
@@ -146,9 +204,13 @@ export class Delivery {
       from: q.sender,
       fromDevice: q.senderDevice,
       origin: { platform: q.origin.platform, thirdParty: q.origin.thirdParty },
-      folder: this.folder(recipient, q, combined),
-      ciphertextType: q.type,
+      folder: this.folder(recipient, q, combined, mixed),
+      ciphertextType: q.type as MessageFrame['ciphertextType'],
       body: q.body,
+      ...(q.group !== undefined ? { group: q.group } : {}),
+      ...(q.distribution
+        ? { distribution: { ciphertextType: q.distribution.type, body: q.distribution.body } }
+        : {}),
       serverTimestamp: q.serverTimestamp,
     };
   }

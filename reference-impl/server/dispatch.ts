@@ -8,6 +8,7 @@ import { limitRate } from './handlers/consent-gate.ts';
 import { accountHandlers } from './handlers/accounts.ts';
 import { attachmentHandlers } from './handlers/attachments.ts';
 import { consentHandlers } from './handlers/consent.ts';
+import { groupHandlers } from './handlers/groups.ts';
 import { keyHandlers } from './handlers/keys.ts';
 import { messageHandlers } from './handlers/messages.ts';
 import { sessionHandlers } from './handlers/session.ts';
@@ -19,6 +20,7 @@ const HANDLERS: { readonly [T in ClientFrameType]: Handler } = {
   ...messageHandlers,
   ...consentHandlers,
   ...attachmentHandlers,
+  ...groupHandlers,
 };
 
 /**
@@ -33,6 +35,10 @@ const WRITE_LIMITS: Partial<Record<ClientFrameType, 'writesPerAccount' | 'report
   'device.add': 'writesPerAccount',
   'device.remove': 'writesPerAccount',
   report: 'reportsPerAccount',
+  'group.add': 'writesPerAccount',
+  'group.remove': 'writesPerAccount',
+  'group.leave': 'writesPerAccount',
+  'group.role': 'writesPerAccount',
 };
 
 /** Runs the handler of `type` on a frame that passed every envelope, state and schema check. */

@@ -87,6 +87,35 @@ export const FAULTS = {
     'PROTO-049: a connection is read from as fast as its frames arrive, whatever they cost',
   'unbounded-queue':
     'DELIV-032: a device’s queue takes every send, however many bytes and messages wait in it',
+  'members-act-as-admins':
+    'GROUP-011: group.add, group.remove and group.role from a member who is not an admin are carried out',
+  'group-add-reveals-consent':
+    'GROUP-021: an addition refused for consent carries another message than one for an unknown address',
+  'third-party-adds-directly':
+    'GROUP-020: a third-party user adds a first-party user who has not accepted them as a member, without an invitation',
+  'accept-non-member-send': 'GROUP-042: message.send to a group from a non-member is fanned out',
+  'deliver-to-removed':
+    'GROUP-043: a removed member stays in the fan-out and receives messages sent after the removal',
+  'fan-out-first-device-only':
+    'GROUP-041: a group message is queued for the first device of each member only',
+  'unlimited-group-additions':
+    'GROUP-033: third-party users add addresses to groups without any rate limit',
+  'accept-non-sender-key':
+    'GROUP-045: a group message body that is not a SenderKeyMessage is accepted and fanned out',
+  'group-changes-to-actor-only':
+    'GROUP-013: group.changed is queued for the devices of the member who made the change only',
+  'skip-group-version-check':
+    'GROUP-044: a group send for a version other than the current one is accepted and fanned out',
+  'no-group-size-limit':
+    'GROUP-031: group.add takes a group past the advertised limits.maxGroupMembers',
+  'decline-reveals':
+    'GROUP-022: a declined invitation disappears from the group, telling its members of the decline',
+  'distribution-to-non-members':
+    'GROUP-046: a distribution entry for an address that is not a member is accepted',
+  'partners-never-claim':
+    'GROUP-047: partner users of one group cannot claim each other’s keys, so they cannot share sender keys',
+  'no-admin-heir':
+    'GROUP-015: when the last admin leaves, nobody becomes an admin and the group can never change again',
   'auth-window-ignored':
     'AUTH-031: a connection that never authenticates stays open past the advertised authWindowSeconds',
 } as const satisfies Record<string, string>;

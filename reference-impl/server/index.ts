@@ -13,6 +13,7 @@ import {
 import type { EnlistedPartnerKey, ProviderContext } from './context.ts';
 import { Delivery } from './delivery.ts';
 import { limitsWithFaults, type Fault } from './faults.ts';
+import { withGroupFaults } from './group-faults.ts';
 import { withStoreFaults } from './store-faults.ts';
 import { resolveLimits, type LimitOverrides } from './limits.ts';
 import { jsonLogger, type Logger } from './logging.ts';
@@ -99,7 +100,10 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
   );
   const ctx: ProviderContext = {
     domain: options.domain ?? 'parley.localhost',
-    store: withStoreFaults(store, new Set(options.faults ?? [])),
+    store: withGroupFaults(
+      withStoreFaults(store, new Set(options.faults ?? [])),
+      new Set(options.faults ?? []),
+    ),
     limits,
     logger,
     validator: createFrameValidator(SCHEMA_DIR),

@@ -60,6 +60,20 @@ export interface RateLimits {
    */
   readonly reportsPerAccount: RateLimit;
   /**
+   * `group.create` per account (GROUP-032): each group is a store row set and a push to every
+   * member, and a spammer's tool of choice; people create a few groups a day. 10 at once, then 1
+   * a minute.
+   */
+  readonly groupCreatePerAccount: RateLimit;
+  /**
+   * Addresses a third-party user adds to groups (`group.create` and `group.add`), per adding
+   * account and per partner platform (GROUP-033): each addition is an invitation in a stranger's
+   * requests, like a first message (CONSENT-026). A group of the largest size at once (1 024),
+   * then 64 a minute per account; a platform's users together 10 000 a minute.
+   */
+  readonly groupAddPerSender: RateLimit;
+  readonly groupAddPerPlatform: RateLimit;
+  /**
    * `account.register` attempts with a token the operator did not issue, per connection and per
    * client address (AUTH-030): a guesser gets a handful, not thousands a second. Only refusals
    * count, so a test suite registering hundreds of accounts with its real token is never slowed.
@@ -196,6 +210,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
     authWindowSeconds: 70,
     // Signal refills below 10 keys.
     lowPreKeyThreshold: 10,
+    // GROUP-030: WhatsApp's group size.
+    maxGroupMembers: 1024,
     attachments: {
       image: 25 * MiB,
       video: 100 * MiB,
@@ -228,6 +244,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
     badRegistrationsPerConnection: { burst: 3, perMinute: 3 },
     badRegistrationsPerAddress: { burst: 20, perMinute: 10 },
     reportsPerAccount: { burst: 20, perMinute: 20 / 60 },
+    groupCreatePerAccount: { burst: 10, perMinute: 1 },
+    groupAddPerSender: { burst: 1024, perMinute: 64 },
+    groupAddPerPlatform: { burst: 10_000, perMinute: 10_000 },
     slotBytesPerPlatform: { burst: 16 * 1024 * MiB, perMinute: (16 * 1024 * MiB) / 60 },
   },
   peers: {

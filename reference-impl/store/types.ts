@@ -88,6 +88,9 @@ export interface StoredOrigin {
   readonly thirdParty: boolean;
 }
 
+/** The type of a queued item: a 1:1 Signal message, a group's sender-key message, or a membership change. */
+export type QueuedType = 'prekey' | 'whisper' | 'senderkey' | 'group.changed';
+
 /** One ciphertext of a send, for one recipient device. */
 export interface StoredCiphertext {
   readonly deviceId: number;
@@ -155,28 +158,144 @@ export interface DeviceDelivery {
   readonly delivery: QueuedDelivery;
 }
 
-/** One queued ciphertext for one device; `seq` orders the queue and names the delivery. */
+/**
+ * One queued item for one device; `seq` orders the queue and names the delivery. A group message
+ * carries its group and, for some devices, the 1:1 distribution ciphertext sent beside it; a
+ * membership change (`group.changed`) carries its `GroupChangeBody` as JSON in `body`.
+ */
 export interface QueuedDelivery {
   readonly seq: number;
   readonly messageId: string;
   readonly sender: string;
   readonly senderDevice: number;
   readonly origin: StoredOrigin;
-  readonly type: 'prekey' | 'whisper';
+  readonly type: QueuedType;
   readonly body: string;
   readonly serverTimestamp: number;
+  readonly group?: string;
+  readonly distribution?: { readonly type: 'prekey' | 'whisper'; readonly body: string };
+}
+
+/** A queued delivery with the recipient address and device it waits for. */
+export interface AddressedDelivery extends DeviceDelivery {
+  readonly address: string;
 }
 
 /** A recipient's relation with a third-party sender. */
 export type ContactState = 'pending' | 'accepted' | 'declined';
 
-/** A third-party sender as the recipient sees them. */
+/** A third-party sender as the recipient sees them (or, with `group`, a pending group invitation). */
 export interface ContactRecord {
   readonly recipient: string;
   readonly sender: string;
   readonly platform: string;
   readonly state: ContactState;
   readonly firstSeen: number;
+  /** For a group invitation listed among the requests: the group. */
+  readonly group?: string;
+}
+
+/** A group member's role (spec/groups.md). */
+export type GroupRole = 'admin' | 'member';
+
+/**
+ * A membership row's status: a member, an invitation awaiting the user, or an invitation the user
+ * declined or whose inviter the user blocked (shown to the other members as invited: GROUP-022).
+ */
+export type GroupMemberStatus = 'member' | 'invited' | 'declined';
+
+/** One membership row of a group. */
+export interface GroupMemberRecord {
+  readonly address: string;
+  readonly role: GroupRole;
+  readonly status: GroupMemberStatus;
+  /** Whether the member is a user of a partner platform. */
+  readonly thirdParty: boolean;
+  /** Who added the address, and that adder's platform (for the invitation's origin). */
+  readonly addedBy: string;
+  readonly addedByPlatform: string;
+  /** When the address was added (an invitation: when it was sent). */
+  readonly since: number;
+}
+
+/** A group as stored: its version and its rows in the order they were added. */
+export interface GroupRecord {
+  readonly groupId: string;
+  readonly version: number;
+  readonly createdAt: number;
+  readonly members: readonly GroupMemberRecord[];
+}
+
+/** What a `group.changed` push says, stored as the queued item's body. */
+export interface GroupChangeBody {
+  readonly group: string;
+  readonly version: number;
+  readonly by: string;
+  readonly action: 'created' | 'added' | 'invited' | 'joined' | 'removed' | 'left' | 'role';
+  readonly members: readonly string[];
+  readonly role?: GroupRole;
+}
+
+/**
+ * One change of a group, committed by `writeGroupChange` in one transaction: rows written and
+ * deleted, the version incremented (unless `silent`), and a `group.changed` push queued for every
+ * device of every member before or after the change but the actor's device.
+ */
+export interface GroupChange {
+  readonly groupId: string;
+  /** Creates the group at version 1 (the rows in `put` are its first members). */
+  readonly create?: boolean;
+  /** The version the change was decided on; the store refuses the change when it moved on. */
+  readonly expectedVersion?: number;
+  readonly actor: string;
+  readonly actorDevice: number;
+  readonly origin: StoredOrigin;
+  readonly action: GroupChangeBody['action'];
+  /** Rows to insert or replace (a new row goes last in the order). */
+  readonly put: readonly GroupMemberRecord[];
+  /** Addresses whose rows are deleted. */
+  readonly drop: readonly string[];
+  /** The addresses the push names. */
+  readonly named: readonly string[];
+  readonly role?: GroupRole;
+  /** Writes the rows only: no new version, no push (a declined invitation: GROUP-022). */
+  readonly silent?: boolean;
+  readonly now: number;
+  readonly expiresAt: number;
+}
+
+/** The outcome of `writeGroupChange`. */
+export interface GroupChangeResult {
+  /** The group after the change; undefined when its last member left and it was deleted. */
+  readonly group: GroupRecord | undefined;
+  /** The `group.changed` pushes queued, in `seq` order. */
+  readonly queued: readonly AddressedDelivery[];
+}
+
+/** An accepted group send, committed by `acceptGroupMessage` in one transaction (GROUP-040..046). */
+export interface NewGroupMessage {
+  readonly messageId: string;
+  readonly groupId: string;
+  readonly sender: string;
+  readonly senderDevice: number;
+  readonly origin: StoredOrigin;
+  readonly idempotencyKey: string;
+  readonly requestHash: string;
+  readonly serverTimestamp: number;
+  readonly expiresAt: number;
+  /** The sender-key ciphertext, queued for every device of every member but the sending one. */
+  readonly body: string;
+  /** 1:1 ciphertexts queued beside it, by `address` then device id. */
+  readonly distribution: ReadonlyMap<string, ReadonlyMap<number, StoredCiphertext>>;
+}
+
+/** The outcome of `acceptGroupMessage`. */
+export interface GroupAcceptResult {
+  readonly messageId: string;
+  readonly serverTimestamp: number;
+  readonly duplicate: boolean;
+  readonly conflict: boolean;
+  readonly queued: readonly AddressedDelivery[];
 }
 
 /** An abuse report (CONSENT-023). */
@@ -310,6 +429,22 @@ export interface ProviderStore {
   isBlocked(address: string, blocked: string): boolean;
   addReport(report: NewReport): string;
   getReport(reportId: string): ReportRecord | undefined;
+
+  /** A group with its rows, or undefined when no such group exists (spec/groups.md). */
+  getGroup(groupId: string): GroupRecord | undefined;
+  /** Commits a membership change (GROUP-010..016); returns the group after it and its pushes. */
+  writeGroupChange(change: GroupChange): GroupChangeResult;
+  /**
+   * Stores a group send and queues it for every device of every current member but the sending
+   * device, read in the same transaction (GROUP-041, GROUP-043), except members who blocked the
+   * sender and, from a third-party sender, first-party members whose interop settings do not allow
+   * the sender's platform; an idempotency key seen before queues nothing.
+   */
+  acceptGroupMessage(message: NewGroupMessage): GroupAcceptResult;
+  /** Whether two addresses are both members of some group. */
+  shareGroup(a: string, b: string): boolean;
+  /** Whether a group has a member of a partner platform (its messages are third-party chats). */
+  groupHasThirdParty(groupId: string): boolean;
 
   /** Remembers an accepted partner token id; false when (issuer, jti) was seen before (AUTH-017). */
   rememberTokenId(issuer: string, jti: string, expiresAt: number): boolean;

@@ -4,6 +4,7 @@
  */
 import type { Address, OpaqueId, Origin, PlatformId, TimestampMs } from '../common.ts';
 import type { ReplyBase, RequestBase } from './envelope.ts';
+import type { GroupId } from './groups.ts';
 
 /**
  * The partner platforms a user accepts messages from.
@@ -51,14 +52,19 @@ export interface RequestsListFrame extends RequestBase {
   type: 'requests.list';
 }
 
-/** A first contact from a third-party sender awaiting the user's decision. */
+/**
+ * A first contact from a third-party sender awaiting the user's decision: their first message, or
+ * their invitation to a group.
+ */
 export interface PendingRequest {
-  /** The sender. */
+  /** The sender (for an invitation, the member who added the user). */
   from: Address;
   /** The sender's origin. */
   origin: Origin;
-  /** When the sender's first message arrived. */
+  /** When the sender's first message, or the invitation, arrived. */
   firstSeen: TimestampMs;
+  /** For an invitation: the group the user was added to. */
+  group?: GroupId;
 }
 
 /** Answers `requests.list`. */
@@ -74,13 +80,15 @@ export interface RequestsFrame extends ReplyBase {
 /** The user's decision on a message request. */
 export type RequestAction = 'accept' | 'decline' | 'block';
 
-/** Accepts, declines or blocks a message request. */
+/** Accepts, declines or blocks a message request or a group invitation. */
 export interface RequestRespondFrame extends RequestBase {
   type: 'request.respond';
-  /** The sender whose request is answered. */
+  /** The sender whose request is answered (for an invitation, the member who added the user). */
   from: Address;
   /** The decision. */
   action: RequestAction;
+  /** For an invitation: the group; accept joins it, decline and block leave it. */
+  group?: GroupId;
 }
 
 /** Answers `request.respond`. */
@@ -90,6 +98,8 @@ export interface RequestRespondedFrame extends ReplyBase {
   from: Address;
   /** The decision taken. */
   action: RequestAction;
+  /** For an invitation: the group. */
+  group?: GroupId;
 }
 
 /** Blocks or unblocks an address. */

@@ -7,3 +7,4 @@ export type * from './keys.ts';
 export type * from './messages.ts';
 export type * from './consent.ts';
 export type * from './attachments.ts';
+export type * from './groups.ts';

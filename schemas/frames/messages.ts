@@ -14,6 +14,7 @@ import type {
   TimestampMs,
 } from '../common.ts';
 import type { PushBase, ReplyBase, RequestBase } from './envelope.ts';
+import type { GroupId, GroupVersion } from './groups.ts';
 
 /** The Signal message type of a ciphertext: a `PreKeySignalMessage` or a `SignalMessage`. */
 export type CiphertextType = 'prekey' | 'whisper';
@@ -40,7 +41,7 @@ export interface DeviceCiphertext {
 }
 
 /** Sends one message to a recipient: one ciphertext per current recipient device. */
-export interface MessageSendFrame extends RequestBase {
+export interface DirectSendVariant extends RequestBase {
   type: 'message.send';
   /** The recipient. */
   to: Address;
@@ -53,6 +54,54 @@ export interface MessageSendFrame extends RequestBase {
    */
   messages: DeviceCiphertext[];
 }
+
+/**
+ * The 1:1 Signal ciphertexts for one member's devices that travel beside a group message, one per
+ * current device of that member (sender-key distribution messages, spec/groups.md).
+ */
+export interface MemberCiphertexts {
+  /** The member. */
+  to: Address;
+  /**
+   * One ciphertext per device of the member, each device once.
+   * @minItems 1
+   * @maxItems 64
+   */
+  messages: DeviceCiphertext[];
+}
+
+/**
+ * A `SenderKeyMessage` as libsignal puts it on the wire (version byte, protobuf, 64-byte
+ * signature) in base64url; at most 512 KiB decoded.
+ * @pattern ^[A-Za-z0-9_-]*$
+ * @minLength 1
+ * @maxLength 699051
+ */
+export type SenderKeyBody = string;
+
+/**
+ * Sends one message to a group: one sender-key ciphertext the provider fans out to every device of
+ * every current member, and 1:1 ciphertexts (sender-key distribution messages) for some members.
+ */
+export interface GroupSendVariant extends RequestBase {
+  type: 'message.send';
+  /** The group. */
+  group: GroupId;
+  /** The group version the sender encrypted for; a send for another version is refused. */
+  groupVersion: GroupVersion;
+  /** Makes a retried send produce one message. */
+  idempotencyKey: IdempotencyKey;
+  /** The sender-key ciphertext, the same for every member device. */
+  body: SenderKeyBody;
+  /**
+   * 1:1 ciphertexts for members' devices, delivered with the group message to those devices.
+   * @maxItems 1024
+   */
+  distribution?: MemberCiphertexts[];
+}
+
+/** Sends a message to one recipient, or to a group. */
+export type MessageSendFrame = DirectSendVariant | GroupSendVariant;
 
 /** Answers `message.send`: the message is stored durably. */
 export interface MessageAcceptedFrame extends ReplyBase {
@@ -67,6 +116,17 @@ export interface MessageAcceptedFrame extends ReplyBase {
 
 /** The inbox section a delivered message belongs to. */
 export type Folder = 'inbox' | 'third-party' | 'requests';
+
+/** The type of a pushed ciphertext: a 1:1 Signal message, or a group's `SenderKeyMessage`. */
+export type PushedCiphertextType = CiphertextType | 'senderkey';
+
+/** A 1:1 ciphertext pushed with a group message (its sender-key distribution message). */
+export interface PushedDistribution {
+  /** The Signal message type. */
+  ciphertextType: CiphertextType;
+  /** The ciphertext the sending device encrypted for this device. */
+  body: CiphertextBody;
+}
 
 /** Delivers one message to this device; `id` is the delivery id the device acks. */
 export interface MessageFrame extends PushBase {
@@ -85,15 +145,19 @@ export interface MessageFrame extends PushBase {
    * The Signal message type. Named `ciphertextType` because the envelope's `type` is taken
    * (the contract's outline called it `type`).
    */
-  ciphertextType: CiphertextType;
-  /** The ciphertext the sending device encrypted for this device. */
+  ciphertextType: PushedCiphertextType;
+  /** The ciphertext the sending device encrypted for this device (for a group: for every device). */
   body: CiphertextBody;
+  /** The group, for a message sent to a group (`ciphertextType` `senderkey`). */
+  group?: GroupId;
+  /** The 1:1 ciphertext the sender sent this device beside a group message, to open before `body`. */
+  distribution?: PushedDistribution;
   /** When the provider accepted the message. */
   serverTimestamp: TimestampMs;
 }
 
 /**
- * Delivery ids to acknowledge.
+ * Delivery ids to acknowledge (of `message` and `group.changed` pushes).
  * @items {"$ref": "RequestId"}
  * @minItems 1
  * @maxItems 256

@@ -106,6 +106,13 @@ export interface ProviderLimits {
    * @maximum 86400
    */
   authWindowSeconds: number;
+  /**
+   * Most members and invitations of one group, with capability `groups` (GROUP-030).
+   * @TJS-type integer
+   * @minimum 2
+   * @maximum 1024
+   */
+  maxGroupMembers?: number;
   /** The one-time prekey count below which the provider pushes `keys.low`. */
   lowPreKeyThreshold: Count;
   /** Attachment limits. */
@@ -113,7 +120,7 @@ export interface ProviderLimits {
 }
 
 /** Optional protocol features a provider may claim. */
-export type Capability = 'attachments' | 'consent';
+export type Capability = 'attachments' | 'consent' | 'groups';
 
 /** The media types a provider accepts per attachment kind. */
 export interface AcceptedMediaTypes {

@@ -72,6 +72,21 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'unlimited-registration-guesses': { requirement: 'AUTH-030', only: 'AUTH-030*' },
   'auth-window-ignored': { requirement: 'AUTH-031', only: 'AUTH-031*' },
   'unbounded-queue': { requirement: 'DELIV-032', only: 'DELIV-032*' },
+  'members-act-as-admins': { requirement: 'GROUP-011', only: 'GROUP-*' },
+  'group-add-reveals-consent': { requirement: 'GROUP-021', only: 'GROUP-*' },
+  'third-party-adds-directly': { requirement: 'GROUP-020', only: 'GROUP-*' },
+  'accept-non-member-send': { requirement: 'GROUP-042', only: 'GROUP-*' },
+  'deliver-to-removed': { requirement: 'GROUP-043', only: 'GROUP-*' },
+  'fan-out-first-device-only': { requirement: 'GROUP-041', only: 'GROUP-*' },
+  'unlimited-group-additions': { requirement: 'GROUP-033', only: 'GROUP-033*' },
+  'accept-non-sender-key': { requirement: 'GROUP-045', only: 'GROUP-*' },
+  'group-changes-to-actor-only': { requirement: 'GROUP-013', only: 'GROUP-*' },
+  'skip-group-version-check': { requirement: 'GROUP-044', only: 'GROUP-*' },
+  'no-group-size-limit': { requirement: 'GROUP-031', only: 'GROUP-031*' },
+  'decline-reveals': { requirement: 'GROUP-022', only: 'GROUP-*' },
+  'distribution-to-non-members': { requirement: 'GROUP-046', only: 'GROUP-*' },
+  'partners-never-claim': { requirement: 'GROUP-047', only: 'GROUP-*' },
+  'no-admin-heir': { requirement: 'GROUP-015', only: 'GROUP-*' },
 };
 
 interface VariantRun {

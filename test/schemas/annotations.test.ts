@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import { ERROR_CODES, ERROR_CODE_LIST } from '../../schemas/errors.ts';
 import type { ErrorCode } from '../../schemas/errors.ts';
+import type { DirectSendVariant } from '../../schemas/frames/messages.ts';
 import { SCHEMA_LIMITS, base64UrlLength } from '../../schemas/limits.ts';
 import {
   ATTACHMENT_POINTER_EXAMPLE,
@@ -195,8 +196,8 @@ describe('schema annotations', () => {
     });
 
     it('rejects a message to more than 64 devices', () => {
-      const send = FRAME_EXAMPLES['message.send'];
-      const item = send.messages[0];
+      const send = FRAME_EXAMPLES['message.send'] as DirectSendVariant;
+      const item = send.messages[0]!;
       const messages = Array.from({ length: 65 }, (_, i) => ({ ...item, deviceId: i + 1 }));
       expect(accepts('MessageSendFrame', { ...send, messages })).to.equal(false);
     });
@@ -344,10 +345,11 @@ describe('SCHEMA_LIMITS', () => {
   }
 
   it('matches the ceilings annotated in the schemas', () => {
-    const body = at('MessageSendFrame', 'properties', 'messages', 'items', 'properties', 'body');
+    const direct = ['definitions', 'DirectSendVariant', 'properties'];
+    const body = at('MessageSendFrame', ...direct, 'messages', 'items', 'properties', 'body');
     expect(body.maxLength).to.equal(base64UrlLength(SCHEMA_LIMITS.maxCiphertextBytes));
     expect(at('MessageFrame', 'properties', 'body').maxLength).to.equal(body.maxLength);
-    expect(at('MessageSendFrame', 'properties', 'messages').maxItems).to.equal(
+    expect(at('MessageSendFrame', ...direct, 'messages').maxItems).to.equal(
       SCHEMA_LIMITS.maxDevicesPerMessage,
     );
     expect(at('KeysBundleFrame', 'properties', 'devices').maxItems).to.equal(

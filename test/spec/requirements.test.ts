@@ -19,7 +19,7 @@ import {
 } from '../../conformance/spec-model/prose.ts';
 
 const SPEC = 'spec';
-const ID = /^(PROTO|AUTH|KEYS|ENC|ATT|CONSENT|DELIV)-\d{3}$/;
+const ID = /^(PROTO|AUTH|KEYS|ENC|ATT|CONSENT|DELIV|GROUP)-\d{3}$/;
 
 describe('the requirement catalogue of spec/requirements.yaml', () => {
   const catalogue = loadCatalogue(SPEC);
@@ -90,7 +90,7 @@ describe('the normative prose of spec/*.md', () => {
   it('covers every requirement area', () => {
     const areas = new Set(prose.requirements.map((r) => r.id.split('-')[0]));
     expect([...areas].sort()).to.deep.equal(
-      ['ATT', 'AUTH', 'CONSENT', 'DELIV', 'ENC', 'KEYS', 'PROTO'].sort(),
+      ['ATT', 'AUTH', 'CONSENT', 'DELIV', 'ENC', 'GROUP', 'KEYS', 'PROTO'].sort(),
     );
   });
 

@@ -1,5 +1,5 @@
 // PROTO-023 of spec/framing.md#version-negotiation: every capability `welcome` lists is exercised
-// and must work; v1 defines `attachments` and `consent`, nothing else.
+// and must work; v1 defines `attachments`, `consent` and `groups`, nothing else.
 import { randomBytes } from 'node:crypto';
 import { isType, that } from '../../assert/match.ts';
 import { must, mustMatch } from '../../assert/must.ts';
@@ -34,6 +34,15 @@ const EXERCISES: Record<string, (world: World, alice: TestUser) => Promise<void>
       isType('consent.state'),
     );
   },
+  async groups(_world, alice) {
+    const created = await alice.peer.request('group.create');
+    mustMatch('PROTO-023', created, isType('group.state'));
+    mustMatch(
+      'PROTO-023',
+      await alice.peer.request('group.get', { group: created.group }),
+      isType('group.state'),
+    );
+  },
 };
 
 export const capabilityCases = [
@@ -45,7 +54,7 @@ export const capabilityCases = [
     quote:
       'The provider MUST NOT list in `welcome.capabilities` a capability it does not implement.',
     sends:
-      'alice: per listed capability, attachments: slot, upload, download; consent: consent.get, consent.set',
+      'alice: per listed capability, attachments: slot, upload, download; consent: consent.get, consent.set; groups: group.create, group.get',
     timeoutMs: 8000,
     async run({ target, world }) {
       const unknown = target.capabilities.filter((c) => !(c in EXERCISES));

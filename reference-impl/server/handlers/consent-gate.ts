@@ -21,18 +21,22 @@ export function gateRecipient(
   ctx: ProviderContext,
   session: Session,
   address: string,
+  options: { readonly coMembers?: boolean } = {},
 ): AccountRecord {
   const account = ctx.store.getAccount(address);
   let ok = account !== undefined;
   if (account && session.origin.thirdParty) {
-    // Third-party sessions reach first-party users who opted in for their platform only.
+    // Third-party sessions reach first-party users who opted in for their platform only, and
+    // partner users only as members of one group, to claim keys for sender-key distribution
+    // (GROUP-047).
     ok =
-      account.kind === 'local' &&
-      (ctx.faults.has('ignore-consent') || interopAllows(account, session.origin.platform));
-  } else if (account && account.kind === 'partner') {
-    // First-party users reach partner users that connected here; partner users never reach each other.
-    ok = !session.origin.thirdParty;
+      account.kind === 'local'
+        ? ctx.faults.has('ignore-consent') || interopAllows(account, session.origin.platform)
+        : options.coMembers === true &&
+          !ctx.faults.has('partners-never-claim') && // fault injection: breaks GROUP-047
+          ctx.store.shareGroup(session.address, address);
   }
+  // First-party users reach every account: their own platform's, and partner users that connected here.
   if (!ok && account && ctx.faults.has('timing-oracle'))
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50); // fault: breaks CONSENT-007
   if (!ok)

@@ -2,6 +2,7 @@
  * Consent handlers: interop settings (off by default), message requests, blocks and reports
  * (spec/consent.md CONSENT-001..004, 014..016, 019..023, 028..031; DMA Art. 7(7)).
  */
+import { respondInvitation } from './groups.ts';
 import type {
   BlockSetFrame,
   ConsentSetFrame,
@@ -43,6 +44,7 @@ function list(ctx: ProviderContext, conn: ConnectionHandle): HandlerResult {
         from: c.sender,
         origin: { platform: c.platform, thirdParty: true },
         firstSeen: c.firstSeen,
+        ...(c.group !== undefined ? { group: c.group } : {}),
       })),
     },
   };
@@ -52,8 +54,9 @@ function respond(
   ctx: ProviderContext,
   conn: ConnectionHandle,
   f: RequestRespondFrame,
-): HandlerResult {
+): HandlerResult | Promise<HandlerResult> {
   const address = firstParty(conn);
+  if (f.group !== undefined) return respondInvitation(ctx, conn, { ...f, group: f.group }); // GROUP-020
   ctx.store.respondRequest(address, f.from, f.action, ctx.now()); // CONSENT-015/016
   return { reply: { type: 'request.responded', from: f.from, action: f.action } };
 }

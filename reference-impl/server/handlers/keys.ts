@@ -149,7 +149,7 @@ const kyberOut = (k: StoredSignedKey): KyberPreKey => ({
 function claim(ctx: ProviderContext, conn: ConnectionHandle, f: KeysClaimFrame): HandlerResult {
   const session = conn.session!;
   const { rates } = ctx.limits;
-  gateRecipient(ctx, session, f.address); // CONSENT-005/006/008/009: before any prekey is touched
+  gateRecipient(ctx, session, f.address, { coMembers: true }); // CONSENT-005/006/008/009, GROUP-047: before any prekey is touched
   const checks = [[`claim:${session.address}`, rates.claimPerAccount] as const];
   if (session.origin.thirdParty)
     limitRate(ctx, [

@@ -4,7 +4,12 @@
  * spec/consent.md CONSENT-014..022 and 025/026).
  */
 import { randomUUID } from 'node:crypto';
-import type { MessageAckFrame, MessageSendFrame } from '../../../schemas/frames/messages.ts';
+import type {
+  DeviceCiphertext,
+  DirectSendVariant,
+  MessageAckFrame,
+  MessageSendFrame,
+} from '../../../schemas/frames/messages.ts';
 import { LegacyVersionError, parseCiphertext } from '../../crypto/index.ts';
 import { bytesEqual, sha256Hex } from '../codec.ts';
 import {
@@ -16,8 +21,10 @@ import {
   type Session,
 } from '../context.ts';
 import { seqOf } from '../delivery.ts';
+import type { DeviceRecord } from '../../store/types.ts';
 import { ProviderError } from '../errors.ts';
 import { gateRecipient, limitRate } from './consent-gate.ts';
+import { sendToGroup } from './group-messages.ts';
 
 /**
  * The `retryAfterMs` of a send refused at a full queue (DELIV-032): the queue drains when the
@@ -25,7 +32,7 @@ import { gateRecipient, limitRate } from './consent-gate.ts';
  */
 const QUEUE_FULL_RETRY_MS = 60_000;
 
-function requestHash(f: MessageSendFrame): string {
+function requestHash(f: DirectSendVariant): string {
   const messages = [...f.messages]
     .sort((a, b) => a.deviceId - b.deviceId)
     .map((m) => [m.deviceId, m.registrationId, m.type, m.body]);
@@ -43,8 +50,10 @@ function accepted(
 async function send(
   ctx: ProviderContext,
   conn: ConnectionHandle,
-  f: MessageSendFrame,
+  frame: MessageSendFrame,
 ): Promise<HandlerResult> {
+  if ('group' in frame) return sendToGroup(ctx, conn, frame); // spec/groups.md
+  const f = frame;
   const session = conn.session!;
   const hash = requestHash(f);
   // Idempotency (DELIV-012/014) comes first: a retry of a stored send is answered as such, or as
@@ -122,7 +131,7 @@ async function send(
 function checkSend(
   ctx: ProviderContext,
   session: Session,
-  f: MessageSendFrame,
+  f: DirectSendVariant,
 ): { recipient: ReturnType<typeof gateRecipient>; thirdParty: boolean } {
   // Recipient and consent before anything recipient-dependent (CONSENT-005..008).
   const recipient = gateRecipient(ctx, session, f.to);
@@ -157,16 +166,30 @@ function checkSend(
         pointer: `/messages/${i}/body`,
       });
   });
-  // Device list (DELIV-001..003).
-  const devices = ctx.store.listDevices(f.to);
+  checkDevices(ctx, ctx.store.listDevices(f.to), f.messages, '/messages'); // DELIV-001..003
+  checkCiphertexts(ctx, session, f.messages, bodies, '/messages');
+  return { recipient, thirdParty };
+}
+
+/**
+ * The device list (DELIV-001..003): `messages` address each of `devices` once, with its current
+ * registration id, and no other; `pointer` is the array's. Also for a group send's distribution
+ * ciphertexts, per member (GROUP-046).
+ */
+export function checkDevices(
+  ctx: ProviderContext,
+  devices: readonly DeviceRecord[],
+  messages: readonly DeviceCiphertext[],
+  pointer: string,
+): void {
   const byId = new Map(devices.map((d) => [d.deviceId, d]));
   const named = new Set<number>();
   const extra: number[] = [];
   const stale: number[] = [];
-  f.messages.forEach((m, i) => {
+  messages.forEach((m, i) => {
     if (named.has(m.deviceId))
       throw new ProviderError('SCHEMA_VIOLATION', 'a device is addressed twice', {
-        pointer: `/messages/${i}/deviceId`,
+        pointer: `${pointer}/${i}/deviceId`,
       });
     named.add(m.deviceId);
     const d = byId.get(m.deviceId);
@@ -180,17 +203,30 @@ function checkSend(
       'DEVICE_MISMATCH',
       'the ciphertexts do not match the recipient’s devices',
       {
+        ...(pointer === '/messages' ? {} : { pointer }),
         details: { missing: missing.sort(asc), extra: extra.sort(asc), stale: stale.sort(asc) },
       },
     );
   }
-  // Ciphertext structure (ENC-034/035/057).
+}
+
+/**
+ * Ciphertext structure (ENC-034/035/057) of 1:1 bodies, for `message.send` to a recipient and for
+ * the distribution ciphertexts of a group send (GROUP-046); `pointer` is the array's.
+ */
+export function checkCiphertexts(
+  ctx: ProviderContext,
+  session: Session,
+  messages: readonly DeviceCiphertext[],
+  bodies: readonly Uint8Array[],
+  pointer: string,
+): void {
   // The sender device's identity key, read only when a prekey body needs it (ENC-035).
   let senderKey: Uint8Array | undefined;
   const senderIdentity = (): Uint8Array =>
     (senderKey ??=
       ctx.store.getDevice(session.address, session.deviceId)?.identityKey ?? new Uint8Array(0));
-  f.messages.forEach((m, i) => {
+  messages.forEach((m, i) => {
     let parsed;
     try {
       parsed = parseCiphertext(m.type, bodies[i]!);
@@ -204,13 +240,13 @@ function checkSend(
         throw new ProviderError(
           'LEGACY_SIGNAL_VERSION',
           `the body is an X3DH (version 3) Signal ${m.type} message; PQXDH (version 4) is required`,
-          { pointer: `/messages/${i}/body` },
+          { pointer: `${pointer}/${i}/body` },
         );
       throw new ProviderError(
         'NOT_SIGNAL_CIPHERTEXT',
         `the body is not a Signal ${m.type} message`,
         {
-          pointer: `/messages/${i}/body`,
+          pointer: `${pointer}/${i}/body`,
         },
       );
     }
@@ -223,11 +259,10 @@ function checkSend(
         'NOT_SIGNAL_CIPHERTEXT',
         'the prekey message carries another identity key',
         {
-          pointer: `/messages/${i}/body`,
+          pointer: `${pointer}/${i}/body`,
         },
       );
   });
-  return { recipient, thirdParty };
 }
 
 /** The session version of X3DH, refused with its own code so that its sender learns why (ENC-057). */

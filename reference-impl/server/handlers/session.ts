@@ -38,7 +38,7 @@ function hello(ctx: ProviderContext, conn: ConnectionHandle, f: HelloFrame): Han
       challenge: toB64(conn.challenge.bytes),
       limits: ctx.limits.advertised,
       // PROTO-022/023: both mandatory; `kyber` is not implemented and not claimed (KEYS-015).
-      capabilities: ['attachments', 'consent'],
+      capabilities: ['attachments', 'consent', 'groups'],
       mediaTypes: MEDIA_TYPES,
       serverTime: ctx.now(),
     },

@@ -62,6 +62,7 @@ export function toContact(r: Row): ContactRecord {
     platform: r.platform as string,
     state: r.state as ContactRecord['state'],
     firstSeen: r.first_seen as number,
+    ...(typeof r.group_id === 'string' ? { group: r.group_id } : {}),
   };
 }
 

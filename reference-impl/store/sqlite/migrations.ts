@@ -198,6 +198,35 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX dropped_totals_by_expiry ON dropped_totals (expires_at);
     `,
   },
+  {
+    // spec/groups.md: provider-hosted groups. The provider keeps membership, roles and a version,
+    // never a name or avatar (those travel encrypted as group content). Group messages and
+    // membership changes are queued deliveries like 1:1 messages, so that acks, expiry, blocks and
+    // device removal treat them alike; a group message carries its group and, for the devices the
+    // sender distributed its sender key to, the 1:1 ciphertext to open first.
+    version: 7,
+    name: 'provider-hosted groups',
+    sql: `
+      CREATE TABLE groups (
+        group_id TEXT PRIMARY KEY, version INTEGER NOT NULL, created_at INTEGER NOT NULL,
+        next_ord INTEGER NOT NULL DEFAULT 1
+      ) WITHOUT ROWID;
+      CREATE TABLE group_members (
+        group_id TEXT NOT NULL REFERENCES groups (group_id) ON DELETE CASCADE,
+        address TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+        status TEXT NOT NULL CHECK (status IN ('member', 'invited', 'declined')),
+        third_party INTEGER NOT NULL,
+        added_by TEXT NOT NULL, added_by_platform TEXT NOT NULL,
+        since INTEGER NOT NULL, ord INTEGER NOT NULL,
+        PRIMARY KEY (group_id, address)
+      ) WITHOUT ROWID;
+      CREATE INDEX group_members_by_address ON group_members (address, status, group_id);
+      ALTER TABLE deliveries ADD COLUMN group_id TEXT;
+      ALTER TABLE deliveries ADD COLUMN distribution_type TEXT;
+      ALTER TABLE deliveries ADD COLUMN distribution_body TEXT;
+    `,
+  },
 ];
 
 /**

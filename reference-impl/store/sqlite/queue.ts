@@ -180,7 +180,7 @@ export class SqliteQueue extends SqliteAccounts {
   ): QueuedDelivery[] {
     return this.all(
       `SELECT seq, message_id, type, body, sender, sender_device, origin_platform, third_party,
-              server_ts
+              server_ts, group_id, distribution_type, distribution_body
        FROM deliveries
        WHERE recipient = ? AND device_id = ? AND seq > ? AND expires_at > ?
        ORDER BY seq`,
@@ -197,6 +197,15 @@ export class SqliteQueue extends SqliteAccounts {
       type: r.type as QueuedDelivery['type'],
       body: r.body as string,
       serverTimestamp: r.server_ts as number,
+      ...(r.group_id === null ? {} : { group: r.group_id as string }),
+      ...(r.distribution_type === null
+        ? {}
+        : {
+            distribution: {
+              type: r.distribution_type as 'prekey' | 'whisper',
+              body: r.distribution_body as string,
+            },
+          }),
     }));
   }
 

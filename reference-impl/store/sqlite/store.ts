@@ -19,7 +19,7 @@ import type {
 } from '../types.ts';
 import { allowed, toContact, toSlot } from './base.ts';
 import { migrate } from './migrations.ts';
-import { SqliteQueue } from './queue.ts';
+import { SqliteGroups } from './groups.ts';
 
 /** SQLite's page cache per connection: the queue's indexes stay in memory under load. */
 export const PAGE_CACHE_KIB = 64 * 1024;
@@ -43,7 +43,7 @@ export function openSqliteStore(
   return new SqliteStore(db, onBackgroundError);
 }
 
-export class SqliteStore extends SqliteQueue implements ProviderStore {
+export class SqliteStore extends SqliteGroups implements ProviderStore {
   setConsent(address: string, settings: InteropSettings): void {
     this.tx(() => {
       this.run(
@@ -74,6 +74,21 @@ export class SqliteStore extends SqliteQueue implements ProviderStore {
       for (const r of known)
         if (!allowed(settings, r.p as string))
           this.run('DELETE FROM contacts WHERE recipient = ? AND platform = ?', address, r.p);
+      // Group invitations are message requests too (GROUP-020): those of platforms no longer
+      // allowed end as a decline would, unseen by the other members.
+      const inviting = this.all(
+        `SELECT DISTINCT added_by_platform AS p FROM group_members
+         WHERE address = ? AND status = 'invited'`,
+        address,
+      );
+      for (const r of inviting)
+        if (!allowed(settings, r.p as string))
+          this.run(
+            `UPDATE group_members SET status = 'declined'
+             WHERE address = ? AND status = 'invited' AND added_by_platform = ?`,
+            address,
+            r.p,
+          );
     });
   }
 
@@ -87,9 +102,19 @@ export class SqliteStore extends SqliteQueue implements ProviderStore {
   }
 
   listRequests(recipient: string): ContactRecord[] {
+    // First contacts and group invitations alike (GROUP-020), but never an invitation from an
+    // address the user blocked.
     return this.all(
-      `SELECT * FROM contacts WHERE recipient = ? AND state = 'pending'
+      `SELECT recipient, sender, platform, state, first_seen, NULL AS group_id
+         FROM contacts WHERE recipient = ? AND state = 'pending'
+       UNION ALL
+       SELECT gm.address, gm.added_by, gm.added_by_platform, 'pending', gm.since, gm.group_id
+         FROM group_members gm
+         WHERE gm.address = ? AND gm.status = 'invited'
+           AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.address = gm.address
+                           AND b.blocked = gm.added_by)
        ORDER BY first_seen, sender LIMIT 1000`,
+      recipient,
       recipient,
     ).map(toContact);
   }

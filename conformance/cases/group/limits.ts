@@ -1,0 +1,107 @@
+// GROUP cases of spec/groups.md#limits: the advertised group size and its refusal, and the rate
+// limits on group creation and on additions by third-party users.
+import { hasMembers, isError, that, type Frame } from '../../assert/match.ts';
+import { must, mustMatch } from '../../assert/must.ts';
+import { defineCase } from '../../runner/case.ts';
+import { createGroup, registerAccounts } from '../../transport/groups.ts';
+
+/** Most requests a rate-limit case sends before it decides the target has no limit. */
+const MAX_ATTEMPTS = 200;
+
+/**
+ * Frames of 1 024 addresses (20 480 additions) within which a limit that counts addresses must
+ * refuse; a limit on writing frames in general (PROTO-050) counts 20 frames only.
+ */
+const MAX_ADDITION_FRAMES = 20;
+
+export const groupLimitCases = [
+  defineCase({
+    id: 'GROUP-031-group-full',
+    title:
+      'alice fills a group to limits.maxGroupMembers; one more address is refused with GROUP_FULL and the group stays as it was',
+    requirements: ['GROUP-031', 'GROUP-030', 'GROUP-010'],
+    level: 'MUST',
+    capabilities: ['groups'],
+    quote:
+      'The provider MUST refuse with `GROUP_FULL`, changing nothing, a `group.create` or `group.add` that would take a group’s members and invitations past `limits.maxGroupMembers`.',
+    sends:
+      'registers limits.maxGroupMembers accounts; alice: group.create with all but one slot’s worth, group.add of two more',
+    timeoutMs: 60_000,
+    // A thousand registrations load the target: other cases would miss their waits meanwhile.
+    exclusive: true,
+    async run({ world }) {
+      const alice = await world.firstParty('alice', { preKeys: 0 });
+      const max = alice.welcome.limits?.maxGroupMembers;
+      must(
+        'GROUP-030',
+        that(
+          Number.isInteger(max) && max >= 2,
+          'limits.maxGroupMembers advertised',
+          alice.welcome.limits,
+        ),
+      );
+      const filler = await registerAccounts(world, max);
+      // A thousand rows and pushes in one change: the wait of a registration, not of a ping.
+      const state = await createGroup(alice, filler.slice(0, max - 1), world.env.waitMs * 10);
+      mustMatch('GROUP-010', state, hasMembers('group.state', { version: 1 }));
+      must(
+        'GROUP-010',
+        that(state.members.length === max, `${max} members`, `${state.members.length} members`),
+      );
+      mustMatch(
+        'GROUP-031',
+        await alice.peer.request('group.add', { group: state.group, members: [filler[max - 1]] }),
+        isError('GROUP_FULL'),
+      );
+      const read = await alice.peer.request('group.get', { group: state.group });
+      mustMatch('GROUP-031', read, hasMembers('group.state', { version: 1 }));
+    },
+  }),
+  defineCase({
+    id: 'GROUP-032-creation-rate',
+    title: 'alice creating groups as fast as she can is refused with RATE_LIMITED at some point',
+    requirements: ['GROUP-032'],
+    level: 'SHOULD',
+    capabilities: ['groups'],
+    quote:
+      'The provider SHOULD limit the rate of `group.create` per account, refusing excess requests with `RATE_LIMITED`.',
+    sends: `alice: up to ${MAX_ATTEMPTS} group.create`,
+    timeoutMs: 20_000,
+    async run({ world }) {
+      const alice = await world.firstParty('alice', { preKeys: 0 });
+      let last: Frame = {};
+      for (let i = 0; i < MAX_ATTEMPTS; i++) {
+        last = await alice.peer.request('group.create');
+        if (last.type !== 'group.state') break;
+      }
+      mustMatch('GROUP-032', last, isError('RATE_LIMITED'));
+    },
+  }),
+  defineCase({
+    id: 'GROUP-033-addition-rate',
+    title:
+      'bob (partner) naming 1 024 addresses per group.add is refused with RATE_LIMITED within 20 frames',
+    requirements: ['GROUP-033'],
+    level: 'MUST',
+    capabilities: ['groups'],
+    quote:
+      'The provider MUST limit the rate of additions to groups by third-party users, counting each address named, per adding account and per partner platform, refusing excess requests with `RATE_LIMITED`.',
+    sends: `bob: group.create; up to ${MAX_ADDITION_FRAMES} group.add of 1 024 unknown addresses each`,
+    timeoutMs: 30_000,
+    async run({ world }) {
+      const bob = await world.thirdParty('bob', { preKeys: 0 });
+      const state = await createGroup(bob);
+      const base = world.rng.word(8);
+      let last: Frame = {};
+      for (let i = 0; i < MAX_ADDITION_FRAMES; i++) {
+        const members = Array.from(
+          { length: 1024 },
+          (_, j) => `n${base}.${i}.${j}@${world.target.domain}`,
+        );
+        last = await bob.peer.request('group.add', { group: state.group, members });
+        if (last.type === 'error' && last.code === 'RATE_LIMITED') break;
+      }
+      mustMatch('GROUP-033', last, isError('RATE_LIMITED'));
+    },
+  }),
+];

@@ -1,0 +1,165 @@
+// Shared steps of the GROUP cases (spec/groups.md): sender-key-shaped bodies, creating a group,
+// sending to it, a second device, and waiting for a group's pushes, so that cases compose them.
+import type { Frame } from '../assert/match.ts';
+import { show } from '../assert/match.ts';
+import type { Rng } from '../runner/rng.ts';
+import { HarnessError, TargetFault } from '../runner/signals.ts';
+import type { World } from './world.ts';
+import { TestUser } from './users.ts';
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  do {
+    out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+    n >>>= 7;
+  } while (n > 0);
+  return out;
+}
+
+/**
+ * A body shaped as libsignal's `SenderKeyMessage` (version byte 0x33; protobuf: 1 distribution id
+ * of 16 bytes, 2 chain id, 3 iteration, 4 ciphertext; 64-byte signature) with seeded filler. The
+ * provider cannot verify it (it holds no sender key), so its shape is all a provider case needs.
+ */
+export function senderKeyBody(rng: Rng, iteration = 0): string {
+  const bytes = (n: number): number[] => Array.from({ length: n }, () => rng.int(0, 255));
+  const ciphertext = bytes(48);
+  const proto = [
+    0x0a,
+    16,
+    ...bytes(16),
+    0x10,
+    ...varint(rng.int(0, 1_000_000)),
+    0x18,
+    ...varint(iteration),
+    0x22,
+    ...varint(ciphertext.length),
+    ...ciphertext,
+  ];
+  return Buffer.from([0x33, ...proto, ...bytes(64)]).toString('base64url');
+}
+
+/**
+ * `owner` creates a group with `members`; returns the `group.state` (a harness fault otherwise).
+ * `waitMs` for a large group: its creation writes a row and queues a push per member.
+ */
+export async function createGroup(
+  owner: TestUser,
+  members: readonly string[] = [],
+  waitMs?: number,
+): Promise<Frame> {
+  const state = await owner.peer.request(
+    'group.create',
+    members.length > 0 ? { members: [...members] } : {},
+    waitMs,
+  );
+  if (state.type !== 'group.state')
+    throw new TargetFault(undefined, 'group.state for a valid group.create', show(state));
+  return state;
+}
+
+/** `sender` sends a sender-key body to `group` at `version`; resolves the reply. */
+export function sendToGroup(
+  world: World,
+  sender: TestUser,
+  group: string,
+  version: number,
+  extra: Frame = {},
+): Promise<Frame> {
+  return sender.peer.request('message.send', {
+    group,
+    groupVersion: version,
+    idempotencyKey: `k.${world.rng.word(12)}`,
+    body: senderKeyBody(world.rng),
+    ...extra,
+  });
+}
+
+/** Adds and connects a second device of `owner` (first-party), past its `queue.empty`. */
+export async function secondDevice(world: World, owner: TestUser): Promise<TestUser> {
+  const registrationId = world.rng.int(1, 16380);
+  const added = await owner.peer.request('device.add', { registrationId });
+  if (added.type !== 'device.added')
+    throw new TargetFault(undefined, 'device.added for a second device', show(added));
+  const phone = new TestUser(
+    `${owner.label}-phone`,
+    owner.address,
+    added.deviceId as number,
+    registrationId,
+    world.env,
+    owner.identity,
+  );
+  await phone.connect();
+  const ok = await phone.authDevice();
+  if (ok.type !== 'auth.ok')
+    throw new TargetFault(undefined, 'auth.ok for an added device', show(ok));
+  phone.authOk = ok;
+  await phone.peer.next((f) => f.type === 'queue.empty');
+  return phone;
+}
+
+/** A `message` push of `group` on `user`'s connection, taken; a TargetSilence on `requirement` when none comes. */
+export function nextGroupMessage(
+  user: TestUser,
+  group: string,
+  requirement: string,
+): Promise<Frame> {
+  return user.peer.next(
+    (f) => f.type === 'message' && f.group === group,
+    undefined,
+    `a message of group ${group}`,
+    requirement,
+  );
+}
+
+/** The `group.changed` push of `group` at `version` on `user`'s connection. */
+export function nextGroupChange(
+  user: TestUser,
+  group: string,
+  version: number,
+  requirement: string,
+): Promise<Frame> {
+  return user.peer.next(
+    (f) => f.type === 'group.changed' && f.group === group && f.version === version,
+    undefined,
+    `group.changed of group ${group} at version ${version}`,
+    requirement,
+  );
+}
+
+/** A `message` push of `group` that arrived on `user`'s connection, left in place. */
+export function peekGroupMessage(user: TestUser, group: string): Frame | undefined {
+  return user.peer.peek((f) => f.type === 'message' && f.group === group);
+}
+
+/**
+ * Registers `count` first-party accounts on one connection (account.register, each with device 1,
+ * never connected): addresses a group can hold, cheaply.
+ */
+export async function registerAccounts(world: World, count: number): Promise<string[]> {
+  const registrar = world.device('filler');
+  await registrar.connect();
+  const pending: Promise<Frame>[] = [];
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = world.name(`m${i}`);
+    names.push(`${name}@${world.target.domain}`);
+    pending.push(
+      registrar.peer.request(
+        'account.register',
+        {
+          registrationToken: world.target.registrationToken,
+          name,
+          identityKey: registrar.identityKey,
+          registrationId: world.rng.int(1, 16380),
+        },
+        world.env.waitMs * 20,
+      ),
+    );
+  }
+  const replies = await Promise.all(pending);
+  const refused = replies.find((r) => r.type !== 'account.registered');
+  if (refused) throw new HarnessError(`a filler account was not registered: ${show(refused)}`);
+  registrar.peer.close();
+  return names;
+}

@@ -1,0 +1,301 @@
+/**
+ * The SQLite store's group layer: membership rows, versions, membership-change pushes and the
+ * fan-out of group messages to every device of every current member in one transaction
+ * (spec/groups.md GROUP-010..046).
+ */
+import { randomUUID } from 'node:crypto';
+import type {
+  AddressedDelivery,
+  GroupAcceptResult,
+  GroupChange,
+  GroupChangeBody,
+  GroupChangeResult,
+  GroupMemberRecord,
+  GroupRecord,
+  NewGroupMessage,
+  QueuedDelivery,
+  StoredOrigin,
+} from '../types.ts';
+import type { Row } from './base.ts';
+import { SqliteQueue } from './queue.ts';
+
+function toMember(r: Row): GroupMemberRecord {
+  return {
+    address: r.address as string,
+    role: r.role as GroupMemberRecord['role'],
+    status: r.status as GroupMemberRecord['status'],
+    thirdParty: r.third_party === 1,
+    addedBy: r.added_by as string,
+    addedByPlatform: r.added_by_platform as string,
+    since: r.since as number,
+  };
+}
+
+/** The SQL that queues one delivery of any type; `?`s in the column order below. */
+const PUT_DELIVERY = `INSERT INTO deliveries (message_id, sender, sender_device, origin_platform,
+    third_party, recipient, device_id, type, body, server_ts, expires_at, group_id,
+    distribution_type, distribution_body)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+export class SqliteGroups extends SqliteQueue {
+  getGroup(groupId: string): GroupRecord | undefined {
+    const g = this.get('SELECT * FROM groups WHERE group_id = ?', groupId);
+    if (!g) return undefined;
+    const members = this.all(
+      'SELECT * FROM group_members WHERE group_id = ? ORDER BY ord',
+      groupId,
+    ).map(toMember);
+    return {
+      groupId,
+      version: g.version as number,
+      createdAt: g.created_at as number,
+      members,
+    };
+  }
+
+  writeGroupChange(c: GroupChange): GroupChangeResult {
+    return this.queueTx(() => {
+      if (c.create)
+        this.run(
+          'INSERT INTO groups (group_id, version, created_at) VALUES (?, 0, ?)',
+          c.groupId,
+          c.now,
+        );
+      const before = this.getGroup(c.groupId);
+      if (!before) throw new Error(`no group ${c.groupId}`);
+      if (c.expectedVersion !== undefined && before.version !== c.expectedVersion)
+        throw new Error(`group ${c.groupId} moved on to version ${before.version}`);
+      const was = new Set(
+        before.members.filter((m) => m.status === 'member').map((m) => m.address),
+      );
+      for (const address of c.drop)
+        this.run(
+          'DELETE FROM group_members WHERE group_id = ? AND address = ?',
+          c.groupId,
+          address,
+        );
+      for (const m of c.put) {
+        // A row keeps its place in the order when it is rewritten (a role change, a join).
+        const updated = this.run(
+          `UPDATE group_members SET role = ?, status = ?, third_party = ?, added_by = ?,
+             added_by_platform = ?, since = ? WHERE group_id = ? AND address = ?`,
+          m.role,
+          m.status,
+          m.thirdParty ? 1 : 0,
+          m.addedBy,
+          m.addedByPlatform,
+          m.since,
+          c.groupId,
+          m.address,
+        );
+        if (updated === 0) {
+          const ord = this.get(
+            'UPDATE groups SET next_ord = next_ord + 1 WHERE group_id = ? RETURNING next_ord - 1 AS ord',
+            c.groupId,
+          )!.ord as number;
+          this.run(
+            'INSERT INTO group_members VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            c.groupId,
+            m.address,
+            m.role,
+            m.status,
+            m.thirdParty ? 1 : 0,
+            m.addedBy,
+            m.addedByPlatform,
+            m.since,
+            ord,
+          );
+        }
+      }
+      const remaining = this.get(
+        "SELECT COUNT(*) AS n FROM group_members WHERE group_id = ? AND status = 'member'",
+        c.groupId,
+      )!.n as number;
+      if (c.silent) return { group: this.getGroup(c.groupId), queued: [] };
+      const version = before.version + 1;
+      this.run('UPDATE groups SET version = ? WHERE group_id = ?', version, c.groupId);
+      const after = this.getGroup(c.groupId)!;
+      for (const m of after.members) if (m.status === 'member') was.add(m.address);
+      const body: GroupChangeBody = {
+        group: c.groupId,
+        version,
+        by: c.actor,
+        action: c.action,
+        members: c.named,
+        ...(c.role ? { role: c.role } : {}),
+      };
+      const queued = this.queueToDevices(
+        [...was],
+        {
+          messageId: randomUUID(),
+          sender: c.actor,
+          senderDevice: c.actorDevice,
+          origin: c.origin,
+          type: 'group.changed',
+          body: JSON.stringify(body),
+          serverTimestamp: c.now,
+          group: c.groupId,
+        },
+        c.expiresAt,
+      );
+      if (remaining === 0) {
+        // The last member left: nothing is kept of the group but the pushes already queued.
+        this.run('DELETE FROM groups WHERE group_id = ?', c.groupId);
+        return { group: undefined, queued };
+      }
+      return { group: after, queued };
+    });
+  }
+
+  /**
+   * Queues one item for every device of `addresses`, in address then device order, but the
+   * sender's own device (it learns of its change from the reply).
+   */
+  private queueToDevices(
+    addresses: readonly string[],
+    item: Omit<QueuedDelivery, 'seq'>,
+    expiresAt: number,
+  ): AddressedDelivery[] {
+    const put = this.statement(PUT_DELIVERY);
+    const devices = this.statement(
+      'SELECT device_id FROM devices WHERE address = ? ORDER BY device_id',
+    );
+    const out: AddressedDelivery[] = [];
+    for (const address of addresses)
+      for (const d of devices.all(address) as Row[]) {
+        const deviceId = d.device_id as number;
+        if (address === item.sender && deviceId === item.senderDevice) continue;
+        const seq = Number(
+          put.run(
+            item.messageId,
+            item.sender,
+            item.senderDevice,
+            item.origin.platform,
+            item.origin.thirdParty ? 1 : 0,
+            address,
+            deviceId,
+            item.type,
+            item.body,
+            item.serverTimestamp,
+            expiresAt,
+            item.group ?? null,
+            null,
+            null,
+          ).lastInsertRowid,
+        );
+        out.push({ address, deviceId, delivery: { ...item, seq } });
+      }
+    return out;
+  }
+
+  acceptGroupMessage(m: NewGroupMessage): GroupAcceptResult {
+    return this.queueTx(() => {
+      const fresh = this.run(
+        'INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+        m.sender,
+        m.senderDevice,
+        m.idempotencyKey,
+        m.requestHash,
+        m.messageId,
+        m.serverTimestamp,
+      );
+      if (fresh === 0) {
+        const earlier = this.findIdempotent(m.sender, m.senderDevice, m.idempotencyKey)!;
+        return {
+          messageId: earlier.messageId,
+          serverTimestamp: earlier.serverTimestamp,
+          duplicate: true,
+          conflict: earlier.requestHash !== m.requestHash,
+          queued: [],
+        };
+      }
+      // Membership is read in the transaction that queues: a removal committed before this send
+      // leaves the removed member out, whatever the sender believed (GROUP-043).
+      const targets = this.statement(
+        `SELECT gm.address AS address, d.device_id AS device_id
+         FROM group_members gm JOIN devices d ON d.address = gm.address
+         JOIN accounts a ON a.address = gm.address
+         WHERE gm.group_id = ? AND gm.status = 'member'
+           AND NOT (gm.address = ? AND d.device_id = ?)
+           AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.address = gm.address AND b.blocked = ?)
+           AND (? = 0 OR a.kind = 'partner' OR (a.interop_enabled = 1 AND (
+             a.interop_platforms = '"all"'
+             OR EXISTS (SELECT 1 FROM json_each(a.interop_platforms) WHERE value = ?))))
+         ORDER BY gm.ord, d.device_id`,
+      ).all(
+        m.groupId,
+        m.sender,
+        m.senderDevice,
+        m.sender,
+        m.origin.thirdParty ? 1 : 0,
+        m.origin.platform,
+      ) as Row[];
+      const put = this.statement(PUT_DELIVERY);
+      const origin: StoredOrigin = m.origin;
+      const queued: AddressedDelivery[] = targets.map((t) => {
+        const address = t.address as string;
+        const deviceId = t.device_id as number;
+        const dist = m.distribution.get(address)?.get(deviceId);
+        const seq = Number(
+          put.run(
+            m.messageId,
+            m.sender,
+            m.senderDevice,
+            origin.platform,
+            origin.thirdParty ? 1 : 0,
+            address,
+            deviceId,
+            'senderkey',
+            m.body,
+            m.serverTimestamp,
+            m.expiresAt,
+            m.groupId,
+            dist?.type ?? null,
+            dist?.body ?? null,
+          ).lastInsertRowid,
+        );
+        return {
+          address,
+          deviceId,
+          delivery: {
+            seq,
+            messageId: m.messageId,
+            sender: m.sender,
+            senderDevice: m.senderDevice,
+            origin,
+            type: 'senderkey',
+            body: m.body,
+            serverTimestamp: m.serverTimestamp,
+            group: m.groupId,
+            ...(dist ? { distribution: { type: dist.type, body: dist.body } } : {}),
+          },
+        };
+      });
+      return {
+        messageId: m.messageId,
+        serverTimestamp: m.serverTimestamp,
+        duplicate: false,
+        conflict: false,
+        queued,
+      };
+    });
+  }
+
+  shareGroup(a: string, b: string): boolean {
+    return !!this.get(
+      `SELECT 1 FROM group_members x JOIN group_members y ON y.group_id = x.group_id
+       WHERE x.address = ? AND x.status = 'member' AND y.address = ? AND y.status = 'member'
+       LIMIT 1`,
+      a,
+      b,
+    );
+  }
+
+  groupHasThirdParty(groupId: string): boolean {
+    return !!this.get(
+      `SELECT 1 FROM group_members WHERE group_id = ? AND status = 'member' AND third_party = 1
+       LIMIT 1`,
+      groupId,
+    );
+  }
+}

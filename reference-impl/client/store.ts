@@ -8,10 +8,12 @@ import {
   type PreKeyRecord,
   type ProtocolAddress,
   type ProtocolStores,
+  type SenderKeyRecord,
+  type SenderKeyStore,
   type SessionRecord,
   type SignedPreKeyRecord,
 } from '../crypto/index.ts';
-import type { DeviceCiphertext } from '../../schemas/frames/index.ts';
+import type { DeviceCiphertext, GroupMember } from '../../schemas/frames/index.ts';
 import { ParleyError } from './errors.ts';
 
 /** How the account authenticates: device proof (first-party) or partner token plus device proof. */
@@ -44,6 +46,27 @@ export interface PendingSend {
   createdAt: number;
 }
 
+/**
+ * A group this device is a member of, as the SDK last learnt it from `group.state` and
+ * `group.changed` (spec/groups.md), with the state of its own sender key for the group
+ * (spec/crypto.md "Sender keys").
+ */
+export interface GroupRecord {
+  group: string;
+  version: number;
+  /** Members and invitations, in the provider's order. */
+  members: GroupMember[];
+  /** The distribution id (a UUID) of this device's sender key for the group. */
+  distributionId: string;
+  /**
+   * A member left or was removed since the current sender key was made: the next send creates a
+   * new one first (ENC-089).
+   */
+  rotate: boolean;
+  /** The devices ("name.deviceId") that hold the current sender key, from a distribution we sent. */
+  distributed: string[];
+}
+
 /** Numbered key ids the SDK hands out, never reused (KEYS-008). */
 export type CounterName = 'nextPreKeyId' | 'nextSignedPreKeyId' | 'nextKyberPreKeyId';
 
@@ -51,7 +74,7 @@ export type CounterName = 'nextPreKeyId' | 'nextSignedPreKeyId' | 'nextKyberPreK
  * Everything a client persists. The four crypto stores keep libsignal's contract: a session
  * record is stored only after a successful operation. Every method may throw on storage failure.
  */
-export interface ClientStore extends ProtocolStores {
+export interface ClientStore extends ProtocolStores, SenderKeyStore {
   /** The device's identity; undefined before the first registration. */
   getLocalIdentity(): Promise<LocalIdentity | undefined>;
   setLocalIdentity(identity: LocalIdentity): Promise<void>;
@@ -93,6 +116,13 @@ export interface ClientStore extends ProtocolStores {
   /** Pending sends, oldest first. */
   listPendingSends(): Promise<PendingSend[]>;
 
+  /** The groups this device is a member of (spec/groups.md). */
+  getGroup(group: string): Promise<GroupRecord | undefined>;
+  saveGroup(record: GroupRecord): Promise<void>;
+  /** Forgets a group the device left or was removed from; its sender keys stay until pruned. */
+  deleteGroup(group: string): Promise<void>;
+  listGroups(): Promise<GroupRecord[]>;
+
   /** Senders whose message request is not yet accepted (CONSENT-017). */
   isRequestSender(address: string): Promise<boolean>;
   setRequestSender(address: string, pending: boolean): Promise<void>;
@@ -133,6 +163,8 @@ export class MemoryClientStore implements ClientStore {
   private readonly pending = new Map<string, PendingSend>();
   private readonly requestSenders = new Set<string>();
   private readonly inbound = new Map<string, string>();
+  private readonly senderKeys = new Map<string, SenderKeyRecord>();
+  private readonly groups = new Map<string, GroupRecord>();
 
   async getLocalIdentity(): Promise<LocalIdentity | undefined> {
     return this.identity;
@@ -277,6 +309,32 @@ export class MemoryClientStore implements ClientStore {
     return [...this.pending.values()]
       .map((p) => structuredClone(p))
       .sort((a, b) => a.createdAt - b.createdAt);
+  }
+  async loadSenderKey(
+    sender: ProtocolAddress,
+    distributionId: string,
+  ): Promise<SenderKeyRecord | undefined> {
+    return this.senderKeys.get(`${sessionKey(sender)}/${distributionId}`);
+  }
+  async storeSenderKey(
+    sender: ProtocolAddress,
+    distributionId: string,
+    record: SenderKeyRecord,
+  ): Promise<void> {
+    this.senderKeys.set(`${sessionKey(sender)}/${distributionId}`, record);
+  }
+  async getGroup(group: string): Promise<GroupRecord | undefined> {
+    const record = this.groups.get(group);
+    return record === undefined ? undefined : structuredClone(record);
+  }
+  async saveGroup(record: GroupRecord): Promise<void> {
+    this.groups.set(record.group, structuredClone(record));
+  }
+  async deleteGroup(group: string): Promise<void> {
+    this.groups.delete(group);
+  }
+  async listGroups(): Promise<GroupRecord[]> {
+    return [...this.groups.values()].map((g) => structuredClone(g));
   }
   async isRequestSender(address: string): Promise<boolean> {
     return this.requestSenders.has(address);

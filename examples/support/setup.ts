@@ -46,6 +46,11 @@ export interface ExampleSetup {
   readonly url: string;
   readonly registrationToken: string;
   readonly partnerKey: PartnerKey;
+  /**
+   * A second partner platform's key (talk.example in-process; `--second-partner-key` against a
+   * running provider), for a group with users of two partner platforms; undefined when not given.
+   */
+  readonly secondPartnerKey: PartnerKey | undefined;
   /** Appended to account names against a long-running provider, which keeps earlier accounts. */
   readonly suffix: string;
   /** A client with its own SQLite store; `partner` makes it a user of the partner platform. */
@@ -68,6 +73,7 @@ export async function setUpExample(
       server: { type: 'string' },
       'registration-token': { type: 'string' },
       'partner-key': { type: 'string' },
+      'second-partner-key': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -78,25 +84,32 @@ export async function setUpExample(
   let url: string;
   let registrationToken: string;
   let partnerKey: PartnerKey;
+  let secondPartnerKey: PartnerKey | undefined;
   let stopProvider: (() => Promise<void>) | undefined;
   let suffix = '';
   const dir = mkdtempSync(join(tmpdir(), `${clientName}-`));
   if (values.server === undefined) {
     const generated = await generatePartnerKey('chat.example');
+    const second = await generatePartnerKey('talk.example');
     partnerKey = generated.key;
+    secondPartnerKey = second.key;
     registrationToken = randomBytes(12).toString('base64url');
     const provider = await startProvider({
       port: 0,
       dbPath: join(dir, 'provider.db'),
       domain: 'wa.example',
       registrationTokens: [registrationToken],
-      partners: [{ ...generated.publicJwk, domain: partnerKey.domain, kid: partnerKey.kid }],
+      partners: [
+        { ...generated.publicJwk, domain: partnerKey.domain, kid: partnerKey.kid },
+        { ...second.publicJwk, domain: second.key.domain, kid: second.key.kid },
+      ],
       logger: silentLogger,
     });
     url = provider.wsUrl;
     stopProvider = provider.close;
     say('setup', `started the reference provider for wa.example at ${url}`);
     say('setup', `enlisted a fresh partner key for ${partnerKey.domain} (kid ${partnerKey.kid})`);
+    say('setup', `enlisted a fresh partner key for ${second.key.domain} (kid ${second.key.kid})`);
   } else {
     if (values['registration-token'] === undefined || values['partner-key'] === undefined) {
       rmSync(dir, { recursive: true, force: true });
@@ -106,6 +119,8 @@ export async function setUpExample(
     url = values.server;
     registrationToken = values['registration-token'];
     partnerKey = await loadPartnerKey(values['partner-key']);
+    const secondPath = values['second-partner-key'];
+    if (secondPath !== undefined) secondPartnerKey = await loadPartnerKey(secondPath);
     suffix = `-${randomBytes(3).toString('hex')}`;
     say('setup', `using the provider at ${url}, partner ${partnerKey.domain}`);
   }
@@ -114,6 +129,7 @@ export async function setUpExample(
     url,
     registrationToken,
     partnerKey,
+    secondPartnerKey,
     suffix,
     client(name, partner) {
       const c = new ParleyClient({

@@ -3,7 +3,7 @@
 import type { Frame } from '../assert/match.ts';
 import { show } from '../assert/match.ts';
 import type { Rng } from '../runner/rng.ts';
-import { HarnessError, TargetFault } from '../runner/signals.ts';
+import { TargetFault } from '../runner/signals.ts';
 import type { World } from './world.ts';
 import { TestUser } from './users.ts';
 
@@ -39,19 +39,14 @@ export function senderKeyBody(rng: Rng, iteration = 0): string {
   return Buffer.from([0x33, ...proto, ...bytes(64)]).toString('base64url');
 }
 
-/**
- * `owner` creates a group with `members`; returns the `group.state` (a harness fault otherwise).
- * `waitMs` for a large group: its creation writes a row and queues a push per member.
- */
+/** `owner` creates a group with `members`; returns the `group.state` (a harness fault otherwise). */
 export async function createGroup(
   owner: TestUser,
   members: readonly string[] = [],
-  waitMs?: number,
 ): Promise<Frame> {
   const state = await owner.peer.request(
     'group.create',
     members.length > 0 ? { members: [...members] } : {},
-    waitMs,
   );
   if (state.type !== 'group.state')
     throw new TargetFault(undefined, 'group.state for a valid group.create', show(state));
@@ -130,36 +125,4 @@ export function nextGroupChange(
 /** A `message` push of `group` that arrived on `user`'s connection, left in place. */
 export function peekGroupMessage(user: TestUser, group: string): Frame | undefined {
   return user.peer.peek((f) => f.type === 'message' && f.group === group);
-}
-
-/**
- * Registers `count` first-party accounts on one connection (account.register, each with device 1,
- * never connected): addresses a group can hold, cheaply.
- */
-export async function registerAccounts(world: World, count: number): Promise<string[]> {
-  const registrar = world.device('filler');
-  await registrar.connect();
-  const pending: Promise<Frame>[] = [];
-  const names: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const name = world.name(`m${i}`);
-    names.push(`${name}@${world.target.domain}`);
-    pending.push(
-      registrar.peer.request(
-        'account.register',
-        {
-          registrationToken: world.target.registrationToken,
-          name,
-          identityKey: registrar.identityKey,
-          registrationId: world.rng.int(1, 16380),
-        },
-        world.env.waitMs * 20,
-      ),
-    );
-  }
-  const replies = await Promise.all(pending);
-  const refused = replies.find((r) => r.type !== 'account.registered');
-  if (refused) throw new HarnessError(`a filler account was not registered: ${show(refused)}`);
-  registrar.peer.close();
-  return names;
 }

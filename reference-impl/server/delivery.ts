@@ -46,6 +46,8 @@ export class Delivery {
     private readonly now: () => number,
     /** False only under the `low-ignores-kyber` fault (breaks KEYS-022 and KEYS-031). */
     private readonly countKyber = true,
+    /** False only under the `group-folder-inbox` fault (breaks GROUP-024). */
+    private readonly groupFolders = true,
   ) {}
 
   /** Whether either one-time pool is below `limits.lowPreKeyThreshold` (KEYS-022). */
@@ -176,6 +178,7 @@ export class Delivery {
     mixed: Map<string, boolean>,
   ): Folder {
     if (q.group !== undefined) {
+      if (!this.groupFolders) return 'inbox';
       // GROUP-024: a group with a member of another platform is a third-party chat.
       let hasThirdParty = mixed.get(q.group);
       if (hasThirdParty === undefined) {

@@ -116,6 +116,9 @@ export const FAULTS = {
     'GROUP-047: partner users of one group cannot claim each other’s keys, so they cannot share sender keys',
   'no-admin-heir':
     'GROUP-015: when the last admin leaves, nobody becomes an admin and the group can never change again',
+  'refuse-group-leave': 'GROUP-014: group.leave is refused with FORBIDDEN, so members cannot leave',
+  'group-folder-inbox':
+    'GROUP-024: group messages are filed in the inbox even when the group has a partner platform’s member',
   'auth-window-ignored':
     'AUTH-031: a connection that never authenticates stays open past the advertised authWindowSeconds',
 } as const satisfies Record<string, string>;

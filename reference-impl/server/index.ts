@@ -113,6 +113,7 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
       () => limits.advertised.lowPreKeyThreshold,
       options.faults?.includes('deliver-expired') ? () => 0 : now,
       !options.faults?.includes('low-ignores-kyber'),
+      !options.faults?.includes('group-folder-inbox'),
     ),
     rates: new RateLimiter(now),
     registrationTokens: options.registrationTokens ?? [],

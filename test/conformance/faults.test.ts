@@ -87,6 +87,8 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'distribution-to-non-members': { requirement: 'GROUP-046', only: 'GROUP-*' },
   'partners-never-claim': { requirement: 'GROUP-047', only: 'GROUP-*' },
   'no-admin-heir': { requirement: 'GROUP-015', only: 'GROUP-*' },
+  'refuse-group-leave': { requirement: 'GROUP-014', only: 'GROUP-*' },
+  'group-folder-inbox': { requirement: 'GROUP-024', only: 'GROUP-*' },
 };
 
 interface VariantRun {

@@ -113,9 +113,18 @@ function additions(
   const members: GroupMemberRecord[] = [];
   const invited: GroupMemberRecord[] = [];
   const now = ctx.now();
+  const isNew = (address: string): boolean =>
+    address !== session.address && !group?.members.some((m) => m.address === address);
+  // The size first (GROUP-031): it depends on how many addresses are named, never on who they
+  // are, so a refusal for size says nothing about any address.
+  const size = (group?.members.length ?? 1) + addresses.filter(isNew).length;
+  const max = ctx.limits.advertised.maxGroupMembers ?? 1024;
+  if (size > max && !ctx.faults.has('no-group-size-limit'))
+    throw new ProviderError('GROUP_FULL', `a group holds at most ${max} members and invitations`, {
+      pointer: '/members',
+    });
   addresses.forEach((address, i) => {
-    if (address === session.address) return;
-    if (group?.members.some((m) => m.address === address)) return; // already in: nothing to do
+    if (!isNew(address)) return; // the sender, or already in: nothing to do
     let account;
     try {
       account = gateRecipient(ctx, session, address);
@@ -149,12 +158,6 @@ function additions(
     };
     (status === 'member' ? members : invited).push(row);
   });
-  const size = (group?.members.length ?? 1) + members.length + invited.length;
-  const max = ctx.limits.advertised.maxGroupMembers ?? 1024;
-  if (size > max && !ctx.faults.has('no-group-size-limit'))
-    throw new ProviderError('GROUP_FULL', `a group holds at most ${max} members and invitations`, {
-      pointer: '/members',
-    });
   return { members, invited };
 }
 
@@ -282,6 +285,9 @@ async function leave(
   f: GroupLeaveFrame,
 ): Promise<HandlerResult> {
   const session = conn.session!;
+  if (ctx.faults.has('refuse-group-leave'))
+    // fault injection: breaks GROUP-014
+    throw new ProviderError('FORBIDDEN', 'members may not leave this group');
   await commit(ctx, conn, () => {
     const { group, row } = memberRow(ctx.store.getGroup(f.group), session.address);
     const results = [

@@ -158,6 +158,8 @@ export const CLIENT_FAULTS = {
   'accept-far-ahead-sender-keys': 'ENC-085',
   /** Keeps a skipped sender message key after its message decrypted. */
   'keep-used-sender-message-keys': 'ENC-086',
+  /** Keeps every skipped sender message key, past libsignal's 2 000. */
+  'keep-all-skipped-sender-keys': 'ENC-086',
   /** Lets a repeated distribution message rewind the chain of a state it holds. */
   'rewind-on-repeated-distribution': 'ENC-088',
   /** Keeps its sender key after a member left or was removed. */

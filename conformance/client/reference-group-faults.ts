@@ -113,6 +113,8 @@ interface OpenDeviations {
   noJumpLimit: boolean;
   /** Keep a skipped message key after its message decrypted (ENC-086). */
   keepUsedKeys: boolean;
+  /** Keep every skipped message key, however many (ENC-086). */
+  keepAllSkipped: boolean;
   /** A repeated distribution message replaces the state, rewinding its chain (ENC-088). */
   rewindOnRepeat: boolean;
   /** Open messages of senders who are not members (GROUP-050). */
@@ -125,6 +127,7 @@ const OPEN_FAULTS: Record<string, keyof OpenDeviations> = {
   'skip-sender-key-signature': 'skipSignature',
   'accept-far-ahead-sender-keys': 'noJumpLimit',
   'keep-used-sender-message-keys': 'keepUsedKeys',
+  'keep-all-skipped-sender-keys': 'keepAllSkipped',
   'rewind-on-repeated-distribution': 'rewindOnRepeat',
   'accept-non-member-group-messages': 'ignoreMembership',
   'sender-keys-by-distribution-id': 'keysByDistributionId',
@@ -220,6 +223,16 @@ async function lenientDecrypt(
     while (position.iteration < message.iteration) position = nextSenderChainKey(position);
     seed = senderMessageKeySeed(position).seed;
     next = { ...state, chainKey: nextSenderChainKey(position) };
+  } else if (d.keepAllSkipped && ahead > 0) {
+    // Every skipped key kept, none trimmed: libsignal's bound of 2 000 ignored.
+    let position = state.chainKey;
+    const kept = [...state.messageKeys];
+    while (position.iteration < message.iteration) {
+      kept.push(senderMessageKeySeed(position));
+      position = nextSenderChainKey(position);
+    }
+    seed = senderMessageKeySeed(position).seed;
+    next = { ...state, chainKey: nextSenderChainKey(position), messageKeys: kept };
   } else {
     const advanced = advanceTo(state, message.iteration);
     if (advanced === 'duplicate' || advanced === 'exhausted') return undefined;

@@ -23,6 +23,7 @@ const MUST_FAULTS: readonly ClientFault[] = [
   'skip-sender-key-signature',
   'accept-far-ahead-sender-keys',
   'keep-used-sender-message-keys',
+  'keep-all-skipped-sender-keys',
   'rewind-on-repeated-distribution',
   'no-sender-key-rotation',
   'distribute-to-first-device-only',

@@ -28,6 +28,8 @@ import { unb64 } from '../../transport/users.ts';
 
 /** How far ahead of its chain a receiver follows a sender key (ENC-085, libsignal's limit). */
 const MAX_FORWARD_JUMPS = 25_000;
+/** Skipped message keys a receiver keeps per sender-key state (ENC-086). */
+const MAX_SKIPPED_KEYS = 2_000;
 /** The signature that closes every SenderKeyMessage (ENC-082). */
 const SIGNATURE_BYTES = 64;
 
@@ -362,6 +364,66 @@ export const clientSenderKeyCases = [
       must(
         'ENC-086',
         that(!(await shown(client, again)), 'the late message not shown twice', 'shown again'),
+      );
+    },
+  }),
+
+  defineClientCase({
+    id: 'ENC-086-client-bounds-skipped-keys',
+    title:
+      'after a jump past 2 001 iterations the client has dropped the oldest skipped key and still holds the next one',
+    requirements: ['ENC-086'],
+    level: 'MUST',
+    quote:
+      'A receiver MUST keep at most 2 000 skipped message keys per sender-key state, discarding the oldest first, and MUST delete a message key once its message has been decrypted.',
+    sends:
+      'suite: bob encrypts messages 0, 1 and 2, then one at iteration 2 002; delivers 0 (with his key), 2 002, then 1 (its key the oldest of 2 001 skipped) and 2',
+    async run({ client }) {
+      await client.connect();
+      const bob = client.peer('bob');
+      const group = await peerGroup(client, [bob]);
+      const m0 = await encryptForGroup(client, bob, group, client.text('zero'));
+      const m1 = await encryptForGroup(client, bob, group, client.text('one'), {
+        distribute: false,
+      });
+      const m2 = await encryptForGroup(client, bob, group, client.text('two'), {
+        distribute: false,
+      });
+      // Move bob's chain from iteration 3 to 2 002, so that 1..2 001 lie skipped at the client.
+      const me = { name: bob.address, deviceId: 1 };
+      const id = distributionIdOf(bob, group);
+      const store = bob.device(1).senderKeys;
+      const saved = (await store.loadSenderKey(me, id))!;
+      let chain = saved.current!.chainKey;
+      while (chain.iteration < MAX_SKIPPED_KEYS + 2) chain = nextSenderChainKey(chain);
+      await store.storeSenderKey(
+        me,
+        id,
+        new SenderKeyRecord([{ ...saved.current!, chainKey: chain }]),
+      );
+      const far = await encryptForGroup(client, bob, group, client.text('far'), {
+        distribute: false,
+      });
+      for (const [c, what] of [
+        [m0, 'message 0'],
+        [far, 'message 2 002'],
+      ] as const) {
+        const d = deliverGroupCiphertext(client, bob, group, c);
+        must('ENC-086', that(await shown(client, d), `${what} shown`, 'not shown'));
+      }
+      const oldest = deliverGroupCiphertext(client, bob, group, m1);
+      must(
+        'ENC-086',
+        that(
+          !(await shown(client, oldest)),
+          'message 1, whose key is the 2 001st skipped, not shown',
+          'shown',
+        ),
+      );
+      const kept = deliverGroupCiphertext(client, bob, group, m2);
+      must(
+        'ENC-086',
+        that(await shown(client, kept), 'message 2, whose key is kept, shown', 'not shown'),
       );
     },
   }),

@@ -128,10 +128,15 @@ export class Groups {
     );
   }
 
-  /** Leaves a group; the SDK forgets it. */
+  /** Leaves a group; the SDK keeps it as last known, for messages sent before, and sends no more. */
   async leave(group: string): Promise<void> {
     await this.port.request('group.leave', { type: 'group.leave', group });
-    await this.port.store.deleteGroup(group);
+    await this.markLeft(group);
+  }
+
+  private async markLeft(group: string): Promise<void> {
+    const old = await this.port.store.getGroup(group);
+    if (old !== undefined) await this.port.store.saveGroup({ ...old, left: true });
   }
 
   /** Reads the group from the provider and records it. Throws NOT_FOUND when not a member. */
@@ -163,14 +168,14 @@ export class Groups {
       rotate: (old?.rotate ?? false) || gone,
       distributed: (old?.distributed ?? []).filter((d) => now.has(d.slice(0, d.lastIndexOf('.')))),
     };
-    await this.port.store.saveGroup(record);
+    await this.port.store.saveGroup(record); // a group.state answers members only: not `left`
     return record;
   }
 
   /**
    * Applies a `group.changed` push (GROUP-013). A change that follows the recorded version is
    * applied as it says; anything else (a group not known yet, a gap) is read with `group.get`.
-   * A change that takes this user out forgets the group.
+   * A change that takes this user out keeps the group as last known, marked left.
    */
   async onChanged(change: GroupChangedFrame): Promise<void> {
     const self = await this.port.self();
@@ -179,14 +184,14 @@ export class Groups {
       (change.action === 'removed' || change.action === 'left') &&
       change.members.includes(self.name);
     if (out) {
-      await this.port.store.deleteGroup(change.group);
-    } else if (old === undefined || change.version !== old.version + 1) {
+      await this.markLeft(change.group);
+    } else if (old === undefined || old.left === true || change.version !== old.version + 1) {
       if (old === undefined || change.version > old.version) {
         try {
           await this.refresh(change.group);
         } catch (error) {
           if (!(error instanceof ParleyError && error.code === 'NOT_FOUND')) throw error;
-          await this.port.store.deleteGroup(change.group);
+          await this.markLeft(change.group);
         }
       }
     } else {
@@ -217,7 +222,8 @@ export class Groups {
       throw new ParleyError('MESSAGE_TOO_LARGE', 'the content exceeds limits.maxMessageBytes');
     }
     const self = await this.port.self();
-    let record = (await this.port.store.getGroup(group)) ?? (await this.readRecord(group));
+    let record = await this.port.store.getGroup(group);
+    if (record === undefined || record.left === true) record = await this.readRecord(group);
     for (let round = 0; ; round++) {
       if (record.rotate) {
         await rotateSenderKey(self, record.distributionId, this.port.store);

@@ -65,6 +65,11 @@ export interface GroupRecord {
   rotate: boolean;
   /** The devices ("name.deviceId") that hold the current sender key, from a distribution we sent. */
   distributed: string[];
+  /**
+   * This user left or was removed: the record stays, as last known, so that messages the members
+   * sent before (still in the queue, spec/groups.md) open; nothing is sent to the group any more.
+   */
+  left?: boolean;
 }
 
 /** Numbered key ids the SDK hands out, never reused (KEYS-008). */

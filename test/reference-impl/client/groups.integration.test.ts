@@ -200,6 +200,38 @@ describe('groups in the client SDK against the reference provider', function () 
     }
   });
 
+  it('carol, offline while alice sends and then removes her, reads what was sent before the removal and is told she was removed', async () => {
+    const { alice, bob, carol } = await trio('offline');
+    const group = await groupOf(alice, [bob, carol]);
+    const first = nextMessage(carol, textIs(group, 'first'));
+    await alice.sendGroupText(group, 'first');
+    await first;
+    const carolAddress = carol.session!.address;
+    await carol.close();
+    await alice.sendGroupText(group, 'while carol is away');
+    await alice.removeFromGroup(group, [carolAddress]);
+    await alice.sendGroupText(group, 'after carol was removed');
+    const seen: IncomingMessage[] = [];
+    carol.on('message', (m) => seen.push(m));
+    const removed = waitFor(
+      carol,
+      'groupChanged',
+      (c: { action: string }) => c.action === 'removed',
+    );
+    await carol.connect();
+    await removed;
+    await waitFor(carol, 'queueEmpty').catch(() => undefined);
+    expect(
+      seen.filter((m) => m.group === group).map((m) => m.content.kind === 'text' && m.content.body),
+    ).to.deep.equal(['while carol is away']);
+    expect((await carol.knownGroup(group))?.members.map((m) => m.address)).to.include(
+      alice.session!.address,
+    );
+    let error: unknown;
+    await carol.sendGroupText(group, 'can I still write?').catch((e: unknown) => (error = e));
+    expect((error as { code?: string }).code).to.equal('NOT_FOUND');
+  });
+
   it('after bob leaves, carol’s next message goes under a new sender key to the remaining members (ENC-089)', async () => {
     const { alice, bob, carol } = await trio('leave');
     const group = await groupOf(alice, [bob, carol]);

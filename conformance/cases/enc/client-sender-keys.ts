@@ -292,7 +292,7 @@ export const clientSenderKeyCases = [
     requirements: ['ENC-085'],
     level: 'MUST',
     quote:
-      'A receiver MUST reject a SenderKeyMessage whose iteration lies more than 25 000 ahead of its state’s chain, and MUST reject as a duplicate one whose iteration lies below the chain and whose message key it no longer holds.',
+      "A receiver MUST reject a SenderKeyMessage whose iteration lies more than 25 000 ahead of its state's chain, and MUST reject as a duplicate one whose iteration lies below the chain and whose message key it no longer holds.",
     sends:
       'suite: bob distributes his key with a first message; then a message 25 001 iterations ahead; then his first message again (new message id)',
     async run({ client }) {
@@ -435,7 +435,7 @@ export const clientSenderKeyCases = [
     requirements: ['ENC-087'],
     level: 'SHOULD',
     quote:
-      'A receiver SHOULD keep up to 5 sender-key states per sender device and distribution id, discarding the oldest first, so that messages under a sender’s previous keys still decrypt.',
+      "A receiver SHOULD keep up to 5 sender-key states per sender device and distribution id, discarding the oldest first, so that messages under a sender's previous keys still decrypt.",
     sends:
       'suite: bob distributes key 1 with a message, holds back a second one, rotates, distributes key 2 with a message, then delivers the held-back one',
     async run({ client }) {

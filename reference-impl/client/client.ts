@@ -184,6 +184,7 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
         return { name: account.address, deviceId: account.deviceId };
       },
       groupChanged: (change) => this.emit('groupChanged', change),
+      problem: (error) => this.emit('problem', error),
     });
     this.inbox = new Inbox({
       store: this.store,
@@ -297,6 +298,7 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
       this.emit('connected', session);
       this.resolveWaiters();
       void this.outbox.flushPending();
+      void this.groups.flushPending();
       void this.store.pruneProcessed(Date.now() - DEDUPE_RETENTION_MS).catch(() => 0);
       return session;
     } catch (error) {

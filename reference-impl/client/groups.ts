@@ -28,7 +28,7 @@ import type { ReplyTo, RequestBody } from './connection.ts';
 import { decodePlaintext, encodePlaintext } from './content.ts';
 import { deviceMismatchOf, ParleyError } from './errors.ts';
 import { translate, type Sessions } from './sessions.ts';
-import type { ClientStore, GroupRecord } from './store.ts';
+import type { ClientStore, GroupRecord, PendingGroupSend } from './store.ts';
 import type { DecodedPlaintext } from './content.ts';
 import { validator } from './validation.ts';
 
@@ -77,6 +77,7 @@ export interface GroupsPort {
   /** This device's address. */
   self(): Promise<ProtocolAddress>;
   groupChanged(change: GroupChangedFrame): void;
+  problem(error: ParleyError): void;
 }
 
 const info = (r: GroupRecord): GroupInfo => ({
@@ -90,6 +91,9 @@ const isMember = (r: GroupRecord, address: string): boolean =>
 
 /** The group half of a client. */
 export class Groups {
+  /** Idempotency keys of pending group sends a running call owns. */
+  private readonly inFlight = new Set<string>();
+
   constructor(private readonly port: GroupsPort) {}
 
   // ---- membership ---------------------------------------------------------------------------
@@ -242,27 +246,32 @@ export class Groups {
       } catch (error) {
         throw translate(error, `cannot encrypt for group ${group}`);
       }
-      const idempotencyKey = randomUUID();
-      try {
-        const reply = await this.deliver({
-          type: 'message.send',
-          group,
-          groupVersion: record.version,
-          idempotencyKey,
-          body: b64(message.serialized),
-          ...(distribution.length > 0 ? { distribution } : {}),
-        });
-        const sentTo = distribution.flatMap((d) =>
+      const pending: PendingGroupSend = {
+        idempotencyKey: randomUUID(),
+        group,
+        groupVersion: record.version,
+        body: b64(message.serialized),
+        distribution,
+        distributedTo: distribution.flatMap((d) =>
           d.messages.map((m) => deviceKey(d.to, m.deviceId)),
-        );
-        const latest = (await this.port.store.getGroup(group)) ?? record;
-        await this.port.store.saveGroup({
-          ...latest,
-          distributed: [...new Set([...latest.distributed, ...sentTo])],
-        });
-        return { ...reply, content, idempotencyKey, distributedTo: sentTo };
+        ),
+        createdAt: Date.now(),
+      };
+      await this.port.store.savePendingGroupSend(pending);
+      this.inFlight.add(pending.idempotencyKey);
+      try {
+        const reply = await this.deliver(pending);
+        return {
+          ...reply,
+          content,
+          idempotencyKey: pending.idempotencyKey,
+          distributedTo: pending.distributedTo,
+        };
       } catch (error) {
         const e = error instanceof ParleyError ? error : translate(error, 'group send failed');
+        // UNAVAILABLE: stays pending, and the next connect sends it again with the same key.
+        if (e.code === 'UNAVAILABLE') throw e;
+        await this.port.store.deletePendingGroupSend(pending.idempotencyKey);
         if (round + 1 >= MAX_GROUP_SEND_ROUNDS || e.source !== 'provider') throw e;
         if (e.code === 'GROUP_VERSION_STALE') {
           record = await this.readRecord(group);
@@ -274,6 +283,50 @@ export class Groups {
           throw e;
         }
         record = (await this.port.store.getGroup(group)) ?? record;
+      } finally {
+        this.inFlight.delete(pending.idempotencyKey);
+      }
+    }
+  }
+
+  /**
+   * Sends one pending group send until accepted (dropped connections ridden out with the same
+   * idempotency key), then forgets it and records who holds the sender key now.
+   */
+  private async deliver(pending: PendingGroupSend): Promise<ReplyTo<'message.send'>> {
+    const reply = await this.request({
+      type: 'message.send',
+      group: pending.group,
+      groupVersion: pending.groupVersion,
+      idempotencyKey: pending.idempotencyKey,
+      body: pending.body,
+      ...(pending.distribution.length > 0 ? { distribution: pending.distribution } : {}),
+    });
+    await this.port.store.deletePendingGroupSend(pending.idempotencyKey);
+    const latest = await this.port.store.getGroup(pending.group);
+    if (latest !== undefined)
+      await this.port.store.saveGroup({
+        ...latest,
+        distributed: [...new Set([...latest.distributed, ...pending.distributedTo])],
+      });
+    return reply;
+  }
+
+  /** Sends every persisted group send not owned by a running `send` call, with its original key. */
+  async flushPending(): Promise<void> {
+    for (const pending of await this.port.store.listPendingGroupSends()) {
+      if (this.inFlight.has(pending.idempotencyKey)) continue;
+      this.inFlight.add(pending.idempotencyKey);
+      try {
+        await this.deliver(pending);
+      } catch (error) {
+        const e =
+          error instanceof ParleyError ? error : translate(error, 'pending group send failed');
+        if (e.code !== 'UNAVAILABLE')
+          await this.port.store.deletePendingGroupSend(pending.idempotencyKey);
+        this.port.problem(e);
+      } finally {
+        this.inFlight.delete(pending.idempotencyKey);
       }
     }
   }
@@ -284,7 +337,7 @@ export class Groups {
   }
 
   /** Sends one group `message.send`, riding out dropped connections with the same idempotency key. */
-  private async deliver(body: RequestBody<'message.send'>): Promise<ReplyTo<'message.send'>> {
+  private async request(body: RequestBody<'message.send'>): Promise<ReplyTo<'message.send'>> {
     for (let unavailable = 0; ; unavailable++) {
       try {
         return await this.port.request('message.send', body);

@@ -25,6 +25,7 @@ import {
   type CounterName,
   type GroupRecord,
   type LocalIdentity,
+  type PendingGroupSend,
   type PendingSend,
 } from './store.ts';
 
@@ -66,13 +67,16 @@ CREATE TABLE IF NOT EXISTS kyber_base_keys (
 /**
  * Groups (spec/groups.md) and sender keys (spec/crypto.md "Sender keys"), added to older files by
  * the same IF NOT EXISTS: one sender-key record per (sender device, distribution id), in the strict
- * format of crypto/group/record.ts, and the SDK's view of each group it is a member of, as JSON.
+ * format of crypto/group/record.ts, the SDK's view of each group it is a member of, and group sends
+ * not yet accepted, as JSON.
  */
 const GROUP_SCHEMA = `
 CREATE TABLE IF NOT EXISTS sender_keys (
   sender TEXT NOT NULL, distribution_id TEXT NOT NULL, record BLOB NOT NULL,
   PRIMARY KEY (sender, distribution_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS groups (group_id TEXT PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_group_sends (
+  idempotency_key TEXT PRIMARY KEY, send TEXT NOT NULL, created_at INTEGER NOT NULL);
 `;
 
 interface KyberRow {
@@ -485,6 +489,27 @@ export class SqliteClientStore implements ClientStore {
       record: string;
     }[];
     return rows.map((r) => JSON.parse(r.record) as GroupRecord);
+  }
+
+  async savePendingGroupSend(send: PendingGroupSend): Promise<void> {
+    this.db
+      .prepare(
+        'INSERT OR REPLACE INTO pending_group_sends (idempotency_key, send, created_at) VALUES (?, ?, ?)',
+      )
+      .run(send.idempotencyKey, JSON.stringify(send), send.createdAt);
+  }
+
+  async deletePendingGroupSend(idempotencyKey: string): Promise<void> {
+    this.db
+      .prepare('DELETE FROM pending_group_sends WHERE idempotency_key = ?')
+      .run(idempotencyKey);
+  }
+
+  async listPendingGroupSends(): Promise<PendingGroupSend[]> {
+    const rows = this.db
+      .prepare('SELECT send FROM pending_group_sends ORDER BY created_at, idempotency_key')
+      .all() as { send: string }[];
+    return rows.map((r) => JSON.parse(r.send) as PendingGroupSend);
   }
 
   async isRequestSender(address: string): Promise<boolean> {

@@ -13,7 +13,11 @@ import {
   type SessionRecord,
   type SignedPreKeyRecord,
 } from '../crypto/index.ts';
-import type { DeviceCiphertext, GroupMember } from '../../schemas/frames/index.ts';
+import type {
+  DeviceCiphertext,
+  GroupMember,
+  MemberCiphertexts,
+} from '../../schemas/frames/index.ts';
 import { ParleyError } from './errors.ts';
 
 /** How the account authenticates: device proof (first-party) or partner token plus device proof. */
@@ -72,6 +76,24 @@ export interface GroupRecord {
   left?: boolean;
 }
 
+/**
+ * A group `message.send` not yet answered, persisted so that a retry after a reconnect or restart
+ * repeats exactly the same frame members (DELIV-010, DELIV-011 as for 1:1 sends): the sender key
+ * has moved on, so the body cannot be encrypted again.
+ */
+export interface PendingGroupSend {
+  idempotencyKey: string;
+  group: string;
+  groupVersion: number;
+  /** The SenderKeyMessage, base64url. */
+  body: string;
+  /** The 1:1 distribution ciphertexts, as sent. */
+  distribution: MemberCiphertexts[];
+  /** The devices the distribution carries the sender key to ("name.deviceId"). */
+  distributedTo: string[];
+  createdAt: number;
+}
+
 /** Numbered key ids the SDK hands out, never reused (KEYS-008). */
 export type CounterName = 'nextPreKeyId' | 'nextSignedPreKeyId' | 'nextKyberPreKeyId';
 
@@ -127,6 +149,10 @@ export interface ClientStore extends ProtocolStores, SenderKeyStore {
   /** Forgets a group the device left or was removed from; its sender keys stay until pruned. */
   deleteGroup(group: string): Promise<void>;
   listGroups(): Promise<GroupRecord[]>;
+  savePendingGroupSend(send: PendingGroupSend): Promise<void>;
+  deletePendingGroupSend(idempotencyKey: string): Promise<void>;
+  /** Pending group sends, oldest first. */
+  listPendingGroupSends(): Promise<PendingGroupSend[]>;
 
   /** Senders whose message request is not yet accepted (CONSENT-017). */
   isRequestSender(address: string): Promise<boolean>;
@@ -170,6 +196,7 @@ export class MemoryClientStore implements ClientStore {
   private readonly inbound = new Map<string, string>();
   private readonly senderKeys = new Map<string, SenderKeyRecord>();
   private readonly groups = new Map<string, GroupRecord>();
+  private readonly pendingGroup = new Map<string, PendingGroupSend>();
 
   async getLocalIdentity(): Promise<LocalIdentity | undefined> {
     return this.identity;
@@ -340,6 +367,17 @@ export class MemoryClientStore implements ClientStore {
   }
   async listGroups(): Promise<GroupRecord[]> {
     return [...this.groups.values()].map((g) => structuredClone(g));
+  }
+  async savePendingGroupSend(send: PendingGroupSend): Promise<void> {
+    this.pendingGroup.set(send.idempotencyKey, structuredClone(send));
+  }
+  async deletePendingGroupSend(idempotencyKey: string): Promise<void> {
+    this.pendingGroup.delete(idempotencyKey);
+  }
+  async listPendingGroupSends(): Promise<PendingGroupSend[]> {
+    return [...this.pendingGroup.values()]
+      .map((p) => structuredClone(p))
+      .sort((a, b) => a.createdAt - b.createdAt);
   }
   async isRequestSender(address: string): Promise<boolean> {
     return this.requestSenders.has(address);

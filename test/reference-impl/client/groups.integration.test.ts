@@ -20,8 +20,10 @@ import {
   type ParleyClient,
 } from '../../../reference-impl/client/index.ts';
 import {
+  eventually,
   FrameProxy,
   nextMessage,
+  sleep,
   optIn,
   startWorld,
   waitFor,
@@ -265,6 +267,52 @@ describe('groups in the client SDK against the reference provider', function () 
     const sent = await again.sendGroupText(group, 'two');
     expect(sent.distributedTo).to.deep.equal([]);
     await second;
+  });
+
+  it('a group send cut off before message.accepted is sent again after a restart with its original idempotency key, and bob gets it once', async () => {
+    const proxy = await FrameProxy.start(world.provider.wsUrl);
+    try {
+      const { alice, bob, carol, aliceStore } = await trio('pending', proxy.url);
+      const group = await groupOf(alice, [bob, carol]);
+      const seen: IncomingMessage[] = [];
+      bob.on('message', (m) => seen.push(m));
+      const keys: string[] = [];
+      proxy.on('frame', (from: string, frame: ProxiedFrame) => {
+        if (from === 'client' && frame.type === 'message.send' && 'group' in frame)
+          keys.push(frame.idempotencyKey as string);
+      });
+      proxy.dropToClient = (frame) => {
+        if (frame.type !== 'message.accepted') return false;
+        setImmediate(() => proxy.dropConnections());
+        return true;
+      };
+      const cut = world.client({ url: proxy.url, store: new SqliteClientStore(aliceStore) });
+      await alice.dispose();
+      await cut.connect();
+      let error: unknown;
+      await cut.sendGroupText(group, 'survives a restart').catch((e: unknown) => (error = e));
+      expect((error as { code?: string }).code).to.equal('UNAVAILABLE');
+      await cut.dispose();
+      proxy.dropToClient = () => false;
+
+      const store = new SqliteClientStore(aliceStore);
+      expect(await store.listPendingGroupSends()).to.have.length(1);
+      const again = world.client({ url: proxy.url, store, reconnect: false });
+      await again.connect();
+      await eventually(
+        async () => (await store.listPendingGroupSends()).length === 0,
+        'the pending group send is accepted',
+      );
+      await eventually(
+        () => seen.some(textIs(group, 'survives a restart')),
+        'bob receives the group message',
+      );
+      await sleep(100);
+      expect(seen.filter(textIs(group, 'survives a restart'))).to.have.length(1);
+      expect(new Set(keys).size).to.equal(1);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('a member added later gets the sender key with the next group send and reads from there on', async () => {

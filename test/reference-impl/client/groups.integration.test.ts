@@ -315,6 +315,31 @@ describe('groups in the client SDK against the reference provider', function () 
     }
   });
 
+  it('a DEVICE_MISMATCH on a distribution entry makes alice build a session with bob’s new device and send again, so that it reads the group too', async () => {
+    const proxy = await FrameProxy.start(world.provider.wsUrl);
+    const refusals: string[] = [];
+    proxy.on('frame', (from: string, frame: ProxiedFrame) => {
+      if (from === 'provider' && frame.type === 'error') refusals.push(String(frame.code));
+    });
+    const { alice, bob, carol } = await trio('devices', proxy.url);
+    const group = await groupOf(alice, [bob, carol]);
+    const first = nextMessage(bob, textIs(group, 'one device'));
+    await alice.sendGroupText(group, 'one device');
+    await first;
+    const bob2 = await world.thirdParty('bob-devices', { deviceId: 2 });
+    // carol's removal makes alice start a new key, for every device of bob's she knows of: one.
+    await alice.removeFromGroup(group, [carol.session!.address]);
+    const atBob2 = nextMessage(bob2, textIs(group, 'two devices'));
+    const sent = await alice.sendGroupText(group, 'two devices');
+    expect(sent.distributedTo).to.have.members([
+      `${bob.session!.address}.1`,
+      `${bob.session!.address}.2`,
+    ]);
+    expect((await atBob2).fromDevice).to.equal(1);
+    expect(refusals).to.deep.equal(['DEVICE_MISMATCH']);
+    await proxy.close();
+  });
+
   it('a member added later gets the sender key with the next group send and reads from there on', async () => {
     const { alice, bob, carol } = await trio('join');
     const group = await groupOf(alice, [bob]);

@@ -1,11 +1,12 @@
-// A runnable third-party chat (spec/consent.md "Origin and folders", spec/content.md): alice of
-// wa.example, bob of chat.example (partner token), carol first-party; alice's inbox keeps them apart.
-// It runs twice: bob connects directly, then through chat.example's proxy (spec/proxy.md).
+// A runnable third-party chat (spec/consent.md "Origin and folders", spec/content.md, spec/groups.md):
+// alice of wa.example, bob of chat.example (partner token), carol first-party, then a group of alice,
+// bob and dan of talk.example; alice's inbox files the 1:1 chats and the group apart. The 1:1 chat
+// runs twice: bob connects directly, then through chat.example's proxy (spec/proxy.md).
 //
 // Usage:
 //   npx tsx examples/third-party-chat.ts          (starts the reference provider in-process)
 //   npx tsx examples/third-party-chat.ts --server ws://127.0.0.1:8080/parley/v1 \
-//       --registration-token T --partner-key partner.json
+//       --registration-token T --partner-key partner.json [--second-partner-key partner2.json]
 import { importJWK, SignJWT } from 'jose';
 import {
   generatePartnerKey,
@@ -22,7 +23,7 @@ import {
 import { nextMessage, runExample, say, setUpExample, type ExampleSetup } from './support/setup.ts';
 
 const USAGE =
-  'usage: tsx examples/third-party-chat.ts [--server ws://… --registration-token T --partner-key partner.json]';
+  'usage: tsx examples/third-party-chat.ts [--server ws://… --registration-token T --partner-key partner.json [--second-partner-key partner2.json]]';
 
 /** The next message `client` receives that `match` accepts. */
 function next(
@@ -34,7 +35,10 @@ function next(
 
 /** What alice's app keeps per chat: the peer's platform, the folder and a line per message. */
 interface Chat {
+  /** The peer's address, or the group's title for a group chat. */
   peer: string;
+  /** A group's members as shown, with their platforms. */
+  members?: string[];
   platform: string;
   thirdParty: boolean;
   folder: IncomingMessage['folder'];
@@ -45,11 +49,13 @@ interface Chat {
 function inbox(client: ParleyClient): {
   chats: Map<string, Chat>;
   sent(peer: string, text: string): void;
+  member(group: string, members: string[]): void;
 } {
   const chats = new Map<string, Chat>();
   client.on('message', (m) => {
-    const chat = chats.get(m.from) ?? {
-      peer: m.from,
+    const key = m.group ?? m.from; // a group is one chat, whoever writes in it
+    const chat = chats.get(key) ?? {
+      peer: m.group === undefined ? m.from : `group ${m.group}`,
       platform: m.origin.platform,
       thirdParty: m.origin.thirdParty,
       folder: m.folder,
@@ -60,12 +66,16 @@ function inbox(client: ParleyClient): {
     const who = m.from.split('@')[0]!;
     if (c.kind === 'text') chat.lines.push(`${who}: ${c.body}`);
     else if (c.kind === 'reaction') chat.lines.push(`${who} reacted ${c.emoji}`);
-    chats.set(m.from, chat);
+    chats.set(key, chat);
   });
   return {
     chats,
     sent(peer, text) {
       chats.get(peer)?.lines.push(`me: ${text}`);
+    },
+    member(group, members) {
+      const chat = chats.get(group);
+      if (chat) chat.members = members;
     },
   };
 }
@@ -83,12 +93,79 @@ function printInbox(owner: string, chats: Map<string, Chat>): void {
     if (list.length === 0) continue;
     console.log(`│ ${title}`);
     for (const chat of list) {
-      const mark = chat.thirdParty ? ` [via ${chat.platform}]` : '';
+      const mark = chat.members ? '' : chat.thirdParty ? ` [via ${chat.platform}]` : '';
       console.log(`│   ${chat.peer}${mark}`);
+      if (chat.members) console.log(`│     members: ${chat.members.join(', ')}`);
       for (const line of chat.lines) console.log(`│     ${line}`);
     }
   }
   console.log('└─\n');
+}
+
+/** Where a member's platform shows in the group's member line. */
+function memberLabel(address: string, firstParty: string): string {
+  const domain = address.slice(address.indexOf('@') + 1);
+  return domain === firstParty ? address : `${address} [via ${domain}]`;
+}
+
+/**
+ * A group of alice (first-party), bob (chat.example) and dan (talk.example, when a second partner
+ * key is given): alice creates it, every member's client hands its sender key to the others over
+ * their 1:1 sessions with its first group message, and each message is encrypted once.
+ */
+async function groupChat(
+  alice: ParleyClient,
+  bob: ParleyClient,
+  setup: ExampleSetup,
+  app: ReturnType<typeof inbox>,
+): Promise<void> {
+  const a = alice.session!;
+  const b = bob.session!;
+  let dan: ParleyClient | undefined;
+  if (setup.secondPartnerKey) {
+    dan = setup.client('dan', setup.secondPartnerKey);
+    const d = await dan.connect({
+      method: 'partner',
+      address: `dan${setup.suffix}@${setup.secondPartnerKey.domain}`,
+    });
+    say('dan', `signed in as ${d.address} with a ${d.origin.platform} partner token (third-party)`);
+  } else {
+    say('setup', 'no --second-partner-key: the group has users of one partner platform only');
+  }
+  const members = [b.address, ...(dan ? [dan.session!.address] : [])];
+  const created = await alice.createGroup(members);
+  const { group } = created;
+  say('alice', `creates group ${group} with ${members.join(' and ')} (version ${created.version})`);
+
+  const atBob = next(bob, (m) => m.group === group);
+  const atDan = dan ? next(dan, (m) => m.group === group) : undefined;
+  const trip = await alice.sendGroupText(group, 'Trip planning: who is in?');
+  say(
+    'alice',
+    `→ group: "Trip planning: who is in?" (one ciphertext; her sender key went to ${trip.distributedTo.length} devices over 1:1 sessions)`,
+  );
+  say('bob', `← group message from ${(await atBob).from} (folder ${(await atBob).folder})`);
+  if (atDan)
+    say('dan', `← group message from ${(await atDan).from} (folder ${(await atDan).folder})`);
+
+  const bobAtAlice = next(alice, (m) => m.group === group && m.from === b.address);
+  await bob.sendGroupText(group, 'Count me in!', { id: trip.content.id, author: a.address });
+  say('bob', '→ group (a reply to alice): "Count me in!"');
+  const fromBob = await bobAtAlice;
+  say('alice', `← group message from ${fromBob.from} (folder ${fromBob.folder})`);
+
+  if (dan) {
+    const danAtAlice = next(alice, (m) => m.group === group && m.from === dan.session!.address);
+    await dan.reactInGroup(group, { id: trip.content.id, author: a.address }, '🎉');
+    say('dan', '→ group: reacts 🎉 to alice’s message');
+    const reaction = await danAtAlice;
+    say('alice', `← reaction from ${reaction.from} (folder ${reaction.folder})`);
+  }
+  const known = await alice.knownGroup(group);
+  app.member(
+    group,
+    (known?.members ?? []).map((m) => memberLabel(m.address, a.address.split('@')[1]!)),
+  );
 }
 
 /** How bob reaches the provider: directly, or through chat.example's proxy. */
@@ -135,9 +212,11 @@ async function chat(setup: ExampleSetup, route: Route, tag: string): Promise<voi
     say('bob', `signed in as ${b.address} with a ${b.origin.platform} partner token (third-party)`);
 
     // CONSENT-002: only an explicit action of alice turns interop on; here, her tap in settings.
+    const partnerDomains = [partnerKey.domain];
+    if (setup.secondPartnerKey) partnerDomains.push(setup.secondPartnerKey.domain);
     const consent = await alice.setConsent({
       enabled: true,
-      platforms: [partnerKey.domain],
+      platforms: partnerDomains,
       inbox: 'separate',
     });
     say(
@@ -206,6 +285,9 @@ async function chat(setup: ExampleSetup, route: Route, tag: string): Promise<voi
       'bob',
       `← ${receipt.content.kind === 'receipt' ? receipt.content.receipt : ''} receipt for ${receipt.content.kind === 'receipt' ? receipt.content.messageIds.length : 0} messages`,
     );
+
+    // The group runs once, on the direct route.
+    if (route.name === 'direct') await groupChat(alice, bob, setup, app);
 
     printInbox(a.address, app.chats);
   }

@@ -27,6 +27,8 @@ import { clientPrekeyCases } from './keys/client-prekeys.ts';
 import { clientFrameCases } from './proto/client-frames.ts';
 import { clientReceivingCases } from './enc/client-receiving.ts';
 import { clientBraidCases } from './enc/client-braid.ts';
+import { clientSenderKeyCases } from './enc/client-sender-keys.ts';
+import { clientGroupCases } from './group/client-groups.ts';
 import { clientPqCases } from './enc/client-pq.ts';
 import { clientSendingCases } from './enc/client-sending.ts';
 import { conversationCases } from './enc/conversation.ts';
@@ -136,6 +138,8 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...clientSendingCases,
   ...clientPqCases,
   ...clientBraidCases,
+  ...clientSenderKeyCases,
+  ...clientGroupCases,
   ...clientReceivingCases,
   ...clientContentCases,
   ...clientPrekeyCases,

@@ -14,6 +14,7 @@ import { MEDIA_TYPES } from '../../reference-impl/server/handlers/session.ts';
 import { ERROR_CODES, type ErrorCode } from '../../schemas/errors.ts';
 import type { FrameValidator } from '../../schemas/validator.ts';
 import type { Frame } from '../assert/match.ts';
+import { MockGroups } from './mock-groups.ts';
 import { HarnessError, HarnessTimeout } from '../runner/signals.ts';
 import type { SchemaFault } from '../transport/peer.ts';
 import type { Transcript } from '../transport/transcript.ts';
@@ -120,7 +121,7 @@ export interface MockOptions {
   partner?: { domain: string; publicJwk: JWK };
   /** The registration token a first-party client registers with. */
   registrationToken: string;
-  /** The capabilities `welcome` claims. Default `attachments`, `consent`. */
+  /** The capabilities `welcome` claims. Default `attachments`, `consent`, `groups`. */
   capabilities?: string[];
 }
 
@@ -156,6 +157,11 @@ export class MockProvider {
   readonly selfFaults: string[] = [];
   /** Attachment blobs by id: what the client uploaded, and what cases serve for download. */
   readonly blobs = new Map<string, MockBlob>();
+  /** The groups the mock hosts (spec/groups.md). */
+  readonly groups = new MockGroups({
+    clientAddress: () => this.account?.address,
+    push: (body) => this.live.push(body),
+  });
 
   private constructor(
     private readonly http: Server,
@@ -356,10 +362,13 @@ export class MockProvider {
   deliver(message: {
     from: SuitePeer;
     fromDevice?: number;
-    ciphertextType: 'prekey' | 'whisper';
+    ciphertextType: 'prekey' | 'whisper' | 'senderkey';
     body: string;
     folder?: 'inbox' | 'third-party' | 'requests';
     messageId?: string;
+    /** For a group message: the group, and the 1:1 distribution ciphertext for the client. */
+    group?: string;
+    distribution?: { ciphertextType: 'prekey' | 'whisper'; body: string };
   }): Delivery {
     const frame: Frame = {
       type: 'message',
@@ -370,6 +379,8 @@ export class MockProvider {
       folder: message.folder ?? message.from.folder,
       ciphertextType: message.ciphertextType,
       body: message.body,
+      ...(message.group === undefined ? {} : { group: message.group }),
+      ...(message.distribution === undefined ? {} : { distribution: message.distribution }),
       serverTimestamp: Date.now(),
     };
     const deliveryId = this.live.push(frame);
@@ -513,7 +524,7 @@ export class MockProvider {
         provider: { domain: this.domain },
         challenge: conn.challenge.toString('base64url'),
         limits: { ...DEFAULT_LIMITS.advertised, ...this.limits },
-        capabilities: this.options.capabilities ?? ['attachments', 'consent'],
+        capabilities: this.options.capabilities ?? ['attachments', 'consent', 'groups'],
         mediaTypes: MEDIA_TYPES,
         serverTime: Date.now(),
       };
@@ -563,6 +574,8 @@ export class MockProvider {
       return { type: 'keys.bundle', ...peer.claim(f.deviceIds as number[] | undefined) };
     },
     'message.send': (f) => {
+      const refused = f.group === undefined ? undefined : this.groups.refuseSend(f);
+      if (refused) return refused;
       const key = String(f.idempotencyKey);
       const earlier = this.idempotency.get(key);
       if (earlier) return { ...earlier, duplicate: true };
@@ -575,6 +588,7 @@ export class MockProvider {
       this.idempotency.set(key, accepted);
       return accepted;
     },
+    ...this.groups.handlers,
     'message.ack': (f) => ({
       type: 'message.acked',
       count: Array.isArray(f.deliveryIds) ? f.deliveryIds.length : 0,

@@ -11,6 +11,7 @@ import {
   generateSignedPreKey,
   IdentityKeyPair,
   InMemoryProtocolStore,
+  InMemorySenderKeyStore,
   processPreKeyBundle,
   type KyberPreKeyRecord,
   type PreKeyRecord,
@@ -46,6 +47,8 @@ export interface BundleFaults {
 /** One device of a suite peer. */
 export class PeerDevice {
   readonly store: InMemoryProtocolStore;
+  /** The device's sender keys: its own per group, and those the client distributed to it. */
+  readonly senderKeys = new InMemorySenderKeyStore();
   readonly registrationId = generateRegistrationId();
   readonly signed: SignedPreKeyRecord;
   private readonly preKeys: PreKeyRecord[];

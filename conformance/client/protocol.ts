@@ -105,6 +105,17 @@ export interface DriverMethods {
     };
     result: Record<string, never>;
   };
+  /** The user creates a group with `members` (spec/groups.md); `group` is the provider's id. */
+  createGroup: { params: { members: string[] }; result: { group: string } };
+  /** The user, an admin, adds members to a group. */
+  addToGroup: { params: { group: string; members: string[] }; result: Record<string, never> };
+  /** The user, an admin, removes members from a group. */
+  removeFromGroup: {
+    params: { group: string; members: string[] };
+    result: Record<string, never>;
+  };
+  /** The user sends a text to a group; answered after `message.accepted`. */
+  sendGroupText: { params: { group: string; text: string }; result: Record<string, never> };
   /** The chat list as the client would display it. */
   inbox: { params: Record<string, never>; result: { chats: Chat[] } };
   /**
@@ -127,6 +138,10 @@ export const DRIVER_METHODS: readonly DriverMethod[] = [
   'download',
   'respondToRequest',
   'report',
+  'createGroup',
+  'addToGroup',
+  'removeFromGroup',
+  'sendGroupText',
   'inbox',
   'advanceClock',
   'shutdown',
@@ -164,6 +179,8 @@ export interface DriverEvents {
     from: string;
     fromDevice: number;
     content: Record<string, unknown>;
+    /** The group, for a group message. */
+    group?: string;
   };
   /** The client could not decrypt a message (MAC, counter, replay, unknown session). */
   decryptFailed: { messageId: string; from: string; fromDevice: number; reason: string };
@@ -234,6 +251,10 @@ export const RESULT_SCHEMAS: Readonly<Record<DriverMethod, Schema>> = {
   download: object({ data: str }),
   respondToRequest: empty,
   report: empty,
+  createGroup: object({ group: nonEmpty }),
+  addToGroup: empty,
+  removeFromGroup: empty,
+  sendGroupText: empty,
   inbox: object({
     chats: {
       type: 'array',
@@ -256,13 +277,17 @@ export const EVENT_SCHEMAS: Readonly<Record<DriverEventName, Schema>> = {
     protocol: { type: 'integer' },
     driver: object({ name: nonEmpty, version: str }),
   }),
-  received: object({
-    event: { const: 'received' },
-    messageId: str,
-    from: str,
-    fromDevice: int,
-    content: { type: 'object' },
-  }),
+  received: object(
+    {
+      event: { const: 'received' },
+      messageId: str,
+      from: str,
+      fromDevice: int,
+      content: { type: 'object' },
+      group: nonEmpty,
+    },
+    ['group'],
+  ),
   decryptFailed: object({
     event: { const: 'decryptFailed' },
     messageId: str,

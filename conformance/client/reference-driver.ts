@@ -18,6 +18,7 @@ import {
   unknownErrorIgnored,
   WireRelay,
 } from './reference-faults.ts';
+import { breakDistribution, breakGroupOpening, breakGroupStore } from './reference-group-faults.ts';
 import {
   attachmentContent,
   encodePlaintext,
@@ -142,6 +143,35 @@ export const CLIENT_FAULTS = {
   'report-content-always': 'CONSENT-024',
   /** Forgets RATE_LIMITED refusals, so a request is repeated at once. */
   'forget-rate-limits': 'CONSENT-027',
+  // groups and sender keys (conformance/client/reference-group-faults.ts)
+  /** Starts every group's sender key from the same chain key and signing key. */
+  'fixed-sender-key': 'ENC-080',
+  /** Sends its sender key as a plain body in place of a 1:1 ciphertext. */
+  'plaintext-distribution': 'ENC-081',
+  /** Files received sender keys under their distribution id only, whoever sent them. */
+  'sender-keys-by-distribution-id': 'ENC-081',
+  /** Sends group bodies with the signature zeroed. */
+  'unsigned-sender-key-messages': 'ENC-082',
+  /** Never moves its own sender-key chain on, so every message uses the same message key. */
+  'reuse-sender-message-keys': 'ENC-083',
+  /** Decrypts group messages without checking their signature. */
+  'skip-sender-key-signature': 'ENC-084',
+  /** Follows a sender-key chain any distance ahead. */
+  'accept-far-ahead-sender-keys': 'ENC-085',
+  /** Keeps a skipped sender message key after its message decrypted. */
+  'keep-used-sender-message-keys': 'ENC-086',
+  /** Keeps every skipped sender message key, past libsignal's 2 000. */
+  'keep-all-skipped-sender-keys': 'ENC-086',
+  /** Lets a repeated distribution message rewind the chain of a state it holds. */
+  'rewind-on-repeated-distribution': 'ENC-088',
+  /** Keeps its sender key after a member left or was removed. */
+  'no-sender-key-rotation': 'ENC-089',
+  /** Sends its sender key to the first device of each member only. */
+  'distribute-to-first-device-only': 'GROUP-049',
+  /** Shows group messages from senders who are not members. */
+  'accept-non-member-group-messages': 'GROUP-050',
+  /** Never sees `group.changed` (dropped on the wire). */
+  'ignore-group-changes': 'GROUP-051',
 } as const;
 
 /** Broken behaviours against SHOULD requirements (their cases warn); for the self-test only. */
@@ -169,6 +199,8 @@ export const CLIENT_SHOULD_FAULTS = {
   'no-retry-after-reconnect': 'DELIV-011',
   /** Sends a message.ack under the id of a message.send still unanswered (rewritten on the wire). */
   'reuse-unanswered-ids': 'PROTO-009',
+  /** Keeps one sender-key state per sender, so messages under a rotated-out key fail. */
+  'keep-one-sender-key-state': 'ENC-087',
 } as const;
 
 export type ClientFault = keyof typeof CLIENT_FAULTS;
@@ -201,11 +233,17 @@ class ChatList {
 
   constructor(private readonly faults: ReadonlySet<ClientFault>) {}
 
-  private chat(m: { from: string; folder: Chat['section']; origin: IncomingMessage['origin'] }) {
-    let chat = this.chats.get(m.from);
+  private chat(m: {
+    from: string;
+    group?: string;
+    folder: Chat['section'];
+    origin: IncomingMessage['origin'];
+  }) {
+    const key = m.group ?? m.from; // a group's messages are one chat, named by the group id
+    let chat = this.chats.get(key);
     if (!chat) {
       chat = {
-        address: m.from,
+        address: key,
         section: m.folder,
         platform: m.origin.thirdParty ? m.origin.platform : null,
         messages: [],
@@ -216,8 +254,8 @@ class ChatList {
     return chat;
   }
 
-  private find(from: string, contentId: string): HeldMessage | undefined {
-    return this.chats.get(from)?.messages.find((x) => x.contentId === contentId);
+  private find(chat: string, contentId: string): HeldMessage | undefined {
+    return this.chats.get(chat)?.messages.find((x) => x.contentId === contentId);
   }
 
   private display(text: string | undefined): string | null {
@@ -256,21 +294,21 @@ class ChatList {
         });
         return;
       case 'reaction': {
-        const target = this.find(m.from, c.targetId);
+        const target = this.find(m.group ?? m.from, c.targetId);
         if (!target || target.from !== c.targetAuthor) return; // ENC-045
         target.reactions = target.reactions.filter((r) => r.from !== m.from);
         if (!c.remove) target.reactions.push({ from: m.from, emoji: c.emoji });
         return;
       }
       case 'edit': {
-        const target = this.target(m.from, c.targetId);
+        const target = this.target(m.from, c.targetId, m.group);
         if (!target || target.kind !== 'text') return; // ENC-045, ENC-046
         target.text = this.display(c.body);
         target.edited = true;
         return;
       }
       case 'delete': {
-        const target = this.target(m.from, c.targetId);
+        const target = this.target(m.from, c.targetId, m.group);
         if (!target) return;
         target.deleted = true;
         target.text = null;
@@ -285,8 +323,9 @@ class ChatList {
   }
 
   /** The target of an edit or delete by `from`: only `from`'s own messages (ENC-044). */
-  private target(from: string, contentId: string): HeldMessage | undefined {
-    const own = this.find(from, contentId);
+  private target(from: string, contentId: string, group?: string): HeldMessage | undefined {
+    const found = this.find(group ?? from, contentId);
+    const own = found?.from === from ? found : undefined;
     if (own || !this.faults.has('apply-foreign-edits')) return own;
     for (const chat of this.chats.values()) {
       const any = chat.messages.find((x) => x.contentId === contentId);
@@ -380,6 +419,7 @@ class ReferenceDriver {
       store.getCounter = async (name) => (name === 'nextKyberPreKeyId' ? 1 : counter(name));
     }
     breakStore(store, this.allFaults);
+    breakGroupStore(store, this.allFaults);
     return store;
   }
 
@@ -415,6 +455,8 @@ class ReferenceDriver {
     breakClient(client, this.faults);
     breakDecryption(client, this.faults);
     breakSessionClock(client, this.allFaults);
+    breakDistribution(client, this.faults);
+    breakGroupOpening(client, this.faults);
     client.on('message', (m) => {
       this.chats.add(m);
       this.onContent(client, m);
@@ -424,6 +466,7 @@ class ReferenceDriver {
         from: m.from,
         fromDevice: m.fromDevice,
         content: m.content as unknown as Record<string, unknown>,
+        ...(m.group === undefined ? {} : { group: m.group }),
       });
     });
     client.on('unreadable', (m) => void this.unreadable(m));
@@ -592,6 +635,33 @@ class ReferenceDriver {
       ...(p.messageIds.length > 0 ? { messageIds: p.messageIds } : {}),
       ...(texts.length > 0 ? { comment: texts.join('\n') } : {}),
     });
+    return {};
+  }
+
+  async createGroup(
+    p: DriverMethods['createGroup']['params'],
+  ): Promise<DriverMethods['createGroup']['result']> {
+    return { group: (await this.live().createGroup(p.members)).group };
+  }
+
+  async addToGroup(
+    p: DriverMethods['addToGroup']['params'],
+  ): Promise<DriverMethods['addToGroup']['result']> {
+    await this.live().addToGroup(p.group, p.members);
+    return {};
+  }
+
+  async removeFromGroup(
+    p: DriverMethods['removeFromGroup']['params'],
+  ): Promise<DriverMethods['removeFromGroup']['result']> {
+    await this.live().removeFromGroup(p.group, p.members);
+    return {};
+  }
+
+  async sendGroupText(
+    p: DriverMethods['sendGroupText']['params'],
+  ): Promise<DriverMethods['sendGroupText']['result']> {
+    await this.live().sendGroupText(p.group, p.text);
     return {};
   }
 

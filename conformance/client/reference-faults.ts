@@ -22,6 +22,7 @@ import type {
   TokenSource,
 } from '../../reference-impl/client/index.ts';
 import type { Sessions } from '../../reference-impl/client/sessions.ts';
+import { groupRewrites } from './reference-group-faults.ts';
 
 /** The fault names of the variant (CLIENT_FAULTS in reference-driver.ts). */
 type Faults = ReadonlySet<string>;
@@ -234,8 +235,7 @@ const X3DH_VERSION_BYTE = 0x34;
 
 /** The frame rewrites of the wire faults: `up` client → provider, `down` provider → client. */
 function rewritesFor(faults: Faults): { up: Rewrite[]; down: Rewrite[] } {
-  const up: Rewrite[] = [];
-  const down: Rewrite[] = [];
+  const { up, down } = groupRewrites(faults);
   if (faults.has('bad-request-ids')) {
     // PROTO-008: a space is outside [A-Za-z0-9._:-]; replies are mapped back so the client works on.
     up.push((f) => (typeof f.id === 'string' ? { ...f, id: `${f.id} x` } : f));

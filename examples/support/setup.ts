@@ -46,6 +46,11 @@ export interface ExampleSetup {
   readonly url: string;
   readonly registrationToken: string;
   readonly partnerKey: PartnerKey;
+  /**
+   * A second partner platform's key (talk.example in-process; `--second-partner-key` against a
+   * running provider), for a group with users of two partner platforms; undefined when not given.
+   */
+  readonly secondPartnerKey: PartnerKey | undefined;
   /** Appended to account names against a long-running provider, which keeps earlier accounts. */
   readonly suffix: string;
   /** Whether the provider runs in this process (and enlisted chat.example's proxy from loopback). */
@@ -77,6 +82,7 @@ export async function setUpExample(
       server: { type: 'string' },
       'registration-token': { type: 'string' },
       'partner-key': { type: 'string' },
+      'second-partner-key': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -87,19 +93,25 @@ export async function setUpExample(
   let url: string;
   let registrationToken: string;
   let partnerKey: PartnerKey;
+  let secondPartnerKey: PartnerKey | undefined;
   let stopProvider: (() => Promise<void>) | undefined;
   let suffix = '';
   const dir = mkdtempSync(join(tmpdir(), `${clientName}-`));
   if (values.server === undefined) {
     const generated = await generatePartnerKey('chat.example');
+    const second = await generatePartnerKey('talk.example');
     partnerKey = generated.key;
+    secondPartnerKey = second.key;
     registrationToken = randomBytes(12).toString('base64url');
     const provider = await startProvider({
       port: 0,
       dbPath: join(dir, 'provider.db'),
       domain: 'wa.example',
       registrationTokens: [registrationToken],
-      partners: [{ ...generated.publicJwk, domain: partnerKey.domain, kid: partnerKey.kid }],
+      partners: [
+        { ...generated.publicJwk, domain: partnerKey.domain, kid: partnerKey.kid },
+        { ...second.publicJwk, domain: second.key.domain, kid: second.key.kid },
+      ],
       // chat.example may also run a proxy on this machine (spec/proxy.md).
       proxies: [{ domain: partnerKey.domain, addresses: ['127.0.0.1'] }],
       logger: silentLogger,
@@ -108,6 +120,7 @@ export async function setUpExample(
     stopProvider = provider.close;
     say('setup', `started the reference provider for wa.example at ${url}`);
     say('setup', `enlisted a fresh partner key for ${partnerKey.domain} (kid ${partnerKey.kid})`);
+    say('setup', `enlisted a fresh partner key for ${second.key.domain} (kid ${second.key.kid})`);
   } else {
     if (values['registration-token'] === undefined || values['partner-key'] === undefined) {
       rmSync(dir, { recursive: true, force: true });
@@ -117,6 +130,8 @@ export async function setUpExample(
     url = values.server;
     registrationToken = values['registration-token'];
     partnerKey = await loadPartnerKey(values['partner-key']);
+    const secondPath = values['second-partner-key'];
+    if (secondPath !== undefined) secondPartnerKey = await loadPartnerKey(secondPath);
     suffix = `-${randomBytes(3).toString('hex')}`;
     say('setup', `using the provider at ${url}, partner ${partnerKey.domain}`);
   }
@@ -125,6 +140,7 @@ export async function setUpExample(
     url,
     registrationToken,
     partnerKey,
+    secondPartnerKey,
     suffix,
     embedded: stopProvider !== undefined,
     client(name, partner, via) {

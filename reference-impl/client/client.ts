@@ -8,6 +8,8 @@ import type { AttachmentKind } from '../../schemas/common.ts';
 import { base64UrlLength, SCHEMA_LIMITS } from '../../schemas/limits.ts';
 import type {
   AttachmentSlottedFrame,
+  GroupChangedFrame,
+  GroupRole,
   InteropSettings,
   KeysBundleFrame,
   KeysLowFrame,
@@ -19,7 +21,15 @@ import type {
 import { authInput, tokenSourceFromKey, type PartnerKey, type TokenSource } from './auth.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import { Connection, type PushFrame, type ReplyTo, type RequestBody } from './connection.ts';
-import { reactionContent, receiptContent, textContent, typingContent } from './content.ts';
+import {
+  deleteContent,
+  editContent,
+  reactionContent,
+  receiptContent,
+  textContent,
+  typingContent,
+} from './content.ts';
+import { Groups, type GroupInfo, type GroupSendResult } from './groups.ts';
 import { ParleyError } from './errors.ts';
 import { Inbox } from './inbox.ts';
 import {
@@ -128,6 +138,7 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
   private readonly keyLock = new Lock();
   private readonly outbox: Outbox;
   private readonly inbox: Inbox;
+  private readonly groups: Groups;
   private publishedSeq = 0;
   private readonly notBefore = new Map<ClientFrameType, number>();
   private lastPreKeyCount = 0;
@@ -165,12 +176,29 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
       sleep: (ms) => sleep(ms, this.abort.signal),
       problem: (error) => this.emit('problem', error),
     });
+    this.groups = new Groups({
+      store: this.store,
+      sessions: this.sessions,
+      request: (type, body) => this.request(type, body),
+      claimKeys: (address, deviceIds) => this.claimKeys(address, deviceIds),
+      ready: () => this.ready(),
+      limits: () => this.limits(),
+      reconnectable: () => this.reconnecting || this.connected,
+      sleep: (ms) => sleep(ms, this.abort.signal),
+      self: async () => {
+        const account = await this.requireAccount();
+        return { name: account.address, deviceId: account.deviceId };
+      },
+      groupChanged: (change) => this.emit('groupChanged', change),
+      problem: (error) => this.emit('problem', error),
+    });
     this.inbox = new Inbox({
       store: this.store,
       sessions: this.sessions,
       onMessage: options.onMessage,
       emitMessage: (message) => this.emit('message', message),
       emitUnreadable: (message) => this.emit('unreadable', message),
+      openGroup: (frame) => this.groups.open(frame),
     });
   }
 
@@ -287,6 +315,7 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
       this.emit('connected', session);
       this.resolveWaiters();
       void this.outbox.flushPending();
+      void this.groups.flushPending();
       void this.store.pruneProcessed(Date.now() - DEDUPE_RETENTION_MS).catch(() => 0);
       return session;
     } catch (error) {
@@ -692,9 +721,110 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
           error instanceof ParleyError ? error : translate(error, 'replenish failed'),
         ),
       );
+    } else if (frame.type === 'group.changed') {
+      this.inbound = this.inbound
+        .then(() => this.onGroupChanged(connection, frame))
+        .catch((error: unknown) => {
+          this.emit(
+            'problem',
+            error instanceof ParleyError ? error : translate(error, 'group change failed'),
+          );
+        });
     } else if (frame.type === 'queue.empty') {
       this.inbound = this.inbound.then(() => void this.emit('queueEmpty'));
     }
+  }
+
+  /** Applies a `group.changed` push, then acks it as a `message` push is acked (GROUP-013). */
+  private async onGroupChanged(connection: Connection, frame: GroupChangedFrame): Promise<void> {
+    await this.groups.onChanged(frame);
+    if (connection.isOpen) {
+      await connection
+        .request('message.ack', { type: 'message.ack', deliveryIds: [frame.id] })
+        .catch(() => undefined);
+    }
+  }
+
+  // ---- groups (spec/groups.md) ---------------------------------------------------------------
+
+  /** Creates a group with this user as its admin and `members` added. Throws RATE_LIMITED, GROUP_FULL, NOT_FOUND, ... */
+  createGroup(members: string[] = []): Promise<GroupInfo> {
+    return this.groups.create(members);
+  }
+
+  /** Adds members to a group (admins only). Throws FORBIDDEN, GROUP_FULL, NOT_FOUND, RATE_LIMITED. */
+  addToGroup(group: string, members: string[]): Promise<GroupInfo> {
+    return this.groups.add(group, members);
+  }
+
+  /**
+   * Removes members or invitations (admins only); the next group send uses a new sender key that
+   * only the remaining members receive (ENC-089). Throws FORBIDDEN, NOT_FOUND.
+   */
+  removeFromGroup(group: string, members: string[]): Promise<GroupInfo> {
+    return this.groups.remove(group, members);
+  }
+
+  /** Sets a member's role (admins only). Throws FORBIDDEN, CONFLICT (no admin would remain). */
+  setGroupRole(group: string, member: string, role: GroupRole): Promise<GroupInfo> {
+    return this.groups.setRole(group, member, role);
+  }
+
+  /** Leaves a group. */
+  leaveGroup(group: string): Promise<void> {
+    return this.groups.leave(group);
+  }
+
+  /** Reads a group's members and version from the provider. Throws NOT_FOUND when not a member. */
+  getGroup(group: string): Promise<GroupInfo> {
+    return this.groups.refresh(group);
+  }
+
+  /** The group as this device last learnt it, without asking the provider. */
+  knownGroup(group: string): Promise<GroupInfo | undefined> {
+    return this.groups.known(group);
+  }
+
+  /**
+   * Sends any Content to a group (text, attachments, reactions, replies, edits, deletes, receipts),
+   * encrypted once with this device's sender key; see Groups.send.
+   */
+  sendToGroup(group: string, content: Content): Promise<GroupSendResult> {
+    return this.groups.send(group, content);
+  }
+
+  /** Sends a text to a group, optionally as a reply. */
+  sendGroupText(group: string, body: string, replyTo?: ReplyTarget): Promise<GroupSendResult> {
+    return this.sendToGroup(group, textContent(body, replyTo));
+  }
+
+  /** Reacts in a group to a message (or removes the reaction). */
+  reactInGroup(
+    group: string,
+    target: ReplyTarget,
+    emoji: string,
+    remove = false,
+  ): Promise<GroupSendResult> {
+    return this.sendToGroup(group, reactionContent(target, emoji, remove));
+  }
+
+  /** Edits one's own text message in a group. */
+  editInGroup(group: string, targetId: string, body: string): Promise<GroupSendResult> {
+    return this.sendToGroup(group, editContent(targetId, body));
+  }
+
+  /** Deletes one's own message in a group for everyone. */
+  deleteInGroup(group: string, targetId: string): Promise<GroupSendResult> {
+    return this.sendToGroup(group, deleteContent(targetId));
+  }
+
+  /** Sends a delivery or read receipt to a group. */
+  sendGroupReceipt(
+    group: string,
+    receipt: ReceiptType,
+    messageIds: string[],
+  ): Promise<GroupSendResult> {
+    return this.sendToGroup(group, receiptContent(receipt, messageIds));
   }
 
   // ---- consent ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import type { FRAME_TYPES, ClientFrameType, FrameOfType } from '../../schemas/frame-types.ts';
 import type {
   ErrorFrame,
+  GroupChangedFrame,
   KeysLowFrame,
   MessageFrame,
   QueueEmptyFrame,
@@ -28,7 +29,7 @@ export type ReplyTo<T extends ClientFrameType> = FrameOfType<
 >;
 
 /** A provider push. */
-export type PushFrame = MessageFrame | KeysLowFrame | QueueEmptyFrame;
+export type PushFrame = MessageFrame | KeysLowFrame | QueueEmptyFrame | GroupChangedFrame;
 
 interface Pending {
   resolve(frame: unknown): void;

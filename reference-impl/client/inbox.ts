@@ -3,7 +3,8 @@
 import { ProtocolError, ProtocolErrorCode } from '../crypto/index.ts';
 import type { MessageFrame } from '../../schemas/frames/index.ts';
 import type { Connection } from './connection.ts';
-import { decodePlaintext } from './content.ts';
+import { decodePlaintext, type DecodedPlaintext } from './content.ts';
+import type { OpenedGroupMessage } from './groups.ts';
 import type { Sessions } from './sessions.ts';
 import type { ClientStore } from './store.ts';
 import type { IncomingMessage, UnreadableMessage } from './types.ts';
@@ -16,6 +17,8 @@ export interface InboxPort {
   readonly onMessage: ((message: IncomingMessage) => void | Promise<void>) | undefined;
   emitMessage(message: IncomingMessage): void;
   emitUnreadable(message: UnreadableMessage): void;
+  /** Opens a group delivery (groups.ts). */
+  openGroup(frame: MessageFrame): Promise<OpenedGroupMessage>;
 }
 
 /** The receiving half of a client. */
@@ -35,6 +38,7 @@ export class Inbox {
       origin: frame.origin,
       folder: frame.folder,
       serverTimestamp: frame.serverTimestamp,
+      ...(frame.group === undefined ? {} : { group: frame.group }),
     };
     if (!(await this.port.store.hasProcessed(frame.messageId))) {
       const stored = await this.port.store.getInbound(frame.messageId);
@@ -62,27 +66,37 @@ export class Inbox {
     frame: MessageFrame,
     meta: Omit<IncomingMessage, 'content'>,
   ): Promise<IncomingMessage | undefined> {
-    // Group messages (spec/groups.md) need the group cipher, which this SDK does not hold yet: it
-    // reports them unreadable rather than feed a SenderKeyMessage to the 1:1 session cipher.
+    let decoded: DecodedPlaintext;
     if (frame.ciphertextType === 'senderkey') {
-      this.port.emitUnreadable({ ...meta, reason: 'decrypt' });
-      return undefined;
-    }
-    let plaintext: Uint8Array;
-    try {
-      plaintext = await this.port.sessions.decrypt(
-        { name: frame.from, deviceId: frame.fromDevice },
-        frame.ciphertextType,
-        frame.body,
-      );
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      if (error.code !== ProtocolErrorCode.DuplicatedMessage) {
-        this.port.emitUnreadable({ ...meta, reason: 'decrypt', protocolError: error.code });
+      const opened = await this.port.openGroup(frame);
+      if (!opened.ok) {
+        if (opened.protocolError !== ProtocolErrorCode.DuplicatedMessage) {
+          this.port.emitUnreadable({
+            ...meta,
+            reason: opened.reason,
+            ...(opened.protocolError ? { protocolError: opened.protocolError } : {}),
+          });
+        }
+        return undefined;
       }
-      return undefined;
+      decoded = opened.decoded;
+    } else {
+      let plaintext: Uint8Array;
+      try {
+        plaintext = await this.port.sessions.decrypt(
+          { name: frame.from, deviceId: frame.fromDevice },
+          frame.ciphertextType,
+          frame.body,
+        );
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        if (error.code !== ProtocolErrorCode.DuplicatedMessage) {
+          this.port.emitUnreadable({ ...meta, reason: 'decrypt', protocolError: error.code });
+        }
+        return undefined;
+      }
+      decoded = decodePlaintext(plaintext);
     }
-    const decoded = decodePlaintext(plaintext);
     if (!decoded.ok) {
       this.port.emitUnreadable({
         ...meta,

@@ -11,7 +11,8 @@ export type {
   UnreadableMessage,
 } from './types.ts';
 export { ParleyError, type DeviceMismatch } from './errors.ts';
-export { MemoryClientStore, type ClientStore } from './store.ts';
+export type { GroupInfo, GroupSendResult } from './groups.ts';
+export { MemoryClientStore, type ClientStore, type GroupRecord } from './store.ts';
 export { SqliteClientStore } from './sqlite-store.ts';
 export {
   attachmentContent,

@@ -2,6 +2,7 @@
 // survive a restart (spec/crypto.md "Sessions", spec/messages.md DELIV-011, DELIV-022, DELIV-023).
 import Database from 'better-sqlite3';
 import {
+  deserializeSenderKeyRecord,
   deserializeSessionRecord,
   IdentityKeyPair,
   ReusedBaseKeyError,
@@ -10,6 +11,8 @@ import {
   type Direction,
   type PreKeyRecord,
   type ProtocolAddress,
+  type SenderKeyRecord,
+  serializeSenderKeyRecord,
   type SessionRecord,
   type SignedPreKeyRecord,
 } from '../crypto/index.ts';
@@ -21,7 +24,9 @@ import {
   type AccountRecord,
   type ClientStore,
   type CounterName,
+  type GroupRecord,
   type LocalIdentity,
+  type PendingGroupSend,
   type PendingSend,
 } from './store.ts';
 
@@ -58,6 +63,21 @@ CREATE TABLE IF NOT EXISTS kyber_prekeys (
 CREATE TABLE IF NOT EXISTS kyber_base_keys (
   key_id INTEGER NOT NULL, signed_pre_key_id INTEGER NOT NULL, base_key BLOB NOT NULL,
   PRIMARY KEY (key_id, signed_pre_key_id, base_key)) WITHOUT ROWID;
+`;
+
+/**
+ * Groups (spec/groups.md) and sender keys (spec/crypto.md "Sender keys"), added to older files by
+ * the same IF NOT EXISTS: one sender-key record per (sender device, distribution id), in the strict
+ * format of crypto/group/record.ts, the SDK's view of each group it is a member of, and group sends
+ * not yet accepted, as JSON.
+ */
+const GROUP_SCHEMA = `
+CREATE TABLE IF NOT EXISTS sender_keys (
+  sender TEXT NOT NULL, distribution_id TEXT NOT NULL, record BLOB NOT NULL,
+  PRIMARY KEY (sender, distribution_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS groups (group_id TEXT PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_group_sends (
+  idempotency_key TEXT PRIMARY KEY, send TEXT NOT NULL, created_at INTEGER NOT NULL);
 `;
 
 interface KyberRow {
@@ -122,6 +142,7 @@ export class SqliteClientStore implements ClientStore {
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
     this.db.exec(KYBER_SCHEMA);
+    this.db.exec(GROUP_SCHEMA);
   }
 
   private getMeta<T>(key: string): T | undefined {
@@ -438,6 +459,72 @@ export class SqliteClientStore implements ClientStore {
       messages: JSON.parse(r.messages) as DeviceCiphertext[],
       createdAt: r.created_at,
     }));
+  }
+
+  async loadSenderKey(
+    sender: ProtocolAddress,
+    distributionId: string,
+  ): Promise<SenderKeyRecord | undefined> {
+    const row = this.db
+      .prepare('SELECT record FROM sender_keys WHERE sender = ? AND distribution_id = ?')
+      .get(sessionKey(sender), distributionId) as { record: Buffer } | undefined;
+    return row === undefined ? undefined : deserializeSenderKeyRecord(u8(row.record));
+  }
+
+  async storeSenderKey(
+    sender: ProtocolAddress,
+    distributionId: string,
+    record: SenderKeyRecord,
+  ): Promise<void> {
+    this.db
+      .prepare(
+        'INSERT OR REPLACE INTO sender_keys (sender, distribution_id, record) VALUES (?, ?, ?)',
+      )
+      .run(sessionKey(sender), distributionId, Buffer.from(serializeSenderKeyRecord(record)));
+  }
+
+  async getGroup(group: string): Promise<GroupRecord | undefined> {
+    const row = this.db.prepare('SELECT record FROM groups WHERE group_id = ?').get(group) as
+      { record: string } | undefined;
+    return row === undefined ? undefined : (JSON.parse(row.record) as GroupRecord);
+  }
+
+  async saveGroup(record: GroupRecord): Promise<void> {
+    this.db
+      .prepare('INSERT OR REPLACE INTO groups (group_id, record) VALUES (?, ?)')
+      .run(record.group, JSON.stringify(record));
+  }
+
+  async deleteGroup(group: string): Promise<void> {
+    this.db.prepare('DELETE FROM groups WHERE group_id = ?').run(group);
+  }
+
+  async listGroups(): Promise<GroupRecord[]> {
+    const rows = this.db.prepare('SELECT record FROM groups ORDER BY group_id').all() as {
+      record: string;
+    }[];
+    return rows.map((r) => JSON.parse(r.record) as GroupRecord);
+  }
+
+  async savePendingGroupSend(send: PendingGroupSend): Promise<void> {
+    this.db
+      .prepare(
+        'INSERT OR REPLACE INTO pending_group_sends (idempotency_key, send, created_at) VALUES (?, ?, ?)',
+      )
+      .run(send.idempotencyKey, JSON.stringify(send), send.createdAt);
+  }
+
+  async deletePendingGroupSend(idempotencyKey: string): Promise<void> {
+    this.db
+      .prepare('DELETE FROM pending_group_sends WHERE idempotency_key = ?')
+      .run(idempotencyKey);
+  }
+
+  async listPendingGroupSends(): Promise<PendingGroupSend[]> {
+    const rows = this.db
+      .prepare('SELECT send FROM pending_group_sends ORDER BY created_at, idempotency_key')
+      .all() as { send: string }[];
+    return rows.map((r) => JSON.parse(r.send) as PendingGroupSend);
   }
 
   async isRequestSender(address: string): Promise<boolean> {

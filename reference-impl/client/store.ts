@@ -8,10 +8,16 @@ import {
   type PreKeyRecord,
   type ProtocolAddress,
   type ProtocolStores,
+  type SenderKeyRecord,
+  type SenderKeyStore,
   type SessionRecord,
   type SignedPreKeyRecord,
 } from '../crypto/index.ts';
-import type { DeviceCiphertext } from '../../schemas/frames/index.ts';
+import type {
+  DeviceCiphertext,
+  GroupMember,
+  MemberCiphertexts,
+} from '../../schemas/frames/index.ts';
 import { ParleyError } from './errors.ts';
 
 /** How the account authenticates: device proof (first-party) or partner token plus device proof. */
@@ -50,6 +56,50 @@ export interface PendingSend {
   createdAt: number;
 }
 
+/**
+ * A group this device is a member of, as the SDK last learnt it from `group.state` and
+ * `group.changed` (spec/groups.md), with the state of its own sender key for the group
+ * (spec/crypto.md "Sender keys").
+ */
+export interface GroupRecord {
+  group: string;
+  version: number;
+  /** Members and invitations, in the provider's order. */
+  members: GroupMember[];
+  /** The distribution id (a UUID) of this device's sender key for the group. */
+  distributionId: string;
+  /**
+   * A member left or was removed since the current sender key was made: the next send creates a
+   * new one first (ENC-089).
+   */
+  rotate: boolean;
+  /** The devices ("name.deviceId") that hold the current sender key, from a distribution we sent. */
+  distributed: string[];
+  /**
+   * This user left or was removed: the record stays, as last known, so that messages the members
+   * sent before (still in the queue, spec/groups.md) open; nothing is sent to the group any more.
+   */
+  left?: boolean;
+}
+
+/**
+ * A group `message.send` not yet answered, persisted so that a retry after a reconnect or restart
+ * repeats exactly the same frame members (DELIV-010, DELIV-011 as for 1:1 sends): the sender key
+ * has moved on, so the body cannot be encrypted again.
+ */
+export interface PendingGroupSend {
+  idempotencyKey: string;
+  group: string;
+  groupVersion: number;
+  /** The SenderKeyMessage, base64url. */
+  body: string;
+  /** The 1:1 distribution ciphertexts, as sent. */
+  distribution: MemberCiphertexts[];
+  /** The devices the distribution carries the sender key to ("name.deviceId"). */
+  distributedTo: string[];
+  createdAt: number;
+}
+
 /** Numbered key ids the SDK hands out, never reused (KEYS-008). */
 export type CounterName = 'nextPreKeyId' | 'nextSignedPreKeyId' | 'nextKyberPreKeyId';
 
@@ -57,7 +107,7 @@ export type CounterName = 'nextPreKeyId' | 'nextSignedPreKeyId' | 'nextKyberPreK
  * Everything a client persists. The four crypto stores keep libsignal's contract: a session
  * record is stored only after a successful operation. Every method may throw on storage failure.
  */
-export interface ClientStore extends ProtocolStores {
+export interface ClientStore extends ProtocolStores, SenderKeyStore {
   /** The device's identity; undefined before the first registration. */
   getLocalIdentity(): Promise<LocalIdentity | undefined>;
   setLocalIdentity(identity: LocalIdentity): Promise<void>;
@@ -103,6 +153,17 @@ export interface ClientStore extends ProtocolStores {
   deletePendingSend(idempotencyKey: string): Promise<void>;
   /** Pending sends, oldest first. */
   listPendingSends(): Promise<PendingSend[]>;
+
+  /** The groups this device is a member of (spec/groups.md). */
+  getGroup(group: string): Promise<GroupRecord | undefined>;
+  saveGroup(record: GroupRecord): Promise<void>;
+  /** Forgets a group the device left or was removed from; its sender keys stay until pruned. */
+  deleteGroup(group: string): Promise<void>;
+  listGroups(): Promise<GroupRecord[]>;
+  savePendingGroupSend(send: PendingGroupSend): Promise<void>;
+  deletePendingGroupSend(idempotencyKey: string): Promise<void>;
+  /** Pending group sends, oldest first. */
+  listPendingGroupSends(): Promise<PendingGroupSend[]>;
 
   /** Senders whose message request is not yet accepted (CONSENT-017). */
   isRequestSender(address: string): Promise<boolean>;
@@ -152,6 +213,9 @@ export class MemoryClientStore implements ClientStore {
   private readonly pending = new Map<string, PendingSend>();
   private readonly requestSenders = new Set<string>();
   private readonly inbound = new Map<string, string>();
+  private readonly senderKeys = new Map<string, SenderKeyRecord>();
+  private readonly groups = new Map<string, GroupRecord>();
+  private readonly pendingGroup = new Map<string, PendingGroupSend>();
 
   async getLocalIdentity(): Promise<LocalIdentity | undefined> {
     return this.identity;
@@ -297,6 +361,43 @@ export class MemoryClientStore implements ClientStore {
   }
   async listPendingSends(): Promise<PendingSend[]> {
     return [...this.pending.values()]
+      .map((p) => structuredClone(p))
+      .sort((a, b) => a.createdAt - b.createdAt);
+  }
+  async loadSenderKey(
+    sender: ProtocolAddress,
+    distributionId: string,
+  ): Promise<SenderKeyRecord | undefined> {
+    return this.senderKeys.get(`${sessionKey(sender)}/${distributionId}`);
+  }
+  async storeSenderKey(
+    sender: ProtocolAddress,
+    distributionId: string,
+    record: SenderKeyRecord,
+  ): Promise<void> {
+    this.senderKeys.set(`${sessionKey(sender)}/${distributionId}`, record);
+  }
+  async getGroup(group: string): Promise<GroupRecord | undefined> {
+    const record = this.groups.get(group);
+    return record === undefined ? undefined : structuredClone(record);
+  }
+  async saveGroup(record: GroupRecord): Promise<void> {
+    this.groups.set(record.group, structuredClone(record));
+  }
+  async deleteGroup(group: string): Promise<void> {
+    this.groups.delete(group);
+  }
+  async listGroups(): Promise<GroupRecord[]> {
+    return [...this.groups.values()].map((g) => structuredClone(g));
+  }
+  async savePendingGroupSend(send: PendingGroupSend): Promise<void> {
+    this.pendingGroup.set(send.idempotencyKey, structuredClone(send));
+  }
+  async deletePendingGroupSend(idempotencyKey: string): Promise<void> {
+    this.pendingGroup.delete(idempotencyKey);
+  }
+  async listPendingGroupSends(): Promise<PendingGroupSend[]> {
+    return [...this.pendingGroup.values()]
       .map((p) => structuredClone(p))
       .sort((a, b) => a.createdAt - b.createdAt);
   }

@@ -2,7 +2,7 @@
 // links, enrolments and the client's events (spec/messages.md "Delivery", spec/consent.md folders).
 import type { Content } from '../../schemas/content.ts';
 import type { Origin } from '../../schemas/common.ts';
-import type { Folder } from '../../schemas/frames/index.ts';
+import type { Folder, GroupChangedFrame } from '../../schemas/frames/index.ts';
 import type { DiscardReason } from './content.ts';
 import type { ParleyError } from './errors.ts';
 
@@ -18,6 +18,8 @@ export interface IncomingMessage {
   folder: Folder;
   serverTimestamp: number;
   content: Content;
+  /** The group, for a message sent to a group (spec/groups.md). */
+  group?: string;
 }
 
 /** A message that arrived but cannot be shown (ENC-037, ENC-038, ENC-041, ENC-042). */
@@ -28,8 +30,13 @@ export interface UnreadableMessage {
   origin: Origin;
   folder: Folder;
   serverTimestamp: number;
-  /** Why: a content discard reason, or `decrypt` when the Signal layer refused it. */
-  reason: DiscardReason | 'decrypt';
+  /** The group, for a message sent to a group. */
+  group?: string;
+  /**
+   * Why: a content discard reason, `decrypt` when the Signal layer refused it, or `not-member`
+   * for a group message whose sender is not a member of the group (spec/groups.md).
+   */
+  reason: DiscardReason | 'decrypt' | 'not-member';
   /** The unknown content kind, for `unknown-kind`. */
   kind?: string;
   /** The crypto core's error code, for `decrypt`. */
@@ -84,6 +91,8 @@ export interface ClientEvents {
   reconnecting: [{ attempt: number; delayMs: number }];
   queueEmpty: [];
   identityChanged: [{ address: string; deviceId: number }];
+  /** A group this device is a member of changed (a `group.changed` push, already applied). */
+  groupChanged: [GroupChangedFrame];
   keysPublished: [{ oneTimePreKeyCount: number; oneTimeKyberPreKeyCount: number }];
   /** A failure not tied to a call: a provider frame that violates its schema, a failed reconnect. */
   problem: [ParleyError];

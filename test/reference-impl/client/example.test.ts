@@ -44,6 +44,22 @@ describe('the third-party chat example', function () {
     expect(inbox.indexOf('carol@wa.example')).to.be.lessThan(inbox.indexOf('Third Party Chats'));
   });
 
+  it('shows alice’s group with bob of chat.example and dan of talk.example under Third Party Chats', async () => {
+    const { code, stdout, stderr } = await run([]);
+    expect(code, stderr).to.equal(0);
+    expect(stdout).to.include('← group message from alice@wa.example (folder third-party)');
+    expect(stdout).to.include('← reaction from dan@talk.example (folder third-party)');
+    const inbox = stdout.slice(stdout.indexOf("alice@wa.example's inbox"));
+    const section = inbox.indexOf('Third Party Chats');
+    const group = inbox.indexOf('│   group g');
+    expect(section).to.be.greaterThan(-1);
+    expect(group).to.be.greaterThan(section);
+    expect(inbox).to.include(
+      'members: alice@wa.example, bob@chat.example [via chat.example], dan@talk.example [via talk.example]',
+    );
+    expect(inbox.indexOf('bob: Count me in!')).to.be.greaterThan(group);
+  });
+
   it('exits 2 with its usage when --server comes without a registration token and partner key', async () => {
     const { code, stderr } = await run(['--server', 'ws://127.0.0.1:1/parley/v1']);
     expect(code).to.equal(2);

@@ -11,8 +11,13 @@ import {
   generatePreKeys,
   generateRegistrationId,
   generateSignedPreKey,
+  createSenderKeyDistributionMessage,
+  groupDecrypt,
+  groupEncrypt,
   IdentityKeyPair,
   InMemoryProtocolStore,
+  InMemorySenderKeyStore,
+  processSenderKeyDistributionMessage,
   processPreKeyBundle,
   ReusedBaseKeyError,
 } from '../../../reference-impl/crypto/index.ts';
@@ -183,6 +188,46 @@ describe('client store', () => {
       await store.close();
     });
   }
+
+  it('keeps alice’s own sender key and bob’s distributed one, and her groups, after a reopen, so both keep decrypting where they left off', async () => {
+    const path = join(dir, 'alice-groups.db');
+    const store = new SqliteClientStore(path);
+    const alice = { name: 'alice@wa.example', deviceId: 1 };
+    const bob = { name: 'bob@chat.example', deviceId: 1 };
+    const bobStore = new InMemorySenderKeyStore();
+    const distributionId = '6f2f8a3e-1b7c-4c2a-9d51-0b7f3c2e8a11';
+    const fromBob = await createSenderKeyDistributionMessage(bob, distributionId, bobStore);
+    await processSenderKeyDistributionMessage(bob, fromBob, store);
+    await createSenderKeyDistributionMessage(alice, distributionId, store);
+    const first = await groupEncrypt(alice, distributionId, new Uint8Array([1]), store);
+    await store.saveGroup({
+      group: 'g1',
+      version: 3,
+      members: [{ address: bob.name, role: 'admin', state: 'member' }],
+      distributionId,
+      rotate: true,
+      distributed: ['bob@chat.example.1'],
+    });
+    await store.close();
+
+    const reopened = new SqliteClientStore(path);
+    const second = await groupEncrypt(alice, distributionId, new Uint8Array([2]), reopened);
+    expect(second.iteration).to.equal(first.iteration + 1);
+    const fromBobLater = await groupEncrypt(bob, distributionId, new Uint8Array([3]), bobStore);
+    expect([...(await groupDecrypt(fromBobLater.serialized, bob, reopened))]).to.deep.equal([3]);
+    expect(await reopened.getGroup('g1')).to.deep.equal({
+      group: 'g1',
+      version: 3,
+      members: [{ address: bob.name, role: 'admin', state: 'member' }],
+      distributionId,
+      rotate: true,
+      distributed: ['bob@chat.example.1'],
+    });
+    expect((await reopened.listGroups()).map((g) => g.group)).to.deep.equal(['g1']);
+    await reopened.deleteGroup('g1');
+    expect(await reopened.getGroup('g1')).to.equal(undefined);
+    await reopened.close();
+  });
 
   it('refuses to hand out an identity before one is stored', async () => {
     const store = new MemoryClientStore();

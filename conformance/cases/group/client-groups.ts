@@ -1,0 +1,205 @@
+// GROUP cases of a client (spec/groups.md "Group clients", spec/crypto.md ENC-089): the suite plays
+// the other members. It checks that the client's group sends carry its sender key to every member
+// device, that a member's removal or departure makes the client send under a new key the departed
+// member cannot read, that a non-member's group message is not shown, and that membership changes
+// pushed by the provider are applied and acknowledged.
+import { that, type Frame } from '../../assert/match.ts';
+import { must } from '../../assert/must.ts';
+import {
+  deliverToGroup,
+  openGroupSend,
+  peerGroup,
+  sendGroupText,
+  type OpenedGroupSend,
+} from '../../client/group-steps.ts';
+import type { SuitePeer } from '../../client/peer.ts';
+import type { ClientWorld } from '../../client/world.ts';
+import { defineClientCase } from '../../runner/case.ts';
+
+/** Fails `requirement` unless every device of `peer` decrypted the group send. */
+async function mustOpenOnEveryDevice(
+  requirement: string,
+  client: ClientWorld,
+  peer: SuitePeer,
+  send: Frame,
+): Promise<OpenedGroupSend[]> {
+  const opened = await openGroupSend(client, peer, send);
+  for (const o of opened)
+    must(
+      requirement,
+      that(
+        o.plaintext !== undefined,
+        `${peer.label}’s device ${o.deviceId} decrypts the group message`,
+        o.distributionError ?? o.error ?? 'no plaintext',
+      ),
+    );
+  return opened;
+}
+
+/** The chain id of the sender key a group send was encrypted under. */
+const chainOf = (opened: OpenedGroupSend[]): number | undefined => opened[0]?.message?.chainId;
+
+/** Checks that the client left `gone` behind: a new key for `stays`, nothing `gone` can read. */
+async function mustHaveRotated(
+  client: ClientWorld,
+  before: number | undefined,
+  send: Frame,
+  stays: SuitePeer,
+  gone: SuitePeer,
+): Promise<void> {
+  const entries = ((send.distribution ?? []) as Frame[]).map((d) => d.to);
+  must(
+    'ENC-089',
+    that(!entries.includes(gone.address), `no distribution for ${gone.label}`, entries),
+  );
+  const kept = await mustOpenOnEveryDevice('ENC-089', client, stays, send);
+  must(
+    'ENC-089',
+    that(
+      chainOf(kept) !== before && kept[0]?.distribution !== undefined,
+      `a new sender key, distributed to ${stays.label} with the message`,
+      { chainBefore: before, chainNow: chainOf(kept) },
+    ),
+  );
+  const [lost] = await openGroupSend(client, gone, send);
+  must(
+    'ENC-089',
+    that(lost?.plaintext === undefined, `${gone.label} cannot decrypt it`, 'decrypted'),
+  );
+}
+
+export const clientGroupCases = [
+  defineClientCase({
+    id: 'GROUP-049-client-distributes-to-every-device',
+    title:
+      'the client’s group sends carry its sender key to every device of every member, and to a member added later',
+    requirements: ['GROUP-049'],
+    level: 'MUST',
+    quote:
+      'A client MUST carry its current sender key for a group, in the `distribution` of its group send, to every device of every member that does not hold that key yet, no later than in the first message it encrypts with that key for them.',
+    sends:
+      'driver: createGroup with bob (two devices) and carol, sendGroupText, addToGroup dave (two devices), sendGroupText; suite: every device decrypts',
+    async run({ client }) {
+      await client.connect();
+      const bob = client.peer('bob', { devices: 2 });
+      const carol = client.peer('carol');
+      const dave = client.peer('dave', { devices: 2 });
+      const { group } = await client.drive('createGroup', {
+        members: [bob.address, carol.address],
+      });
+      const first = await sendGroupText(client, group, 'hello bob and carol');
+      for (const peer of [bob, carol])
+        await mustOpenOnEveryDevice('GROUP-049', client, peer, first);
+      await client.drive('addToGroup', { group, members: [dave.address] });
+      const second = await sendGroupText(client, group, 'welcome dave');
+      await mustOpenOnEveryDevice('GROUP-049', client, dave, second);
+    },
+  }),
+
+  defineClientCase({
+    id: 'ENC-089-client-rotates-after-removal',
+    title:
+      'after the client removes carol, its next group message is under a new sender key that bob gets and carol cannot read',
+    requirements: ['ENC-089'],
+    level: 'MUST',
+    quote:
+      'After a member has left a group or been removed from it, a sender MUST create a new sender key for the group, and distribute it to the remaining member devices only, before it sends the group its next message.',
+    sends:
+      'driver: createGroup with bob and carol, sendGroupText, removeFromGroup carol, sendGroupText; suite: bob and carol try both',
+    async run({ client }) {
+      await client.connect();
+      const bob = client.peer('bob');
+      const carol = client.peer('carol');
+      const { group } = await client.drive('createGroup', {
+        members: [bob.address, carol.address],
+      });
+      const first = await sendGroupText(client, group, 'before');
+      const before = chainOf(await mustOpenOnEveryDevice('ENC-089', client, bob, first));
+      await mustOpenOnEveryDevice('ENC-089', client, carol, first);
+      await client.drive('removeFromGroup', { group, members: [carol.address] });
+      const after = await sendGroupText(client, group, 'after carol left');
+      await mustHaveRotated(client, before, after, bob, carol);
+    },
+  }),
+
+  defineClientCase({
+    id: 'ENC-089-client-rotates-after-leave',
+    title:
+      'after carol leaves a group the client is in, the client’s next group message is under a new sender key carol cannot read',
+    requirements: ['ENC-089'],
+    level: 'MUST',
+    quote:
+      'After a member has left a group or been removed from it, a sender MUST create a new sender key for the group, and distribute it to the remaining member devices only, before it sends the group its next message.',
+    sends:
+      'suite: bob’s group with the client and carol; driver: sendGroupText; mock: group.changed (carol left); driver: sendGroupText',
+    async run({ client }) {
+      await client.connect();
+      const bob = client.peer('bob');
+      const carol = client.peer('carol');
+      const group = await peerGroup(client, [bob, carol]);
+      const first = await sendGroupText(client, group, 'before');
+      const before = chainOf(await mustOpenOnEveryDevice('ENC-089', client, bob, first));
+      await mustOpenOnEveryDevice('ENC-089', client, carol, first);
+      const push = client.mock.groups.change(group, carol.address, 'left', [carol.address]);
+      if (push) await client.mock.ackedWithin(push, client.waitMs);
+      const after = await sendGroupText(client, group, 'after carol left');
+      await mustHaveRotated(client, before, after, bob, carol);
+    },
+  }),
+
+  defineClientCase({
+    id: 'GROUP-050-client-refuses-non-member',
+    title: 'the client does not show a group message from someone who is not a member of the group',
+    requirements: ['GROUP-050'],
+    level: 'MUST',
+    quote:
+      'A client MUST discard, without showing it, a group message whose sender is not a member of the group as the client knows it.',
+    sends:
+      'suite: bob’s group with the client; eve, not a member, sends a group message with her sender key; then bob sends one',
+    async run({ client }) {
+      await client.connect();
+      const bob = client.peer('bob');
+      const eve = client.peer('eve');
+      const group = await peerGroup(client, [bob]);
+      const fromEve = await deliverToGroup(client, eve, group, client.text('let me in'));
+      const shown = (await client.outcome(fromEve)).received;
+      must('GROUP-050', that(shown === undefined, 'eve’s group message not shown', shown));
+      const content = client.text('hello from bob');
+      const fromBob = await deliverToGroup(client, bob, group, content);
+      const got = await client.received(fromBob.messageId);
+      must(
+        'GROUP-050',
+        that(got?.content.id === content.id, 'a member’s group message shown', got ?? 'nothing'),
+      );
+    },
+  }),
+
+  defineClientCase({
+    id: 'GROUP-051-client-applies-group-changes',
+    title:
+      'the client acknowledges a group.changed push and sends its sender key to the member it added',
+    requirements: ['GROUP-051'],
+    level: 'MUST',
+    quote:
+      'A client MUST apply every `group.changed` push to the membership it keeps and acknowledge it with `message.ack`.',
+    sends:
+      'suite: bob’s group with the client; mock: group.changed (bob added carol); driver: sendGroupText; suite: carol decrypts',
+    async run({ client }) {
+      await client.connect();
+      const bob = client.peer('bob');
+      const carol = client.peer('carol');
+      const group = await peerGroup(client, [bob]);
+      const push = client.mock.groups.change(group, bob.address, 'added', [carol.address]);
+      must(
+        'GROUP-051',
+        that(
+          push !== undefined && (await client.mock.ackedWithin(push, client.waitMs)),
+          'the group.changed push acknowledged',
+          'no message.ack for it',
+        ),
+      );
+      const send = await sendGroupText(client, group, 'hello carol');
+      await mustOpenOnEveryDevice('GROUP-051', client, carol, send);
+    },
+  }),
+];

@@ -9,49 +9,17 @@ import {
   type SenderKeyState,
   type SenderMessageKeySeed,
 } from './state.ts';
+import { b64, strictJson, type Json } from '../strict-json.ts';
 
 /** Version of the format below; bump on any incompatible change. */
 export const SENDER_KEY_RECORD_VERSION = 1;
 
-type Json = Record<string, unknown>;
-
-const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
-
-function fail(path: string, why: string): never {
-  throw new InvalidSenderKeyRecordError(`${path}: ${why}`);
-}
-
-function object(value: unknown, path: string, keys: readonly string[]): Json {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    fail(path, 'not an object');
-  }
-  const actual = Object.keys(value).sort();
-  const expected = [...keys].sort();
-  if (actual.length !== expected.length || actual.some((key, i) => key !== expected[i])) {
-    fail(path, `members must be exactly ${expected.join(', ')}`);
-  }
-  return value as Json;
-}
-
-function array(value: unknown, path: string, max: number): unknown[] {
-  if (!Array.isArray(value)) fail(path, 'not an array');
-  if (value.length > max) fail(path, `more than ${max} entries`);
-  return value;
-}
-
-function uint(value: unknown, path: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_ITERATION) {
-    fail(path, `not an integer in 0..${MAX_ITERATION}`);
-  }
-  return value;
-}
-
-function bytes(value: unknown, path: string, length: number): Uint8Array {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]*$/.test(value)) fail(path, 'not base64url');
-  const out = new Uint8Array(Buffer.from(value, 'base64url'));
-  if (out.length !== length || b64(out) !== value) fail(path, `not ${length} canonical bytes`);
-  return out;
-}
+const readers = strictJson((m) => new InvalidSenderKeyRecordError(m));
+/** Typed here so that TypeScript narrows after a call. */
+const fail: (path: string, why: string) => never = readers.fail;
+const { object, array, uint: uintUpTo, bytes } = readers;
+/** Sender-key numbers (chain ids, iterations) are at most MAX_ITERATION. */
+const uint = (value: unknown, path: string): number => uintUpTo(value, path, MAX_ITERATION);
 
 function encodeState(state: SenderKeyState): Json {
   return {

@@ -20,8 +20,7 @@ import {
 } from './braid.ts';
 import type { SpqrChain, SpqrLink } from './chain.ts';
 import { CHUNK_LENGTH, MAX_CHUNK_INDEX, type ChunkDecoder } from './erasure.ts';
-
-type Json = Record<string, unknown>;
+import { b64, strictJson, type Json } from '../strict-json.ts';
 
 /**
  * Links a chain can hold: the send epoch's, one before it, and the epochs added since our last
@@ -87,42 +86,10 @@ const FIELDS: Record<BraidStateName, Record<string, Kind>> = {
   Ct2Sampled: { sendingCt2: { encoder: CT2_PAYLOAD_LENGTH } },
 };
 
-const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
-
-function fail(path: string, why: string): never {
-  throw new InvalidSessionRecordError(`${path}: ${why}`);
-}
-
-function object(value: unknown, path: string, keys: readonly string[]): Json {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    fail(path, 'not an object');
-  const actual = Object.keys(value).sort();
-  const expected = [...keys].sort();
-  if (actual.length !== expected.length || actual.some((key, i) => key !== expected[i])) {
-    fail(path, `members must be exactly ${expected.join(', ')}`);
-  }
-  return value as Json;
-}
-
-function array(value: unknown, path: string, max: number): unknown[] {
-  if (!Array.isArray(value)) fail(path, 'not an array');
-  if (value.length > max) fail(path, `more than ${max} entries`);
-  return value;
-}
-
-function uint(value: unknown, path: string, max = 0xffff_ffff): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
-    fail(path, `not an integer in 0..${max}`);
-  }
-  return value;
-}
-
-function bytes(value: unknown, path: string, length: number): Uint8Array {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]*$/.test(value)) fail(path, 'not base64url');
-  const out = new Uint8Array(Buffer.from(value, 'base64url'));
-  if (out.length !== length || b64(out) !== value) fail(path, `not ${length} canonical bytes`);
-  return out;
-}
+const readers = strictJson((m) => new InvalidSessionRecordError(m));
+/** Typed here so that TypeScript narrows after a call. */
+const fail: (path: string, why: string) => never = readers.fail;
+const { object, array, uint, bytes } = readers;
 
 function encodeDecoder(decoder: ChunkDecoder): Json {
   return { chunks: decoder.chunks.map((c) => [c.index, b64(c.data)]) };

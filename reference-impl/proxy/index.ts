@@ -2,9 +2,16 @@
  * The reference partner proxy's public entry point: `startProxy(options)` listens for the
  * platform's clients and holds one upstream connection to the provider per client (spec/proxy.md).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createTlsServer, request as httpsRequest } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { answer, forwardRequest } from './http-forward.ts';
@@ -73,6 +80,16 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
+/** RFC 6455's GUID for Sec-WebSocket-Accept. */
+const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/** The Sec-WebSocket-Accept that answers `key` (RFC 6455 section 4.2.2). */
+function acceptFor(key: string): string {
+  return createHash('sha1')
+    .update(key + WEBSOCKET_GUID)
+    .digest('base64');
+}
+
 /** Answers an upgrade that is not relayed, as an HTTP response on the raw socket. */
 function refuse(socket: Duplex, status: number, body: string, type = 'application/json'): void {
   if (socket.destroyed) return;
@@ -113,6 +130,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   /** The `buffer-after-close` variant's messages kept per login. */
   const orphans = new Map<string, [Buffer, boolean][]>();
   const pairs = new Set<{ client: WebSocket; upstream: WebSocket }>();
+  /** A correct proxy's clients: each socket piped into its own upstream socket. */
+  const spliced = new Set<{ client: Duplex; upstream: Duplex }>();
   const pending = new Set<WebSocket>();
   // UTF-8 is not checked here: the proxy forwards bytes, and the provider refuses a text frame that
   // is not UTF-8 (close 1007), which reaches the client as the provider's close (PROXY-022).
@@ -160,6 +179,12 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         return;
       }
       if (socket.destroyed) return;
+      // A correct proxy splices the two TCP streams once both handshakes are done; the broken
+      // variants of the suite's self-test need the messages, and go through `ws` below.
+      if (faults.size === 0) {
+        await splice(req, socket, head, who);
+        return;
+      }
       if (faults.has('pool-upstream') && pooled?.upstream.readyState === WebSocket.OPEN) {
         const pool = pooled;
         wss.handleUpgrade(req, socket, head, (client) => {
@@ -236,6 +261,141 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     });
   };
 
+  /**
+   * The client's upgrade answered by an upgrade of the proxy's own to the provider, then the two
+   * sockets piped into each other: every frame passes byte for byte (the client's frames are masked,
+   * as the provider requires; the provider's are not, as the client requires; neither hop negotiates
+   * an extension), with TCP's own backpressure, and both sockets go when either does. A refusal of
+   * the provider reaches the client as it was sent.
+   */
+  async function splice(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    who: string,
+  ): Promise<void> {
+    const key = req.headers['sec-websocket-key'];
+    if (typeof key !== 'string' || req.headers['sec-websocket-version'] !== '13') {
+      refuse(
+        socket,
+        400,
+        JSON.stringify({ code: 'BAD_REQUEST', message: 'not a WebSocket version 13 upgrade' }),
+      );
+      return;
+    }
+    const upstreamKey = randomBytes(16).toString('base64');
+    const secure = upstreamUrl.protocol === 'wss:';
+    const outgoing = (secure ? httpsRequest : httpRequest)({
+      host: upstreamUrl.hostname.replace(/^\[|\]$/g, ''),
+      port: upstreamUrl.port || (secure ? 443 : 80),
+      path: `${upstreamUrl.pathname}${upstreamUrl.search}`,
+      method: 'GET',
+      headers: {
+        host: upstreamUrl.host,
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': upstreamKey,
+        [PROXY_HEADER]: await token(req),
+      },
+      timeout: UPSTREAM_HANDSHAKE_MS,
+      ...(secure ? { servername: upstreamUrl.hostname } : {}),
+      ...(options.upstreamCa ? { ca: options.upstreamCa } : {}),
+    });
+    let settled = false;
+    const unreachable = (why: string): void => {
+      if (settled) return;
+      settled = true;
+      socket.off('close', abandon);
+      log('upstream.unreachable', { error: why });
+      refuse(
+        socket,
+        503,
+        JSON.stringify({ code: 'UNAVAILABLE', message: 'the provider cannot be reached' }),
+      );
+    };
+    // The client going before the upstream answered takes the upstream request with it.
+    const abandon = (): void => {
+      settled = true;
+      outgoing.destroy();
+    };
+    socket.once('close', abandon);
+    outgoing.once('timeout', () => {
+      unreachable('upgrade timed out');
+      outgoing.destroy();
+    });
+    outgoing.once('error', (error) => unreachable(error.message));
+    outgoing.once('response', (res) => {
+      // A refusal of the provider (403, 429, 503 …) reaches the client as it was sent.
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        if (settled) return;
+        settled = true;
+        socket.off('close', abandon);
+        const body = Buffer.concat(chunks).toString('utf8');
+        const type = String(res.headers['content-type'] ?? 'application/json');
+        const retry = res.headers['retry-after'];
+        if (socket.destroyed) return;
+        socket.end(
+          `HTTP/1.1 ${res.statusCode ?? 502} ${res.statusMessage ?? ''}\r\n` +
+            `content-type: ${type}\r\n${retry ? `retry-after: ${String(retry)}\r\n` : ''}` +
+            `connection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+      });
+    });
+    outgoing.once('upgrade', (res, upSocket: Socket, upHead: Buffer) => {
+      if (settled) {
+        upSocket.destroy();
+        return;
+      }
+      settled = true;
+      socket.off('close', abandon);
+      if (
+        res.headers['sec-websocket-accept'] !== acceptFor(upstreamKey) ||
+        res.headers['sec-websocket-extensions'] !== undefined
+      ) {
+        upSocket.destroy();
+        log('upstream.bad-handshake', {});
+        refuse(
+          socket,
+          502,
+          JSON.stringify({ code: 'UNAVAILABLE', message: 'the provider answered a bad handshake' }),
+        );
+        return;
+      }
+      if (socket.destroyed) {
+        upSocket.destroy();
+        return;
+      }
+      upSocket.setTimeout(0);
+      upSocket.setNoDelay(true);
+      (socket as Socket).setNoDelay?.(true);
+      socket.write(
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          `Sec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`,
+      );
+      if (upHead.length > 0) socket.write(upHead);
+      if (head.length > 0) upSocket.write(head);
+      const pair = { client: socket, upstream: upSocket as Duplex };
+      spliced.add(pair);
+      socket.pipe(upSocket);
+      upSocket.pipe(socket);
+      // Nothing outlives either side: when one goes, the other goes with it.
+      const end = (): void => {
+        spliced.delete(pair);
+        socket.destroy();
+        upSocket.destroy();
+      };
+      socket.once('close', end);
+      upSocket.once('close', end);
+      socket.on('error', () => undefined);
+      upSocket.on('error', () => undefined);
+      log('client.open', { client: who });
+    });
+    outgoing.end();
+  }
+
   /** What the injected faults change for one pair (none: a correct proxy). */
   function relayFaults(who: string, client: WebSocket, upstream: WebSocket): RelayFaults {
     if (faults.size === 0) return {};
@@ -304,11 +464,16 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     httpUrl,
     port,
     get clients() {
-      return pairs.size;
+      return pairs.size + spliced.size;
     },
     close: () =>
       (closing ??= new Promise<void>((resolve) => {
         for (const u of pending) u.terminate();
+        // A spliced pair cannot take a close frame between two of its frames: both sockets go.
+        for (const { client, upstream } of spliced) {
+          client.destroy();
+          upstream.destroy();
+        }
         for (const { client, upstream } of pairs) {
           client.close(1001, 'the proxy is stopping');
           upstream.close(1001, 'the proxy is stopping');

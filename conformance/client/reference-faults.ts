@@ -253,9 +253,10 @@ function rewritesFor(faults: Faults): { up: Rewrite[]; down: Rewrite[] } {
     );
   if (faults.has('ignore-keys-low')) down.push((f) => (f.type === 'keys.low' ? undefined : f));
   if (faults.has('send-x3dh-version'))
-    // ENC-022: every body goes out with the version byte of an X3DH session.
+    // ENC-022: every 1:1 body goes out with the version byte of an X3DH session (a group send
+    // carries no `messages`: it passes as it is).
     up.push((f) =>
-      f.type === 'message.send'
+      f.type === 'message.send' && Array.isArray(f.messages)
         ? {
             ...f,
             messages: (f.messages as Json[]).map((m) => {

@@ -1,7 +1,7 @@
 // The SQLite engine of the provider store: migrations, durability settings, claims and idempotent
 // acceptance (spec/keys.md KEYS-012/013, KEYS-028..030, spec/messages.md DELIV-008/012/014).
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -274,6 +274,34 @@ describe('the SQLite provider store', () => {
     expect(statSync(path).size, 'after the worker’s checkpoint').to.be.greaterThan(before);
     expect(store.pendingDeliveries('bob@wa.example', 1, 0, 0)).to.have.length(200);
     store.close();
+  });
+
+  it('closes the checkpoint worker’s connection before close returns, however soon after opening, so that nothing holds or changes the store’s files afterwards', async () => {
+    for (const waitMs of [0, 5, 20, 120]) {
+      const sub = join(dir, `after-${waitMs}`);
+      const path = join(sub, 'p.db');
+      const store = openSqliteStore(path);
+      store.acceptMessage(message());
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      store.close();
+      const closed = statSync(sub, { bigint: true }).mtimeNs;
+      // Threads share the process's descriptors: none may still point at the store's files.
+      const open = readdirSync('/proc/self/fd')
+        .map((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`);
+          } catch {
+            return '';
+          }
+        })
+        .filter((target) => target.startsWith(path));
+      expect(open, `${waitMs} ms after opening`).to.deep.equal([]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(readdirSync(sub), `${waitMs} ms after opening`).to.deep.equal(['p.db']);
+      expect(statSync(sub, { bigint: true }).mtimeNs, `${waitMs} ms after opening`).to.equal(
+        closed,
+      );
+    }
   });
 
   it('keeps the write-ahead log bounded while group commits never pause', () => {

@@ -156,14 +156,17 @@ export type ParsedCiphertext =
   | { readonly type: 'prekey'; readonly message: PreKeySignalMessage }
   | { readonly type: 'whisper'; readonly message: SignalMessage };
 
-type Decoded = Record<string, unknown>;
+/** A decoded protobuf message, read field by field. */
+export type Decoded = Record<string, unknown>;
 
-function decode(type: protobuf.Type, bytes: Uint8Array, what: string): Decoded {
-  checkWireTypes(
-    bytes,
-    type === SignalMessageProto ? SIGNAL_MESSAGE_WIRE_TYPES : PREKEY_MESSAGE_WIRE_TYPES,
-    what,
-  );
+/** Decodes `bytes` as `type` after checking each field's wire type against `known` (see checkWireTypes). */
+export function decodeChecked(
+  type: protobuf.Type,
+  known: ReadonlyMap<number, number>,
+  bytes: Uint8Array,
+  what: string,
+): Decoded {
+  checkWireTypes(bytes, known, what);
   try {
     return type.decode(bytes) as unknown as Decoded;
   } catch (error) {
@@ -171,7 +174,13 @@ function decode(type: protobuf.Type, bytes: Uint8Array, what: string): Decoded {
   }
 }
 
-function required<T>(message: Decoded, field: string, what: string): T {
+function decode(type: protobuf.Type, bytes: Uint8Array, what: string): Decoded {
+  const known = type === SignalMessageProto ? SIGNAL_MESSAGE_WIRE_TYPES : PREKEY_MESSAGE_WIRE_TYPES;
+  return decodeChecked(type, known, bytes, what);
+}
+
+/** A field the message must carry, or InvalidMessageError naming it. */
+export function required<T>(message: Decoded, field: string, what: string): T {
   if (!Object.hasOwn(message, field)) throw new InvalidMessageError(`${what} lacks ${field}`);
   return message[field] as T;
 }

@@ -18,7 +18,7 @@ import {
   SENDER_KEY_SIGNATURE_LENGTH,
   SENDER_KEY_VERSION,
 } from '../limits.ts';
-import { checkWireTypes, wireTypes } from '../wire.ts';
+import { decodeChecked, required, wireTypes } from '../wire.ts';
 import { xeddsaSign, xeddsaVerify } from '../xeddsa.ts';
 
 // Field numbers are libsignal's rust/protocol/src/proto/wire.proto (v0.101.0, unchanged in 0.103.0).
@@ -105,27 +105,6 @@ function uuidString(bytes: Uint8Array, what: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-type Decoded = Record<string, unknown>;
-
-function decode(
-  type: protobuf.Type,
-  known: ReadonlyMap<number, number>,
-  bytes: Uint8Array,
-  what: string,
-): Decoded {
-  checkWireTypes(bytes, known, what);
-  try {
-    return type.decode(bytes) as unknown as Decoded;
-  } catch (error) {
-    throw new InvalidMessageError(`${what} protobuf is malformed: ${(error as Error).message}`);
-  }
-}
-
-function required<T>(message: Decoded, field: string, what: string): T {
-  if (!Object.hasOwn(message, field)) throw new InvalidMessageError(`${what} lacks ${field}`);
-  return message[field] as T;
-}
-
 /** libsignal reads the high nibble only: below 3 is legacy, above 3 unknown. */
 function checkVersion(body: Uint8Array, minimum: number, what: string): number {
   if (body.length > MAX_CIPHERTEXT_BYTES) throw new MessageTooLargeError(body.length);
@@ -180,7 +159,7 @@ export function encodeSenderKeyDistributionMessage(fields: {
 export function parseSenderKeyDistributionMessage(body: Uint8Array): SenderKeyDistributionMessage {
   const what = 'SenderKeyDistributionMessage';
   const version = checkVersion(body, MIN_DISTRIBUTION_MESSAGE_LENGTH, what);
-  const proto = decode(
+  const proto = decodeChecked(
     DistributionMessageProto,
     DISTRIBUTION_MESSAGE_WIRE_TYPES,
     body.subarray(1),
@@ -252,7 +231,7 @@ export function encodeSenderKeyMessage(fields: {
 export function parseSenderKeyMessage(body: Uint8Array): SenderKeyMessage {
   const what = 'SenderKeyMessage';
   const version = checkVersion(body, 1 + SENDER_KEY_SIGNATURE_LENGTH, what);
-  const proto = decode(
+  const proto = decodeChecked(
     SenderKeyMessageProto,
     SENDER_KEY_MESSAGE_WIRE_TYPES,
     body.subarray(1, body.length - SENDER_KEY_SIGNATURE_LENGTH),

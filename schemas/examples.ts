@@ -322,6 +322,15 @@ export const FRAME_EXAMPLES: { readonly [T in FrameType]: FrameOfType<T> } = {
     members: ['dave@wa.example'],
     serverTimestamp: 1_767_225_600_456,
   },
+  'group.invited': {
+    v: 1,
+    type: 'group.invited',
+    id: 'd3',
+    group,
+    by: 'bob@chat.example',
+    origin: { platform: 'chat.example', thirdParty: true },
+    serverTimestamp: 1_767_225_600_789,
+  },
 };
 
 /** A `message.send` to a group, with a sender-key distribution message for a new member's device. */

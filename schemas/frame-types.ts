@@ -23,6 +23,7 @@ import type {
   GroupChangedFrame,
   GroupCreateFrame,
   GroupGetFrame,
+  GroupInvitedFrame,
   GroupLeaveFrame,
   GroupLeftFrame,
   GroupRemoveFrame,
@@ -101,7 +102,8 @@ export type ProviderFrame =
   | AttachmentSlottedFrame
   | GroupStateFrame
   | GroupLeftFrame
-  | GroupChangedFrame;
+  | GroupChangedFrame
+  | GroupInvitedFrame;
 
 /** Every frame of the protocol, in either direction. */
 export type Frame = ClientFrame | ProviderFrame;
@@ -278,6 +280,7 @@ export const FRAME_TYPES = {
   },
   'group.left': { schema: 'GroupLeftFrame', direction: 'provider', replyTo: ['group.leave'] },
   'group.changed': { schema: 'GroupChangedFrame', direction: 'provider' },
+  'group.invited': { schema: 'GroupInvitedFrame', direction: 'provider' },
 } as const satisfies { readonly [T in FrameType]: FrameTypeInfo };
 
 /** The content types with their own schema files besides the frames. */

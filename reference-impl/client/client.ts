@@ -9,6 +9,7 @@ import { base64UrlLength, SCHEMA_LIMITS } from '../../schemas/limits.ts';
 import type {
   AttachmentSlottedFrame,
   GroupChangedFrame,
+  GroupInvitedFrame,
   GroupRole,
   InteropSettings,
   KeysBundleFrame,
@@ -730,6 +731,15 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
             error instanceof ParleyError ? error : translate(error, 'group change failed'),
           );
         });
+    } else if (frame.type === 'group.invited') {
+      this.inbound = this.inbound
+        .then(() => this.onGroupInvited(connection, frame))
+        .catch((error: unknown) => {
+          this.emit(
+            'problem',
+            error instanceof ParleyError ? error : translate(error, 'group invitation failed'),
+          );
+        });
     } else if (frame.type === 'queue.empty') {
       this.inbound = this.inbound.then(() => void this.emit('queueEmpty'));
     }
@@ -738,6 +748,16 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
   /** Applies a `group.changed` push, then acks it as a `message` push is acked (GROUP-013). */
   private async onGroupChanged(connection: Connection, frame: GroupChangedFrame): Promise<void> {
     await this.groups.onChanged(frame);
+    if (connection.isOpen) {
+      await connection
+        .request('message.ack', { type: 'message.ack', deliveryIds: [frame.id] })
+        .catch(() => undefined);
+    }
+  }
+
+  /** Tells of a group invitation, then acks it as a `message` push is acked (GROUP-025). */
+  private async onGroupInvited(connection: Connection, frame: GroupInvitedFrame): Promise<void> {
+    this.emit('groupInvited', frame);
     if (connection.isOpen) {
       await connection
         .request('message.ack', { type: 'message.ack', deliveryIds: [frame.id] })
@@ -847,10 +867,19 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
     return (await this.request('requests.list', { type: 'requests.list' })).pending;
   }
 
-  /** Accepts, declines or blocks a message request. */
-  async respondToRequest(from: string, action: RequestAction): Promise<void> {
-    await this.request('request.respond', { type: 'request.respond', from, action });
-    await this.store.setRequestSender(from, action !== 'accept');
+  /**
+   * Accepts, declines or blocks a message request, or with `group` a group invitation from `from`
+   * (spec/groups.md#invitations). Accepting an invitation joins the group and records it.
+   */
+  async respondToRequest(from: string, action: RequestAction, group?: string): Promise<void> {
+    await this.request('request.respond', {
+      type: 'request.respond',
+      from,
+      action,
+      ...(group === undefined ? {} : { group }),
+    });
+    if (group === undefined) await this.store.setRequestSender(from, action !== 'accept');
+    else if (action === 'accept') await this.groups.refresh(group);
   }
 
   /** Blocks (or unblocks) an address. */

@@ -6,6 +6,7 @@ import type { FRAME_TYPES, ClientFrameType, FrameOfType } from '../../schemas/fr
 import type {
   ErrorFrame,
   GroupChangedFrame,
+  GroupInvitedFrame,
   KeysLowFrame,
   MessageFrame,
   QueueEmptyFrame,
@@ -29,7 +30,8 @@ export type ReplyTo<T extends ClientFrameType> = FrameOfType<
 >;
 
 /** A provider push. */
-export type PushFrame = MessageFrame | KeysLowFrame | QueueEmptyFrame | GroupChangedFrame;
+export type PushFrame =
+  MessageFrame | KeysLowFrame | QueueEmptyFrame | GroupChangedFrame | GroupInvitedFrame;
 
 interface Pending {
   resolve(frame: unknown): void;

@@ -2,7 +2,7 @@
 // links, enrolments and the client's events (spec/messages.md "Delivery", spec/consent.md folders).
 import type { Content } from '../../schemas/content.ts';
 import type { Origin } from '../../schemas/common.ts';
-import type { Folder, GroupChangedFrame } from '../../schemas/frames/index.ts';
+import type { Folder, GroupChangedFrame, GroupInvitedFrame } from '../../schemas/frames/index.ts';
 import type { DiscardReason } from './content.ts';
 import type { ParleyError } from './errors.ts';
 
@@ -93,6 +93,11 @@ export interface ClientEvents {
   identityChanged: [{ address: string; deviceId: number }];
   /** A group this device is a member of changed (a `group.changed` push, already applied). */
   groupChanged: [GroupChangedFrame];
+  /**
+   * A third-party user invited this user to a group (a `group.invited` push, acknowledged): answer
+   * it with `respondToRequest(by, action, group)`; `requests()` lists it too.
+   */
+  groupInvited: [GroupInvitedFrame];
   keysPublished: [{ oneTimePreKeyCount: number; oneTimeKyberPreKeyCount: number }];
   /** A failure not tied to a call: a provider frame that violates its schema, a failed reconnect. */
   problem: [ParleyError];

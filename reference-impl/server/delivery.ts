@@ -3,12 +3,13 @@
  * the backlog and `queue.empty` after `auth.ok`, and `keys.low` (spec/messages.md DELIV-015..031,
  * spec/keys.md KEYS-021/022/031/032, spec/consent.md CONSENT-010/011 folders).
  */
-import type { GroupChangedFrame } from '../../schemas/frames/groups.ts';
+import type { GroupChangedFrame, GroupInvitedFrame } from '../../schemas/frames/groups.ts';
 import type { Folder, MessageFrame } from '../../schemas/frames/messages.ts';
 import type {
   AddressedDelivery,
   DeviceDelivery,
   GroupChangeBody,
+  GroupInvitationBody,
   PreKeyCounts,
   ProviderStore,
   QueuedDelivery,
@@ -158,7 +159,7 @@ export class Delivery {
       conn.send({ v: 1, type: 'queue.empty', id: this.nextPushId('q') });
   }
 
-  /** The frame of a queued item: a `message`, or a `group.changed` (GROUP-013). */
+  /** The frame of a queued item: a `message`, a `group.changed` (GROUP-013) or a `group.invited` (GROUP-025). */
   private frameOf(
     recipient: string,
     q: QueuedDelivery,
@@ -177,6 +178,19 @@ export class Delivery {
         action: change.action,
         members: [...change.members],
         ...(change.role ? { role: change.role } : {}),
+        serverTimestamp: q.serverTimestamp,
+      };
+      return frame as unknown as Record<string, unknown>;
+    }
+    if (q.type === 'group.invited') {
+      const invitation = JSON.parse(q.body) as GroupInvitationBody;
+      const frame: GroupInvitedFrame = {
+        v: 1,
+        type: 'group.invited',
+        id: deliveryId(q.seq),
+        group: invitation.group,
+        by: invitation.by,
+        origin: { platform: q.origin.platform, thirdParty: q.origin.thirdParty },
         serverTimestamp: q.serverTimestamp,
       };
       return frame as unknown as Record<string, unknown>;

@@ -94,6 +94,8 @@ export const FAULTS = {
     'GROUP-021: an addition refused for consent carries another message than one for an unknown address',
   'third-party-adds-directly':
     'GROUP-020: a third-party user adds a first-party user who has not accepted them as a member, without an invitation',
+  'no-invitation-push':
+    'GROUP-025: an invitation is filed in requests.list but nothing is pushed to the invitee’s devices',
   'accept-non-member-send': 'GROUP-042: message.send to a group from a non-member is fanned out',
   'deliver-to-removed':
     'GROUP-043: a removed member stays in the fan-out and receives messages sent after the removal',

@@ -97,7 +97,7 @@ export interface StoredOrigin {
 }
 
 /** The type of a queued item: a 1:1 Signal message, a group's sender-key message, or a membership change. */
-export type QueuedType = 'prekey' | 'whisper' | 'senderkey' | 'group.changed';
+export type QueuedType = 'prekey' | 'whisper' | 'senderkey' | 'group.changed' | 'group.invited';
 
 /** One ciphertext of a send, for one recipient device. */
 export interface StoredCiphertext {
@@ -270,6 +270,24 @@ export interface GroupChange {
   readonly silent?: boolean;
   readonly now: number;
   readonly expiresAt: number;
+}
+
+/** An invitation filed for a user (GROUP-020), as its `group.invited` push carries it. */
+export interface GroupInvitation {
+  readonly groupId: string;
+  readonly invitee: string;
+  /** The user whose addition filed it, from the device that sent the addition. */
+  readonly by: string;
+  readonly byDevice: number;
+  readonly origin: StoredOrigin;
+  readonly now: number;
+  readonly expiresAt: number;
+}
+
+/** The body kept for a queued `group.invited` push. */
+export interface GroupInvitationBody {
+  readonly group: string;
+  readonly by: string;
 }
 
 /** The outcome of `writeGroupChange`. */
@@ -451,6 +469,11 @@ export interface ProviderStore {
   getGroup(groupId: string): GroupRecord | undefined;
   /** Commits a membership change (GROUP-010..016); returns the group after it and its pushes. */
   writeGroupChange(change: GroupChange): GroupChangeResult;
+  /**
+   * Queues a `group.invited` push for every device of an invited user (GROUP-025); called in the
+   * transaction that files the invitation. Returns the pushes queued.
+   */
+  queueGroupInvitation(invitation: GroupInvitation): AddressedDelivery[];
   /**
    * Stores a group send and queues it for every device of every current member but the sending
    * device, read in the same transaction (GROUP-041, GROUP-043), except members who blocked the

@@ -4,7 +4,7 @@
  * push. The provider keeps membership and roles only; a group's name and avatar travel as
  * encrypted group content. Spec: spec/groups.md (DMA Art. 7(2)(b)).
  */
-import type { Address, TimestampMs } from '../common.ts';
+import type { Address, Origin, TimestampMs } from '../common.ts';
 import type { PushBase, ReplyBase, RequestBase } from './envelope.ts';
 
 /**
@@ -148,5 +148,23 @@ export interface GroupChangedFrame extends PushBase {
   /** The new role, for `role`. */
   role?: GroupRole;
   /** When the provider committed the change. */
+  serverTimestamp: TimestampMs;
+}
+
+/**
+ * Pushed to every device of a first-party user when a third-party user's `group.create` or
+ * `group.add` files an invitation for them (spec/groups.md#invitations); `id` is the delivery id
+ * the device acknowledges with `message.ack`. The invitation itself is read and answered through
+ * `requests.list` and `request.respond`; the push reveals nothing of the group's members.
+ */
+export interface GroupInvitedFrame extends PushBase {
+  type: 'group.invited';
+  /** The group the user is invited to. */
+  group: GroupId;
+  /** The user whose addition filed the invitation. */
+  by: Address;
+  /** The platform of the user who invited. */
+  origin: Origin;
+  /** When the provider committed the invitation. */
   serverTimestamp: TimestampMs;
 }

@@ -75,6 +75,7 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'members-act-as-admins': { requirement: 'GROUP-011', only: 'GROUP-*' },
   'group-add-reveals-consent': { requirement: 'GROUP-021', only: 'GROUP-*' },
   'third-party-adds-directly': { requirement: 'GROUP-020', only: 'GROUP-*' },
+  'no-invitation-push': { requirement: 'GROUP-025', only: 'GROUP-*' },
   'accept-non-member-send': { requirement: 'GROUP-042', only: 'GROUP-*' },
   'deliver-to-removed': { requirement: 'GROUP-043', only: 'GROUP-*' },
   'fan-out-first-device-only': { requirement: 'GROUP-041', only: 'GROUP-*' },

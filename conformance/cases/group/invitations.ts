@@ -55,7 +55,8 @@ export const groupInvitationCases = [
       must(
         'GROUP-023',
         await shouldStayQuiet(
-          () => alice.peer.peek((f) => f.group === state.group),
+          // Anything of the group but the invitation's own push (GROUP-025).
+          () => alice.peer.peek((f) => f.group === state.group && f.type !== 'group.invited'),
           scale(300),
           'no group message or change for an invitee',
         ),
@@ -78,6 +79,58 @@ export const groupInvitationCases = [
       );
       await sendToGroup(world, bob, state.group, state.version + 1);
       await nextGroupMessage(alice, state.group, 'GROUP-022');
+    },
+  }),
+  defineCase({
+    id: 'GROUP-025-invitation-pushed',
+    title:
+      'bob (partner) invites alice and carol, who blocked him: alice’s device gets a group.invited push naming the group and bob, carol’s gets none',
+    requirements: ['GROUP-025'],
+    level: 'MUST',
+    capabilities: ['groups'],
+    timeoutMs: CASE_TIMEOUT_MS,
+    quote:
+      'When it files an invitation under GROUP-020, the provider MUST queue a `group.invited` push naming the group and the user who invited for every device of the invited user, in the same commit, and MUST NOT queue one when the invited user has blocked that user.',
+    sends:
+      'carol: block.set bob; bob: group.create [alice]; alice: message.ack of group.invited; bob: group.add [carol]',
+    async run({ world, target, scale }) {
+      const alice = await world.firstParty('alice', { optIn: true, preKeys: 0 });
+      const carol = await world.firstParty('carol', { optIn: true, preKeys: 0 });
+      const bob = await world.thirdParty('bob', { preKeys: 0 });
+      mustMatch(
+        'GROUP-025',
+        await carol.peer.request('block.set', { address: bob.address, blocked: true }),
+        hasMembers('block.state', { blocked: true }),
+      );
+      const state = await createGroup(bob, [alice.address]);
+      const push = await alice.peer.next(
+        (f) => f.type === 'group.invited' && f.group === state.group,
+        undefined,
+        `a group.invited push for group ${state.group}`,
+        'GROUP-025',
+      );
+      mustMatch(
+        'GROUP-025',
+        push,
+        hasMembers('group.invited', {
+          by: bob.address,
+          origin: { platform: target.partner.domain, thirdParty: true },
+        }),
+      );
+      mustMatch(
+        'GROUP-025',
+        await alice.peer.request('message.ack', { deliveryIds: [push.id] }),
+        hasMembers('message.acked', { count: 1 }),
+      );
+      await bob.peer.request('group.add', { group: state.group, members: [carol.address] });
+      must(
+        'GROUP-025',
+        await shouldStayQuiet(
+          () => carol.peer.peek((f) => f.type === 'group.invited'),
+          scale(300),
+          'no invitation pushed to a user who blocked the adder',
+        ),
+      );
     },
   }),
   defineCase({

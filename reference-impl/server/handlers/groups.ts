@@ -16,6 +16,7 @@ import type {
 } from '../../../schemas/frames/groups.ts';
 import type { RequestRespondFrame } from '../../../schemas/frames/consent.ts';
 import type {
+  AddressedDelivery,
   GroupChange,
   GroupChangeResult,
   GroupMemberRecord,
@@ -161,6 +162,33 @@ function additions(
   return { members, invited };
 }
 
+/**
+ * GROUP-025: a `group.invited` push for every device of each user invited, queued in the commit
+ * that files the invitation; none for a user who blocked the adder (their row is `declined`).
+ */
+function queueInvitations(
+  ctx: ProviderContext,
+  session: Session,
+  groupId: string,
+  rows: readonly GroupMemberRecord[],
+): AddressedDelivery[] {
+  if (ctx.faults.has('no-invitation-push')) return []; // fault injection: breaks GROUP-025
+  const now = ctx.now();
+  return rows
+    .filter((r) => r.status === 'invited')
+    .flatMap((r) =>
+      ctx.store.queueGroupInvitation({
+        groupId,
+        invitee: r.address,
+        by: session.address,
+        byDevice: session.deviceId,
+        origin: session.origin,
+        now,
+        expiresAt: now + ctx.limits.advertised.queueTtlSeconds * 1000,
+      }),
+    );
+}
+
 /** Rate limits on additions by third-party users (GROUP-033), counted per address named. */
 function limitAdditions(ctx: ProviderContext, session: Session, count: number): void {
   if (!session.origin.thirdParty || count === 0 || ctx.faults.has('unlimited-group-additions'))
@@ -203,7 +231,11 @@ async function create(
         named: rows.map((r) => r.address),
       }),
     );
-    return { value: result.group!, results: [result] };
+    const invitations = queueInvitations(ctx, session, groupId, invited);
+    return {
+      value: result.group!,
+      results: [{ ...result, queued: [...result.queued, ...invitations] }],
+    };
   });
   ctx.logger.log('info', 'group.created', { group: groupId, members: group.members.length });
   return { reply: groupState(group) };
@@ -232,17 +264,18 @@ async function add(
           }),
         ),
       );
-    if (invited.length > 0)
-      results.push(
-        ctx.store.writeGroupChange(
-          changeOf(ctx, session, f.group, {
-            action: 'invited',
-            put: invited,
-            drop: [],
-            named: invited.map((m) => m.address),
-          }),
-        ),
+    if (invited.length > 0) {
+      const change = ctx.store.writeGroupChange(
+        changeOf(ctx, session, f.group, {
+          action: 'invited',
+          put: invited,
+          drop: [],
+          named: invited.map((m) => m.address),
+        }),
       );
+      const invitations = queueInvitations(ctx, session, f.group, invited);
+      results.push({ ...change, queued: [...change.queued, ...invitations] });
+    }
     return { value: results.at(-1)?.group ?? group, results };
   });
   return { reply: groupState(group) };

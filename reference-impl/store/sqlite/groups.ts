@@ -10,6 +10,8 @@ import type {
   GroupChange,
   GroupChangeBody,
   GroupChangeResult,
+  GroupInvitation,
+  GroupInvitationBody,
   GroupMemberRecord,
   GroupRecord,
   NewGroupMessage,
@@ -145,6 +147,23 @@ export class SqliteGroups extends SqliteQueue {
       }
       return { group: after, queued };
     });
+  }
+
+  queueGroupInvitation(i: GroupInvitation): AddressedDelivery[] {
+    const body: GroupInvitationBody = { group: i.groupId, by: i.by };
+    return this.queueToDevices(
+      [i.invitee],
+      {
+        messageId: randomUUID(),
+        sender: i.by,
+        senderDevice: i.byDevice,
+        origin: i.origin,
+        type: 'group.invited',
+        body: JSON.stringify(body),
+        serverTimestamp: i.now,
+      },
+      i.expiresAt,
+    );
   }
 
   /**

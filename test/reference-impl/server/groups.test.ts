@@ -333,7 +333,7 @@ describe('provider groups (spec/groups.md)', function () {
     expect(missing.details.missing).to.deep.equal([carolPhone.deviceId]);
   });
 
-  it('makes an invitation of a third-party addition of a user who opted in but has not accepted bob, lists it in requests, and joins the group on accept (GROUP-020, GROUP-022, GROUP-023)', async () => {
+  it('makes an invitation of a third-party addition of a user who opted in but has not accepted bob, pushes it to her device, lists it in requests, and joins the group on accept (GROUP-020, GROUP-022, GROUP-023, GROUP-025)', async () => {
     const bob = await thirdParty(provider, partner, name('bob'));
     const alice = await firstParty(provider, name('alice'));
     await optIn(alice);
@@ -358,7 +358,12 @@ describe('provider groups (spec/groups.md)', function () {
       idempotencyKey: randomUUID(),
       body: senderKeyBody(),
     });
-    expect(await alice.wire.sees((f) => f.group === state.group, 300)).to.equal(false);
+    // The invitation's own push (GROUP-025) and nothing else of the group.
+    const invited = await alice.wire.next((f) => f.type === 'group.invited');
+    expect(invited).to.include({ group: state.group, by: bob.address });
+    expect(
+      await alice.wire.sees((f) => f.group === state.group && f.type !== 'group.invited', 300),
+    ).to.equal(false);
     const accepted = await alice.wire.request('request.respond', {
       from: bob.address,
       action: 'accept',

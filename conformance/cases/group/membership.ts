@@ -28,6 +28,7 @@ export const groupMembershipCases = [
       const carol = await world.firstParty('carol', { preKeys: 0 });
       const bob = await world.thirdParty('bob', { preKeys: 0 });
       const state = await alice.peer.request('group.create', {
+        idempotencyKey: `k.${world.rng.word(12)}`,
         members: [carol.address, bob.address],
       });
       mustMatch('GROUP-001', state, hasMembers('group.state', { version: 1 }));

@@ -61,6 +61,17 @@ export class SqliteGroups extends SqliteQueue {
           c.groupId,
           c.now,
         );
+      if (c.create && c.idempotency)
+        // A plain insert: the handler found no record of the key in this transaction (GROUP-061).
+        this.run(
+          'INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, ?)',
+          c.actor,
+          c.actorDevice,
+          c.idempotency.key,
+          c.idempotency.requestHash,
+          c.groupId,
+          c.now,
+        );
       const before = this.getGroup(c.groupId);
       if (!before) throw new Error(`no group ${c.groupId}`);
       if (c.expectedVersion !== undefined && before.version !== c.expectedVersion)
@@ -190,6 +201,53 @@ export class SqliteGroups extends SqliteQueue {
 
   acceptGroupMessage(m: NewGroupMessage): GroupAcceptResult {
     return this.queueTx(() => {
+      // Membership is read in the transaction that queues: a removal committed before this send
+      // leaves the removed member out, whatever the sender believed (GROUP-043). Each device's
+      // queue totals come with it, for the bound (GROUP-062), without a read per device.
+      const targets = this.statement(
+        `SELECT gm.address AS address, d.device_id AS device_id,
+                COALESCE(qt.bytes, 0) AS queued_bytes, COALESCE(qt.count, 0) AS queued_count
+         FROM group_members gm JOIN devices d ON d.address = gm.address
+         JOIN accounts a ON a.address = gm.address
+         LEFT JOIN queue_totals qt ON qt.recipient = gm.address AND qt.device_id = d.device_id
+         WHERE gm.group_id = ? AND gm.status = 'member'
+           AND NOT (gm.address = ? AND d.device_id = ?)
+           AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.address = gm.address AND b.blocked = ?)
+           AND (? = 0 OR a.kind = 'partner' OR (a.interop_enabled = 1 AND (
+             a.interop_platforms = '"all"'
+             OR EXISTS (SELECT 1 FROM json_each(a.interop_platforms) WHERE value = ?))))
+         ORDER BY gm.ord, d.device_id`,
+      ).all(
+        m.groupId,
+        m.sender,
+        m.senderDevice,
+        m.sender,
+        m.origin.thirdParty ? 1 : 0,
+        m.origin.platform,
+      ) as Row[];
+      const bound = m.queueBound;
+      const overflows =
+        bound !== undefined &&
+        targets.some((t) => {
+          const dist = m.distribution.get(t.address as string)?.get(t.device_id as number);
+          const bytes = m.body.length + (dist?.body.length ?? 0);
+          return (
+            (t.queued_bytes as number) + bytes > bound.maxBytes ||
+            (t.queued_count as number) + 1 > bound.maxMessages
+          );
+        });
+      if (overflows) {
+        // Nothing is written; a retry of a stored send is still answered as such (DELIV-012/014).
+        const earlier = this.findIdempotent(m.sender, m.senderDevice, m.idempotencyKey);
+        return {
+          messageId: earlier?.messageId ?? m.messageId,
+          serverTimestamp: earlier?.serverTimestamp ?? m.serverTimestamp,
+          duplicate: earlier !== undefined,
+          conflict: earlier !== undefined && earlier.requestHash !== m.requestHash,
+          queued: [],
+          ...(earlier === undefined ? { queueFull: true } : {}),
+        };
+      }
       const fresh = this.run(
         'INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
         m.sender,
@@ -209,27 +267,6 @@ export class SqliteGroups extends SqliteQueue {
           queued: [],
         };
       }
-      // Membership is read in the transaction that queues: a removal committed before this send
-      // leaves the removed member out, whatever the sender believed (GROUP-043).
-      const targets = this.statement(
-        `SELECT gm.address AS address, d.device_id AS device_id
-         FROM group_members gm JOIN devices d ON d.address = gm.address
-         JOIN accounts a ON a.address = gm.address
-         WHERE gm.group_id = ? AND gm.status = 'member'
-           AND NOT (gm.address = ? AND d.device_id = ?)
-           AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.address = gm.address AND b.blocked = ?)
-           AND (? = 0 OR a.kind = 'partner' OR (a.interop_enabled = 1 AND (
-             a.interop_platforms = '"all"'
-             OR EXISTS (SELECT 1 FROM json_each(a.interop_platforms) WHERE value = ?))))
-         ORDER BY gm.ord, d.device_id`,
-      ).all(
-        m.groupId,
-        m.sender,
-        m.senderDevice,
-        m.sender,
-        m.origin.thirdParty ? 1 : 0,
-        m.origin.platform,
-      ) as Row[];
       const put = this.statement(PUT_DELIVERY);
       const origin: StoredOrigin = m.origin;
       const queued: AddressedDelivery[] = targets.map((t) => {

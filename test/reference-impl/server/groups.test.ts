@@ -91,7 +91,10 @@ describe('provider groups (spec/groups.md)', function () {
   });
 
   async function create(owner: Device, members: string[] = []): Promise<AnyFrame> {
-    const state = await owner.wire.request('group.create', members.length > 0 ? { members } : {});
+    const state = await owner.wire.request('group.create', {
+      idempotencyKey: randomUUID(),
+      ...(members.length > 0 ? { members } : {}),
+    });
     expect(state.type, JSON.stringify(state)).to.equal('group.state');
     return state;
   }

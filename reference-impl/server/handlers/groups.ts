@@ -188,7 +188,9 @@ function createdBefore(
     throw new ProviderError('CONFLICT', 'the idempotency key names another request', {
       pointer: '/idempotencyKey',
     });
-  return { reply: groupState(memberRow(ctx.store.getGroup(earlier.messageId), session.address).group) };
+  return {
+    reply: groupState(memberRow(ctx.store.getGroup(earlier.messageId), session.address).group),
+  };
 }
 
 async function create(

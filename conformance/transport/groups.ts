@@ -23,9 +23,9 @@ function varint(n: number): number[] {
  * of 16 bytes, 2 chain id, 3 iteration, 4 ciphertext; 64-byte signature) with seeded filler. The
  * provider cannot verify it (it holds no sender key), so its shape is all a provider case needs.
  */
-export function senderKeyBody(rng: Rng, iteration = 0): string {
+export function senderKeyBody(rng: Rng, iteration = 0, ciphertextBytes = 48): string {
   const bytes = (n: number): number[] => Array.from({ length: n }, () => rng.int(0, 255));
-  const ciphertext = bytes(48);
+  const ciphertext = bytes(ciphertextBytes);
   const proto = [
     0x0a,
     16,

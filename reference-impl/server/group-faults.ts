@@ -66,8 +66,7 @@ export function withGroupFaults(store: ProviderStore, faults: ReadonlySet<Fault>
       // breaks GROUP-061: the key of a group.create is neither recorded nor found again
       if (property === 'writeGroupChange' && faults.has('group-create-not-idempotent'))
         return (c: GroupChange): GroupChangeResult => {
-          const { idempotency: _dropped, ...rest } = c;
-          return target.writeGroupChange(rest);
+          return target.writeGroupChange({ ...c, idempotency: undefined });
         };
       if (property === 'findIdempotent' && faults.has('group-create-not-idempotent'))
         return (sender: string, senderDevice: number, key: string) => {
@@ -77,8 +76,7 @@ export function withGroupFaults(store: ProviderStore, faults: ReadonlySet<Fault>
       // breaks GROUP-062: the fan-out takes no notice of the member devices' queue bound
       if (property === 'acceptGroupMessage' && faults.has('unbounded-group-queue'))
         return (m: NewGroupMessage): GroupAcceptResult => {
-          const { queueBound: _unbounded, ...rest } = m;
-          return target.acceptGroupMessage(rest);
+          return target.acceptGroupMessage({ ...m, queueBound: undefined });
         };
       return Reflect.get(target, property, receiver) as unknown;
     },

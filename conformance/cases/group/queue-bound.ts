@@ -26,7 +26,7 @@ export const groupQueueBoundCases = [
     level: 'SHOULD',
     capabilities: ['groups'],
     quote:
-      'The provider SHOULD apply DELIV-032’s bound to every device a group message would be queued for, refusing a group `message.send` that would pass the bound of any of them with `RATE_LIMITED` and a `retryAfterMs`, and queueing nothing for any device.',
+      'The provider SHOULD apply DELIV-032’s bound to every device of every member a group message reaches, refusing a group `message.send` that would pass the bound of any of them with `RATE_LIMITED` and a `retryAfterMs` and queueing nothing for any device, and counting a device that a block or GROUP-048 leaves out as if the message had been queued for it.',
     sends: `setPeerBounds maxQueuedBytesPerDevice ${SMALL_QUEUE_CHARS} when offered; alice: group.create [carol, bob], then group sends of about 20 000 body characters until one is refused (carol acknowledges each, bob none; at most ${MAX_FLOOD_CHARS / 1024 / 1024} Mi body characters without the hook)`,
     exclusive: true,
     timeoutMs: 60_000,

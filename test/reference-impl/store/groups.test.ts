@@ -232,6 +232,31 @@ describe('the SQLite store’s groups', () => {
     expect(queuedChars('carol@wa.example', 1)).to.equal(before + 2);
   });
 
+  it('counts alice’s group messages against the bound of carol, who blocked her, as if they were queued, while queueing none: the bound reveals no block (GROUP-062, CONSENT-022)', () => {
+    store.writeGroupChange(
+      change({
+        groupId: 'g.2',
+        create: true,
+        action: 'created',
+        put: [row('alice@wa.example', { role: 'admin' }), row('carol@wa.example')],
+        named: ['alice@wa.example', 'carol@wa.example'],
+      }),
+    );
+    // What carol's device held from alice stays charged to alice when carol blocks her.
+    const held = store.pendingDeliveries('carol@wa.example', 1, 0, 0).length;
+    store.setBlock('carol@wa.example', 'alice@wa.example', true, 0);
+    const waiting = store.pendingDeliveries('carol@wa.example', 1, 0, 0).length;
+    const queueBound = { maxBytes: 1_000_000, maxMessages: held + 2 };
+    const answers = [1, 2, 3].map((i) =>
+      store.acceptGroupMessage(
+        send({ groupId: 'g.2', messageId: `m${i}`, idempotencyKey: `k${i}`, queueBound }),
+      ),
+    );
+    expect(answers.map((a) => a.queueFull ?? false)).to.deep.equal([false, false, true]);
+    expect(answers.flatMap((a) => a.queued)).to.deep.equal([]);
+    expect(store.pendingDeliveries('carol@wa.example', 1, 0, 0)).to.have.length(waiting);
+  });
+
   it('records the idempotency key of the request that created a group with the group id, in the change’s transaction (GROUP-061)', () => {
     store.writeGroupChange(
       change({

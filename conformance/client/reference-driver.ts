@@ -327,7 +327,7 @@ class ChatList {
         return;
       }
       default:
-        return; // receipts and typing indicators are not displayed
+        return; // receipts, typing indicators and group names (groupInfo) are not chat lines
     }
   }
 

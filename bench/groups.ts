@@ -18,7 +18,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { generateKeyPair } from '../reference-impl/crypto/curve.ts';
 import { encodeSignalMessage } from '../reference-impl/crypto/wire.ts';
 import { boundFigure, printFigures, ratioFigure, round, type Figure } from './support/figures.ts';
@@ -195,9 +195,11 @@ async function main(): Promise<void> {
 
     // Groups: one of 8 members for the sender's bytes, then the whole group.
     const small = await sender.client.request('group.create', {
+      idempotencyKey: randomUUID(),
       members: members.slice(0, 7).map((m) => m.address),
     });
     const big = await sender.client.request('group.create', {
+      idempotencyKey: randomUUID(),
       members: members.map((m) => m.address),
     });
     await new Promise((r) => setTimeout(r, 500)); // the creation pushes are acknowledged

@@ -49,7 +49,7 @@ interface Chat {
 function inbox(client: ParleyClient): {
   chats: Map<string, Chat>;
   sent(peer: string, text: string): void;
-  member(group: string, members: string[]): void;
+  member(group: string, members: string[], name?: string): void;
 } {
   const chats = new Map<string, Chat>();
   client.on('message', (m) => {
@@ -73,9 +73,11 @@ function inbox(client: ParleyClient): {
     sent(peer, text) {
       chats.get(peer)?.lines.push(`me: ${text}`);
     },
-    member(group, members) {
+    member(group, members, name) {
       const chat = chats.get(group);
-      if (chat) chat.members = members;
+      if (!chat) return;
+      chat.members = members;
+      if (name !== undefined) chat.peer = `group ${group} “${name}”`;
     },
   };
 }
@@ -137,8 +139,18 @@ async function groupChat(
   const { group } = created;
   say('alice', `creates group ${group} with ${members.join(' and ')} (version ${created.version})`);
 
-  const atBob = next(bob, (m) => m.group === group);
-  const atDan = dan ? next(dan, (m) => m.group === group) : undefined;
+  // The provider keeps the membership only: the name travels as encrypted group content.
+  const namedAtBob = next(bob, (m) => m.group === group && m.content.kind === 'group');
+  const text = (m: IncomingMessage): boolean => m.group === group && m.content.kind === 'text';
+  const atBob = next(bob, text);
+  const atDan = dan ? next(dan, text) : undefined;
+  await alice.setGroupInfo(group, { name: 'Trip planning' });
+  say(
+    'alice',
+    '→ group: names it "Trip planning" (encrypted group content; the provider never sees it)',
+  );
+  await namedAtBob;
+  say('bob', `← the group is now called "${(await bob.knownGroup(group))?.name}"`);
   const trip = await alice.sendGroupText(group, 'Trip planning: who is in?');
   say(
     'alice',
@@ -165,6 +177,7 @@ async function groupChat(
   app.member(
     group,
     (known?.members ?? []).map((m) => memberLabel(m.address, a.address.split('@')[1]!)),
+    known?.name,
   );
 }
 

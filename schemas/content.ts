@@ -1,6 +1,6 @@
 /**
  * The encrypted content: the JSON plaintext inside each Signal ciphertext (text, attachments,
- * receipts, reactions, replies, edits, deletes, typing). Spec: spec/content.md.
+ * receipts, reactions, replies, edits, deletes, typing, a group's name and avatar). Spec: spec/content.md.
  */
 import type {
   Address,
@@ -228,6 +228,26 @@ export interface TypingContent extends ContentBase {
   state: TypingState;
 }
 
+/**
+ * A group's name: 1 to 100 UTF-16 code units (WhatsApp's group subject length).
+ * @minLength 1
+ * @maxLength 100
+ */
+export type GroupName = string;
+
+/**
+ * A group's name and avatar, sent as a group message by a member (spec/content.md "Group context",
+ * GROUP-060). The provider never sees them: it knows a group's membership only. Each one states
+ * the whole context: an absent avatar means the group has none.
+ */
+export interface GroupContextContent extends ContentBase {
+  kind: 'group';
+  /** The group's name. */
+  name: GroupName;
+  /** The group's avatar: an uploaded image, pointed at as an attachment is. */
+  avatar?: AttachmentPointer;
+}
+
 /** The plaintext of a Signal ciphertext: one content, discriminated by `kind`. */
 export type Content =
   | TextContent
@@ -236,7 +256,8 @@ export type Content =
   | ReactionContent
   | EditContent
   | DeleteContent
-  | TypingContent;
+  | TypingContent
+  | GroupContextContent;
 
 /** The content kinds. */
 export type ContentKind = Content['kind'];

@@ -294,6 +294,7 @@ export const CONTENT_SCHEMAS = [
   'EditContent',
   'DeleteContent',
   'TypingContent',
+  'GroupContextContent',
 ] as const;
 
 /** The name of a content schema file. */

@@ -31,6 +31,8 @@ export const SCHEMA_LIMITS = {
   kyberPublicKeyBytes: 1569,
   /** UTF-16 code units of a text body, caption or edit. */
   maxTextLength: 65_536,
+  /** UTF-16 code units of a group's name (a `group` content): WhatsApp's group subject length. */
+  maxGroupNameLength: 100,
   /** Attachments in one message: an album. */
   maxAttachmentsPerMessage: 32,
   /** Delivery ids in one `message.ack`. */

@@ -73,6 +73,7 @@ import { groupInvitationCases } from './group/invitations.ts';
 import { groupLimitCases } from './group/limits.ts';
 import { groupMembershipCases } from './group/membership.ts';
 import { groupMessageCases } from './group/messages.ts';
+import { groupQueueBoundCases } from './group/queue-bound.ts';
 
 /** Every case: provider cases, then client cases (subject `client`, conformance/client/HOWTO-CASES.md). */
 export const ALL_CASES: readonly AnyCase[] = [
@@ -134,6 +135,7 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...groupInvitationCases,
   ...groupMessageCases,
   ...groupLimitCases,
+  ...groupQueueBoundCases,
   // client cases (subject: client), one line per file
   ...clientSendingCases,
   ...clientPqCases,

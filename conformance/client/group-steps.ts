@@ -53,6 +53,8 @@ export interface GroupDeliveryOptions {
   tamper?: (body: Buffer) => Buffer;
   /** Stamps the delivery as coming from this peer instead (the sender key stays `peer`'s). */
   as?: SuitePeer;
+  /** The provider's `serverTimestamp` on the delivery; now when absent. */
+  serverTimestamp?: number;
 }
 
 /** A peer's group message, encrypted and ready to deliver (or deliver again). */
@@ -100,6 +102,7 @@ export function deliverGroupCiphertext(
   group: string,
   c: GroupCiphertext,
   device = 1,
+  serverTimestamp?: number,
 ): Delivery {
   return client.mock.deliver({
     from,
@@ -108,6 +111,7 @@ export function deliverGroupCiphertext(
     body: c.body,
     group,
     ...(c.distribution ? { distribution: c.distribution } : {}),
+    ...(serverTimestamp === undefined ? {} : { serverTimestamp }),
   });
 }
 
@@ -120,7 +124,14 @@ export async function deliverToGroup(
   options: GroupDeliveryOptions = {},
 ): Promise<Delivery> {
   const c = await encryptForGroup(client, peer, group, content, options);
-  return deliverGroupCiphertext(client, options.as ?? peer, group, c, options.device ?? 1);
+  return deliverGroupCiphertext(
+    client,
+    options.as ?? peer,
+    group,
+    c,
+    options.device ?? 1,
+    options.serverTimestamp,
+  );
 }
 
 /** Has the user send `text` to `group` and returns the client's group `message.send`. */

@@ -36,6 +36,8 @@ const notFound = (): Frame => ({
 /** The groups of one mock provider. */
 export class MockGroups {
   readonly byId = new Map<string, MockGroup>();
+  /** The group each `group.create` idempotency key created, so a retry gets it again (GROUP-061). */
+  private readonly created = new Map<string, string>();
 
   constructor(private readonly owner: MockGroupsHost) {}
 
@@ -115,7 +117,11 @@ export class MockGroups {
       const client = this.owner.clientAddress();
       if (!client) throw new HarnessError('group.create before auth');
       const members = Array.isArray(f.members) ? (f.members as string[]) : [];
-      return this.state(this.create([client, ...members.filter((m) => m !== client)]));
+      const earlier = this.byId.get(this.created.get(String(f.idempotencyKey)) ?? '');
+      if (earlier) return this.state(earlier);
+      const g = this.create([client, ...members.filter((m) => m !== client)]);
+      this.created.set(String(f.idempotencyKey), g.group);
+      return this.state(g);
     },
     'group.add': (f) => {
       const g = this.member(f.group);

@@ -369,6 +369,8 @@ export class MockProvider {
     /** For a group message: the group, and the 1:1 distribution ciphertext for the client. */
     group?: string;
     distribution?: { ciphertextType: 'prekey' | 'whisper'; body: string };
+    /** The provider's stamp; now when absent. */
+    serverTimestamp?: number;
   }): Delivery {
     const frame: Frame = {
       type: 'message',
@@ -381,7 +383,7 @@ export class MockProvider {
       body: message.body,
       ...(message.group === undefined ? {} : { group: message.group }),
       ...(message.distribution === undefined ? {} : { distribution: message.distribution }),
-      serverTimestamp: Date.now(),
+      serverTimestamp: message.serverTimestamp ?? Date.now(),
     };
     const deliveryId = this.live.push(frame);
     return {

@@ -116,6 +116,14 @@ export interface DriverMethods {
   };
   /** The user sends a text to a group; answered after `message.accepted`. */
   sendGroupText: { params: { group: string; text: string }; result: Record<string, never> };
+  /**
+   * The group's name and avatar as the client shows them (GROUP-060): `avatarDigest` is the
+   * `digest` of the avatar's attachment pointer; null for what the group does not have.
+   */
+  groupInfo: {
+    params: { group: string };
+    result: { name: string | null; avatarDigest: string | null };
+  };
   /** The chat list as the client would display it. */
   inbox: { params: Record<string, never>; result: { chats: Chat[] } };
   /**
@@ -142,6 +150,7 @@ export const DRIVER_METHODS: readonly DriverMethod[] = [
   'addToGroup',
   'removeFromGroup',
   'sendGroupText',
+  'groupInfo',
   'inbox',
   'advanceClock',
   'shutdown',
@@ -255,6 +264,10 @@ export const RESULT_SCHEMAS: Readonly<Record<DriverMethod, Schema>> = {
   addToGroup: empty,
   removeFromGroup: empty,
   sendGroupText: empty,
+  groupInfo: object({
+    name: { type: ['string', 'null'] },
+    avatarDigest: { type: ['string', 'null'] },
+  }),
   inbox: object({
     chats: {
       type: 'array',

@@ -18,7 +18,12 @@ import {
   unknownErrorIgnored,
   WireRelay,
 } from './reference-faults.ts';
-import { breakDistribution, breakGroupOpening, breakGroupStore } from './reference-group-faults.ts';
+import {
+  breakDistribution,
+  breakGroupContext,
+  breakGroupOpening,
+  breakGroupStore,
+} from './reference-group-faults.ts';
 import {
   attachmentContent,
   encodePlaintext,
@@ -172,6 +177,10 @@ export const CLIENT_FAULTS = {
   'accept-non-member-group-messages': 'GROUP-050',
   /** Never sees `group.changed` (dropped on the wire). */
   'ignore-group-changes': 'GROUP-051',
+  /** Takes a group's name and avatar from a non-member's group message (not shown). */
+  'group-context-from-non-members': 'GROUP-060',
+  /** Takes a group's name and avatar from whichever group content arrived last. */
+  'group-context-last-delivered-wins': 'GROUP-060',
 } as const;
 
 /** Broken behaviours against SHOULD requirements (their cases warn); for the self-test only. */
@@ -318,7 +327,7 @@ class ChatList {
         return;
       }
       default:
-        return; // receipts and typing indicators are not displayed
+        return; // receipts, typing indicators and group names (groupInfo) are not chat lines
     }
   }
 
@@ -457,6 +466,7 @@ class ReferenceDriver {
     breakSessionClock(client, this.allFaults);
     breakDistribution(client, this.faults);
     breakGroupOpening(client, this.faults);
+    breakGroupContext(client, this.faults);
     client.on('message', (m) => {
       this.chats.add(m);
       this.onContent(client, m);
@@ -663,6 +673,14 @@ class ReferenceDriver {
   ): Promise<DriverMethods['sendGroupText']['result']> {
     await this.live().sendGroupText(p.group, p.text);
     return {};
+  }
+
+  async groupInfo(
+    p: DriverMethods['groupInfo']['params'],
+  ): Promise<DriverMethods['groupInfo']['result']> {
+    const known = await this.live().knownGroup(p.group);
+    if (!known) throw new DriverFailure('BAD_PARAMS', `no group ${p.group}`);
+    return { name: known.name ?? null, avatarDigest: known.avatar?.digest ?? null };
   }
 
   async advanceClock(

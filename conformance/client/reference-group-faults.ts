@@ -1,6 +1,6 @@
 // Group fault variants of the reference client, for the suite's self-test only (CLIENT_FAULTS in
 // reference-driver.ts; test/conformance/client-faults-groups.test.ts): each breaks one rule of
-// sender keys (spec/crypto.md ENC-080..089) or group clients (spec/groups.md GROUP-049..051), as a
+// sender keys (spec/crypto.md ENC-080..089) or group clients (spec/groups.md GROUP-049..051, 060), as a
 // store decorator, a session-cipher wrapper, a replacement of the SDK's group opener, or a wire
 // rewrite. No CLI flag reaches them.
 import { createDecipheriv } from 'node:crypto';
@@ -84,6 +84,46 @@ export function breakGroupStore(store: MemoryClientStore, faults: Faults): void 
     const saveGroup = store.saveGroup.bind(store);
     store.saveGroup = (record) => saveGroup({ ...record, rotate: false });
   }
+  // The recorded name reads as stamped before any other, so whichever arrives last holds (GROUP-060).
+  if (faults.has('group-context-last-delivered-wins')) {
+    const getGroup = store.getGroup.bind(store);
+    store.getGroup = async (group) => {
+      const record = await getGroup(group);
+      return record?.context === undefined
+        ? record
+        : { ...record, context: { ...record.context, serverTimestamp: Number.NEGATIVE_INFINITY } };
+    };
+  }
+}
+
+/**
+ * Takes a group's name and avatar from a non-member's group message (GROUP-060), while still not
+ * showing it (GROUP-050 holds): the SDK's opener runs with the sender counted a member for that one
+ * message, and the membership is put back with whatever name the message set.
+ */
+export function breakGroupContext(client: ParleyClient, faults: Faults): void {
+  if (!faults.has('group-context-from-non-members')) return;
+  const inner = client as unknown as { groups: Groups; store: MemoryClientStore };
+  const original = inner.groups.open.bind(inner.groups);
+  inner.groups.open = async (frame): Promise<OpenedGroupMessage> => {
+    const record = await inner.store.getGroup(frame.group!);
+    const member = record?.members.some((m) => m.address === frame.from && m.state === 'member');
+    if (record === undefined || member) return original(frame);
+    await inner.store.saveGroup({
+      ...record,
+      members: [...record.members, { address: frame.from, role: 'member', state: 'member' }],
+    });
+    try {
+      await original(frame);
+    } finally {
+      const after = await inner.store.getGroup(frame.group!);
+      await inner.store.saveGroup({
+        ...record,
+        ...(after?.context === undefined ? {} : { context: after.context }),
+      });
+    }
+    return { ok: false, reason: 'not-member' };
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 // Shared steps of the GROUP cases (spec/groups.md): sender-key-shaped bodies, creating a group,
 // sending to it, a second device, and waiting for a group's pushes, so that cases compose them.
+import { randomUUID } from 'node:crypto';
 import { IdentityKeyPair } from '../../reference-impl/crypto/index.ts';
 import type { Frame } from '../assert/match.ts';
 import { show } from '../assert/match.ts';
@@ -22,9 +23,9 @@ function varint(n: number): number[] {
  * of 16 bytes, 2 chain id, 3 iteration, 4 ciphertext; 64-byte signature) with seeded filler. The
  * provider cannot verify it (it holds no sender key), so its shape is all a provider case needs.
  */
-export function senderKeyBody(rng: Rng, iteration = 0): string {
+export function senderKeyBody(rng: Rng, iteration = 0, ciphertextBytes = 48): string {
   const bytes = (n: number): number[] => Array.from({ length: n }, () => rng.int(0, 255));
-  const ciphertext = bytes(48);
+  const ciphertext = bytes(ciphertextBytes);
   const proto = [
     0x0a,
     16,
@@ -45,10 +46,10 @@ export async function createGroup(
   owner: TestUser,
   members: readonly string[] = [],
 ): Promise<Frame> {
-  const state = await owner.peer.request(
-    'group.create',
-    members.length > 0 ? { members: [...members] } : {},
-  );
+  const state = await owner.peer.request('group.create', {
+    idempotencyKey: randomUUID(),
+    ...(members.length > 0 ? { members: [...members] } : {}),
+  });
   if (state.type !== 'group.state')
     throw new TargetFault(undefined, 'group.state for a valid group.create', show(state));
   return state;

@@ -2,7 +2,13 @@
 // back-off, prekeys, devices and consent (spec/auth.md, keys.md, consent.md; messages.md via outbox/inbox).
 import { EventEmitter } from 'node:events';
 import { IdentityKeyPair, generateRegistrationId } from '../crypto/index.ts';
-import type { Content, ReceiptType, ReplyTarget, TypingState } from '../../schemas/content.ts';
+import type {
+  AttachmentPointer,
+  Content,
+  ReceiptType,
+  ReplyTarget,
+  TypingState,
+} from '../../schemas/content.ts';
 import type { ClientFrameType } from '../../schemas/frame-types.ts';
 import type { AttachmentKind } from '../../schemas/common.ts';
 import { base64UrlLength, SCHEMA_LIMITS } from '../../schemas/limits.ts';
@@ -25,6 +31,7 @@ import { Connection, type PushFrame, type ReplyTo, type RequestBody } from './co
 import {
   deleteContent,
   editContent,
+  groupContextContent,
   reactionContent,
   receiptContent,
   textContent,
@@ -811,6 +818,18 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
    */
   sendToGroup(group: string, content: Content): Promise<GroupSendResult> {
     return this.groups.send(group, content);
+  }
+
+  /**
+   * Names the group and sets its avatar (an uploaded image, as `slotAttachment` and an attachment
+   * upload give it; none removes it) for every member: a `group` content sent as a group message,
+   * which the provider never reads (GROUP-060). The group's record here takes it once accepted.
+   */
+  setGroupInfo(
+    group: string,
+    info: { name: string; avatar?: AttachmentPointer },
+  ): Promise<GroupSendResult> {
+    return this.sendToGroup(group, groupContextContent(info.name, info.avatar));
   }
 
   /** Sends a text to a group, optionally as a reply. */

@@ -22,6 +22,7 @@ const KINDS: readonly ContentKind[] = [
   'edit',
   'delete',
   'typing',
+  'group',
 ];
 
 /** `UTF-8(JSON(content)) || 0x80 || 0x00 × k`, the plaintext length a multiple of 160 (ENC-036). */
@@ -145,4 +146,16 @@ export function deleteContent(targetId: string, options?: ContentOptions): Conte
 /** A typing indicator. */
 export function typingContent(state: TypingState, options?: ContentOptions): Content {
   return { ...base(options), kind: 'typing', state };
+}
+
+/**
+ * A group's name and avatar (an uploaded image's pointer), for a group send only: each one states
+ * the whole context, so leaving out `avatar` removes the group's avatar (spec/content.md).
+ */
+export function groupContextContent(
+  name: string,
+  avatar?: AttachmentPointer,
+  options?: ContentOptions,
+): Content {
+  return { ...base(options), kind: 'group', name, ...(avatar === undefined ? {} : { avatar }) };
 }

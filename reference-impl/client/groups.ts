@@ -1,7 +1,8 @@
 // Groups in the SDK (spec/groups.md; spec/crypto.md "Sender keys"): membership requests and the
 // pushes that report changes, the device's own sender key per group, distributed over 1:1 sessions
 // with the group send and rotated after a member leaves (ENC-081, ENC-089), and group messages
-// decrypted only from members, with distribution messages taken only from 1:1 messages (ENC-081).
+// decrypted only from members, with distribution messages taken only from 1:1 messages (ENC-081);
+// the group's name and avatar, kept from the latest `group` content of a member (GROUP-060).
 import { randomUUID } from 'node:crypto';
 import {
   createSenderKeyDistributionMessage,
@@ -12,7 +13,7 @@ import {
   rotateSenderKey,
   type ProtocolAddress,
 } from '../crypto/index.ts';
-import type { Content } from '../../schemas/content.ts';
+import type { AttachmentPointer, Content } from '../../schemas/content.ts';
 import type { ClientFrameType } from '../../schemas/frame-types.ts';
 import type {
   GroupChangedFrame,
@@ -28,7 +29,7 @@ import type { ReplyTo, RequestBody } from './connection.ts';
 import { decodePlaintext, encodePlaintext } from './content.ts';
 import { deviceMismatchOf, ParleyError } from './errors.ts';
 import { translate, type Sessions } from './sessions.ts';
-import type { ClientStore, GroupRecord, PendingGroupSend } from './store.ts';
+import type { ClientStore, GroupContextRecord, GroupRecord, PendingGroupSend } from './store.ts';
 import type { DecodedPlaintext } from './content.ts';
 import { validator } from './validation.ts';
 
@@ -46,6 +47,10 @@ export interface GroupInfo {
   group: string;
   version: number;
   members: GroupMember[];
+  /** The group's name, once a member set one (GROUP-060). */
+  name?: string;
+  /** The group's avatar, when the latest `group` content carried one. */
+  avatar?: AttachmentPointer;
 }
 
 /** The outcome of a group send. */
@@ -84,7 +89,19 @@ const info = (r: GroupRecord): GroupInfo => ({
   group: r.group,
   version: r.version,
   members: r.members.map((m) => ({ ...m })),
+  ...(r.context === undefined ? {} : { name: r.context.name }),
+  ...(r.context?.avatar === undefined ? {} : { avatar: structuredClone(r.context.avatar) }),
 });
+
+/** Whether a `group` content stamped `candidate` is later than the recorded one (GROUP-060). */
+const later = (
+  candidate: Pick<GroupContextRecord, 'serverTimestamp' | 'messageId'>,
+  recorded: GroupContextRecord | undefined,
+): boolean =>
+  recorded === undefined ||
+  candidate.serverTimestamp > recorded.serverTimestamp ||
+  (candidate.serverTimestamp === recorded.serverTimestamp &&
+    candidate.messageId > recorded.messageId);
 
 const isMember = (r: GroupRecord, address: string): boolean =>
   r.members.some((m) => m.address === address && m.state === 'member');
@@ -98,10 +115,15 @@ export class Groups {
 
   // ---- membership ---------------------------------------------------------------------------
 
-  /** Creates a group with this user as its admin; `members` are added as `group.add` adds them. */
+  /**
+   * Creates a group with this user as its admin; `members` are added as `group.add` adds them. A
+   * reply lost with the connection is asked for again with the same idempotency key, so the
+   * retry answers with the group the first request created (GROUP-061).
+   */
   async create(members: string[] = []): Promise<GroupInfo> {
-    const state = await this.port.request('group.create', {
+    const state = await this.request('group.create', {
       type: 'group.create',
+      idempotencyKey: randomUUID(),
       ...(members.length > 0 ? { members } : {}),
     });
     return info(await this.apply(state));
@@ -171,6 +193,7 @@ export class Groups {
       distributionId: old?.distributionId ?? randomUUID(),
       rotate: (old?.rotate ?? false) || gone,
       distributed: (old?.distributed ?? []).filter((d) => now.has(d.slice(0, d.lastIndexOf('.')))),
+      ...(old?.context === undefined ? {} : { context: old.context }),
     };
     await this.port.store.saveGroup(record); // a group.state answers members only: not `left`
     return record;
@@ -261,6 +284,8 @@ export class Groups {
       this.inFlight.add(pending.idempotencyKey);
       try {
         const reply = await this.deliver(pending);
+        if (content.kind === 'group')
+          await this.keepContext(group, self.name, reply, content.name, content.avatar);
         return {
           ...reply,
           content,
@@ -294,7 +319,7 @@ export class Groups {
    * idempotency key), then forgets it and records who holds the sender key now.
    */
   private async deliver(pending: PendingGroupSend): Promise<ReplyTo<'message.send'>> {
-    const reply = await this.request({
+    const reply = await this.request('message.send', {
       type: 'message.send',
       group: pending.group,
       groupVersion: pending.groupVersion,
@@ -336,11 +361,17 @@ export class Groups {
     return (await this.port.store.getGroup(group))!;
   }
 
-  /** Sends one group `message.send`, riding out dropped connections with the same idempotency key. */
-  private async request(body: RequestBody<'message.send'>): Promise<ReplyTo<'message.send'>> {
+  /**
+   * Sends one request that carries an idempotency key (a group `message.send`, a `group.create`),
+   * riding out dropped connections with the same key.
+   */
+  private async request<T extends 'message.send' | 'group.create'>(
+    type: T,
+    body: RequestBody<T>,
+  ): Promise<ReplyTo<T>> {
     for (let unavailable = 0; ; unavailable++) {
       try {
-        return await this.port.request('message.send', body);
+        return await this.port.request(type, body);
       } catch (error) {
         if (
           error instanceof ParleyError &&
@@ -441,7 +472,36 @@ export class Groups {
       if (!(error instanceof ProtocolError)) throw error;
       return { ok: false, reason: 'decrypt', protocolError: error.code };
     }
-    return { ok: true, decoded: decodePlaintext(plaintext) };
+    const decoded = decodePlaintext(plaintext);
+    if (decoded.ok && decoded.content.kind === 'group') {
+      const { name, avatar } = decoded.content;
+      await this.keepContext(group, frame.from, frame, name, avatar);
+    }
+    return { ok: true, decoded };
+  }
+
+  /**
+   * Records a group's name and avatar from a `group` content of a member (the caller checked the
+   * membership), unless a later one is recorded already: group messages of different senders
+   * carry no mutual order, so the provider's timestamp decides (GROUP-060).
+   */
+  private async keepContext(
+    group: string,
+    setBy: string,
+    stamp: { messageId: string; serverTimestamp: number },
+    name: string,
+    avatar: AttachmentPointer | undefined,
+  ): Promise<void> {
+    const record = await this.port.store.getGroup(group);
+    if (record === undefined || !later(stamp, record.context)) return;
+    const context: GroupContextRecord = {
+      name,
+      ...(avatar === undefined ? {} : { avatar }),
+      setBy,
+      messageId: stamp.messageId,
+      serverTimestamp: stamp.serverTimestamp,
+    };
+    await this.port.store.saveGroup({ ...record, context });
   }
 }
 

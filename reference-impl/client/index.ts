@@ -12,7 +12,12 @@ export type {
 } from './types.ts';
 export { ParleyError, type DeviceMismatch } from './errors.ts';
 export type { GroupInfo, GroupSendResult } from './groups.ts';
-export { MemoryClientStore, type ClientStore, type GroupRecord } from './store.ts';
+export {
+  MemoryClientStore,
+  type ClientStore,
+  type GroupContextRecord,
+  type GroupRecord,
+} from './store.ts';
 export { SqliteClientStore } from './sqlite-store.ts';
 export {
   attachmentContent,
@@ -20,6 +25,7 @@ export {
   deleteContent,
   editContent,
   encodePlaintext,
+  groupContextContent,
   reactionContent,
   receiptContent,
   textContent,

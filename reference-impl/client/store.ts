@@ -13,6 +13,7 @@ import {
   type SessionRecord,
   type SignedPreKeyRecord,
 } from '../crypto/index.ts';
+import type { AttachmentPointer } from '../../schemas/content.ts';
 import type {
   DeviceCiphertext,
   GroupMember,
@@ -80,6 +81,19 @@ export interface GroupRecord {
    * sent before (still in the queue, spec/groups.md) open; nothing is sent to the group any more.
    */
   left?: boolean;
+  /** The group's name and avatar: the latest `group` content a member sent (GROUP-060). */
+  context?: GroupContextRecord;
+}
+
+/** A group's name and avatar as the SDK keeps them, with the group message that set them. */
+export interface GroupContextRecord {
+  name: string;
+  avatar?: AttachmentPointer;
+  /** The member who set them. */
+  setBy: string;
+  /** The provider's message id and timestamp of that group message: the latest one wins. */
+  messageId: string;
+  serverTimestamp: number;
 }
 
 /**

@@ -122,6 +122,10 @@ export const FAULTS = {
   'refuse-group-leave': 'GROUP-014: group.leave is refused with FORBIDDEN, so members cannot leave',
   'group-folder-inbox':
     'GROUP-024: group messages are filed in the inbox even when the group has a partner platform’s member',
+  'group-create-not-idempotent':
+    'GROUP-061: a repeated group.create creates a new group each time, whatever its idempotency key',
+  'unbounded-group-queue':
+    'GROUP-062: a group message is queued for every member device, however many bytes and messages wait in its queue',
   'auth-window-ignored':
     'AUTH-031: a connection that never authenticates stays open past the advertised authWindowSeconds',
   'proxy-key-unchecked':

@@ -1,6 +1,7 @@
 /**
- * Faults of the group fan-out as a store decorator, outside the production paths: each breaks one
- * MUST of spec/groups.md for the conformance suite's self-test (GROUP-041, GROUP-043). Installed
+ * Faults of the group fan-out and of group creation as a store decorator, outside the production
+ * paths: each breaks one rule of spec/groups.md for the conformance suite's self-test (GROUP-013,
+ * GROUP-041, GROUP-043, GROUP-061, GROUP-062). Installed
  * by `startProvider` only when one of these faults is asked for.
  */
 import type {
@@ -18,7 +19,12 @@ export const GROUP_STORE_FAULTS: readonly Fault[] = [
   'deliver-to-removed',
   'fan-out-first-device-only',
   'group-changes-to-actor-only',
+  'group-create-not-idempotent',
+  'unbounded-group-queue',
 ];
+
+/** The provider's group ids start so (handlers/groups.ts); a send's message ids never do. */
+const GROUP_ID_PREFIX = 'g.';
 
 /** `store` with the group faults of `faults` injected; `store` itself when there are none. */
 export function withGroupFaults(store: ProviderStore, faults: ReadonlySet<Fault>): ProviderStore {
@@ -56,6 +62,21 @@ export function withGroupFaults(store: ProviderStore, faults: ReadonlySet<Fault>
           const dropped = result.queued.filter((q) => q.deviceId !== 1);
           for (const q of dropped) target.ackDeliveries(q.address, q.deviceId, [q.delivery.seq]);
           return { ...result, queued: result.queued.filter((q) => q.deviceId === 1) };
+        };
+      // breaks GROUP-061: the key of a group.create is neither recorded nor found again
+      if (property === 'writeGroupChange' && faults.has('group-create-not-idempotent'))
+        return (c: GroupChange): GroupChangeResult => {
+          return target.writeGroupChange({ ...c, idempotency: undefined });
+        };
+      if (property === 'findIdempotent' && faults.has('group-create-not-idempotent'))
+        return (sender: string, senderDevice: number, key: string) => {
+          const found = target.findIdempotent(sender, senderDevice, key);
+          return found?.messageId.startsWith(GROUP_ID_PREFIX) ? undefined : found;
+        };
+      // breaks GROUP-062: the fan-out takes no notice of the member devices' queue bound
+      if (property === 'acceptGroupMessage' && faults.has('unbounded-group-queue'))
+        return (m: NewGroupMessage): GroupAcceptResult => {
+          return target.acceptGroupMessage({ ...m, queueBound: undefined });
         };
       return Reflect.get(target, property, receiver) as unknown;
     },

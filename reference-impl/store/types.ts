@@ -268,6 +268,11 @@ export interface GroupChange {
   readonly role?: GroupRole;
   /** Writes the rows only: no new version, no push (a declined invitation: GROUP-022). */
   readonly silent?: boolean;
+  /**
+   * With `create`: the creating request's idempotency key and request digest, recorded with the
+   * group id in the same transaction, so that a retried `group.create` finds the group (GROUP-061).
+   */
+  readonly idempotency?: { readonly key: string; readonly requestHash: string };
   readonly now: number;
   readonly expiresAt: number;
 }
@@ -313,6 +318,11 @@ export interface NewGroupMessage {
   readonly body: string;
   /** 1:1 ciphertexts queued beside it, by `address` then device id. */
   readonly distribution: ReadonlyMap<string, ReadonlyMap<number, StoredCiphertext>>;
+  /**
+   * The bound of each member device's queue (DELIV-032, GROUP-062): a send that would pass it for
+   * any device it reaches queues nothing; none when absent.
+   */
+  readonly queueBound?: QueueBound;
 }
 
 /** The outcome of `acceptGroupMessage`. */
@@ -322,6 +332,8 @@ export interface GroupAcceptResult {
   readonly duplicate: boolean;
   readonly conflict: boolean;
   readonly queued: readonly AddressedDelivery[];
+  /** Set when the send would pass a member device's queue bound: nothing was written (GROUP-062). */
+  readonly queueFull?: boolean;
 }
 
 /** An abuse report (CONSENT-023). */

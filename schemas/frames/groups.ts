@@ -4,7 +4,7 @@
  * push. The provider keeps membership and roles only; a group's name and avatar travel as
  * encrypted group content. Spec: spec/groups.md (DMA Art. 7(2)(b)).
  */
-import type { Address, Origin, TimestampMs } from '../common.ts';
+import type { Address, IdempotencyKey, Origin, TimestampMs } from '../common.ts';
 import type { PushBase, ReplyBase, RequestBase } from './envelope.ts';
 
 /**
@@ -55,6 +55,8 @@ export interface GroupMember {
 /** Creates a group with the sender as its only admin and adds `members` as `group.add` does. */
 export interface GroupCreateFrame extends RequestBase {
   type: 'group.create';
+  /** Makes a retried `group.create` create one group (GROUP-061). */
+  idempotencyKey: IdempotencyKey;
   /** The first members besides the creator; absent: the creator alone. */
   members?: GroupAddressList;
 }

@@ -1,4 +1,4 @@
-// The client cases of sender keys and groups (ENC-080..089, GROUP-049..051) against the reference
+// The client cases of sender keys and groups (ENC-080..089, GROUP-049..051, GROUP-060) against the reference
 // client, and against its group fault variants (conformance/client/reference-group-faults.ts):
 // green on the real client, red on the MUST requirement each variant breaks, a warning on the SHOULD one.
 import { expect } from 'chai';
@@ -34,12 +34,14 @@ const MUST_FAULTS: readonly ClientFault[] = [
   'distribute-to-first-device-only',
   'accept-non-member-group-messages',
   'ignore-group-changes',
+  'group-context-from-non-members',
+  'group-context-last-delivered-wins',
 ];
 const SHOULD_FAULTS: readonly ClientShouldFault[] = ['keep-one-sender-key-state'];
 
 /** The client cases of this part. */
 const cases = ALL_CASES.filter(
-  (c) => subjectOf(c) === 'client' && /^(ENC-08\d|GROUP-0[45]\d)-/.test(c.id),
+  (c) => subjectOf(c) === 'client' && /^(ENC-08\d|GROUP-0[456]\d)-/.test(c.id),
 );
 
 const run = (
@@ -71,6 +73,7 @@ describe('the client cases of sender keys and groups', function () {
       'GROUP-049',
       'GROUP-050',
       'GROUP-051',
+      'GROUP-060',
     ]);
     for (const id of must) expect(levels.get(id), id).to.equal('MUST');
     for (const id of should) expect(levels.get(id), id).to.equal('SHOULD');

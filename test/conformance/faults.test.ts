@@ -90,6 +90,8 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'no-admin-heir': { requirement: 'GROUP-015', only: 'GROUP-*' },
   'refuse-group-leave': { requirement: 'GROUP-014', only: 'GROUP-*' },
   'group-folder-inbox': { requirement: 'GROUP-024', only: 'GROUP-*' },
+  'group-create-not-idempotent': { requirement: 'GROUP-061', only: 'GROUP-061*' },
+  'unbounded-group-queue': { requirement: 'GROUP-062', only: 'GROUP-062*' },
   'proxy-key-unchecked': { requirement: 'PROXY-001', only: 'PROXY-001*' },
   'proxy-any-source': { requirement: 'PROXY-002', only: 'PROXY-002*' },
   'proxy-token-replay': { requirement: 'PROXY-003', only: 'PROXY-003*' },

@@ -379,6 +379,9 @@ describe('SCHEMA_LIMITS', () => {
     ).to.equal(SCHEMA_LIMITS.maxOneTimePreKeysPerPublish);
     expect(at('TextContent', 'properties', 'body').maxLength).to.equal(SCHEMA_LIMITS.maxTextLength);
     expect(at('EditContent', 'properties', 'body').maxLength).to.equal(SCHEMA_LIMITS.maxTextLength);
+    expect(at('GroupContextContent', 'properties', 'name').maxLength).to.equal(
+      SCHEMA_LIMITS.maxGroupNameLength,
+    );
     expect(at('AttachmentContent', 'properties', 'attachments').maxItems).to.equal(
       SCHEMA_LIMITS.maxAttachmentsPerMessage,
     );

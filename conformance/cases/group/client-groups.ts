@@ -2,7 +2,9 @@
 // the other members. It checks that the client's group sends carry its sender key to every member
 // device, that a member's removal or departure makes the client send under a new key the departed
 // member cannot read, that a non-member's group message is not shown, and that membership changes
-// pushed by the provider are applied and acknowledged.
+// pushed by the provider are applied and acknowledged, and that the group's name and avatar come
+// from members only, the latest stamped holding.
+import { randomBytes, randomUUID } from 'node:crypto';
 import { that, type Frame } from '../../assert/match.ts';
 import { must } from '../../assert/must.ts';
 import {
@@ -34,6 +36,36 @@ async function mustOpenOnEveryDevice(
       ),
     );
   return opened;
+}
+
+/** A `group` content (spec/content.md "Group context"); `avatar` a pointer to a blob nobody fetches. */
+function groupContext(name: string, avatar?: Frame): Frame {
+  return {
+    v: 1,
+    id: randomUUID(),
+    sentAt: Date.now(),
+    kind: 'group',
+    name,
+    ...(avatar ? { avatar } : {}),
+  };
+}
+
+/** A schema-valid pointer to an avatar image; the case only asks which one the client keeps. */
+function avatarPointer(): Frame {
+  const b64 = (n: number): string => randomBytes(n).toString('base64url');
+  const blobId = b64(16);
+  return {
+    blobId,
+    downloadUrl: `https://blobs.example/parley/v1/blobs/${blobId}/${b64(32)}`,
+    key: b64(32),
+    noncePrefix: b64(7),
+    digest: b64(32),
+    size: 48_213,
+    paddedSize: 49_152,
+    mediaType: 'image/jpeg',
+    width: 640,
+    height: 640,
+  };
 }
 
 /** The chain id of the sender key a group send was encrypted under. */
@@ -200,6 +232,72 @@ export const clientGroupCases = [
       );
       const send = await sendGroupText(client, group, 'hello carol');
       await mustOpenOnEveryDevice('GROUP-051', client, carol, send);
+    },
+  }),
+
+  defineClientCase({
+    id: 'GROUP-060-client-group-name-from-members',
+    title:
+      'the client names the group as bob, a member, named it; not as eve, who is not a member, nor as carol in an older message it received later',
+    requirements: ['GROUP-060'],
+    level: 'MUST',
+    quote:
+      'A client MUST take a group’s name and avatar only from a `group` content in a group message of that group whose sender is a member of the group as the client knows it, and MUST keep, of those, the one whose `message` has the latest `serverTimestamp`.',
+    sends:
+      'suite: bob’s group with the client and carol; bob: group content (name, avatar); eve (no member): group content; carol: group content stamped before bob’s; bob: group content without avatar; driver: groupInfo after each',
+    async run({ client }) {
+      await client.connect();
+      const bob = client.peer('bob');
+      const carol = client.peer('carol');
+      const eve = client.peer('eve');
+      const group = await peerGroup(client, [bob, carol]);
+      const shows = async (): Promise<Frame> => client.drive('groupInfo', { group });
+      const avatar = avatarPointer();
+      const named = await deliverToGroup(client, bob, group, groupContext('Book club', avatar));
+      await client.received(named.messageId);
+      const stamp = named.frame.serverTimestamp as number;
+      const first = await shows();
+      must(
+        'GROUP-060',
+        that(
+          first.name === 'Book club' && first.avatarDigest === avatar.digest,
+          'the name and avatar bob set',
+          first,
+        ),
+      );
+      const fromEve = await deliverToGroup(client, eve, group, groupContext('Eve’s den'));
+      await client.outcome(fromEve);
+      const afterEve = await shows();
+      must(
+        'GROUP-060',
+        that(afterEve.name === 'Book club', 'still bob’s name after eve’s group content', afterEve),
+      );
+      const older = await deliverToGroup(client, carol, group, groupContext('Old name'), {
+        serverTimestamp: stamp - 60_000,
+      });
+      await client.received(older.messageId);
+      const afterOlder = await shows();
+      must(
+        'GROUP-060',
+        that(
+          afterOlder.name === 'Book club' && afterOlder.avatarDigest === avatar.digest,
+          'still bob’s name and avatar after carol’s group content stamped a minute before his',
+          afterOlder,
+        ),
+      );
+      const renamed = await deliverToGroup(client, bob, group, groupContext('Book club 2'), {
+        serverTimestamp: stamp + 1,
+      });
+      await client.received(renamed.messageId);
+      const last = await shows();
+      must(
+        'GROUP-060',
+        that(
+          last.name === 'Book club 2' && last.avatarDigest === null,
+          'bob’s later name, and no avatar since his later group content has none',
+          last,
+        ),
+      );
     },
   }),
 ];

@@ -45,7 +45,10 @@ export const groupLimitCases = [
         Array.from({ length: n }, (_, i) => `n${base}.${i}@${world.target.domain}`);
       mustMatch(
         'GROUP-031',
-        await alice.peer.request('group.create', { members: strangers(max) }),
+        await alice.peer.request('group.create', {
+          idempotencyKey: `k.${world.rng.word(12)}`,
+          members: strangers(max),
+        }),
         isError('GROUP_FULL'),
       );
       const state = await createGroup(alice, [carol.address]);
@@ -74,7 +77,9 @@ export const groupLimitCases = [
       const alice = await world.firstParty('alice', { preKeys: 0 });
       let last: Frame = {};
       for (let i = 0; i < MAX_ATTEMPTS; i++) {
-        last = await alice.peer.request('group.create');
+        last = await alice.peer.request('group.create', {
+          idempotencyKey: `k.${world.rng.word(12)}`,
+        });
         if (last.type !== 'group.state') break;
       }
       mustMatch('GROUP-032', last, isError('RATE_LIMITED'));

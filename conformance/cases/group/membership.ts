@@ -2,6 +2,7 @@
 // the refusal without an oracle, admin-only changes, versions, pushes, leaving and the last admin.
 import { hasMembers, isError, isType, sameErrorApartFromRe, that } from '../../assert/match.ts';
 import { must, mustMatch } from '../../assert/must.ts';
+import { shouldStayQuiet } from '../../assert/should.ts';
 import { defineCase } from '../../runner/case.ts';
 import { createGroup, nextGroupChange, sendToGroup } from '../../transport/groups.ts';
 
@@ -28,6 +29,7 @@ export const groupMembershipCases = [
       const carol = await world.firstParty('carol', { preKeys: 0 });
       const bob = await world.thirdParty('bob', { preKeys: 0 });
       const state = await alice.peer.request('group.create', {
+        idempotencyKey: `k.${world.rng.word(12)}`,
         members: [carol.address, bob.address],
       });
       mustMatch('GROUP-001', state, hasMembers('group.state', { version: 1 }));
@@ -53,6 +55,55 @@ export const groupMembershipCases = [
           hasMembers('message.acked', { count: 1 }),
         );
       }
+    },
+  }),
+  defineCase({
+    id: 'GROUP-061-create-idempotent',
+    title:
+      'alice repeats her group.create with its idempotency key: the same group, carol hears of one; with dave added to it: CONFLICT, and dave hears of none',
+    requirements: ['GROUP-061'],
+    level: 'MUST',
+    capabilities: ['groups'],
+    timeoutMs: CASE_TIMEOUT_MS,
+    quote:
+      'When a device repeats, within 24 hours, a `group.create` with the idempotency key of one it sent before and the same `members`, the provider MUST NOT create another group and MUST answer with `group.state` of the group the first request created; a repeat of the key with other `members` it MUST refuse with `CONFLICT`, creating nothing.',
+    sends:
+      'alice: group.create [carol] with key k, the same again, group.create [carol, dave] with k; carol, dave: group.changed pushes',
+    async run({ world, scale }) {
+      const alice = await world.firstParty('alice', { preKeys: 0 });
+      const carol = await world.firstParty('carol', { preKeys: 0 });
+      const dave = await world.firstParty('dave', { preKeys: 0 });
+      const idempotencyKey = `k.${world.rng.word(12)}`;
+      const request = { idempotencyKey, members: [carol.address] };
+      const first = await alice.peer.request('group.create', request);
+      mustMatch('GROUP-061', first, hasMembers('group.state', { version: 1 }));
+      const again = await alice.peer.request('group.create', request);
+      mustMatch('GROUP-061', again, hasMembers('group.state', { group: first.group }));
+      mustMatch(
+        'GROUP-061',
+        await alice.peer.request('group.create', {
+          idempotencyKey,
+          members: [carol.address, dave.address],
+        }),
+        isError('CONFLICT'),
+      );
+      await nextGroupChange(carol, first.group, 1, 'GROUP-061');
+      must(
+        'GROUP-061',
+        await shouldStayQuiet(
+          () => carol.peer.peek((f) => f.type === 'group.changed' && f.group !== first.group),
+          scale(300),
+          'no group.changed of a second group for carol',
+        ),
+      );
+      must(
+        'GROUP-061',
+        await shouldStayQuiet(
+          () => dave.peer.peek((f) => f.type === 'group.changed'),
+          0,
+          'no group.changed for dave',
+        ),
+      );
     },
   }),
   defineCase({

@@ -37,8 +37,10 @@ const EXERCISES: Record<string, (world: World, alice: TestUser) => Promise<void>
       isType('consent.state'),
     );
   },
-  async groups(_world, alice) {
-    const created = await alice.peer.request('group.create');
+  async groups(world, alice) {
+    const created = await alice.peer.request('group.create', {
+      idempotencyKey: `k.${world.rng.word(12)}`,
+    });
     mustMatch('PROTO-023', created, isType('group.state'));
     mustMatch(
       'PROTO-023',

@@ -18,7 +18,7 @@ import { ProviderError } from '../errors.ts';
 import { senderKeyShapeFault } from '../sender-key-shape.ts';
 import { limitRate } from './consent-gate.ts';
 import { memberRow } from './groups.ts';
-import { checkCiphertexts, checkDevices } from './messages.ts';
+import { checkCiphertexts, checkDevices, QUEUE_FULL_RETRY_MS } from './messages.ts';
 
 function requestHash(f: GroupSendVariant): string {
   const distribution = [...(f.distribution ?? [])]
@@ -167,6 +167,7 @@ export async function sendToGroup(
         expiresAt: now + ctx.limits.advertised.queueTtlSeconds * 1000,
         body: f.body,
         distribution,
+        queueBound: ctx.limits.queuePerDevice, // GROUP-062: DELIV-032's bound, per member device
       });
     },
     (done) => ctx.delivery.pushAddressed(done.queued),
@@ -179,6 +180,12 @@ export async function sendToGroup(
     if (!(error instanceof ProviderError)) throw error;
     return retryOrThrow(ctx, session, f, hash, error);
   }
+  if (result.queueFull)
+    throw new ProviderError(
+      'RATE_LIMITED',
+      'a member device’s queue is full: it holds the most bytes or messages the provider queues for one device',
+      { retryAfterMs: QUEUE_FULL_RETRY_MS },
+    );
   if (result.conflict)
     throw new ProviderError('CONFLICT', 'the idempotency key names another message', {
       pointer: '/idempotencyKey',

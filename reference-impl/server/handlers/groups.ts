@@ -30,6 +30,7 @@ import {
   type ProviderContext,
   type Session,
 } from '../context.ts';
+import { sha256Hex } from '../codec.ts';
 import { ProviderError } from '../errors.ts';
 import { gateRecipient, limitRate } from './consent-gate.ts';
 
@@ -69,7 +70,7 @@ function changeOf(
   session: Session,
   groupId: string,
   fields: Pick<GroupChange, 'action' | 'put' | 'drop' | 'named'> &
-    Partial<Pick<GroupChange, 'create' | 'role' | 'silent'>>,
+    Partial<Pick<GroupChange, 'create' | 'role' | 'silent' | 'idempotency'>>,
 ): GroupChange {
   const now = ctx.now();
   return {
@@ -200,6 +201,26 @@ function limitAdditions(ctx: ProviderContext, session: Session, count: number): 
   ]);
 }
 
+/**
+ * The answer to a `group.create` whose idempotency key this device used before (GROUP-061): the
+ * group it created, as it is now, for the same members; CONFLICT for other members (or a key a
+ * `message.send` used); NOT_FOUND, as for any group, once the sender is no longer a member.
+ */
+function createdBefore(
+  ctx: ProviderContext,
+  session: Session,
+  earlier: { requestHash: string; messageId: string },
+  hash: string,
+): HandlerResult {
+  if (earlier.requestHash !== hash)
+    throw new ProviderError('CONFLICT', 'the idempotency key names another request', {
+      pointer: '/idempotencyKey',
+    });
+  return {
+    reply: groupState(memberRow(ctx.store.getGroup(earlier.messageId), session.address).group),
+  };
+}
+
 async function create(
   ctx: ProviderContext,
   conn: ConnectionHandle,
@@ -207,10 +228,19 @@ async function create(
 ): Promise<HandlerResult> {
   const session = conn.session!;
   const named = f.members ?? [];
+  // Idempotency first (GROUP-061), as for message.send: a retry is answered whatever the rate
+  // limits would say today, and is not counted against them.
+  const hash = sha256Hex(JSON.stringify(['group.create', named]));
+  const earlier = ctx.store.findIdempotent(session.address, session.deviceId, f.idempotencyKey);
+  if (earlier !== undefined) return createdBefore(ctx, session, earlier, hash);
   limitRate(ctx, [[`groupCreate:${session.address}`, ctx.limits.rates.groupCreatePerAccount]]);
   limitAdditions(ctx, session, named.length);
   const groupId = `g.${randomUUID()}`;
-  const group = await commit(ctx, conn, () => {
+  const outcome = await commit<GroupRecord | HandlerResult>(ctx, conn, () => {
+    // Read again in the write: a retry that raced the first request finds its group here.
+    const raced = ctx.store.findIdempotent(session.address, session.deviceId, f.idempotencyKey);
+    if (raced !== undefined)
+      return { value: createdBefore(ctx, session, raced, hash), results: [] };
     const { members, invited } = additions(ctx, session, undefined, named);
     const creator: GroupMemberRecord = {
       address: session.address,
@@ -225,6 +255,7 @@ async function create(
     const result = ctx.store.writeGroupChange(
       changeOf(ctx, session, groupId, {
         create: true,
+        idempotency: { key: f.idempotencyKey, requestHash: hash },
         action: 'created',
         put: rows,
         drop: [],
@@ -237,8 +268,9 @@ async function create(
       results: [{ ...result, queued: [...result.queued, ...invitations] }],
     };
   });
-  ctx.logger.log('info', 'group.created', { group: groupId, members: group.members.length });
-  return { reply: groupState(group) };
+  if ('reply' in outcome) return outcome;
+  ctx.logger.log('info', 'group.created', { group: groupId, members: outcome.members.length });
+  return { reply: groupState(outcome) };
 }
 
 async function add(

@@ -30,7 +30,7 @@ import { sendToGroup } from './group-messages.ts';
  * The `retryAfterMs` of a send refused at a full queue (DELIV-032): the queue drains when the
  * device reads it, which the provider cannot foresee; a minute keeps a client from hammering.
  */
-const QUEUE_FULL_RETRY_MS = 60_000;
+export const QUEUE_FULL_RETRY_MS = 60_000;
 
 function requestHash(f: DirectSendVariant): string {
   const messages = [...f.messages]

@@ -63,6 +63,17 @@ export class SqliteGroups extends SqliteQueue {
           c.groupId,
           c.now,
         );
+      if (c.create && c.idempotency)
+        // A plain insert: the handler found no record of the key in this transaction (GROUP-061).
+        this.run(
+          'INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, ?)',
+          c.actor,
+          c.actorDevice,
+          c.idempotency.key,
+          c.idempotency.requestHash,
+          c.groupId,
+          c.now,
+        );
       const before = this.getGroup(c.groupId);
       if (!before) throw new Error(`no group ${c.groupId}`);
       if (c.expectedVersion !== undefined && before.version !== c.expectedVersion)
@@ -209,6 +220,66 @@ export class SqliteGroups extends SqliteQueue {
 
   acceptGroupMessage(m: NewGroupMessage): GroupAcceptResult {
     return this.queueTx(() => {
+      // Membership is read in the transaction that queues: a removal committed before this send
+      // leaves the removed member out, whatever the sender believed (GROUP-043). A member who
+      // blocked the sender (CONSENT-019), or a first-party member whose interop settings do not
+      // allow a third-party sender's platform (GROUP-048), is suppressed: nothing is queued for
+      // their devices, but the send is counted against their bound as if it were, as DELIV-032
+      // counts a suppressed 1:1 send, so that the bound reveals neither (GROUP-062). Each device's
+      // queue totals, and what this sender was charged on it, come with the row.
+      const devices = this.statement(
+        `SELECT gm.address AS address, d.device_id AS device_id,
+                COALESCE(qt.bytes, 0) AS queued_bytes, COALESCE(qt.count, 0) AS queued_count,
+                CASE WHEN EXISTS (SELECT 1 FROM blocks b WHERE b.address = gm.address AND b.blocked = ?)
+                       OR NOT (? = 0 OR a.kind = 'partner' OR (a.interop_enabled = 1 AND (
+                         a.interop_platforms = '"all"'
+                         OR EXISTS (SELECT 1 FROM json_each(a.interop_platforms) WHERE value = ?))))
+                     THEN 1 ELSE 0 END AS suppressed,
+                COALESCE(dt.bytes, 0) AS charged_bytes, COALESCE(dt.count, 0) AS charged_count
+         FROM group_members gm JOIN devices d ON d.address = gm.address
+         JOIN accounts a ON a.address = gm.address
+         LEFT JOIN queue_totals qt ON qt.recipient = gm.address AND qt.device_id = d.device_id
+         LEFT JOIN dropped_totals dt ON dt.recipient = gm.address AND dt.device_id = d.device_id
+           AND dt.sender = ? AND dt.expires_at > ?
+         WHERE gm.group_id = ? AND gm.status = 'member'
+           AND NOT (gm.address = ? AND d.device_id = ?)
+         ORDER BY gm.ord, d.device_id`,
+      ).all(
+        m.sender,
+        m.origin.thirdParty ? 1 : 0,
+        m.origin.platform,
+        m.sender,
+        m.serverTimestamp,
+        m.groupId,
+        m.sender,
+        m.senderDevice,
+      ) as Row[];
+      /** What the send queues, or would queue, on a device: the body and its distribution. */
+      const charsFor = (t: Row): number =>
+        m.body.length +
+        (m.distribution.get(t.address as string)?.get(t.device_id as number)?.body.length ?? 0);
+      const bound = m.queueBound;
+      const overflows =
+        bound !== undefined &&
+        devices.some((t) => {
+          const bytes =
+            (t.queued_bytes as number) + (t.charged_bytes as number) * (t.suppressed as number);
+          const count =
+            (t.queued_count as number) + (t.charged_count as number) * (t.suppressed as number);
+          return bytes + charsFor(t) > bound.maxBytes || count + 1 > bound.maxMessages;
+        });
+      if (overflows) {
+        // Nothing is written; a retry of a stored send is still answered as such (DELIV-012/014).
+        const earlier = this.findIdempotent(m.sender, m.senderDevice, m.idempotencyKey);
+        return {
+          messageId: earlier?.messageId ?? m.messageId,
+          serverTimestamp: earlier?.serverTimestamp ?? m.serverTimestamp,
+          duplicate: earlier !== undefined,
+          conflict: earlier !== undefined && earlier.requestHash !== m.requestHash,
+          queued: [],
+          ...(earlier === undefined ? { queueFull: true } : {}),
+        };
+      }
       const fresh = this.run(
         'INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
         m.sender,
@@ -228,27 +299,25 @@ export class SqliteGroups extends SqliteQueue {
           queued: [],
         };
       }
-      // Membership is read in the transaction that queues: a removal committed before this send
-      // leaves the removed member out, whatever the sender believed (GROUP-043).
-      const targets = this.statement(
-        `SELECT gm.address AS address, d.device_id AS device_id
-         FROM group_members gm JOIN devices d ON d.address = gm.address
-         JOIN accounts a ON a.address = gm.address
-         WHERE gm.group_id = ? AND gm.status = 'member'
-           AND NOT (gm.address = ? AND d.device_id = ?)
-           AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.address = gm.address AND b.blocked = ?)
-           AND (? = 0 OR a.kind = 'partner' OR (a.interop_enabled = 1 AND (
-             a.interop_platforms = '"all"'
-             OR EXISTS (SELECT 1 FROM json_each(a.interop_platforms) WHERE value = ?))))
-         ORDER BY gm.ord, d.device_id`,
-      ).all(
-        m.groupId,
-        m.sender,
-        m.senderDevice,
-        m.sender,
-        m.origin.thirdParty ? 1 : 0,
-        m.origin.platform,
-      ) as Row[];
+      const charge = this.statement(
+        `INSERT INTO dropped_totals VALUES (?, ?, ?, ?, 1, ?)
+         ON CONFLICT (recipient, device_id, sender) DO UPDATE SET
+           bytes = CASE WHEN expires_at > ? THEN bytes ELSE 0 END + excluded.bytes,
+           count = CASE WHEN expires_at > ? THEN count ELSE 0 END + 1,
+           expires_at = excluded.expires_at`,
+      );
+      for (const t of devices)
+        if (t.suppressed === 1)
+          charge.run(
+            t.address,
+            t.device_id,
+            m.sender,
+            charsFor(t),
+            m.expiresAt,
+            m.serverTimestamp,
+            m.serverTimestamp,
+          );
+      const targets = devices.filter((t) => t.suppressed === 0);
       const put = this.statement(PUT_DELIVERY);
       const origin: StoredOrigin = m.origin;
       const queued: AddressedDelivery[] = targets.map((t) => {

@@ -247,6 +247,36 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE deliveries ADD COLUMN distribution_body TEXT;
     `,
   },
+  {
+    // DELIV-032 for group messages (GROUP-062): a group delivery holds the 1:1 distribution
+    // ciphertext beside its body, so the queued characters of a device count both. The totals
+    // are recomputed from the queue once; the triggers count both from now on.
+    version: 9,
+    name: 'queue totals count the distribution ciphertexts of group deliveries',
+    sql: `
+      DROP TRIGGER deliveries_total_insert;
+      DROP TRIGGER deliveries_total_delete;
+      DELETE FROM queue_totals;
+      INSERT INTO queue_totals
+        SELECT recipient, device_id,
+               SUM(length(body) + COALESCE(length(distribution_body), 0)), COUNT(*)
+        FROM deliveries GROUP BY recipient, device_id;
+      CREATE TRIGGER deliveries_total_insert AFTER INSERT ON deliveries BEGIN
+        INSERT INTO queue_totals VALUES (NEW.recipient, NEW.device_id,
+            length(NEW.body) + COALESCE(length(NEW.distribution_body), 0), 1)
+          ON CONFLICT (recipient, device_id)
+          DO UPDATE SET bytes = bytes + excluded.bytes, count = count + 1;
+      END;
+      CREATE TRIGGER deliveries_total_delete AFTER DELETE ON deliveries BEGIN
+        UPDATE queue_totals
+          SET bytes = bytes - length(OLD.body) - COALESCE(length(OLD.distribution_body), 0),
+              count = count - 1
+          WHERE recipient = OLD.recipient AND device_id = OLD.device_id;
+        DELETE FROM queue_totals
+          WHERE recipient = OLD.recipient AND device_id = OLD.device_id AND count <= 0;
+      END;
+    `,
+  },
 ];
 
 /**

@@ -260,7 +260,8 @@ export class SqliteQueue extends SqliteAccounts {
     // would have expired (DELIV-032), so that a block does not free the sender's share (CONSENT-022).
     this.run(
       `INSERT INTO dropped_totals
-         SELECT recipient, device_id, sender, SUM(length(body)), COUNT(*), MAX(expires_at)
+         SELECT recipient, device_id, sender,
+                SUM(length(body) + COALESCE(length(distribution_body), 0)), COUNT(*), MAX(expires_at)
          FROM deliveries WHERE recipient = ? AND sender = ? GROUP BY device_id
        ON CONFLICT (recipient, device_id, sender) DO UPDATE SET
          bytes = bytes + excluded.bytes, count = count + excluded.count,

@@ -12,7 +12,9 @@ import {
   editContent,
   deleteContent,
   attachmentContent,
+  groupContextContent,
 } from '../../../reference-impl/client/content.ts';
+import { SCHEMA_LIMITS } from '../../../schemas/limits.ts';
 import type { Content } from '../../../schemas/content.ts';
 
 const ID = '0b7e6c1e-5b1a-4a53-9a4e-3f3f2b8a9c10';
@@ -58,6 +60,7 @@ describe('client content', () => {
       editContent(ID, 'fixed'),
       deleteContent(ID),
       typingContent('started'),
+      groupContextContent('Book club'),
       attachmentContent(
         [
           {
@@ -78,6 +81,27 @@ describe('client content', () => {
       const decoded = decodePlaintext(encodePlaintext(content));
       expect(decoded, content.kind).to.deep.equal({ ok: true, content });
     }
+  });
+
+  it('takes a group name of maxGroupNameLength characters, with or without an avatar, and discards a longer one (spec/content.md "Group context")', () => {
+    const avatar = {
+      blobId: 'blob-2',
+      downloadUrl: 'https://wa.example/blobs/blob-2?cap=y',
+      key: Buffer.alloc(32, 4).toString('base64url'),
+      noncePrefix: Buffer.alloc(7, 5).toString('base64url'),
+      digest: Buffer.alloc(32, 6).toString('base64url'),
+      size: 10,
+      paddedSize: 16,
+      mediaType: 'image/png',
+    };
+    const longest = 'n'.repeat(SCHEMA_LIMITS.maxGroupNameLength);
+    for (const content of [groupContextContent(longest), groupContextContent(longest, avatar)])
+      expect(decodePlaintext(encodePlaintext(content))).to.deep.equal({ ok: true, content });
+    const tooLong = groupContextContent(`${longest}n`);
+    expect(decodePlaintext(encodePlaintext(tooLong))).to.include({ ok: false, reason: 'schema' });
+    expect(
+      decodePlaintext(pad(JSON.stringify({ ...groupContextContent('x'), name: '' }))),
+    ).to.include({ ok: false, reason: 'schema' });
   });
 
   it('gives every new content a fresh UUID', () => {

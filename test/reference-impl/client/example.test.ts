@@ -48,10 +48,12 @@ describe('the third-party chat example', function () {
     const { code, stdout, stderr } = await run([]);
     expect(code, stderr).to.equal(0);
     expect(stdout).to.include('← group message from alice@wa.example (folder third-party)');
+    expect(stdout).to.include('bob    │ ← the group is now called "Trip planning"');
     expect(stdout).to.include('← reaction from dan@talk.example (folder third-party)');
     const inbox = stdout.slice(stdout.indexOf("alice@wa.example's inbox"));
     const section = inbox.indexOf('Third Party Chats');
     const group = inbox.indexOf('│   group g');
+    expect(inbox.slice(group).split('\n')[0]).to.match(/“Trip planning”$/);
     expect(section).to.be.greaterThan(-1);
     expect(group).to.be.greaterThan(section);
     expect(inbox).to.include(

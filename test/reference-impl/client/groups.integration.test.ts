@@ -340,6 +340,69 @@ describe('groups in the client SDK against the reference provider', function () 
     await proxy.close();
   });
 
+  it('alice names the mixed group and gives it an avatar: bob and carol keep both, carol still after a restart from her SQLite store, and a later name without avatar replaces both (GROUP-060)', async () => {
+    const { alice, bob, carol } = await trio('context');
+    const group = await groupOf(alice, [bob, carol]);
+    const path = join(dir, 'avatar.jpg');
+    writeFileSync(path, Buffer.from('\xff\xd8\xff\xe0 not really a jpeg'));
+    const avatar = await uploadAttachment(alice, path, { kind: 'image', mediaType: 'image/jpeg' });
+    const named = (m: IncomingMessage): boolean => m.group === group && m.content.kind === 'group';
+    const atBob = nextMessage(bob, named);
+    const atCarol = nextMessage(carol, named);
+    await alice.setGroupInfo(group, { name: 'Lunch club', avatar });
+    await Promise.all([atBob, atCarol]);
+    for (const member of [alice, bob, carol]) {
+      const known = await member.knownGroup(group);
+      expect(known?.name, member.session!.address).to.equal('Lunch club');
+      expect(known?.avatar?.digest, member.session!.address).to.equal(avatar.digest);
+    }
+    const carolStore = join(dir, 'carol-context.db');
+    await carol.dispose();
+    const carolAgain = world.client({ store: new SqliteClientStore(carolStore) });
+    await carolAgain.connect();
+    expect((await carolAgain.knownGroup(group))?.name).to.equal('Lunch club');
+
+    const renamed = nextMessage(carolAgain, named);
+    await bob.setGroupInfo(group, { name: 'Dinner club' });
+    await renamed;
+    const known = await carolAgain.knownGroup(group);
+    expect(known?.name).to.equal('Dinner club');
+    expect(known?.avatar).to.equal(undefined);
+    await carolAgain.dispose();
+  });
+
+  it('a group.create whose reply is lost with the connection is asked again with the same idempotency key: alice gets the group it created, and carol hears of one group (GROUP-061)', async () => {
+    const proxy = await FrameProxy.start(world.provider.wsUrl);
+    try {
+      const { alice, carol } = await trio('create-retry', proxy.url);
+      const created: string[] = [];
+      carol.on('groupChanged', (change) => {
+        if (change.action === 'created') created.push(change.group);
+      });
+      const keys: string[] = [];
+      proxy.on('frame', (from: string, frame: ProxiedFrame) => {
+        if (from === 'client' && frame.type === 'group.create')
+          keys.push(frame.idempotencyKey as string);
+      });
+      let lost = false;
+      proxy.dropToClient = (frame) => {
+        if (frame.type !== 'group.state' || lost) return false;
+        lost = true;
+        setImmediate(() => proxy.dropConnections());
+        return true;
+      };
+      const group = await alice.createGroup([carol.session!.address]);
+      expect(lost).to.equal(true);
+      expect(keys).to.have.length(2);
+      expect(keys[1]).to.equal(keys[0]);
+      await eventually(() => created.length > 0, 'carol hears of the group');
+      await sleep(200);
+      expect(created).to.deep.equal([group.group]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('a member added later gets the sender key with the next group send and reads from there on', async () => {
     const { alice, bob, carol } = await trio('join');
     const group = await groupOf(alice, [bob]);

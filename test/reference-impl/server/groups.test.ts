@@ -91,7 +91,10 @@ describe('provider groups (spec/groups.md)', function () {
   });
 
   async function create(owner: Device, members: string[] = []): Promise<AnyFrame> {
-    const state = await owner.wire.request('group.create', members.length > 0 ? { members } : {});
+    const state = await owner.wire.request('group.create', {
+      idempotencyKey: randomUUID(),
+      ...(members.length > 0 ? { members } : {}),
+    });
     expect(state.type, JSON.stringify(state)).to.equal('group.state');
     return state;
   }
@@ -121,6 +124,38 @@ describe('provider groups (spec/groups.md)', function () {
       expect(push.members).to.deep.equal([alice.address, carol.address, bob.address]);
       expect((await d.wire.request('message.ack', { deliveryIds: [push.id] })).count).to.equal(1);
     }
+  });
+
+  it('answers alice’s repeated group.create with its idempotency key with the group it created, even past her creation rate, refuses the key with other members with CONFLICT, and carol hears of one group (GROUP-061)', async () => {
+    const alice = await firstParty(provider, name('alice'));
+    const carol = await firstParty(provider, name('carol'));
+    const dave = await firstParty(provider, name('dave'));
+    const idempotencyKey = randomUUID();
+    const request = { idempotencyKey, members: [carol.address] };
+    const first = await alice.wire.request('group.create', request);
+    expect(first).to.include({ type: 'group.state', version: 1 });
+    // Use up alice's creations (10 at once): a retry is answered, not counted.
+    let limited: AnyFrame | undefined;
+    for (let i = 0; i < 20 && limited === undefined; i += 1) {
+      const other = await alice.wire.request('group.create', { idempotencyKey: randomUUID() });
+      if (other.type === 'error') limited = other;
+    }
+    expect(limited).to.include({ code: 'RATE_LIMITED' });
+    const again = await alice.wire.request('group.create', request);
+    expect(withoutRe(again)).to.deep.equal(withoutRe(first));
+    const conflict = await alice.wire.request('group.create', {
+      idempotencyKey,
+      members: [carol.address, dave.address],
+    });
+    expect(conflict).to.include({ type: 'error', code: 'CONFLICT', pointer: '/idempotencyKey' });
+    await carol.wire.next(changed(first.group, 1));
+    expect(await carol.wire.sees((f) => f.type === 'group.changed', 300)).to.equal(false);
+    expect(await dave.wire.sees((f) => f.type === 'group.changed', 0)).to.equal(false);
+    // Once alice has left, a retry reads as any group she is not in (GROUP-004).
+    await alice.wire.request('group.leave', { group: first.group });
+    const gone = await alice.wire.request('group.create', request);
+    const unknown = await alice.wire.request('group.get', { group: 'g.unknown' });
+    expect(withoutRe(gone)).to.deep.equal(withoutRe(unknown));
   });
 
   it('fans one group message out to every device of every member but the sending one, body byte for byte, with each distribution ciphertext only on its device (GROUP-040, GROUP-041, GROUP-046)', async () => {

@@ -1,6 +1,7 @@
 // The SQLite store's group layer on a real file: membership rows and versions, membership-change
 // pushes to every device before and after a change, and the fan-out of a group message read in
-// its own transaction (spec/groups.md GROUP-012, GROUP-013, GROUP-041, GROUP-043, GROUP-048).
+// its own transaction, bounded per member device, and the key of the request that created a group
+// (spec/groups.md GROUP-012, GROUP-013, GROUP-041, GROUP-043, GROUP-048, GROUP-061, GROUP-062).
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -182,6 +183,96 @@ describe('the SQLite store’s groups', () => {
     expect(store.groupHasThirdParty('g.1')).to.equal(true);
     store.writeGroupChange(change({ action: 'removed', drop: ['bob@chat.example'], named: [] }));
     expect(store.groupHasThirdParty('g.1')).to.equal(false);
+  });
+
+  /** Characters queued for one device: bodies and distribution ciphertexts. */
+  const queuedChars = (address: string, deviceId: number): number =>
+    store
+      .pendingDeliveries(address, deviceId, 0, 0)
+      .reduce((n, d) => n + d.body.length + (d.distribution?.body.length ?? 0), 0);
+
+  it('refuses, writing nothing, a group message whose distribution ciphertext would take one member device past its bound, and queues the same body without it (GROUP-062)', () => {
+    const before = queuedChars('carol@wa.example', 2);
+    expect(queuedChars('carol@wa.example', 1)).to.equal(before);
+    const queueBound = { maxBytes: before + 'Mw'.length + 1, maxMessages: 1000 };
+    const distribution = new Map([
+      ['carol@wa.example', new Map([[2, { deviceId: 2, type: 'whisper' as const, body: 'RA' }]])],
+    ]);
+    const full = store.acceptGroupMessage(send({ distribution, queueBound }));
+    expect(full).to.include({ queueFull: true, duplicate: false });
+    expect(full.queued).to.deep.equal([]);
+    expect(queuedChars('carol@wa.example', 2)).to.equal(before);
+    expect(store.findIdempotent('alice@wa.example', 1, 'k1')).to.equal(undefined);
+    const plain = store.acceptGroupMessage(send({ queueBound }));
+    expect(plain).to.include({ duplicate: false });
+    expect(plain.queueFull).to.equal(undefined);
+    expect(plain.queued).to.have.length(3);
+    // A retry of the stored send at a full queue is still answered as the duplicate it is.
+    const retry = store.acceptGroupMessage(send({ queueBound: { maxBytes: 0, maxMessages: 0 } }));
+    expect(retry).to.include({ duplicate: true, conflict: false });
+    expect(retry.queueFull).to.equal(undefined);
+  });
+
+  it('counts the distribution ciphertexts of queued group messages against the bound of their device (GROUP-062, migration 9)', () => {
+    const before = queuedChars('carol@wa.example', 2);
+    const distribution = new Map([
+      ['carol@wa.example', new Map([[2, { deviceId: 2, type: 'whisper' as const, body: 'RA' }]])],
+    ]);
+    store.acceptGroupMessage(send({ distribution }));
+    // carol's phone holds before + 4 characters, her first device before + 2: a second body of 2
+    // fits the first device under before + 4, and the phone only if its distribution went uncounted.
+    const second = store.acceptGroupMessage(
+      send({
+        messageId: 'm2',
+        idempotencyKey: 'k2',
+        queueBound: { maxBytes: before + 4, maxMessages: 1000 },
+      }),
+    );
+    expect(second.queueFull).to.equal(true);
+    expect(queuedChars('carol@wa.example', 1)).to.equal(before + 2);
+  });
+
+  it('counts alice’s group messages against the bound of carol, who blocked her, as if they were queued, while queueing none: the bound reveals no block (GROUP-062, CONSENT-022)', () => {
+    store.writeGroupChange(
+      change({
+        groupId: 'g.2',
+        create: true,
+        action: 'created',
+        put: [row('alice@wa.example', { role: 'admin' }), row('carol@wa.example')],
+        named: ['alice@wa.example', 'carol@wa.example'],
+      }),
+    );
+    // What carol's device held from alice stays charged to alice when carol blocks her.
+    const held = store.pendingDeliveries('carol@wa.example', 1, 0, 0).length;
+    store.setBlock('carol@wa.example', 'alice@wa.example', true, 0);
+    const waiting = store.pendingDeliveries('carol@wa.example', 1, 0, 0).length;
+    const queueBound = { maxBytes: 1_000_000, maxMessages: held + 2 };
+    const answers = [1, 2, 3].map((i) =>
+      store.acceptGroupMessage(
+        send({ groupId: 'g.2', messageId: `m${i}`, idempotencyKey: `k${i}`, queueBound }),
+      ),
+    );
+    expect(answers.map((a) => a.queueFull ?? false)).to.deep.equal([false, false, true]);
+    expect(answers.flatMap((a) => a.queued)).to.deep.equal([]);
+    expect(store.pendingDeliveries('carol@wa.example', 1, 0, 0)).to.have.length(waiting);
+  });
+
+  it('records the idempotency key of the request that created a group with the group id, in the change’s transaction (GROUP-061)', () => {
+    store.writeGroupChange(
+      change({
+        groupId: 'g.2',
+        create: true,
+        action: 'created',
+        put: [row('alice@wa.example', { role: 'admin' })],
+        named: ['alice@wa.example'],
+        idempotency: { key: 'create-1', requestHash: 'h-create' },
+      }),
+    );
+    expect(store.findIdempotent('alice@wa.example', 1, 'create-1')).to.deep.equal({
+      requestHash: 'h-create',
+      messageId: 'g.2',
+      serverTimestamp: 1000,
+    });
   });
 
   it('deletes a group once its last member left', () => {

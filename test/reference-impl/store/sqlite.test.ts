@@ -480,6 +480,36 @@ describe('the SQLite provider store', () => {
     store.close();
   });
 
+  it('migrates the queue totals of version 7 to count the distribution ciphertexts of queued group messages, and counts them from then on (migration 9, GROUP-062)', () => {
+    const path = join(dir, 'v7.db');
+    const db = new Database(path);
+    migrate(
+      db,
+      MIGRATIONS.filter((m) => m.version <= 7),
+    );
+    db.exec(`
+      INSERT INTO deliveries (message_id, sender, sender_device, origin_platform, third_party,
+          recipient, device_id, type, body, server_ts, expires_at, group_id, distribution_type,
+          distribution_body)
+        VALUES ('m1', 'alice@wa.example', 1, 'wa.example', 0, 'bob@wa.example', 1, 'senderkey',
+          'Mw', 1, 9999999999999, 'g.1', 'whisper', 'RAAA');
+    `);
+    const totals = (): unknown =>
+      db.prepare('SELECT bytes, count FROM queue_totals WHERE recipient = ?').get('bob@wa.example');
+    expect(totals()).to.deep.equal({ bytes: 2, count: 1 });
+    db.close();
+    openSqliteStore(path).close();
+    const migrated = new Database(path);
+    const read = (): unknown =>
+      migrated
+        .prepare('SELECT bytes, count FROM queue_totals WHERE recipient = ?')
+        .get('bob@wa.example');
+    expect(read()).to.deep.equal({ bytes: 6, count: 1 });
+    migrated.exec(`DELETE FROM deliveries WHERE message_id = 'm1'`);
+    expect(read()).to.equal(undefined);
+    migrated.close();
+  });
+
   it('revokes a removed device’s key for good: deviceKeyUsed names the identity key, current device keys and removed ones, and nothing else (AUTH-034, AUTH-036)', () => {
     const store = openSqliteStore(':memory:');
     const bob = { address: 'bob@wa.example', platform: 'wa.example', registrationId: 7, now: 1 };

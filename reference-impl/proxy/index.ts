@@ -11,7 +11,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createTlsServer, request as httpsRequest } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import { isIP, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { answer, forwardRequest } from './http-forward.ts';
@@ -285,8 +285,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     }
     const upstreamKey = randomBytes(16).toString('base64');
     const secure = upstreamUrl.protocol === 'wss:';
+    const upstreamHost = upstreamUrl.hostname.replace(/^\[|\]$/g, '');
     const outgoing = (secure ? httpsRequest : httpRequest)({
-      host: upstreamUrl.hostname.replace(/^\[|\]$/g, ''),
+      host: upstreamHost,
       port: upstreamUrl.port || (secure ? 443 : 80),
       path: `${upstreamUrl.pathname}${upstreamUrl.search}`,
       method: 'GET',
@@ -299,7 +300,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         [PROXY_HEADER]: await token(req),
       },
       timeout: UPSTREAM_HANDSHAKE_MS,
-      ...(secure ? { servername: upstreamUrl.hostname } : {}),
+      // SNI names a host, never an address (RFC 6066 §3; Node warns DEP0123 otherwise).
+      ...(secure && isIP(upstreamHost) === 0 ? { servername: upstreamHost } : {}),
       ...(options.upstreamCa ? { ca: options.upstreamCa } : {}),
     });
     let settled = false;

@@ -71,7 +71,8 @@ interface Session {
   sent: Map<string, number>;
 }
 
-type Login = () => Promise<Record<string, string>>;
+/** The platform login headers of the user at `address` (the proxy names it upstream, PROXY-028). */
+type Login = (address: string) => Promise<Record<string, string>>;
 
 /** Opens one WebSocket and resolves its first reply to `frame`. */
 function open(url: string, headers: Record<string, string>): Promise<WebSocket> {
@@ -96,16 +97,16 @@ function request(ws: WebSocket, frame: Record<string, unknown>): Promise<Record<
   });
 }
 
-/** An authenticated partner session of a fresh user, on `url` with `headers`. */
+/** An authenticated partner session of a fresh user, on `url` with `login`'s headers if any. */
 async function session(
   url: string,
-  headers: Record<string, string>,
+  login: Login | undefined,
   partner: Awaited<ReturnType<typeof generatePartnerKey>>['key'],
   index: number,
 ): Promise<Session> {
-  const ws = await open(url, headers);
-  const welcome = await request(ws, { type: 'hello', id: 'h', versions: [1] });
   const address = `bench${index}.${randomBytes(3).toString('hex')}@${PLATFORM}`;
+  const ws = await open(url, login ? await login(address) : {});
+  const welcome = await request(ws, { type: 'hello', id: 'h', versions: [1] });
   const identity = IdentityKeyPair.generate();
   const challenge = Buffer.from(String(welcome.challenge), 'base64url');
   const ok = await request(ws, {
@@ -250,10 +251,10 @@ async function main(): Promise<void> {
     '127.0.0.1:0',
   ]);
   const viaProxy = `ws://127.0.0.1:${proxy.port}/parley/v1`;
-  const loginHeaders: Login = async () => ({
+  const loginHeaders: Login = async (address) => ({
     'parley-login': await new SignJWT({})
       .setProtectedHeader({ alg: 'EdDSA' })
-      .setSubject(`bench@${PLATFORM}`)
+      .setSubject(address)
       .setAudience('parley-proxy')
       .setIssuedAt()
       .setExpirationTime('30m')
@@ -263,11 +264,11 @@ async function main(): Promise<void> {
   const detail: Record<string, unknown> = { sessions: sessionsCount, window, seconds: ms / 1000 };
   try {
     const direct = await Promise.all(
-      Array.from({ length: sessionsCount }, (_, i) => session(upstream, {}, partner.key, i)),
+      Array.from({ length: sessionsCount }, (_, i) => session(upstream, undefined, partner.key, i)),
     );
     const proxied: Session[] = [];
     for (let i = 0; i < sessionsCount; i++)
-      proxied.push(await session(viaProxy, await loginHeaders(), partner.key, 1000 + i));
+      proxied.push(await session(viaProxy, loginHeaders, partner.key, 1000 + i));
     const loadBefore = loadAverage();
     // CPU time of the given processes and of this one (the load generator) during `run`.
     const cpuDuring = async <T>(pids: number[], run: () => Promise<T>): Promise<[T, number[]]> => {
@@ -361,7 +362,8 @@ async function main(): Promise<void> {
         op: 'bare',
         url: viaProxy,
         count: idle,
-        headers: await loginHeaders(),
+        // Idle clients never authenticate: one login for all of them.
+        headers: await loginHeaders(`idle@${PLATFORM}`),
         concurrency: IDLE_CONCURRENCY,
         timeoutMs: IDLE_HANDSHAKE_MS,
       });

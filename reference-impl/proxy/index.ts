@@ -18,7 +18,13 @@ import { answer, forwardRequest } from './http-forward.ts';
 import type { LoginCheck } from './login.ts';
 import type { ProxyFault } from './faults.ts';
 import { relay, type RelayFaults } from './relay.ts';
-import { clientAddressOf, PROXY_HEADER, signProxyToken, type ProxySigningKey } from './token.ts';
+import {
+  clientAddressOf,
+  loginAddress,
+  PROXY_HEADER,
+  signProxyToken,
+  type ProxySigningKey,
+} from './token.ts';
 
 export { PROXY_FAULTS, proxyRequirementOf, type ProxyFault } from './faults.ts';
 export { jwtLogin, LOGIN_HEADER, DEFAULT_LOGIN_AUDIENCE, type LoginCheck } from './login.ts';
@@ -141,11 +147,16 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     perMessageDeflate: false,
     skipUTF8Validation: true,
   });
-  const token = (req: IncomingMessage): Promise<string> =>
+  /** The proxy token of one request; an upstream connection's names the client's login (`who`). */
+  const token = (req: IncomingMessage, who?: string): Promise<string> =>
     signProxyToken(
       options.key,
       options.providerDomain,
       faults.has('drop-client-address') ? undefined : clientAddressOf(req.socket.remoteAddress),
+      Date.now(),
+      who === undefined || faults.has('drop-login-sub')
+        ? undefined
+        : loginAddress(who, options.key.domain),
     );
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -196,7 +207,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       }
       // One upstream per client, opened now and for this client only.
       const upstream = new WebSocket(options.upstream, {
-        headers: { [PROXY_HEADER]: await token(req) },
+        headers: { [PROXY_HEADER]: await token(req, who) },
         maxPayload: MAX_MESSAGE_BYTES,
         perMessageDeflate: false,
         skipUTF8Validation: true,
@@ -297,7 +308,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         upgrade: 'websocket',
         'sec-websocket-version': '13',
         'sec-websocket-key': upstreamKey,
-        [PROXY_HEADER]: await token(req),
+        [PROXY_HEADER]: await token(req, who),
       },
       timeout: UPSTREAM_HANDSHAKE_MS,
       // SNI names a host, never an address (RFC 6066 §3; Node warns DEP0123 otherwise).

@@ -1,7 +1,8 @@
 // PROXY cases of spec/proxy.md (provider side): a proxy token that an enlisted proxy could not have
 // sent is refused with 403 PROXY_REFUSED before any upgrade (PROXY-001..003), connections through a
 // proxy count under the client address they forward (PROXY-004), a proxy holds at most its enlisted
-// connections (PROXY-005, SHOULD), and a proxy carries only its own platform's users (PROXY-006). The suite plays its partner platform's proxy: the target must have
+// connections (PROXY-005, SHOULD), a proxy carries only its own platform's users (PROXY-006), and a
+// session through it is the user the proxy logged in, when its token names one (PROXY-007). The suite plays its partner platform's proxy: the target must have
 // enlisted it (the partner key's domain, from the suite's address) and claim the capability `proxy`.
 import { randomBytes } from 'node:crypto';
 import type WebSocket from 'ws';
@@ -343,6 +344,43 @@ export const proxyEnlistmentCases = [
         await bob.partnerAuthFrame(ctx.target.partner, ctx.target.domain),
       );
       mustMatch('PROXY-006', ok, isType('auth.ok'), "the proxy's own platform's user");
+    },
+  }),
+  defineCase({
+    id: 'PROXY-007-auth-is-the-proxy-login',
+    title:
+      "through a proxy whose token names bob, bob's partner auth is accepted, and carol's is refused with AUTH_FAILED",
+    requirements: ['PROXY-007'],
+    level: 'MUST',
+    capabilities: ['proxy'],
+    quote:
+      "The provider MUST refuse with `AUTH_FAILED` an `auth` on a connection admitted through a proxy whose token names a `sub` unless the partner token's `sub` is that address.",
+    sends:
+      "through the proxy, with sub = bob's address: bob's partner auth (control); on another such connection, carol's partner auth",
+    async run(ctx) {
+      await requireEnlisted(ctx);
+      const { world, target } = ctx;
+      const bob = world.partnerDevice('bob');
+      await bob.connect({ headers: await proxyHeaders(ctx, { addr: CLIENT_B, sub: bob.address }) });
+      mustMatch(
+        'PROXY-007',
+        await bob.peer.request('auth', await bob.partnerAuthFrame(target.partner, target.domain)),
+        isType('auth.ok'),
+        'bob, the user the proxy token names',
+      );
+      const carol = world.partnerDevice('carol');
+      await carol.connect({
+        headers: await proxyHeaders(ctx, { addr: CLIENT_A, sub: bob.address }),
+      });
+      mustMatch(
+        'PROXY-007',
+        await carol.peer.request(
+          'auth',
+          await carol.partnerAuthFrame(target.partner, target.domain),
+        ),
+        isError('AUTH_FAILED'),
+        'carol, on a connection whose proxy token names bob',
+      );
     },
   }),
 ];

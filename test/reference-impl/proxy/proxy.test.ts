@@ -19,6 +19,7 @@ import {
   downloadAttachment,
   generatePartnerKey,
   ParleyClient,
+  type ParleyError,
   uploadAttachment,
   SqliteClientStore,
   type IncomingMessage as ParleyMessage,
@@ -197,6 +198,27 @@ describe('parley proxy between chat.example’s clients and a real parley serve'
     const reply = nextMessage(bob, a.address);
     await alice.sendText(b.address, 'Hi Bob');
     expect((await reply).content).to.include({ kind: 'text', body: 'Hi Bob' });
+  });
+
+  it('has parley serve refuse with AUTH_FAILED carol’s partner session through the proxy on bob’s login, since the proxy names bob in its token, and accept carol on her own login (PROXY-007, PROXY-028)', async () => {
+    const onLogin = (login: string) =>
+      client(`carol-as-${login.split('@')[0]}`, {
+        url: proxy.wsUrl,
+        partner: partner.key,
+        upgradeHeaders: async () => ({ [LOGIN_HEADER]: await service.login(login) }),
+      });
+    const refused = await onLogin('bob@chat.example')
+      .connect({ method: 'partner', address: 'carol@chat.example' })
+      .then(
+        () => undefined,
+        (error: ParleyError) => error,
+      );
+    expect(refused?.code).to.equal('AUTH_FAILED');
+    const carol = await onLogin('carol@chat.example').connect({
+      method: 'partner',
+      address: 'carol@chat.example',
+    });
+    expect(carol.address).to.equal('carol@chat.example');
   });
 
   it('carries dora’s 3 MiB attachment upload and its download through the proxy to parley serve, bytes unchanged', async () => {
@@ -410,7 +432,7 @@ describe('parley proxy against a recording upstream', function () {
     bob.terminate();
   });
 
-  it('opens one upstream connection per client, each with its own signed token naming the client’s address', async () => {
+  it('opens one upstream connection per client, each with its own signed token naming the client’s address and the user it logged in as', async () => {
     const [bob, carol] = [await connect(), await connect()];
     await until('two upstream links', () => links.length === 2);
     const tokens = links.map((l) => String(l.headers['parley-proxy']));
@@ -421,6 +443,7 @@ describe('parley proxy against a recording upstream', function () {
         iss: 'chat.example',
         aud: 'wa.example',
         addr: '127.0.0.1',
+        sub: 'bob@chat.example',
       });
     }
     expect(links.every((l) => l.headers[LOGIN_HEADER] === undefined)).to.equal(true);
@@ -665,7 +688,7 @@ console.log(JSON.stringify({ 'Parley-Login': token }));
     );
     const text = out.join('');
     expect(code, text).to.equal(0);
-    expect(text).to.match(/PROXY\s+8\s+0\s+0\s+0\s+0\s+8/);
+    expect(text).to.match(/PROXY\s+9\s+0\s+0\s+0\s+0\s+9/);
   });
 });
 

@@ -294,13 +294,19 @@ async function main(): Promise<void> {
     const directLat: number[] = [];
     const proxyLat: number[] = [];
     const roundMs = Math.max(1000, Math.round(ms / rounds));
+    // Each round's p99 per route, for the spread that the pooled figure hides.
+    const roundP99 = { direct: [] as number[], proxy: [] as number[] };
     for (let r = 0; r < rounds; r++) {
-      const order: [Session[], number[]][] = [
-        [direct, directLat],
-        [proxied, proxyLat],
+      const order: [Session[], number[], number[]][] = [
+        [direct, directLat, roundP99.direct],
+        [proxied, proxyLat, roundP99.proxy],
       ];
       if (r % 2 === 1) order.reverse();
-      for (const [sessions, into] of order) into.push(...(await openLoop(sessions, rate, roundMs)));
+      for (const [sessions, into, p99s] of order) {
+        const got = await openLoop(sessions, rate, roundMs);
+        into.push(...got);
+        p99s.push(got.length ? round(percentile(got, 99), 2) : Number.NaN);
+      }
     }
     directLat.sort((x, y) => x - y);
     proxyLat.sort((x, y) => x - y);
@@ -323,6 +329,7 @@ async function main(): Promise<void> {
       proxyP50: round(percentile(proxyLat, 50), 2),
       proxyP99: round(p99(proxyLat), 2),
       samples: { direct: directLat.length, proxy: proxyLat.length },
+      roundP99,
       loadAverageBefore: loadBefore,
       loadAverageAfter: loadAfter,
     });

@@ -6,11 +6,13 @@
  * Relay: authenticated partner sessions each keep a window of Parley `ping` requests in flight
  * (every frame crosses the proxy both ways and runs the provider's whole frame pipeline: parse,
  * envelope and schema checks, reply); the figure is round trips per second, through the proxy
- * beside direct, with the CPU time the proxy and the provider spend per round trip. Latency: send
- * → `pong` p99 at an open-loop load paced at half the direct maximum (never at saturation), the two
- * routes in alternating rounds so that a change in the machine's other load falls on both. Idle:
- * clients held open through one proxy process (each with its own upstream connection) by a load
- * process of their own, the proxy's RSS above its idle RSS.
+ * beside direct, with the CPU time the proxy and the provider spend per round trip, and a bare
+ * Node TCP pipe (bench/support/tcp-pipe.ts) in the proxy's place: the floor of any Node proxy
+ * here. Latency: send → `pong` p99 at an open-loop load paced at half the direct maximum (never at
+ * saturation), the routes (the bare pipe too) in rounds of rotating order, so that a change in the
+ * machine's other load falls on each alike. Idle: clients held open through one proxy process
+ * (each with its own upstream connection) by a load process of their own, the proxy's RSS above
+ * its idle RSS.
  *
  * These are frame round trips, not durable message sends: `bench:relay` measures those; the proxy
  * forwards a `message.send` frame as it forwards a `ping`, so its cost per frame is what is measured
@@ -21,7 +23,7 @@
  * descriptors) / 2 clients: where that is below --idle, the run holds as many as it can and
  * projects the figure to 10 000 from the RSS per client, and says so.
  *
- * Options: --sessions N (32) --window N (4) --seconds S (4, per route) --rounds N (4, alternating
+ * Options: --sessions N (32) --window N (4) --seconds S (4, per route) --rounds N (4, rotating
  * open-loop rounds) --idle N (10000) --out FILE (reports/bench/proxy.json).
  */
 import { randomBytes } from 'node:crypto';
@@ -251,6 +253,14 @@ async function main(): Promise<void> {
     '127.0.0.1:0',
   ]);
   const viaProxy = `ws://127.0.0.1:${proxy.port}/parley/v1`;
+  // The floor of a Node proxy on this machine: the same hop without a line of Parley.
+  const pipe = await startServer([
+    '--import',
+    'tsx',
+    'bench/support/tcp-pipe.ts',
+    String(server.port),
+  ]);
+  const viaPipe = `ws://127.0.0.1:${pipe.port}/parley/v1`;
   const loginHeaders: Login = async (address) => ({
     'parley-login': await new SignJWT({})
       .setProtectedHeader({ alg: 'EdDSA' })
@@ -269,6 +279,11 @@ async function main(): Promise<void> {
     const proxied: Session[] = [];
     for (let i = 0; i < sessionsCount; i++)
       proxied.push(await session(viaProxy, loginHeaders, partner.key, 1000 + i));
+    const piped = await Promise.all(
+      Array.from({ length: sessionsCount }, (_, i) =>
+        session(viaPipe, undefined, partner.key, 2000 + i),
+      ),
+    );
     const loadBefore = loadAverage();
     // CPU time of the given processes and of this one (the load generator) during `run`.
     const cpuDuring = async <T>(pids: number[], run: () => Promise<T>): Promise<[T, number[]]> => {
@@ -285,31 +300,36 @@ async function main(): Promise<void> {
       [server.pid, proxy.pid],
       () => closedLoop(proxied, window, ms),
     );
+    const [pipeMax, [, pipeCpu]] = await cpuDuring([server.pid, pipe.pid], () =>
+      closedLoop(piped, window, ms),
+    );
     // CPU time per round trip over the whole closed loop (warm-up included on both sides).
     const loopSeconds = (WARMUP_MS + ms) / 1000;
     const perTrip = (cpu: number, tripsPerSecond: number): number =>
       (cpu * 1000) / (tripsPerSecond * loopSeconds);
     const rate = Math.round(directMax / 2);
-    // Alternating rounds: direct first in even rounds, the proxy first in odd ones.
+    // Rounds that rotate the routes' order, so that a change in the machine's other load falls on
+    // each of them alike.
     const directLat: number[] = [];
     const proxyLat: number[] = [];
+    const pipeLat: number[] = [];
     const roundMs = Math.max(1000, Math.round(ms / rounds));
     // Each round's p99 per route, for the spread that the pooled figure hides.
-    const roundP99 = { direct: [] as number[], proxy: [] as number[] };
+    const roundP99 = { direct: [] as number[], proxy: [] as number[], pipe: [] as number[] };
     for (let r = 0; r < rounds; r++) {
       const order: [Session[], number[], number[]][] = [
         [direct, directLat, roundP99.direct],
         [proxied, proxyLat, roundP99.proxy],
+        [piped, pipeLat, roundP99.pipe],
       ];
-      if (r % 2 === 1) order.reverse();
+      for (let k = 0; k < r % order.length; k++) order.push(order.shift()!);
       for (const [sessions, into, p99s] of order) {
         const got = await openLoop(sessions, rate, roundMs);
         into.push(...got);
         p99s.push(got.length ? round(percentile(got, 99), 2) : Number.NaN);
       }
     }
-    directLat.sort((x, y) => x - y);
-    proxyLat.sort((x, y) => x - y);
+    for (const xs of [directLat, proxyLat, pipeLat]) xs.sort((x, y) => x - y);
     const loadAfter = loadAverage();
     const p99 = (xs: number[]): number => (xs.length ? percentile(xs, 99) : Number.NaN);
     const load = `load average ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after`;
@@ -321,6 +341,8 @@ async function main(): Promise<void> {
       proxyCpuMicrosPerRoundTrip: round(perTrip(proxyCpu!, proxyMax), 1),
       generatorCpuMicrosPerRoundTripDirect: round(perTrip(loadCpuDirect!, directMax), 1),
       generatorCpuMicrosPerRoundTripProxied: round(perTrip(loadCpuProxied!, proxyMax), 1),
+      pipeRoundTripsPerSecond: round(pipeMax),
+      pipeCpuMicrosPerRoundTrip: round(perTrip(pipeCpu!, pipeMax), 1),
       openLoopRate: rate,
       openLoopRounds: rounds,
       openLoopSecondsPerRound: roundMs / 1000,
@@ -328,7 +350,9 @@ async function main(): Promise<void> {
       directP99: round(p99(directLat), 2),
       proxyP50: round(percentile(proxyLat, 50), 2),
       proxyP99: round(p99(proxyLat), 2),
-      samples: { direct: directLat.length, proxy: proxyLat.length },
+      pipeP50: round(percentile(pipeLat, 50), 2),
+      pipeP99: round(p99(pipeLat), 2),
+      samples: { direct: directLat.length, proxy: proxyLat.length, pipe: pipeLat.length },
       roundP99,
       loadAverageBefore: loadBefore,
       loadAverageAfter: loadAfter,
@@ -341,7 +365,7 @@ async function main(): Promise<void> {
         baselineName: 'direct',
         target: TARGET_RATIO,
         unit: 'round trips/s',
-        note: `${sessionsCount} partner sessions × ${window} pings in flight, ${ms / 1000} s each route; CPU a round trip: proxy ${round(perTrip(proxyCpu!, proxyMax), 1)} µs, provider ${round(perTrip(serverCpuProxied!, proxyMax), 1)} µs (${round(perTrip(serverCpuDirect!, directMax), 1)} µs direct); ${load}`,
+        note: `${sessionsCount} partner sessions × ${window} pings in flight, ${ms / 1000} s each route; CPU a round trip: proxy ${round(perTrip(proxyCpu!, proxyMax), 1)} µs, provider ${round(perTrip(serverCpuProxied!, proxyMax), 1)} µs (${round(perTrip(serverCpuDirect!, directMax), 1)} µs direct); a bare Node TCP pipe in its place: ${round(pipeMax)} round trips/s (${round(pipeMax / directMax, 3)} of direct), ${round(perTrip(pipeCpu!, pipeMax), 1)} µs CPU a round trip; ${load}`,
       }),
       boundFigure({
         name: `p99 added by the proxy at ${rate}/s (half the direct maximum)`,
@@ -350,10 +374,11 @@ async function main(): Promise<void> {
         direction: 'at-most',
         bound: TARGET_ADDED_P99_MS,
         digits: 2,
-        note: `open loop paced at ${rate}/s, ${rounds} alternating rounds of ${roundMs / 1000} s a route: p99 ${round(p99(proxyLat), 2)} ms through the proxy, ${round(p99(directLat), 2)} ms direct (p50 ${round(percentile(proxyLat, 50), 2)} / ${round(percentile(directLat, 50), 2)}); ${load}`,
+        note: `open loop paced at ${rate}/s, ${rounds} rounds (routes in rotating order) of ${roundMs / 1000} s a route: p99 ${round(p99(proxyLat), 2)} ms through the proxy, ${round(p99(directLat), 2)} ms direct (p50 ${round(percentile(proxyLat, 50), 2)} / ${round(percentile(directLat, 50), 2)}); a bare Node TCP pipe in its place: p99 ${round(p99(pipeLat), 2)} ms, p50 ${round(percentile(pipeLat, 50), 2)} ms; ${load}`,
       }),
     );
-    for (const s of [...direct, ...proxied]) s.ws.terminate();
+    for (const s of [...direct, ...proxied, ...piped]) s.ws.terminate();
+    await stopProcess(pipe.child);
 
     // Idle clients, held by a load process of their own (its own open-file limit): each is a
     // client socket and an upstream socket in the proxy, which bounds how many one proxy can hold.
@@ -410,6 +435,7 @@ async function main(): Promise<void> {
       await holder.stop();
     }
   } finally {
+    await stopProcess(pipe.child);
     await stopProcess(proxy.child);
     await stopProcess(server.child);
     rmSync(dir, { recursive: true, force: true });

@@ -56,11 +56,16 @@ export interface ConnectCommand {
   timeoutMs: number;
 }
 
-/** Opens `count` bare WebSocket connections (the baseline server speaks no protocol). */
+/**
+ * Opens `count` bare WebSocket connections (the baseline server speaks no protocol; a proxy's
+ * clients send only its login header).
+ */
 export interface BareCommand {
   op: 'bare';
   url: string;
   count: number;
+  /** Headers of every upgrade (bench/proxy.ts: the platform login). */
+  headers?: Record<string, string>;
   localAddress?: string;
   concurrency: number;
   timeoutMs: number;
@@ -198,6 +203,7 @@ async function openBare(c: BareCommand): Promise<ConnectResult> {
   await pool(c.count, c.concurrency, async () => {
     const ws = new WebSocket(c.url, {
       perMessageDeflate: false,
+      ...(c.headers ? { headers: c.headers } : {}),
       ...(c.localAddress ? { localAddress: c.localAddress } : {}),
     });
     try {

@@ -185,6 +185,9 @@ export class OperatorLink {
       ...(hello.firstPartyAttachmentLimits
         ? { firstPartyAttachmentLimits: hello.firstPartyAttachmentLimits }
         : {}),
+      ...(hello.proxyMaxConnections !== undefined
+        ? { proxyMaxConnections: hello.proxyMaxConnections }
+        : {}),
     };
   }
 

@@ -47,6 +47,8 @@ export interface OperatorHello {
   attachmentQuotaBytes?: number;
   /** The attachment limits of the provider's own first-party clients outside Parley (ATT-013). */
   firstPartyAttachmentLimits?: AttachmentLimits;
+  /** The `maxConnections` of the suite's enlisted proxy (PROXY-005), when it has one. */
+  proxyMaxConnections?: number;
 }
 
 /** The answer to one request: done, or not (with why). */
@@ -92,8 +94,14 @@ export const HELLO_SCHEMA: Schema = object(
     clockAheadRestarts: { type: 'boolean' },
     attachmentQuotaBytes: int,
     firstPartyAttachmentLimits: attachmentLimits,
+    proxyMaxConnections: positiveInt,
   },
-  ['clockAheadRestarts', 'attachmentQuotaBytes', 'firstPartyAttachmentLimits'],
+  [
+    'clockAheadRestarts',
+    'attachmentQuotaBytes',
+    'firstPartyAttachmentLimits',
+    'proxyMaxConnections',
+  ],
 );
 
 /** The schema of a reply: `message` says why when `ok` is false. */

@@ -29,6 +29,11 @@ import { HarnessError } from '../runner/signals.ts';
 export const EMBEDDED_PARTNER_DOMAIN = 'conform.partner.example';
 /** The one address the embedded target enlists the suite's proxy from. */
 export const EMBEDDED_PROXY_SOURCE = '127.0.0.1';
+/**
+ * The `maxConnections` of the suite's proxy in embedded runs: small, so that PROXY-005's case can
+ * fill it, and above what the other proxy cases hold at once (a few connections each).
+ */
+export const EMBEDDED_PROXY_MAX_CONNECTIONS = 16;
 
 export interface EmbeddedTarget {
   url: string;
@@ -98,7 +103,13 @@ export async function startEmbeddedTarget(options: EmbeddedOptions = {}): Promis
     partners: [partner.publicJwk],
     // spec/proxy.md: the suite's platform also runs a proxy, from this machine's loopback only (so
     // that PROXY-002 can be checked from another loopback address).
-    proxies: [{ domain: EMBEDDED_PARTNER_DOMAIN, addresses: [EMBEDDED_PROXY_SOURCE] }],
+    proxies: [
+      {
+        domain: EMBEDDED_PARTNER_DOMAIN,
+        addresses: [EMBEDDED_PROXY_SOURCE],
+        maxConnections: EMBEDDED_PROXY_MAX_CONNECTIONS,
+      },
+    ],
     logger: silentLogger,
     limits: { sweepIntervalMs: EMBEDDED_SWEEP_INTERVAL_MS },
     now: () => Date.now() + clockAheadMs,
@@ -152,6 +163,7 @@ export async function startEmbeddedTarget(options: EmbeddedOptions = {}): Promis
     // exactly what Parley advertises.
     firstPartyAttachmentLimits: DEFAULT_LIMITS.advertised.attachments,
     proxySources: [EMBEDDED_PROXY_SOURCE],
+    proxyMaxConnections: EMBEDDED_PROXY_MAX_CONNECTIONS,
   };
   registerOperator(url, operator);
   return {

@@ -62,6 +62,11 @@ export interface Operator {
    * a case can speak as that proxy from another loopback address (PROXY-002).
    */
   proxySources?: readonly string[];
+  /**
+   * The `maxConnections` the operator enlisted the suite's proxy with (spec/proxy.md#enlistment),
+   * so that a case can fill it and see the next upgrade refused (PROXY-005).
+   */
+  proxyMaxConnections?: number;
 }
 
 const operators = new Map<string, Operator>();

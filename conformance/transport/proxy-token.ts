@@ -17,12 +17,17 @@ export interface ProxyClaims {
   iat?: number;
   exp?: number;
   jti?: string;
+  /** The platform user the proxy logged its client in as (PROXY-007); absent unless given. */
+  sub?: string;
 }
 
-/** Signs a proxy token: EdDSA, `typ` parley-proxy+jwt, iss, aud, iat, exp (60 s), jti, addr. */
+/** Signs a proxy token: EdDSA, `typ` parley-proxy+jwt, iss, aud, iat, exp (60 s), jti, addr, sub. */
 export async function mintProxyToken(partner: PartnerKey, claims: ProxyClaims): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ addr: claims.addr })
+  return new SignJWT({
+    addr: claims.addr,
+    ...(claims.sub === undefined ? {} : { sub: claims.sub }),
+  })
     .setProtectedHeader({ alg: 'EdDSA', kid: partner.kid, typ: PROXY_TOKEN_TYPE })
     .setIssuer(claims.iss ?? partner.domain)
     .setAudience(claims.aud)

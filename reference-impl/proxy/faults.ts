@@ -15,6 +15,7 @@ export const PROXY_FAULTS = {
   'buffer-after-close':
     'PROXY-027: messages that arrive for a client that left are kept and handed to the next connection of the same login',
   'invent-frames': 'PROXY-024: the proxy sends a Parley ping upstream every 200 ms on its own',
+  'drop-login-sub': 'PROXY-028: upstream proxy tokens do not name the user the client logged in as',
   'swallow-refusal':
     'PROXY-026: a refused upstream upgrade is answered 502 with the proxy’s own body',
 } as const satisfies Record<string, string>;

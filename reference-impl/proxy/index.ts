@@ -11,14 +11,20 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createTlsServer, request as httpsRequest } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import { isIP, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { answer, forwardRequest } from './http-forward.ts';
 import type { LoginCheck } from './login.ts';
 import type { ProxyFault } from './faults.ts';
 import { relay, type RelayFaults } from './relay.ts';
-import { clientAddressOf, PROXY_HEADER, signProxyToken, type ProxySigningKey } from './token.ts';
+import {
+  clientAddressOf,
+  loginAddress,
+  PROXY_HEADER,
+  signProxyToken,
+  type ProxySigningKey,
+} from './token.ts';
 
 export { PROXY_FAULTS, proxyRequirementOf, type ProxyFault } from './faults.ts';
 export { jwtLogin, LOGIN_HEADER, DEFAULT_LOGIN_AUDIENCE, type LoginCheck } from './login.ts';
@@ -141,11 +147,16 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     perMessageDeflate: false,
     skipUTF8Validation: true,
   });
-  const token = (req: IncomingMessage): Promise<string> =>
+  /** The proxy token of one request; an upstream connection's names the client's login (`who`). */
+  const token = (req: IncomingMessage, who?: string): Promise<string> =>
     signProxyToken(
       options.key,
       options.providerDomain,
       faults.has('drop-client-address') ? undefined : clientAddressOf(req.socket.remoteAddress),
+      Date.now(),
+      who === undefined || faults.has('drop-login-sub')
+        ? undefined
+        : loginAddress(who, options.key.domain),
     );
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -196,7 +207,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       }
       // One upstream per client, opened now and for this client only.
       const upstream = new WebSocket(options.upstream, {
-        headers: { [PROXY_HEADER]: await token(req) },
+        headers: { [PROXY_HEADER]: await token(req, who) },
         maxPayload: MAX_MESSAGE_BYTES,
         perMessageDeflate: false,
         skipUTF8Validation: true,
@@ -285,8 +296,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     }
     const upstreamKey = randomBytes(16).toString('base64');
     const secure = upstreamUrl.protocol === 'wss:';
+    const upstreamHost = upstreamUrl.hostname.replace(/^\[|\]$/g, '');
     const outgoing = (secure ? httpsRequest : httpRequest)({
-      host: upstreamUrl.hostname.replace(/^\[|\]$/g, ''),
+      host: upstreamHost,
       port: upstreamUrl.port || (secure ? 443 : 80),
       path: `${upstreamUrl.pathname}${upstreamUrl.search}`,
       method: 'GET',
@@ -296,10 +308,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         upgrade: 'websocket',
         'sec-websocket-version': '13',
         'sec-websocket-key': upstreamKey,
-        [PROXY_HEADER]: await token(req),
+        [PROXY_HEADER]: await token(req, who),
       },
       timeout: UPSTREAM_HANDSHAKE_MS,
-      ...(secure ? { servername: upstreamUrl.hostname } : {}),
+      // SNI names a host, never an address (RFC 6066 §3; Node warns DEP0123 otherwise).
+      ...(secure && isIP(upstreamHost) === 0 ? { servername: upstreamHost } : {}),
       ...(options.upstreamCa ? { ca: options.upstreamCa } : {}),
     });
     let settled = false;

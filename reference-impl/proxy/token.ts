@@ -31,21 +31,38 @@ export async function importSigningKey(
   return { domain: jwk.domain, kid: jwk.kid, privateKey };
 }
 
+/**
+ * The login `who` as a proxy token's `sub` (PROXY-028): only an address of the platform `domain`
+ * (`name@domain`), since the provider holds the client's `auth` to it (PROXY-007); a login of
+ * another shape names no one the provider knows.
+ */
+export function loginAddress(who: string, domain: string): string | undefined {
+  const at = who.lastIndexOf('@');
+  return at > 0 && who.slice(at + 1) === domain && !/\s/.test(who) ? who : undefined;
+}
+
 /** A client's socket address as the token names it: an IPv4-mapped IPv6 address as IPv4. */
 export function clientAddressOf(remote: string | undefined): string {
   const address = (remote ?? '').replace(/%.*$/, '');
   return /^::ffff:\d{1,3}(\.\d{1,3}){3}$/i.test(address) ? address.slice(7) : address;
 }
 
-/** Signs one proxy token for one upstream connection or request of the client at `addr`. */
+/**
+ * Signs one proxy token for one upstream connection or request of the client at `addr`, naming
+ * as `sub` the platform user it logged in as, when given (PROXY-028).
+ */
 export function signProxyToken(
   key: ProxySigningKey,
   audience: string,
   addr: string | undefined,
   now = Date.now(),
+  sub?: string,
 ): Promise<string> {
   const iat = Math.floor(now / 1000);
-  return new SignJWT(addr === undefined ? {} : { addr })
+  return new SignJWT({
+    ...(addr === undefined ? {} : { addr }),
+    ...(sub === undefined ? {} : { sub }),
+  })
     .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: PROXY_TOKEN_TYPE })
     .setIssuer(key.domain)
     .setAudience(audience)

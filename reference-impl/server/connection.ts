@@ -112,6 +112,8 @@ export class Connection implements ConnectionHandle {
     readonly peerAddress?: string,
     /** The partner platform whose enlisted proxy this connection came through (spec/proxy.md). */
     readonly proxy?: string,
+    /** The user that proxy logged the client in as, its token's `sub` (PROXY-007). */
+    readonly proxyUser?: unknown,
   ) {
     this.budget = new FrameBudget(ctx.limits.peers);
     // PROTO-047: until auth.ok, the small frame limit (the fault keeps the full one).

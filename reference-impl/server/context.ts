@@ -74,6 +74,8 @@ export interface ConnectionHandle {
   readonly peerAddress?: string;
   /** The partner platform whose enlisted proxy this connection came through (PROXY-006). */
   readonly proxy?: string;
+  /** The `sub` of that proxy's token: the only user `auth` may name (PROXY-007). */
+  readonly proxyUser?: unknown;
   state: SessionState;
   challenge: Challenge | undefined;
   session: Session | undefined;

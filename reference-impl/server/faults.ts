@@ -5,7 +5,7 @@
  * one in production.
  */
 import type { ServerLimits } from './limits.ts';
-import type { ProxyChecks } from './proxies.ts';
+import type { EnlistedProxy, ProxyChecks } from './proxies.ts';
 
 /** Every fault, with what it breaks (the requirement ID) in one line. */
 export const FAULTS = {
@@ -135,6 +135,10 @@ export const FAULTS = {
   'proxy-token-replay': 'PROXY-003: a proxy token is accepted again with the same iss and jti',
   'proxy-counted-at-proxy':
     'PROXY-004: connections through a proxy count under the proxy’s own address, so one client’s share is the whole platform’s',
+  'proxy-login-ignored':
+    'PROXY-007: a connection whose proxy token names a sub authenticates any user of the platform',
+  'unbounded-proxy-connections':
+    'PROXY-005: an enlisted proxy may hold any number of connections open, whatever its maxConnections',
   'proxy-carries-any-user':
     'PROXY-006: a connection through a proxy may authenticate any user, first-party ones included',
   'accept-identity-key-proof':
@@ -151,13 +155,26 @@ export const FAULTS = {
     'AUTH-038: a partner session stays open after the exp of the token it was authenticated with',
 } as const satisfies Record<string, string>;
 
-/** The proxy-token checks a broken variant leaves out (PROXY-001..003, proxies.ts). */
+/** The proxy-token checks a broken variant leaves out (PROXY-001..003 and 007, proxies.ts). */
 export function proxyChecksWithFaults(faults: readonly Fault[]): ProxyChecks {
   return {
     signature: !faults.includes('proxy-key-unchecked'),
     source: !faults.includes('proxy-any-source'),
     replay: !faults.includes('proxy-token-replay'),
+    user: !faults.includes('proxy-login-ignored'),
   };
+}
+
+/**
+ * The enlisted proxies of a broken variant: `unbounded-proxy-connections` lifts every proxy's
+ * `maxConnections` (PROXY-005), so that the registry carries no branch for it.
+ */
+export function proxiesWithFaults(
+  proxies: readonly EnlistedProxy[],
+  faults: readonly Fault[],
+): readonly EnlistedProxy[] {
+  if (!faults.includes('unbounded-proxy-connections')) return proxies;
+  return proxies.map((p) => ({ ...p, maxConnections: Number.POSITIVE_INFINITY }));
 }
 
 /**

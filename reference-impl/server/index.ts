@@ -12,7 +12,12 @@ import {
 } from './attachments-http.ts';
 import type { EnlistedPartnerKey, ProviderContext } from './context.ts';
 import { Delivery } from './delivery.ts';
-import { limitsWithFaults, proxyChecksWithFaults, type Fault } from './faults.ts';
+import {
+  limitsWithFaults,
+  proxiesWithFaults,
+  proxyChecksWithFaults,
+  type Fault,
+} from './faults.ts';
 import { withGroupFaults } from './group-faults.ts';
 import { ProxyRegistry, type EnlistedProxy } from './proxies.ts';
 import { withStoreFaults } from './store-faults.ts';
@@ -110,7 +115,7 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Runn
   const dbPath = options.dbPath ?? './data/parley.db';
   // Before the store opens: a proxy without a partner key of its platform is a configuration error.
   const proxies = new ProxyRegistry(
-    options.proxies ?? [],
+    proxiesWithFaults(options.proxies ?? [], options.faults ?? []),
     options.partners ?? [],
     proxyChecksWithFaults(options.faults ?? []),
   );

@@ -1,5 +1,5 @@
 /**
- * Enlisted partner proxies (spec/proxy.md, PROXY-001..006): the `Parley-Proxy` token on an upgrade
+ * Enlisted partner proxies (spec/proxy.md, PROXY-001..007): the `Parley-Proxy` token on an upgrade
  * or attachment request, checked against the platform's enlisted partner keys and the proxy's
  * enlisted addresses, and the count of each proxy's open connections.
  */
@@ -41,10 +41,12 @@ export type ProxyRefusal =
   | 'source-not-enlisted'
   | 'token-replayed';
 
-/** A request admitted through a proxy: its platform and the client address it forwards. */
+/** A request admitted through a proxy: its platform, the client address it forwards, its user. */
 export interface ProxyAdmission {
   readonly domain: string;
   readonly clientAddress: string;
+  /** The token's `sub`: the user the proxy logged the client in as, whom `auth` must name (PROXY-007). */
+  readonly user?: unknown;
 }
 
 /** A CIDR block or single address, for BlockList. */
@@ -71,9 +73,11 @@ export interface ProxyChecks {
   readonly source: boolean;
   /** Refuses a `jti` seen before (PROXY-003). */
   readonly replay: boolean;
+  /** Keeps the token's `sub` for the session's `auth` to be held to (PROXY-007). */
+  readonly user: boolean;
 }
 
-const ALL_CHECKS: ProxyChecks = { signature: true, source: true, replay: true };
+const ALL_CHECKS: ProxyChecks = { signature: true, source: true, replay: true, user: true };
 
 /** The enlisted proxies of one provider, with their keys, addresses and open connections. */
 export class ProxyRegistry {
@@ -168,11 +172,12 @@ export class ProxyRegistry {
           : 'token-malformed';
       return 'token-signature';
     }
-    const { iat, exp, jti, addr } = payload as {
+    const { iat, exp, jti, addr, sub } = payload as {
       iat: unknown;
       exp: unknown;
       jti: unknown;
       addr: unknown;
+      sub?: unknown;
     };
     if (typeof iat !== 'number' || typeof exp !== 'number') return 'token-malformed';
     if (iat > ctx.now() / 1000 + skew) return 'token-expired';
@@ -189,7 +194,11 @@ export class ProxyRegistry {
     // PROXY-003: spent when first accepted, durably, for as long as it could still be presented.
     if (this.checks.replay && !ctx.store.rememberTokenId(`proxy:${iss}`, jti, (exp + skew) * 1000))
       return 'token-replayed';
-    return { domain: iss, clientAddress: addr };
+    return {
+      domain: iss,
+      clientAddress: addr,
+      ...(sub !== undefined && this.checks.user ? { user: sub } : {}),
+    };
   }
 
   /**
@@ -220,4 +229,13 @@ export function proxyAllowsAuth(
   issuer: string | undefined,
 ): boolean {
   return proxy === undefined || (method === 'partner' && issuer === proxy);
+}
+
+/**
+ * PROXY-007: on a connection whose proxy token named a `sub` (`user`), only a partner token whose
+ * `sub` is that address; any `sub` when the token named none. A `sub` that is not a string never
+ * matches, so that a malformed one refuses every `auth` rather than none.
+ */
+export function proxyUserAllows(user: unknown, subject: string): boolean {
+  return user === undefined || user === subject;
 }

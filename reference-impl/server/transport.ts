@@ -273,6 +273,7 @@ export interface TlsCredentials {
 interface Proxied {
   readonly domain: string;
   readonly clientAddress: string;
+  readonly user?: unknown;
   readonly release: () => void;
 }
 
@@ -492,6 +493,7 @@ export function createTransport(
           else
             upgrade(req, socket, head, admitted.release, addressKey(admitted.clientAddress), {
               domain: admitted.domain,
+              user: admitted.user,
             });
         },
         (error: unknown) => {
@@ -527,12 +529,12 @@ export function createTransport(
     head: Buffer,
     release: () => void,
     peerAddress: string,
-    proxied?: { domain: string },
+    proxied?: { domain: string; user?: unknown },
   ): void {
     // A handshake that fails (bad headers, a dropped socket) never reaches the callback.
     socket.once('close', release);
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn = new Connection(ctx, ws, socket, peerAddress, proxied?.domain);
+      const conn = new Connection(ctx, ws, socket, peerAddress, proxied?.domain, proxied?.user);
       connections.add(conn);
       guardOversize(ws, conn, socket);
       ctx.logger.log('debug', 'connection.open', { connection: conn.id });

@@ -97,6 +97,8 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'proxy-token-replay': { requirement: 'PROXY-003', only: 'PROXY-003*' },
   'proxy-counted-at-proxy': { requirement: 'PROXY-004', only: 'PROXY-004*' },
   'proxy-carries-any-user': { requirement: 'PROXY-006', only: 'PROXY-006*' },
+  'unbounded-proxy-connections': { requirement: 'PROXY-005', only: 'PROXY-005*' },
+  'proxy-login-ignored': { requirement: 'PROXY-007', only: 'PROXY-007*' },
   'accept-identity-key-proof': { requirement: 'AUTH-033', only: 'AUTH-033*' },
   'forget-removed-device-keys': { requirement: 'AUTH-034', only: 'AUTH-034*' },
   'removed-device-stays-connected': { requirement: 'AUTH-035', only: 'AUTH-035*' },

@@ -1,7 +1,8 @@
 // PROXY cases of spec/proxy.md (provider side): a proxy token that an enlisted proxy could not have
 // sent is refused with 403 PROXY_REFUSED before any upgrade (PROXY-001..003), connections through a
-// proxy count under the client address they forward (PROXY-004), and a proxy carries only its own
-// platform's users (PROXY-006). The suite plays its partner platform's proxy: the target must have
+// proxy count under the client address they forward (PROXY-004), a proxy holds at most its enlisted
+// connections (PROXY-005, SHOULD), a proxy carries only its own platform's users (PROXY-006), and a
+// session through it is the user the proxy logged in, when its token names one (PROXY-007). The suite plays its partner platform's proxy: the target must have
 // enlisted it (the partner key's domain, from the suite's address) and claim the capability `proxy`.
 import { randomBytes } from 'node:crypto';
 import type WebSocket from 'ws';
@@ -29,6 +30,10 @@ const CLIENT_B = '203.0.113.11';
 const CONTROL_CLIENT = '203.0.113.99';
 /** The per-address connection bound PROXY-004's case asks an operator for. */
 const SMALL_CONNECTIONS_PER_ADDRESS = 3;
+/** The largest enlisted `maxConnections` PROXY-005's case fills (one upgrade each). */
+const MAX_FILLED_PROXY_CONNECTIONS = 64;
+/** PROXY-005's clients: each its own address (RFC 5737), so no per-address bound is met first. */
+const fillClient = (i: number): string => `198.51.100.${i + 1}`;
 
 const parse = (body: string): Frame => {
   try {
@@ -244,6 +249,77 @@ export const proxyEnlistmentCases = [
     },
   }),
   defineCase({
+    id: 'PROXY-005-proxy-connection-bound',
+    title:
+      'an upgrade through a proxy that holds its enlisted maxConnections open is refused with 429 RATE_LIMITED, and admitted again once one of them closes',
+    requirements: ['PROXY-005'],
+    level: 'SHOULD',
+    capabilities: ['proxy'],
+    quote:
+      'The provider SHOULD refuse with HTTP status 429 and a `RATE_LIMITED` error body an upgrade through a proxy that already holds its enlisted `maxConnections` open.',
+    sends: `through the proxy, upgrades of distinct client addresses until one is refused (at most maxConnections + 1, maxConnections ≤ ${MAX_FILLED_PROXY_CONNECTIONS}); one of them closed; one more upgrade`,
+    exclusive: true,
+    timeoutMs: 20_000,
+    async run(ctx) {
+      const max = ctx.target.operator?.proxyMaxConnections;
+      requireThat(
+        max !== undefined && max <= MAX_FILLED_PROXY_CONNECTIONS,
+        max === undefined
+          ? "the operator does not say the maxConnections of the suite's proxy (proxyMaxConnections)"
+          : `the suite's proxy is enlisted with maxConnections ${max}, more than the ${MAX_FILLED_PROXY_CONNECTIONS} the case fills`,
+      );
+      await requireEnlisted(ctx);
+      const open: WebSocket[] = [];
+      const via = async (addr: string): Promise<Upgrade> => {
+        const u = await tryUpgrade(ctx.target.url, ctx.waitMs, await proxyHeaders(ctx, { addr }));
+        if ('ws' in u) open.push(u.ws);
+        return u;
+      };
+      try {
+        // Connections other cases closed may still be counted for a moment: the refusal may come
+        // a little early, never late.
+        let refused: Upgrade | undefined;
+        for (let i = 0; i <= max! && refused === undefined; i++) {
+          const u = await via(fillClient(i));
+          if (!('ws' in u)) refused = u;
+        }
+        const body = refused && !('ws' in refused) ? parse(refused.body) : {};
+        must(
+          'PROXY-005',
+          that(
+            refused !== undefined &&
+              !('ws' in refused) &&
+              open.length > 0 &&
+              refused.status === HTTP_TOO_MANY_REQUESTS &&
+              body.code === 'RATE_LIMITED',
+            `upgrade ${max! + 1} through the proxy, past its maxConnections ${max}, refused with HTTP ${HTTP_TOO_MANY_REQUESTS} and a RATE_LIMITED body`,
+            refused === undefined
+              ? `all ${max! + 1} upgrades accepted`
+              : `after ${open.length} accepted: ${describe(refused)}`,
+          ),
+        );
+        // The bound is on connections held open, not on connections made: a close frees a place.
+        open.shift()!.terminate();
+        let again: Upgrade | undefined;
+        const until = Date.now() + ctx.waitMs;
+        do {
+          if (again !== undefined) await new Promise((r) => setTimeout(r, 50));
+          again = await via(fillClient(max! + 1));
+        } while (!('ws' in again) && Date.now() < until);
+        must(
+          'PROXY-005',
+          that(
+            'ws' in again,
+            'an upgrade through the proxy admitted once one of its connections closed',
+            describe(again),
+          ),
+        );
+      } finally {
+        for (const ws of open) ws.terminate();
+      }
+    },
+  }),
+  defineCase({
     id: 'PROXY-006-proxy-carries-its-own-users',
     title:
       "a first-party device cannot authenticate through a partner's proxy, while the proxy's own platform's user can",
@@ -268,6 +344,43 @@ export const proxyEnlistmentCases = [
         await bob.partnerAuthFrame(ctx.target.partner, ctx.target.domain),
       );
       mustMatch('PROXY-006', ok, isType('auth.ok'), "the proxy's own platform's user");
+    },
+  }),
+  defineCase({
+    id: 'PROXY-007-auth-is-the-proxy-login',
+    title:
+      "through a proxy whose token names bob, bob's partner auth is accepted, and carol's is refused with AUTH_FAILED",
+    requirements: ['PROXY-007'],
+    level: 'MUST',
+    capabilities: ['proxy'],
+    quote:
+      "The provider MUST refuse with `AUTH_FAILED` an `auth` on a connection admitted through a proxy whose token names a `sub` unless the partner token's `sub` is that address.",
+    sends:
+      "through the proxy, with sub = bob's address: bob's partner auth (control); on another such connection, carol's partner auth",
+    async run(ctx) {
+      await requireEnlisted(ctx);
+      const { world, target } = ctx;
+      const bob = world.partnerDevice('bob');
+      await bob.connect({ headers: await proxyHeaders(ctx, { addr: CLIENT_B, sub: bob.address }) });
+      mustMatch(
+        'PROXY-007',
+        await bob.peer.request('auth', await bob.partnerAuthFrame(target.partner, target.domain)),
+        isType('auth.ok'),
+        'bob, the user the proxy token names',
+      );
+      const carol = world.partnerDevice('carol');
+      await carol.connect({
+        headers: await proxyHeaders(ctx, { addr: CLIENT_A, sub: bob.address }),
+      });
+      mustMatch(
+        'PROXY-007',
+        await carol.peer.request(
+          'auth',
+          await carol.partnerAuthFrame(target.partner, target.domain),
+        ),
+        isError('AUTH_FAILED'),
+        'carol, on a connection whose proxy token names bob',
+      );
     },
   }),
 ];

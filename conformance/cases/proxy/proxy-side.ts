@@ -1,10 +1,10 @@
 // PROXY cases of spec/proxy.md "The proxy's side", run by `parley conform --proxy`: the suite plays
 // the platform's clients downstream of the proxy and the provider upstream of it, and checks one
 // upstream per client for the client's lifetime, bytes forwarded unchanged both ways, no message of
-// the proxy's own, the client's address in a signed proxy token, refusals passed back, and nothing
-// handed on after a client left.
+// the proxy's own, the client's address (and its login, SHOULD) in a signed proxy token, refusals
+// passed back, and nothing handed on after a client left.
 import { randomBytes } from 'node:crypto';
-import { importJWK, jwtVerify, type JWK } from 'jose';
+import { decodeJwt, importJWK, jwtVerify, type JWK } from 'jose';
 import { that } from '../../assert/match.ts';
 import { must } from '../../assert/must.ts';
 import { defineProxyCase } from '../../runner/case.ts';
@@ -237,6 +237,37 @@ export const proxySideCases = [
       must(
         'PROXY-025',
         that(addr === expected, `addr ${expected}, the client's address`, addr ?? 'no addr'),
+      );
+    },
+  }),
+  defineProxyCase({
+    id: 'PROXY-028-login-named-upstream',
+    title:
+      'the proxy token of a logged-in client’s upstream connection names, as sub, the address the client logged in as',
+    requirements: ['PROXY-028'],
+    level: 'SHOULD',
+    quote:
+      "A proxy that logs its clients in as users of its platform SHOULD name in each upstream connection's proxy token, as `sub`, the address its client logged in as.",
+    sends: 'bob logs in to the proxy as his address on the platform and connects through it',
+    async run({ proxy }) {
+      const address = proxy.address('bob');
+      await proxy.connect(address);
+      const link = await firstLink('PROXY-028', proxy);
+      const header = link.headers['parley-proxy'];
+      // The signature is PROXY-025's to check; here only what the token says.
+      let sub: unknown;
+      try {
+        sub = decodeJwt(String(header)).sub;
+      } catch {
+        sub = undefined;
+      }
+      must(
+        'PROXY-028',
+        that(
+          sub === address,
+          `sub ${address}, the address bob logged in as`,
+          sub === undefined ? 'no sub' : sub,
+        ),
       );
     },
   }),

@@ -8,7 +8,7 @@ import { domainOf, fromB64, toB64 } from '../codec.ts';
 import type { ConnectionHandle, Handler, HandlerResult, ProviderContext } from '../context.ts';
 import { AUTH_FAILED_MESSAGE, ProviderError } from '../errors.ts';
 import { identityKeyThumbprint, PartnerVerifier } from '../partner.ts';
-import { proxyAllowsAuth } from '../proxies.ts';
+import { proxyAllowsAuth, proxyUserAllows } from '../proxies.ts';
 
 /** The media types accepted per attachment kind (ATT-009). */
 export const MEDIA_TYPES = {
@@ -91,6 +91,7 @@ async function auth(
   const claims = await verifier(ctx).verify(ctx, f.token);
   if (typeof claims === 'string') refuse(ctx, conn, claims);
   if (!allowed(claims.iss)) refuse(ctx, conn, 'not-through-this-proxy');
+  if (!proxyUserAllows(conn.proxyUser, claims.sub)) refuse(ctx, conn, 'not-the-proxy-login');
   const identityKey = fromB64(f.identityKey);
   // AUTH-029: a token that verifies is spent by its first presentation, whatever the device proof
   // (the fault spends it only on success): one seen in transit with a bad proof is worth nothing.

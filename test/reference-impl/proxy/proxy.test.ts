@@ -3,9 +3,9 @@
 // upstream, it forwards bytes unchanged, one upstream per client for the client's lifetime, passes
 // refusals and close codes back, conveys the client's address, and streams attachment bodies.
 import { expect } from 'chai';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,7 @@ import {
   downloadAttachment,
   generatePartnerKey,
   ParleyClient,
+  type ParleyError,
   uploadAttachment,
   SqliteClientStore,
   type IncomingMessage as ParleyMessage,
@@ -31,6 +32,7 @@ import {
   type RunningProxy,
 } from '../../../reference-impl/proxy/index.ts';
 import { silentLogger, startProvider } from '../../../reference-impl/server/index.ts';
+import { selfSignedCertificate } from '../../support/tls.ts';
 
 const BIN = new URL('../../../bin/parley.js', import.meta.url).pathname;
 const TOKEN = 'registration-token-for-proxy-tests';
@@ -196,6 +198,27 @@ describe('parley proxy between chat.example’s clients and a real parley serve'
     const reply = nextMessage(bob, a.address);
     await alice.sendText(b.address, 'Hi Bob');
     expect((await reply).content).to.include({ kind: 'text', body: 'Hi Bob' });
+  });
+
+  it('has parley serve refuse with AUTH_FAILED carol’s partner session through the proxy on bob’s login, since the proxy names bob in its token, and accept carol on her own login (PROXY-007, PROXY-028)', async () => {
+    const onLogin = (login: string) =>
+      client(`carol-as-${login.split('@')[0]}`, {
+        url: proxy.wsUrl,
+        partner: partner.key,
+        upgradeHeaders: async () => ({ [LOGIN_HEADER]: await service.login(login) }),
+      });
+    const refused = await onLogin('bob@chat.example')
+      .connect({ method: 'partner', address: 'carol@chat.example' })
+      .then(
+        () => undefined,
+        (error: ParleyError) => error,
+      );
+    expect(refused?.code).to.equal('AUTH_FAILED');
+    const carol = await onLogin('carol@chat.example').connect({
+      method: 'partner',
+      address: 'carol@chat.example',
+    });
+    expect(carol.address).to.equal('carol@chat.example');
   });
 
   it('carries dora’s 3 MiB attachment upload and its download through the proxy to parley serve, bytes unchanged', async () => {
@@ -409,7 +432,7 @@ describe('parley proxy against a recording upstream', function () {
     bob.terminate();
   });
 
-  it('opens one upstream connection per client, each with its own signed token naming the client’s address', async () => {
+  it('opens one upstream connection per client, each with its own signed token naming the client’s address and the user it logged in as', async () => {
     const [bob, carol] = [await connect(), await connect()];
     await until('two upstream links', () => links.length === 2);
     const tokens = links.map((l) => String(l.headers['parley-proxy']));
@@ -420,6 +443,7 @@ describe('parley proxy against a recording upstream', function () {
         iss: 'chat.example',
         aud: 'wa.example',
         addr: '127.0.0.1',
+        sub: 'bob@chat.example',
       });
     }
     expect(links.every((l) => l.headers[LOGIN_HEADER] === undefined)).to.equal(true);
@@ -664,7 +688,7 @@ console.log(JSON.stringify({ 'Parley-Login': token }));
     );
     const text = out.join('');
     expect(code, text).to.equal(0);
-    expect(text).to.match(/PROXY\s+8\s+0\s+0\s+0\s+0\s+8/);
+    expect(text).to.match(/PROXY\s+9\s+0\s+0\s+0\s+0\s+9/);
   });
 });
 
@@ -744,38 +768,15 @@ describe('parley proxy and parley conform --proxy usage errors', function () {
   });
 });
 
-/** A throw-away self-signed certificate for 127.0.0.1, made with the system's openssl. */
-function selfSignedCertificate(dir: string): { cert: Buffer; key: Buffer } {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) };
-}
-
 describe('parley proxy over TLS on both sides', function () {
   this.timeout(30_000);
 
-  it('serves wss:// to a logged-in client and reaches a wss:// provider that trusts only its CA, relaying hello and welcome', async () => {
+  it('serves wss:// to a logged-in client and reaches a wss:// provider at 127.0.0.1 that trusts only its CA, relaying hello and welcome without a deprecation warning (no TLS server name for an IP address)', async () => {
+    // Node warns (DEP0123) once per process when a TLS connection names an IP address as its
+    // server name, which RFC 6066 forbids: the proxy names only host names.
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
     const dir = mkdtempSync(join(tmpdir(), 'parley-proxy-tls-'));
     const tls = selfSignedCertificate(dir);
     const partner = await generatePartnerKey('chat.example');
@@ -817,7 +818,13 @@ describe('parley proxy over TLS on both sides', function () {
       ws.send(JSON.stringify({ v: 1, type: 'hello', id: 'h', versions: [1] }));
       expect(await welcome).to.include({ type: 'welcome', re: 'h' });
       ws.terminate();
+      // Warnings are emitted on the next tick of the call that caused them.
+      await new Promise((r) => setImmediate(r));
+      expect(
+        warnings.map((w) => `${(w as NodeJS.ErrnoException).code}: ${w.message}`),
+      ).to.deep.equal([]);
     } finally {
+      process.off('warning', onWarning);
       await proxy.close();
       await provider.close();
       rmSync(dir, { recursive: true, force: true });

@@ -1,12 +1,16 @@
 // Enlisted partner proxies at the provider (reference-impl/server/proxies.ts, spec/proxy.md): the
-// per-proxy connection bound (PROXY-005), the proxy token on attachment requests (PROXY-001), and
-// enlistments that cannot work refused at start.
+// per-proxy connection bound (PROXY-005), the proxy token on attachment requests (PROXY-001), the
+// session held to the user the proxy token names (PROXY-007), and enlistments that cannot work
+// refused at start.
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import type WebSocket from 'ws';
 import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { IdentityKeyPair } from '../../../reference-impl/crypto/index.ts';
 import { generatePartnerKey, type PartnerKey } from '../../../conformance/transport/partner.ts';
 import { mintProxyToken, tryUpgrade } from '../../../conformance/transport/proxy-token.ts';
 import {
@@ -14,6 +18,7 @@ import {
   startProvider,
   type RunningProvider,
 } from '../../../reference-impl/server/index.ts';
+import { Device, type Partner } from './support/harness.ts';
 
 describe('enlisted partner proxies at the provider', function () {
   this.timeout(30_000);
@@ -92,5 +97,71 @@ describe('enlisted partner proxies at the provider', function () {
       error = e as Error;
     }
     expect(error?.message).to.include('no partner key of other.example');
+  });
+});
+
+describe('a session through chat.example’s proxy and the user its proxy token names', function () {
+  this.timeout(30_000);
+  let provider: RunningProvider;
+  let partner: PartnerKey;
+  let signer: Partner;
+
+  before(async () => {
+    partner = await generatePartnerKey('chat.example');
+    signer = {
+      domain: partner.domain,
+      kid: partner.kid,
+      privateKey: partner.privateKey,
+      enlisted: { ...partner.publicJwk, alg: 'EdDSA' } as Partner['enlisted'],
+    };
+    provider = await startProvider({
+      dbPath: ':memory:',
+      domain: 'wa.example',
+      partners: [partner.publicJwk],
+      proxies: [{ domain: 'chat.example', addresses: ['127.0.0.0/8'] }],
+      logger: silentLogger,
+    });
+  });
+  after(() => provider.close());
+
+  /** The upgrade headers of the proxy naming `sub` (none: no sub claim at all). */
+  const through = async (sub?: unknown): Promise<Record<string, string>> => {
+    const now = Math.floor(Date.now() / 1000);
+    // jose types `sub` as a string; the provider must cope with any JSON a signed token holds.
+    const claims: Record<string, unknown> = { addr: '203.0.113.7' };
+    if (sub !== undefined) claims.sub = sub;
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'EdDSA', kid: partner.kid, typ: 'parley-proxy+jwt' })
+      .setIssuer('chat.example')
+      .setAudience('wa.example')
+      .setIssuedAt(now)
+      .setExpirationTime(now + 60)
+      .setJti(randomUUID())
+      .sign(partner.privateKey);
+    return { 'Parley-Proxy': token };
+  };
+  const device = (name: string): Device =>
+    new Device(`${name}.${randomUUID().slice(0, 8)}@chat.example`, 1, IdentityKeyPair.generate());
+
+  it('accepts bob’s partner auth through a proxy token naming bob, and refuses it with AUTH_FAILED through one naming carol (PROXY-007)', async () => {
+    const bob = device('bob');
+    await bob.connect(provider, await through(bob.address));
+    expect(await bob.authPartner(signer)).to.include({ type: 'auth.ok' });
+    bob.wire.close();
+    const again = device('bob');
+    await again.connect(provider, await through(`carol@chat.example`));
+    expect(await again.authPartner(signer)).to.include({ type: 'error', code: 'AUTH_FAILED' });
+    again.wire.close();
+  });
+
+  it('refuses every partner auth through a proxy token whose sub is not a string, and accepts the platform’s users through one without a sub (PROXY-007)', async () => {
+    const bob = device('bob');
+    await bob.connect(provider, await through(['bob@chat.example']));
+    expect(await bob.authPartner(signer)).to.include({ type: 'error', code: 'AUTH_FAILED' });
+    bob.wire.close();
+    const dora = device('dora');
+    await dora.connect(provider, await through());
+    expect(await dora.authPartner(signer)).to.include({ type: 'auth.ok' });
+    dora.wire.close();
   });
 });

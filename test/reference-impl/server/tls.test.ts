@@ -1,7 +1,7 @@
 // Transport security of the provider: wss:// and https:// with a certificate, and no plain
 // ws:// outside loopback unless TLS is terminated upstream (spec/framing.md PROTO-001).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { connect, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
@@ -13,34 +13,7 @@ import {
   startProvider,
   type RunningProvider,
 } from '../../../reference-impl/server/index.ts';
-
-/** A throw-away self-signed certificate for 127.0.0.1, made with the system's openssl. */
-function selfSignedCertificate(dir: string): { cert: Buffer; key: Buffer } {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) };
-}
+import { selfSignedCertificate } from '../../support/tls.ts';
 
 describe('provider transport security (PROTO-001)', () => {
   let dir: string;

@@ -157,8 +157,8 @@ export class Wire {
     for (const f of w) f();
   }
 
-  static async open(url: string): Promise<Wire> {
-    const ws = new WebSocket(url);
+  static async open(url: string, headers: Record<string, string> = {}): Promise<Wire> {
+    const ws = new WebSocket(url, { headers });
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);
@@ -243,9 +243,12 @@ export class Device {
     return b64(this.authKey.publicKey);
   }
 
-  /** Opens a connection and says hello. */
-  async connect(provider: RunningProvider): Promise<AnyFrame> {
-    this.wire = await Wire.open(provider.wsUrl);
+  /** Opens a connection (with `headers` on its upgrade: a proxy's token) and says hello. */
+  async connect(
+    provider: RunningProvider,
+    headers: Record<string, string> = {},
+  ): Promise<AnyFrame> {
+    this.wire = await Wire.open(provider.wsUrl, headers);
     this.welcome = await this.wire.request('hello', { versions: [1] });
     return this.welcome;
   }

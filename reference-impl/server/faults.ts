@@ -120,6 +120,8 @@ export const FAULTS = {
   'refuse-group-leave': 'GROUP-014: group.leave is refused with FORBIDDEN, so members cannot leave',
   'group-folder-inbox':
     'GROUP-024: group messages are filed in the inbox even when the group has a partner platform’s member',
+  'undistributed-devices-accepted':
+    'GROUP-052: a group send is accepted although a member device never had the sending device’s sender key',
   'auth-window-ignored':
     'AUTH-031: a connection that never authenticates stays open past the advertised authWindowSeconds',
   'proxy-key-unchecked':

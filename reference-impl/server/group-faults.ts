@@ -1,7 +1,7 @@
 /**
  * Faults of the group fan-out as a store decorator, outside the production paths: each breaks one
- * MUST of spec/groups.md for the conformance suite's self-test (GROUP-041, GROUP-043). Installed
- * by `startProvider` only when one of these faults is asked for.
+ * MUST of spec/groups.md for the conformance suite's self-test (GROUP-013, GROUP-041, GROUP-043,
+ * GROUP-052). Installed by `startProvider` only when one of these faults is asked for.
  */
 import type {
   GroupAcceptResult,
@@ -10,6 +10,7 @@ import type {
   GroupRecord,
   NewGroupMessage,
   ProviderStore,
+  UndistributedDevice,
 } from '../store/types.ts';
 import type { Fault } from './faults.ts';
 
@@ -18,6 +19,7 @@ export const GROUP_STORE_FAULTS: readonly Fault[] = [
   'deliver-to-removed',
   'fan-out-first-device-only',
   'group-changes-to-actor-only',
+  'undistributed-devices-accepted',
 ];
 
 /** `store` with the group faults of `faults` injected; `store` itself when there are none. */
@@ -57,6 +59,9 @@ export function withGroupFaults(store: ProviderStore, faults: ReadonlySet<Fault>
           for (const q of dropped) target.ackDeliveries(q.address, q.deviceId, [q.delivery.seq]);
           return { ...result, queued: result.queued.filter((q) => q.deviceId === 1) };
         };
+      // breaks GROUP-052: every member device reads as holding the sender's key already
+      if (property === 'undistributedGroupDevices' && faults.has('undistributed-devices-accepted'))
+        return (): UndistributedDevice[] => [];
       return Reflect.get(target, property, receiver) as unknown;
     },
   });

@@ -89,6 +89,7 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'no-admin-heir': { requirement: 'GROUP-015', only: 'GROUP-*' },
   'refuse-group-leave': { requirement: 'GROUP-014', only: 'GROUP-*' },
   'group-folder-inbox': { requirement: 'GROUP-024', only: 'GROUP-*' },
+  'undistributed-devices-accepted': { requirement: 'GROUP-052', only: 'GROUP-*' },
   'proxy-key-unchecked': { requirement: 'PROXY-001', only: 'PROXY-001*' },
   'proxy-any-source': { requirement: 'PROXY-002', only: 'PROXY-002*' },
   'proxy-token-replay': { requirement: 'PROXY-003', only: 'PROXY-003*' },

@@ -122,6 +122,7 @@ export const FAULTS = {
     'GROUP-024: group messages are filed in the inbox even when the group has a partner platform’s member',
   'groups-start-at-version-2':
     'GROUP-001: group.create answers a new group at version 2, every later version one higher than the spec’s',
+  'group-get-members-only': 'GROUP-003: group.get lists the members but leaves out the invitations',
   'group-get-reveals-membership':
     'GROUP-004: group.get of an existing group from a non-member is refused with another message than for an unknown group',
   'group-adds-skip-partners':

@@ -91,6 +91,7 @@ const ROWS: Readonly<Record<Fault, { requirement: string; only: string }>> = {
   'group-folder-inbox': { requirement: 'GROUP-024', only: 'GROUP-*' },
   'undistributed-devices-accepted': { requirement: 'GROUP-052', only: 'GROUP-*' },
   'groups-start-at-version-2': { requirement: 'GROUP-001', only: 'GROUP-*' },
+  'group-get-members-only': { requirement: 'GROUP-003', only: 'GROUP-*' },
   'group-get-reveals-membership': { requirement: 'GROUP-004', only: 'GROUP-*' },
   'group-adds-skip-partners': { requirement: 'GROUP-010', only: 'GROUP-*' },
   'role-change-counts-twice': { requirement: 'GROUP-012', only: 'GROUP-*' },

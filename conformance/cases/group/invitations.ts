@@ -27,14 +27,14 @@ export const groupInvitationCases = [
     id: 'GROUP-020-invitation',
     title:
       'bob (partner) adds alice, who opted in but never accepted him: an invitation in her requests, nothing delivered until she accepts, then a member',
-    requirements: ['GROUP-020', 'GROUP-022', 'GROUP-023'],
+    requirements: ['GROUP-020', 'GROUP-022', 'GROUP-023', 'GROUP-003'],
     level: 'MUST',
     capabilities: ['groups'],
     timeoutMs: CASE_TIMEOUT_MS,
     quote:
       'The provider MUST add a first-party user named in a `group.create` or `group.add` by a third-party user as an invitation listed in that user’s `requests.list` with `group`, unless the user has accepted the adder as a contact.',
     sends:
-      'bob: group.create [alice]; alice: requests.list; bob → group; alice: request.respond accept with group; bob: group.get',
+      'bob: group.create [alice], group.get; alice: requests.list; bob → group; alice: request.respond accept with group; bob: group.get',
     async run({ world, scale }) {
       const alice = await world.firstParty('alice', { optIn: true, preKeys: 1 });
       const bob = await world.thirdParty('bob', { preKeys: 1 });
@@ -50,6 +50,17 @@ export const groupInvitationCases = [
       must(
         'GROUP-020',
         that(pending !== undefined, `an invitation from ${bob.address} to ${state.group}`, list),
+      );
+      const listed = await bob.peer.request('group.get', { group: state.group });
+      mustMatch('GROUP-003', listed, hasMembers('group.state', { version: state.version }));
+      must(
+        'GROUP-003',
+        that(
+          entryOf(listed, alice.address)?.state === 'invited' &&
+            entryOf(listed, bob.address)?.state === 'member',
+          'bob a member and alice’s invitation, listed by group.get',
+          listed,
+        ),
       );
       await sendDistributed(world, bob, state.group, state.version);
       must(

@@ -367,6 +367,11 @@ function get(ctx: ProviderContext, conn: ConnectionHandle, f: GroupGetFrame): Ha
       throw new ProviderError('NOT_FOUND', 'not a member of this group');
   }
   const { group } = memberRow(found, conn.session!.address);
+  if (ctx.faults.has('group-get-members-only'))
+    // fault injection: breaks GROUP-003, invitations left out of group.get
+    return {
+      reply: groupState({ ...group, members: group.members.filter((m) => m.status === 'member') }),
+    };
   return { reply: groupState(group) };
 }
 

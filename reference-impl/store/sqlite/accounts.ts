@@ -51,9 +51,15 @@ export class SqliteAccounts extends SqlBase {
         this.run(`DELETE FROM one_time_prekeys ${where}`, d.address, d.deviceId);
         // Kyber prekeys signed by the replaced identity key would fail every claimer's check.
         this.run(`DELETE FROM one_time_kyber_prekeys ${where}`, d.address, d.deviceId);
-        // A reinstalled device has new sender keys, which nobody holds yet (GROUP-052).
-        this.forgetSendingDevice(d.address, d.deviceId);
       }
+      // A reinstalled device (a new identity key or registration id) has new sender keys, which
+      // nobody holds yet; what others distributed to it goes by its registration id (GROUP-052).
+      if (
+        known &&
+        (known.registrationId !== d.registrationId ||
+          !Buffer.from(known.identityKey).equals(Buffer.from(d.identityKey)))
+      )
+        this.forgetSendingDevice(d.address, d.deviceId);
       this.run(
         `INSERT OR IGNORE INTO accounts (address, kind, platform, created_at)
          VALUES (?, 'partner', ?, ?)`,

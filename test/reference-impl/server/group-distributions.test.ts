@@ -145,6 +145,27 @@ describe('sender-key distributions the provider requires of a group send (GROUP-
     expect(named(await send(alice, back))).to.deep.equal([[carol.address, [again.deviceId]]]);
   });
 
+  it('asks again for bob’s device once he reinstalls it, and asks bob’s reinstalled device to distribute its own new key', async () => {
+    const alice = await firstParty(provider, name('alice'));
+    const carol = await firstParty(provider, name('carol'));
+    await optIn(alice);
+    await optIn(carol);
+    const bobName = name('bob');
+    const bob = await thirdParty(provider, partner, bobName);
+    const state = await create(alice, [carol.address, bob.address]);
+    await send(alice, state, await distributionTo(alice, [carol, bob]));
+    await send(bob, state, await distributionTo(bob, [alice, carol]));
+    bob.wire.close();
+    // The same address and device id with a new identity key and registration id.
+    const reinstalled = await thirdParty(provider, partner, bobName);
+    expect(reinstalled.registrationId).to.not.equal(bob.registrationId);
+    expect(named(await send(alice, state))).to.deep.equal([[bob.address, [1]]]);
+    expect(named(await send(reinstalled, state))).to.deep.equal([
+      [alice.address, [1]],
+      [carol.address, [1]],
+    ]);
+  });
+
   it('forgets what a member who left had distributed, so that their key goes out again when they come back', async () => {
     const alice = await firstParty(provider, name('alice'));
     const carol = await firstParty(provider, name('carol'));

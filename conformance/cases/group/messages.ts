@@ -1,7 +1,7 @@
 // GROUP cases of spec/groups.md#group-messages: one sender-key body fanned out to every device of
 // every member, distribution ciphertexts to their devices only, nothing to removed members,
 // refusals of non-members, stale versions and bodies that are not SenderKeyMessages.
-import { hasMembers, isError, isType, that, type Frame } from '../../assert/match.ts';
+import { hasMembers, isError, isType, sameJson, that, type Frame } from '../../assert/match.ts';
 import { must, mustMatch } from '../../assert/must.ts';
 import { shouldStayQuiet } from '../../assert/should.ts';
 import { defineCase } from '../../runner/case.ts';
@@ -74,7 +74,7 @@ export const groupMessageCases = [
         must(
           'GROUP-046',
           that(
-            JSON.stringify(got.distribution) === JSON.stringify(expected),
+            sameJson(got.distribution, expected),
             `distribution ${JSON.stringify(expected) ?? 'absent'} on ${device.label}`,
             got,
           ),

@@ -5,7 +5,8 @@
  *
  * Two runs in one process against one server: first 1:1 messages (one `message.send` per
  * recipient, each with one SignalMessage-shaped body) to the members round robin, then group
- * messages (one SenderKeyMessage-shaped body per send) to the whole group. Figures: the server's
+ * messages (one SenderKeyMessage-shaped body per send) to the whole group, after one send that
+ * distributes the sender key to every member device (GROUP-052), not measured. Figures: the server's
  * CPU time (user + system, /proc) per delivered group copy beside the same per delivered 1:1
  * message (target ≤ 0.5×); the time from a group send to its last member's push (p50, p99); and
  * the bytes one group send uploads for 8 and for 1 024 members (the sender's cost). The provider
@@ -215,6 +216,24 @@ async function main(): Promise<void> {
       }).length;
     const smallBytes = frameBytes(small, 1);
     const bigBytes = frameBytes(big, 1);
+    // The sender's first send to the big group carries its sender key to every member device in
+    // 1:1 ciphertexts (GROUP-052: the provider refuses a send that reaches a device the key has
+    // not); the figures measure the sends after it, which carry none.
+    const first = await sender.client.request('message.send', {
+      group: big.group,
+      groupVersion: big.version,
+      idempotencyKey: `${seed}.g.first`,
+      body: senderKeyBody(0),
+      distribution: members.map((m, i) => ({
+        to: m.address,
+        messages: [
+          { deviceId: 1, registrationId: m.registrationId, type: 'whisper', body: bodies[i % 16] },
+        ],
+      })),
+    });
+    if (first.type !== 'message.accepted')
+      throw new Error(`the distributing send was refused: ${JSON.stringify(first).slice(0, 300)}`);
+    await waitFor([first.messageId as string], receivers);
     const cpu2 = cpuMs(server.pid);
     const latencies: number[] = [];
     for (let i = 0; i < groupMessages; i++) {
@@ -223,8 +242,10 @@ async function main(): Promise<void> {
         group: big.group,
         groupVersion: big.version,
         idempotencyKey: `${seed}.g.${i}`,
-        body: senderKeyBody(i),
+        body: senderKeyBody(i + 1),
       });
+      if (reply.type !== 'message.accepted')
+        throw new Error(`a group send was refused: ${JSON.stringify(reply).slice(0, 300)}`);
       const id = reply.messageId as string;
       await waitFor([id], receivers);
       latencies.push(seen.get(id)!.last - start);

@@ -158,7 +158,7 @@ export const ERROR_CODES = {
   DEVICE_MISMATCH: {
     meaning: 'The ciphertexts do not address exactly the recipient’s current devices.',
     sentWhen:
-      '`message.send` misses a device, names a device that does not exist, or uses a stale registration id; `details` lists `missing`, `extra` and `stale` device ids.',
+      '`message.send` misses a device, names one that does not exist, or uses a stale registration id (`details`: `missing`, `extra`, `stale`); or member devices of a group send lack the sender key (`details.members`).',
     carriers: ['frame'],
     connectionSurvives: true,
   },

@@ -72,6 +72,7 @@ import { transportCases } from './proto/transport.ts';
 import { groupInvitationCases } from './group/invitations.ts';
 import { groupLimitCases } from './group/limits.ts';
 import { groupMembershipCases } from './group/membership.ts';
+import { groupDistributionCases } from './group/distributions.ts';
 import { groupMessageCases } from './group/messages.ts';
 import { groupQueueBoundCases } from './group/queue-bound.ts';
 
@@ -134,6 +135,7 @@ export const ALL_CASES: readonly AnyCase[] = [
   ...groupMembershipCases,
   ...groupInvitationCases,
   ...groupMessageCases,
+  ...groupDistributionCases,
   ...groupLimitCases,
   ...groupQueueBoundCases,
   // client cases (subject: client), one line per file

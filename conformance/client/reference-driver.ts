@@ -210,6 +210,8 @@ export const CLIENT_SHOULD_FAULTS = {
   'reuse-unanswered-ids': 'PROTO-009',
   /** Keeps one sender-key state per sender, so messages under a rotated-out key fail. */
   'keep-one-sender-key-state': 'ENC-087',
+  /** Gives up on a group send refused for devices without its sender key (seen as INTERNAL). */
+  'give-up-on-undistributed-devices': 'GROUP-053',
 } as const;
 
 export type ClientFault = keyof typeof CLIENT_FAULTS;

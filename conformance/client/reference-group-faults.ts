@@ -1,6 +1,6 @@
 // Group fault variants of the reference client, for the suite's self-test only (CLIENT_FAULTS in
 // reference-driver.ts; test/conformance/client-faults-groups.test.ts): each breaks one rule of
-// sender keys (spec/crypto.md ENC-080..089) or group clients (spec/groups.md GROUP-049..051, 060), as a
+// sender keys (spec/crypto.md ENC-080..089) or group clients (spec/groups.md GROUP-049..053, 060), as a
 // store decorator, a session-cipher wrapper, a replacement of the SDK's group opener, or a wire
 // rewrite. No CLI flag reaches them.
 import { createDecipheriv } from 'node:crypto';
@@ -293,7 +293,10 @@ async function lenientDecrypt(
   return plaintext;
 }
 
-/** Wire faults: group bodies with a zeroed signature (ENC-082), `group.changed` dropped (GROUP-051). */
+/**
+ * Wire faults: group bodies with a zeroed signature (ENC-082), `group.changed` dropped (GROUP-051),
+ * a refusal naming devices without the sender key seen as INTERNAL (GROUP-053).
+ */
 export function groupRewrites(faults: Faults): { up: Rewrite[]; down: Rewrite[] } {
   const up: Rewrite[] = [];
   const down: Rewrite[] = [];
@@ -306,5 +309,11 @@ export function groupRewrites(faults: Faults): { up: Rewrite[]; down: Rewrite[] 
     });
   if (faults.has('ignore-group-changes'))
     down.push((f) => (f.type === 'group.changed' ? undefined : f));
+  if (faults.has('give-up-on-undistributed-devices'))
+    down.push((f) =>
+      f.type === 'error' && f.code === 'DEVICE_MISMATCH' && f.pointer === '/distribution'
+        ? { ...f, code: 'INTERNAL' }
+        : f,
+    );
   return { up, down };
 }

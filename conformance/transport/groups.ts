@@ -72,6 +72,58 @@ export function sendToGroup(
   });
 }
 
+/**
+ * A `distribution` from `sender` to the current members of `group` (read with `group.get`), or to
+ * those of them named in `only`: for each member (the sender included, for its other devices)
+ * whose keys the sender may claim, a 1:1 ciphertext of filler for each current device but the
+ * sending one, sessions built from a claim the first time. The provider cannot read what the
+ * ciphertexts carry; it refuses a group send that misses a member device no distribution from the
+ * sending device has reached (GROUP-052). Members whose claim is refused (a consent the sender's
+ * platform lacks) are left out, as the provider leaves them out of the fan-out (GROUP-048).
+ */
+export async function distributionFor(
+  sender: TestUser,
+  group: string,
+  only?: readonly string[],
+): Promise<Frame[]> {
+  const state = await sender.peer.request('group.get', { group });
+  if (state.type !== 'group.state')
+    throw new TargetFault(undefined, `group.state for a member's group.get`, show(state));
+  const out: Frame[] = [];
+  for (const m of state.members as Frame[]) {
+    const address = m.address as string;
+    if (m.state !== 'member' || (only !== undefined && !only.includes(address))) continue;
+    const bundle = await sender.startSessions(address);
+    if (bundle.type !== 'keys.bundle') continue;
+    if (address === sender.address)
+      sender.known.set(
+        address,
+        (sender.known.get(address) ?? []).filter((d) => d.deviceId !== sender.deviceId),
+      );
+    const messages = await sender.encryptFor(address, new Uint8Array(Buffer.from('skdm')));
+    if (messages.length > 0) out.push({ to: address, messages });
+  }
+  return out;
+}
+
+/**
+ * `sender` sends a sender-key body to `group` at `version` with a distribution to every member
+ * device (`distributionFor`), as a member's first send must; resolves the reply.
+ */
+export async function sendDistributed(
+  world: World,
+  sender: TestUser,
+  group: string,
+  version: number,
+  extra: Frame = {},
+): Promise<Frame> {
+  const distribution = await distributionFor(sender, group);
+  return sendToGroup(world, sender, group, version, {
+    ...(distribution.length > 0 ? { distribution } : {}),
+    ...extra,
+  });
+}
+
 /** Adds and connects a second device of `owner` (first-party), past its `queue.empty`. */
 export async function secondDevice(world: World, owner: TestUser): Promise<TestUser> {
   const registrationId = world.rng.int(1, 16380);

@@ -85,3 +85,20 @@ export function deviceMismatchOf(error: ParleyError): DeviceMismatch {
     Array.isArray(v) ? v.filter((n): n is number => Number.isInteger(n)) : [];
   return { missing: list(d.missing), extra: list(d.extra), stale: list(d.stale) };
 }
+
+/** A member the provider named in a group send's DEVICE_MISMATCH on `/distribution` (GROUP-052). */
+export interface MemberDevices {
+  address: string;
+  missing: number[];
+}
+
+/** The `details.members` of a group send's DEVICE_MISMATCH, well-formed entries only. */
+export function memberDevicesOf(error: ParleyError): MemberDevices[] {
+  const members = (error.details as { members?: unknown } | undefined)?.members;
+  if (!Array.isArray(members)) return [];
+  return members.flatMap((m: unknown) => {
+    const { address, missing } = (m ?? {}) as { address?: unknown; missing?: unknown };
+    if (typeof address !== 'string' || !Array.isArray(missing)) return [];
+    return [{ address, missing: missing.filter((n): n is number => Number.isInteger(n)) }];
+  });
+}

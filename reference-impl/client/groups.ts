@@ -27,7 +27,7 @@ import type {
 } from '../../schemas/frames/index.ts';
 import type { ReplyTo, RequestBody } from './connection.ts';
 import { decodePlaintext, encodePlaintext } from './content.ts';
-import { deviceMismatchOf, ParleyError } from './errors.ts';
+import { deviceMismatchOf, memberDevicesOf, ParleyError } from './errors.ts';
 import { translate, type Sessions } from './sessions.ts';
 import type { ClientStore, GroupContextRecord, GroupRecord, PendingGroupSend } from './store.ts';
 import type { DecodedPlaintext } from './content.ts';
@@ -234,7 +234,8 @@ export class Groups {
    * sender key in 1:1 ciphertexts for every member device that does not hold it yet (ENC-081); after
    * a member left or was removed, a new sender key first, for the remaining members only (ENC-089).
    * A stale version is read again and the send redone; DEVICE_MISMATCH on a distribution entry
-   * repairs that member's sessions. Throws ParleyError: NOT_FOUND (not a member), FORBIDDEN, ...
+   * repairs that member's sessions, and one naming members without an entry (GROUP-052) builds
+   * sessions with the devices it names and distributes to them. Throws ParleyError: NOT_FOUND (not a member), FORBIDDEN, ...
    */
   async send(group: string, content: Content): Promise<GroupSendResult> {
     const check = validator().validateAs('Content', content);
@@ -300,6 +301,8 @@ export class Groups {
         if (round + 1 >= MAX_GROUP_SEND_ROUNDS || e.source !== 'provider') throw e;
         if (e.code === 'GROUP_VERSION_STALE') {
           record = await this.readRecord(group);
+        } else if (e.code === 'DEVICE_MISMATCH' && e.pointer === '/distribution') {
+          await this.reach(group, e);
         } else if (e.code === 'DEVICE_MISMATCH' && e.pointer?.startsWith('/distribution/')) {
           await this.repair(distribution[Number(e.pointer.split('/')[2])]?.to, e);
         } else if (e.code === 'RATE_LIMITED') {
@@ -417,6 +420,33 @@ export class Groups {
       });
     }
     return out;
+  }
+
+  /**
+   * GROUP-052: the provider named member devices that have not had this device's sender key (a
+   * new device, the sender's own other devices, a member added back, a device id reused). Builds
+   * sessions with those it has none with and forgets having distributed to them, so that the next
+   * round carries the key to every device of those members.
+   */
+  private async reach(group: string, error: ParleyError): Promise<void> {
+    const members = memberDevicesOf(error);
+    if (members.length === 0) throw error;
+    const forget = new Set<string>();
+    for (const { address, missing } of members) {
+      const none: number[] = [];
+      for (const deviceId of missing) {
+        forget.add(deviceKey(address, deviceId));
+        if (!(await this.port.sessions.has({ name: address, deviceId }))) none.push(deviceId);
+      }
+      if (none.length > 0)
+        await this.port.sessions.buildAll(await this.port.claimKeys(address, none));
+    }
+    const record = await this.port.store.getGroup(group);
+    if (record !== undefined)
+      await this.port.store.saveGroup({
+        ...record,
+        distributed: record.distributed.filter((d) => !forget.has(d)),
+      });
   }
 
   /** DELIV-004 for one member of a distribution: drop extra and stale sessions, build missing ones. */

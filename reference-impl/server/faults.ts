@@ -126,6 +126,25 @@ export const FAULTS = {
     'GROUP-061: a repeated group.create creates a new group each time, whatever its idempotency key',
   'unbounded-group-queue':
     'GROUP-062: a group message is queued for every member device, however many bytes and messages wait in its queue',
+  'groups-start-at-version-2':
+    'GROUP-001: group.create answers a new group at version 2, every later version one higher than the spec’s',
+  'group-get-members-only': 'GROUP-003: group.get lists the members but leaves out the invitations',
+  'group-get-reveals-membership':
+    'GROUP-004: group.get of an existing group from a non-member is refused with another message than for an unknown group',
+  'group-adds-skip-partners':
+    'GROUP-010: group.create and group.add leave out the partner platforms’ users they name',
+  'role-change-counts-twice':
+    'GROUP-012: a role change takes the group’s version up by two, as two changes',
+  'deliver-to-invitees':
+    'GROUP-023: group messages are fanned out to pending and declined invitees as to members',
+  'no-group-size-advertised':
+    'GROUP-030: welcome advertises capability groups without limits.maxGroupMembers',
+  'group-sends-not-idempotent':
+    'GROUP-040: a group send retried with its idempotency key is stored and fanned out again as a new message',
+  'group-fan-out-ignores-consent':
+    'GROUP-048: a third-party sender’s group messages reach first-party members whose interop settings do not allow its platform',
+  'undistributed-devices-accepted':
+    'GROUP-052: a group send is accepted although a member device never had the sending device’s sender key',
   'auth-window-ignored':
     'AUTH-031: a connection that never authenticates stays open past the advertised authWindowSeconds',
   'proxy-key-unchecked':
@@ -180,9 +199,15 @@ export function proxiesWithFaults(
 /**
  * The limits of a broken variant whose fault is a matter of limits only, so that the production
  * code carries no branch for it: `no-read-budget` lifts the per-connection read budget (PROTO-049),
- * `unbounded-queue` the bound of a device's queue (DELIV-032).
+ * `unbounded-queue` the bound of a device's queue (DELIV-032), `no-group-size-advertised` leaves
+ * `limits.maxGroupMembers` out of `welcome` (GROUP-030).
  */
 export function limitsWithFaults(limits: ServerLimits, faults: readonly Fault[]): ServerLimits {
+  if (faults.includes('no-group-size-advertised')) {
+    const advertised = { ...limits.advertised };
+    delete advertised.maxGroupMembers;
+    limits = { ...limits, advertised };
+  }
   if (faults.includes('unbounded-queue'))
     limits = {
       ...limits,

@@ -316,13 +316,26 @@ export interface NewGroupMessage {
   readonly expiresAt: number;
   /** The sender-key ciphertext, queued for every device of every member but the sending one. */
   readonly body: string;
-  /** 1:1 ciphertexts queued beside it, by `address` then device id. */
+  /**
+   * 1:1 ciphertexts queued beside it, by `address` then device id; each device they address (with
+   * its current registration id) is recorded as holding the sending device's sender key (GROUP-052).
+   */
   readonly distribution: ReadonlyMap<string, ReadonlyMap<number, StoredCiphertext>>;
   /**
    * The bound of each member device's queue (DELIV-032, GROUP-062): a send that would pass it for
    * any device it reaches queues nothing; none when absent.
    */
   readonly queueBound?: QueueBound;
+}
+
+/**
+ * A member device that the group messages of one sending device reach but that no accepted
+ * distribution from that device has reached since it became a member's device (GROUP-052).
+ */
+export interface UndistributedDevice {
+  readonly address: string;
+  readonly deviceId: number;
+  readonly registrationId: number;
 }
 
 /** The outcome of `acceptGroupMessage`. */
@@ -493,6 +506,20 @@ export interface ProviderStore {
    * the sender's platform; an idempotency key seen before queues nothing.
    */
   acceptGroupMessage(message: NewGroupMessage): GroupAcceptResult;
+  /**
+   * The current devices of the group's members that a group message from `sender`'s device
+   * `senderDevice` would be for (the sender's own other devices included; from a third-party
+   * sender, not first-party members whose interop settings do not allow `origin.platform`) and
+   * that no distribution accepted from that device has reached with their current registration id
+   * (GROUP-052); in member then device order. One query; call it inside the write that accepts to
+   * read what that transaction sees. A block does not hide a member here (CONSENT-022).
+   */
+  undistributedGroupDevices(
+    groupId: string,
+    sender: string,
+    senderDevice: number,
+    origin: StoredOrigin,
+  ): UndistributedDevice[];
   /** Whether two addresses are both members of some group. */
   shareGroup(a: string, b: string): boolean;
   /** Whether a group has a member of a partner platform (its messages are third-party chats). */

@@ -2,7 +2,7 @@
  * The `error` frame: a registry code, a human-readable message, and code-specific details.
  * Spec: spec/errors.md; the codes come from schemas/errors.ts and nowhere else.
  */
-import type { DeviceId, DurationMs, RequestId } from '../common.ts';
+import type { Address, DeviceId, DurationMs, RequestId } from '../common.ts';
 import type { FrameErrorCode } from '../errors.ts';
 import type { FrameBase } from './envelope.ts';
 
@@ -57,7 +57,25 @@ export interface RateLimitedErrorVariant extends ErrorBase {
  */
 export type DeviceIdList = DeviceId[];
 
-/** What a `message.send` got wrong about the recipient's devices. */
+/** A group member some of whose devices do not hold the sender's sender key (GROUP-052). */
+export interface MemberDevices {
+  /** The member (the sender itself for its own other devices). */
+  address: Address;
+  /** The member's current devices that no distribution from the sending device has reached. */
+  missing: DeviceIdList;
+}
+
+/**
+ * Group members a group send must distribute its sender key to.
+ * @maxItems 1024
+ */
+export type MemberDevicesList = MemberDevices[];
+
+/**
+ * What a `message.send` got wrong about the recipient's devices. For a group send refused because
+ * members without a `distribution` entry lack the sender key (pointer `/distribution`, GROUP-052),
+ * the three lists are empty and `members` names those members and their devices.
+ */
 export interface DeviceMismatchDetails {
   /** Current devices the send did not address. */
   missing: DeviceIdList;
@@ -65,6 +83,8 @@ export interface DeviceMismatchDetails {
   extra: DeviceIdList;
   /** Addressed devices whose registration id is stale (the device was re-registered). */
   stale: DeviceIdList;
+  /** Group members without a `distribution` entry whose devices lack the sender key (GROUP-052). */
+  members?: MemberDevicesList;
 }
 
 /** DEVICE_MISMATCH: the ciphertexts do not address exactly the recipient's current devices. */

@@ -2,8 +2,9 @@
 // the other members. It checks that the client's group sends carry its sender key to every member
 // device, that a member's removal or departure makes the client send under a new key the departed
 // member cannot read, that a non-member's group message is not shown, and that membership changes
-// pushed by the provider are applied and acknowledged, and that the group's name and avatar come
-// from members only, the latest stamped holding.
+// pushed by the provider are applied and acknowledged, that a refusal naming member devices
+// without the sender key is repaired, and that the group's name and avatar come from members
+// only, the latest stamped holding.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { that, type Frame } from '../../assert/match.ts';
 import { must } from '../../assert/must.ts';
@@ -14,6 +15,7 @@ import {
   sendGroupText,
   type OpenedGroupSend,
 } from '../../client/group-steps.ts';
+import { DriverRefusal } from '../../client/link.ts';
 import type { SuitePeer } from '../../client/peer.ts';
 import type { ClientWorld } from '../../client/world.ts';
 import { defineClientCase } from '../../runner/case.ts';
@@ -232,6 +234,88 @@ export const clientGroupCases = [
       );
       const send = await sendGroupText(client, group, 'hello carol');
       await mustOpenOnEveryDevice('GROUP-051', client, carol, send);
+    },
+  }),
+
+  defineClientCase({
+    id: 'GROUP-053-client-reaches-named-devices',
+    title:
+      'when the provider refuses a group send naming bob’s second device as without the sender key, the client sends again with its key for both of bob’s devices',
+    requirements: ['GROUP-053'],
+    level: 'SHOULD',
+    quote:
+      'On a `DEVICE_MISMATCH` refusal of its group send with pointer `/distribution`, a client SHOULD build sessions with the devices `details.members` names that it has none with, and send again with its sender key in the `distribution` for every device of those members.',
+    sends:
+      'driver: createGroup with bob (two devices), sendGroupText, sendGroupText; mock: accepts the first send, refuses the second with DEVICE_MISMATCH /distribution {members: [bob, [2]]}, accepts the next; suite: bob’s second device decrypts it',
+    timeoutMs: 10_000,
+    async run({ client }) {
+      await client.connect();
+      const bob = client.peer('bob', { devices: 2 });
+      const { group } = await client.drive('createGroup', { members: [bob.address] });
+      let groupSends = 0;
+      client.mock.handle('message.send', () => {
+        groupSends += 1;
+        if (groupSends === 2)
+          return {
+            type: 'error',
+            code: 'DEVICE_MISMATCH',
+            message: 'the sender key of this device has not reached every device of bob',
+            pointer: '/distribution',
+            details: {
+              missing: [],
+              extra: [],
+              stale: [],
+              members: [{ address: bob.address, missing: [2] }],
+            },
+          };
+        return {
+          type: 'message.accepted',
+          messageId: `m_${randomUUID()}`,
+          serverTimestamp: Date.now(),
+          duplicate: false,
+        };
+      });
+      // bob's second device never opens the first send: it is the device that lost the key.
+      await sendGroupText(client, group, 'one');
+      const outcome = await client.drive('sendGroupText', { group, text: 'two' }).then(
+        () => 'sent',
+        (e: unknown) => {
+          if (e instanceof DriverRefusal) return 'refused';
+          throw e;
+        },
+      );
+      const sends = client.mock.received.filter(
+        (f) => f.type === 'message.send' && f.group === group,
+      );
+      must(
+        'GROUP-053',
+        that(
+          outcome === 'sent' && sends.length >= 3,
+          'the refused send sent again and accepted',
+          `${outcome} after ${sends.length} group message.send`,
+        ),
+      );
+      const again = sends[2]!;
+      const entry = ((again.distribution ?? []) as Frame[]).find((d) => d.to === bob.address);
+      const devices = ((entry?.messages ?? []) as Frame[]).map((m) => m.deviceId as number);
+      must(
+        'GROUP-053',
+        that(
+          devices.sort().join() === '1,2',
+          'a distribution entry for bob’s devices 1 and 2',
+          again.distribution ?? 'no distribution',
+        ),
+      );
+      const opened = await openGroupSend(client, bob, again);
+      const second = opened.find((o) => o.deviceId === 2);
+      must(
+        'GROUP-053',
+        that(
+          second?.plaintext !== undefined,
+          'bob’s device 2 decrypts the group message',
+          second?.distributionError ?? second?.error ?? 'no plaintext',
+        ),
+      );
     },
   }),
 

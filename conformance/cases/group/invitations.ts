@@ -10,7 +10,7 @@ import {
   nextGroupChange,
   nextGroupMessage,
   peekGroupMessage,
-  sendToGroup,
+  sendDistributed,
 } from '../../transport/groups.ts';
 
 const entryOf = (
@@ -27,17 +27,17 @@ export const groupInvitationCases = [
     id: 'GROUP-020-invitation',
     title:
       'bob (partner) adds alice, who opted in but never accepted him: an invitation in her requests, nothing delivered until she accepts, then a member',
-    requirements: ['GROUP-020', 'GROUP-022', 'GROUP-023'],
+    requirements: ['GROUP-020', 'GROUP-022', 'GROUP-023', 'GROUP-003'],
     level: 'MUST',
     capabilities: ['groups'],
     timeoutMs: CASE_TIMEOUT_MS,
     quote:
       'The provider MUST add a first-party user named in a `group.create` or `group.add` by a third-party user as an invitation listed in that user’s `requests.list` with `group`, unless the user has accepted the adder as a contact.',
     sends:
-      'bob: group.create [alice]; alice: requests.list; bob → group; alice: request.respond accept with group; bob: group.get',
+      'bob: group.create [alice], group.get; alice: requests.list; bob → group; alice: request.respond accept with group; bob: group.get',
     async run({ world, scale }) {
-      const alice = await world.firstParty('alice', { optIn: true, preKeys: 0 });
-      const bob = await world.thirdParty('bob', { preKeys: 0 });
+      const alice = await world.firstParty('alice', { optIn: true, preKeys: 1 });
+      const bob = await world.thirdParty('bob', { preKeys: 1 });
       const state = await createGroup(bob, [alice.address]);
       must(
         'GROUP-020',
@@ -51,7 +51,18 @@ export const groupInvitationCases = [
         'GROUP-020',
         that(pending !== undefined, `an invitation from ${bob.address} to ${state.group}`, list),
       );
-      await sendToGroup(world, bob, state.group, state.version);
+      const listed = await bob.peer.request('group.get', { group: state.group });
+      mustMatch('GROUP-003', listed, hasMembers('group.state', { version: state.version }));
+      must(
+        'GROUP-003',
+        that(
+          entryOf(listed, alice.address)?.state === 'invited' &&
+            entryOf(listed, bob.address)?.state === 'member',
+          'bob a member and alice’s invitation, listed by group.get',
+          listed,
+        ),
+      );
+      await sendDistributed(world, bob, state.group, state.version);
       must(
         'GROUP-023',
         await shouldStayQuiet(
@@ -77,7 +88,7 @@ export const groupInvitationCases = [
         'GROUP-022',
         that(entryOf(read, alice.address)?.state === 'member', 'alice now a member', read),
       );
-      await sendToGroup(world, bob, state.group, state.version + 1);
+      await sendDistributed(world, bob, state.group, state.version + 1);
       await nextGroupMessage(alice, state.group, 'GROUP-022');
     },
   }),
@@ -146,8 +157,8 @@ export const groupInvitationCases = [
     sends:
       'bob: group.create [alice]; alice: request.respond decline with group; bob: group.get, message.send',
     async run({ world, scale }) {
-      const alice = await world.firstParty('alice', { optIn: true, preKeys: 0 });
-      const bob = await world.thirdParty('bob', { preKeys: 0 });
+      const alice = await world.firstParty('alice', { optIn: true, preKeys: 1 });
+      const bob = await world.thirdParty('bob', { preKeys: 1 });
       const state = await createGroup(bob, [alice.address]);
       mustMatch(
         'GROUP-022',
@@ -168,7 +179,7 @@ export const groupInvitationCases = [
           read,
         ),
       );
-      await sendToGroup(world, bob, state.group, state.version);
+      await sendDistributed(world, bob, state.group, state.version);
       must(
         'GROUP-023',
         await shouldStayQuiet(
@@ -191,8 +202,8 @@ export const groupInvitationCases = [
       'The provider MUST answer an addition by a third-party user that the named user’s interop settings do not allow with `NOT_FOUND`, in an `error` frame identical, apart from `re`, to the one it sends for an address that does not exist.',
     sends: 'bob: group.create; group.add [nobody], group.add [alice]',
     async run({ world }) {
-      const alice = await world.firstParty('alice', { preKeys: 0 });
-      const bob = await world.thirdParty('bob', { preKeys: 0 });
+      const alice = await world.firstParty('alice', { preKeys: 1 });
+      const bob = await world.thirdParty('bob', { preKeys: 1 });
       const state = await createGroup(bob);
       const nobody = `${world.name('nobody')}@${world.target.domain}`;
       const unknown = await bob.peer.request('group.add', {
@@ -219,13 +230,13 @@ export const groupInvitationCases = [
       'The provider MUST set `folder` on a group `message` to `third-party` (`inbox` with the combined inbox) when the group has a member of a partner platform, and to `inbox` otherwise.',
     sends: 'alice: group.create [carol], group.create [carol, bob]; alice → each group',
     async run({ world }) {
-      const alice = await world.firstParty('alice', { preKeys: 0 });
-      const carol = await world.firstParty('carol', { preKeys: 0 });
-      const bob = await world.thirdParty('bob', { preKeys: 0 });
+      const alice = await world.firstParty('alice', { preKeys: 1 });
+      const carol = await world.firstParty('carol', { preKeys: 1 });
+      const bob = await world.thirdParty('bob', { preKeys: 1 });
       const plain = await createGroup(alice, [carol.address]);
       const mixed = await createGroup(alice, [carol.address, bob.address]);
-      await sendToGroup(world, alice, plain.group, plain.version);
-      await sendToGroup(world, alice, mixed.group, mixed.version);
+      await sendDistributed(world, alice, plain.group, plain.version);
+      await sendDistributed(world, alice, mixed.group, mixed.version);
       mustMatch(
         'GROUP-024',
         await nextGroupMessage(carol, plain.group, 'GROUP-041'),

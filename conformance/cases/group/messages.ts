@@ -1,7 +1,7 @@
 // GROUP cases of spec/groups.md#group-messages: one sender-key body fanned out to every device of
 // every member, distribution ciphertexts to their devices only, nothing to removed members,
 // refusals of non-members, stale versions and bodies that are not SenderKeyMessages.
-import { hasMembers, isError, isType, that } from '../../assert/match.ts';
+import { hasMembers, isError, isType, sameJson, that, type Frame } from '../../assert/match.ts';
 import { must, mustMatch } from '../../assert/must.ts';
 import { shouldStayQuiet } from '../../assert/should.ts';
 import { defineCase } from '../../runner/case.ts';
@@ -10,7 +10,9 @@ import {
   nextGroupChange,
   nextGroupMessage,
   peekGroupMessage,
+  distributionFor,
   secondDevice,
+  sendDistributed,
   senderKeyBody,
   sendToGroup,
 } from '../../transport/groups.ts';
@@ -30,28 +32,27 @@ export const groupMessageCases = [
     quote:
       'The provider MUST deliver an accepted group message to every device of every member at the time of acceptance, except the sending device, as a `message` with `ciphertextType` `senderkey`, `group`, and `body` byte for byte as sent.',
     sends:
-      'carol adds a device; alice: group.create [carol, bob], keys.claim carol, message.send to the group with a distribution for carol’s two devices',
+      'carol adds a device; alice: group.create [carol, bob], keys.claim each member, message.send to the group with a distribution for carol’s two devices and bob’s',
     async run({ world, scale }) {
-      const alice = await world.firstParty('alice', { preKeys: 0 });
+      const alice = await world.firstParty('alice', { preKeys: 1 });
       const carol = await world.firstParty('carol');
       const phone = await secondDevice(world, carol);
       await phone.publish(2);
-      const bob = await world.thirdParty('bob', { preKeys: 0 });
+      const bob = await world.thirdParty('bob', { preKeys: 1 });
       const state = await createGroup(alice, [carol.address, bob.address]);
-      await alice.startSessions(carol.address);
+      const distribution = await distributionFor(alice, state.group);
       const sessions = alice.known.get(carol.address) ?? [];
       must(
         'GROUP-046',
         that(sessions.length === 2, 'a bundle for each of carol’s two devices', sessions),
       );
-      const messages = await alice.encryptFor(carol.address, new Uint8Array(Buffer.from('skdm')));
       const body = senderKeyBody(world.rng);
       const reply = await alice.peer.request('message.send', {
         group: state.group,
         groupVersion: state.version,
         idempotencyKey: `k.${world.rng.word(12)}`,
         body,
-        distribution: [{ to: carol.address, messages }],
+        distribution,
       });
       mustMatch('GROUP-040', reply, hasMembers('message.accepted', { duplicate: false }));
       for (const device of [carol, phone, bob]) {
@@ -66,13 +67,14 @@ export const groupMessageCases = [
             body,
           }),
         );
-        const mine = messages.find((m) => m.deviceId === device.deviceId);
-        const expected =
-          device === bob || !mine ? undefined : { ciphertextType: mine.type, body: mine.body };
+        const mine = distribution
+          .find((d) => d.to === device.address)
+          ?.messages.find((m: Frame) => m.deviceId === device.deviceId);
+        const expected = mine && { ciphertextType: mine.type, body: mine.body };
         must(
           'GROUP-046',
           that(
-            JSON.stringify(got.distribution) === JSON.stringify(expected),
+            sameJson(got.distribution, expected),
             `distribution ${JSON.stringify(expected) ?? 'absent'} on ${device.label}`,
             got,
           ),
@@ -100,9 +102,9 @@ export const groupMessageCases = [
       'The provider MUST NOT deliver to a removed member any group message accepted after the removal committed.',
     sends: 'alice: group.create [carol, bob], group.remove bob, message.send; bob: message.send',
     async run({ world, scale }) {
-      const alice = await world.firstParty('alice', { preKeys: 0 });
-      const carol = await world.firstParty('carol', { preKeys: 0 });
-      const bob = await world.thirdParty('bob', { preKeys: 0 });
+      const alice = await world.firstParty('alice', { preKeys: 1 });
+      const carol = await world.firstParty('carol', { preKeys: 1 });
+      const bob = await world.thirdParty('bob', { preKeys: 1 });
       const state = await createGroup(alice, [carol.address, bob.address]);
       const removed = await alice.peer.request('group.remove', {
         group: state.group,
@@ -112,7 +114,7 @@ export const groupMessageCases = [
       await nextGroupChange(bob, state.group, removed.version, 'GROUP-013');
       mustMatch(
         'GROUP-040',
-        await sendToGroup(world, alice, state.group, removed.version),
+        await sendDistributed(world, alice, state.group, removed.version),
         isType('message.accepted'),
       );
       await nextGroupMessage(carol, state.group, 'GROUP-041');
@@ -144,15 +146,16 @@ export const groupMessageCases = [
     sends:
       'alice: group.create [carol], message.send v1, group.add dave, the same send again, a new send at v1',
     async run({ world }) {
-      const alice = await world.firstParty('alice', { preKeys: 0 });
-      const carol = await world.firstParty('carol', { preKeys: 0 });
-      const dave = await world.firstParty('dave', { preKeys: 0 });
+      const alice = await world.firstParty('alice', { preKeys: 1 });
+      const carol = await world.firstParty('carol', { preKeys: 1 });
+      const dave = await world.firstParty('dave', { preKeys: 1 });
       const state = await createGroup(alice, [carol.address]);
       const frame = {
         group: state.group,
         groupVersion: state.version,
         idempotencyKey: `k.${world.rng.word(12)}`,
         body: senderKeyBody(world.rng),
+        distribution: await distributionFor(alice, state.group),
       };
       const first = await alice.peer.request('message.send', frame);
       mustMatch('GROUP-040', first, isType('message.accepted'));
@@ -185,8 +188,8 @@ export const groupMessageCases = [
     sends:
       'alice: group.create [carol]; message.send with a 0x44 body, then with a SenderKeyMessage cut short',
     async run({ world, scale }) {
-      const alice = await world.firstParty('alice', { preKeys: 0 });
-      const carol = await world.firstParty('carol', { preKeys: 0 });
+      const alice = await world.firstParty('alice', { preKeys: 1 });
+      const carol = await world.firstParty('carol', { preKeys: 1 });
       const state = await createGroup(alice, [carol.address]);
       const signal = Buffer.from([
         0x44,
@@ -221,7 +224,7 @@ export const groupMessageCases = [
     sends:
       'alice: group.create [carol]; message.send with distribution to dave, then to carol’s device 1 only',
     async run({ world }) {
-      const alice = await world.firstParty('alice', { preKeys: 0 });
+      const alice = await world.firstParty('alice', { preKeys: 1 });
       const carol = await world.firstParty('carol');
       await secondDevice(world, carol);
       const dave = await world.firstParty('dave');
@@ -258,8 +261,8 @@ export const groupMessageCases = [
       'The provider MUST answer a `keys.claim` by a group member for another member who is a partner platform’s user with that member’s bundles, whatever the platforms of the two.',
     sends: 'alice: group.create [bob, dan]; bob: keys.claim dan',
     async run({ world }) {
-      const alice = await world.firstParty('alice', { preKeys: 0 });
-      const bob = await world.thirdParty('bob', { preKeys: 0 });
+      const alice = await world.firstParty('alice', { preKeys: 1 });
+      const bob = await world.thirdParty('bob', { preKeys: 1 });
       const dan = await world.thirdParty('dan');
       await createGroup(alice, [bob.address, dan.address]);
       mustMatch(
@@ -281,16 +284,16 @@ export const groupMessageCases = [
       'The provider MUST NOT deliver a group message from a third-party sender to a first-party member whose interop settings do not allow the sender’s platform.',
     sends: 'carol: group.create [alice, bob]; alice: consent.set enabled false; bob → group',
     async run({ world, scale }) {
-      const alice = await world.firstParty('alice', { optIn: true, preKeys: 0 });
-      const carol = await world.firstParty('carol', { optIn: true, preKeys: 0 });
-      const bob = await world.thirdParty('bob', { preKeys: 0 });
+      const alice = await world.firstParty('alice', { optIn: true, preKeys: 1 });
+      const carol = await world.firstParty('carol', { optIn: true, preKeys: 1 });
+      const bob = await world.thirdParty('bob', { preKeys: 1 });
       const state = await createGroup(carol, [alice.address, bob.address]);
       await alice.peer.request('consent.set', {
         interop: { enabled: false, platforms: 'all', inbox: 'separate' },
       });
       mustMatch(
         'GROUP-040',
-        await sendToGroup(world, bob, state.group, state.version),
+        await sendDistributed(world, bob, state.group, state.version),
         isType('message.accepted'),
       );
       await nextGroupMessage(carol, state.group, 'GROUP-041');

@@ -8,7 +8,12 @@ import { must } from '../../assert/must.ts';
 import { shouldStayQuiet } from '../../assert/should.ts';
 import { defineCase } from '../../runner/case.ts';
 import { SkipCase } from '../../runner/signals.ts';
-import { createGroup, nextGroupMessage, senderKeyBody } from '../../transport/groups.ts';
+import {
+  createGroup,
+  distributionFor,
+  nextGroupMessage,
+  senderKeyBody,
+} from '../../transport/groups.ts';
 
 /** The bound the case asks an operator for, in characters of base64url bodies. */
 const SMALL_QUEUE_CHARS = 256 * 1024;
@@ -35,8 +40,8 @@ export const groupQueueBoundCases = [
       if (set) await set({ maxQueuedBytesPerDevice: SMALL_QUEUE_CHARS });
       try {
         const alice = await world.firstParty('alice', { preKeys: 0 });
-        const carol = await world.firstParty('carol', { preKeys: 0 });
-        const bob = await world.firstParty('bob', { preKeys: 0 });
+        const carol = await world.firstParty('carol');
+        const bob = await world.firstParty('bob');
         const state = await createGroup(alice, [carol.address, bob.address]);
         const cap = set ? 2 * SMALL_QUEUE_CHARS : MAX_FLOOD_CHARS;
         let queued = 0;
@@ -45,11 +50,14 @@ export const groupQueueBoundCases = [
         let refusedBody = '';
         while (refusal === undefined && queued <= cap) {
           const body = senderKeyBody(world.rng, sends, CIPHERTEXT_BYTES);
+          // The first send carries alice's sender key to both members' devices (GROUP-052).
+          const distribution = sends === 0 ? await distributionFor(alice, state.group) : [];
           const reply = await alice.peer.request('message.send', {
             group: state.group,
             groupVersion: state.version,
             idempotencyKey: `k.${world.rng.word(12)}`,
             body,
+            ...(distribution.length > 0 ? { distribution } : {}),
           });
           sends += 1;
           if (reply.type !== 'message.accepted') {

@@ -1,11 +1,12 @@
 /**
- * `message.send` to a group (spec/groups.md "Group messages", GROUP-040..047): one sender-key
- * ciphertext fanned out to every device of every current member in one transaction, with 1:1
- * distribution ciphertexts for some members' devices beside it, and the idempotency of 1:1 sends.
+ * `message.send` to a group (spec/groups.md "Group messages", GROUP-040..047, GROUP-052): one
+ * sender-key ciphertext fanned out to every device of every current member in one transaction,
+ * with 1:1 distribution ciphertexts for some members' devices beside it, refused while a member
+ * device has had no distribution from the sending device, and the idempotency of 1:1 sends.
  */
 import { randomUUID } from 'node:crypto';
 import type { GroupSendVariant } from '../../../schemas/frames/messages.ts';
-import type { GroupRecord, StoredCiphertext } from '../../store/types.ts';
+import type { GroupRecord, StoredCiphertext, UndistributedDevice } from '../../store/types.ts';
 import { sha256Hex } from '../codec.ts';
 import {
   groupCommit,
@@ -56,6 +57,52 @@ function checkMembership(ctx: ProviderContext, session: Session, f: GroupSendVar
       });
   });
   return group!;
+}
+
+/**
+ * GROUP-052: every member device the message is for holds the sending device's sender key, or
+ * this send's `distribution` carries it there. `undistributed` is what the store read (in the
+ * pre-check, and again in the transaction that accepts, for a device added in between); members
+ * with an entry have had it checked against their devices already (GROUP-046), so what is left
+ * names members without one, refused with pointer `/distribution` and those members' devices.
+ */
+function checkDistributed(
+  undistributed: readonly UndistributedDevice[],
+  distribution: ReadonlyMap<string, ReadonlyMap<number, StoredCiphertext>>,
+): void {
+  const members = new Map<string, number[]>();
+  for (const d of undistributed) {
+    if (distribution.get(d.address)?.has(d.deviceId)) continue;
+    const missing = members.get(d.address) ?? [];
+    members.set(d.address, [...missing, d.deviceId]);
+  }
+  if (members.size === 0) return;
+  const named = [...members].map(([address, missing]) => ({
+    address,
+    missing: missing.sort((a, b) => a - b),
+  }));
+  throw new ProviderError(
+    'DEVICE_MISMATCH',
+    `the sender key of this device has not reached every device of ${named.map((m) => m.address).join(', ')}; distribute it to them`,
+    {
+      pointer: '/distribution',
+      details: { missing: [], extra: [], stale: [], members: named },
+    },
+  );
+}
+
+/** The devices the group send is for that have not had the sending device's sender key (GROUP-052). */
+function undistributed(
+  ctx: ProviderContext,
+  session: Session,
+  f: GroupSendVariant,
+): UndistributedDevice[] {
+  return ctx.store.undistributedGroupDevices(
+    f.group,
+    session.address,
+    session.deviceId,
+    session.origin,
+  );
 }
 
 /** The checks that follow membership, in the order of spec/groups.md; returns the distribution. */
@@ -114,6 +161,7 @@ function checkSend(
       ),
     );
   });
+  checkDistributed(undistributed(ctx, session, f), distribution);
   return distribution;
 }
 
@@ -155,6 +203,7 @@ export async function sendToGroup(
   const stored = groupCommit(ctx).submit(
     () => {
       checkMembership(ctx, session, f);
+      checkDistributed(undistributed(ctx, session, f), distribution);
       return ctx.store.acceptGroupMessage({
         messageId: randomUUID(),
         groupId: f.group,

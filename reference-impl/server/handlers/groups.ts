@@ -425,7 +425,18 @@ async function role(
 }
 
 function get(ctx: ProviderContext, conn: ConnectionHandle, f: GroupGetFrame): HandlerResult {
-  const { group } = memberRow(ctx.store.getGroup(f.group), conn.session!.address);
+  const found = ctx.store.getGroup(f.group);
+  if (found && ctx.faults.has('group-get-reveals-membership')) {
+    // fault injection: breaks GROUP-004, an existence oracle for groups
+    if (!found.members.some((m) => m.address === conn.session!.address && m.status === 'member'))
+      throw new ProviderError('NOT_FOUND', 'not a member of this group');
+  }
+  const { group } = memberRow(found, conn.session!.address);
+  if (ctx.faults.has('group-get-members-only'))
+    // fault injection: breaks GROUP-003, invitations left out of group.get
+    return {
+      reply: groupState({ ...group, members: group.members.filter((m) => m.status === 'member') }),
+    };
   return { reply: groupState(group) };
 }
 

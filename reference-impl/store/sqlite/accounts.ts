@@ -52,6 +52,14 @@ export class SqliteAccounts extends SqlBase {
         // Kyber prekeys signed by the replaced identity key would fail every claimer's check.
         this.run(`DELETE FROM one_time_kyber_prekeys ${where}`, d.address, d.deviceId);
       }
+      // A reinstalled device (a new identity key or registration id) has new sender keys, which
+      // nobody holds yet; what others distributed to it goes by its registration id (GROUP-052).
+      if (
+        known &&
+        (known.registrationId !== d.registrationId ||
+          !Buffer.from(known.identityKey).equals(Buffer.from(d.identityKey)))
+      )
+        this.forgetSendingDevice(d.address, d.deviceId);
       this.run(
         `INSERT OR IGNORE INTO accounts (address, kind, platform, created_at)
          VALUES (?, 'partner', ?, ?)`,
@@ -159,6 +167,13 @@ export class SqliteAccounts extends SqlBase {
       this.run(`DELETE FROM one_time_prekeys ${where}`, address, deviceId);
       this.run(`DELETE FROM one_time_kyber_prekeys ${where}`, address, deviceId);
       this.run('DELETE FROM deliveries WHERE recipient = ? AND device_id = ?', address, deviceId);
+      // GROUP-052: a later device under this id holds no sender key, and has none of its own yet.
+      this.run(
+        'DELETE FROM group_distributions WHERE recipient = ? AND device_id = ?',
+        address,
+        deviceId,
+      );
+      this.forgetSendingDevice(address, deviceId);
       // Blocked senders' charges go with the device, as the deliveries above free the bound for
       // everyone else: a device that later gets the same id starts even for all (CONSENT-022).
       this.run(
@@ -168,6 +183,17 @@ export class SqliteAccounts extends SqlBase {
       );
       return true;
     });
+  }
+
+  /** Forgets whom a device's sender keys reached, in every group of its account (GROUP-052). */
+  private forgetSendingDevice(address: string, deviceId: number): void {
+    this.run(
+      `DELETE FROM group_distributions WHERE sender = ? AND sender_device = ?
+         AND group_id IN (SELECT group_id FROM group_members WHERE address = ?)`,
+      address,
+      deviceId,
+      address,
+    );
   }
 
   deviceKeyUsed(address: string, deviceKey: Uint8Array): boolean {

@@ -17,6 +17,7 @@ import type {
   NewGroupMessage,
   QueuedDelivery,
   StoredOrigin,
+  UndistributedDevice,
 } from '../types.ts';
 import type { Row } from './base.ts';
 import { SqliteQueue } from './queue.ts';
@@ -32,6 +33,14 @@ function toMember(r: Row): GroupMemberRecord {
     since: r.since as number,
   };
 }
+
+/**
+ * Whether member account `a` takes group messages from the sender (GROUP-048): two `?`s, 1 when
+ * the sender is third-party, then the sender's platform.
+ */
+const ALLOWS_SENDER = `(? = 0 OR a.kind = 'partner' OR (a.interop_enabled = 1 AND (
+    a.interop_platforms = '"all"'
+    OR EXISTS (SELECT 1 FROM json_each(a.interop_platforms) WHERE value = ?))))`;
 
 /** The SQL that queues one delivery of any type; `?`s in the column order below. */
 const PUT_DELIVERY = `INSERT INTO deliveries (message_id, sender, sender_device, origin_platform,
@@ -81,12 +90,24 @@ export class SqliteGroups extends SqliteQueue {
       const was = new Set(
         before.members.filter((m) => m.status === 'member').map((m) => m.address),
       );
-      for (const address of c.drop)
+      for (const address of c.drop) {
         this.run(
           'DELETE FROM group_members WHERE group_id = ? AND address = ?',
           c.groupId,
           address,
         );
+        // GROUP-052: a member who comes back, and every sender after their return, starts afresh.
+        this.run(
+          'DELETE FROM group_distributions WHERE group_id = ? AND sender = ?',
+          c.groupId,
+          address,
+        );
+        this.run(
+          'DELETE FROM group_distributions WHERE recipient = ? AND group_id = ?',
+          address,
+          c.groupId,
+        );
+      }
       for (const m of c.put) {
         // A row keeps its place in the order when it is rewritten (a role change, a join).
         const updated = this.run(
@@ -226,34 +247,37 @@ export class SqliteGroups extends SqliteQueue {
       // allow a third-party sender's platform (GROUP-048), is suppressed: nothing is queued for
       // their devices, but the send is counted against their bound as if it were, as DELIV-032
       // counts a suppressed 1:1 send, so that the bound reveals neither (GROUP-062). Each device's
-      // queue totals, and what this sender was charged on it, come with the row.
-      const devices = this.statement(
-        `SELECT gm.address AS address, d.device_id AS device_id,
-                COALESCE(qt.bytes, 0) AS queued_bytes, COALESCE(qt.count, 0) AS queued_count,
-                CASE WHEN EXISTS (SELECT 1 FROM blocks b WHERE b.address = gm.address AND b.blocked = ?)
-                       OR NOT (? = 0 OR a.kind = 'partner' OR (a.interop_enabled = 1 AND (
-                         a.interop_platforms = '"all"'
-                         OR EXISTS (SELECT 1 FROM json_each(a.interop_platforms) WHERE value = ?))))
-                     THEN 1 ELSE 0 END AS suppressed,
-                COALESCE(dt.bytes, 0) AS charged_bytes, COALESCE(dt.count, 0) AS charged_count
-         FROM group_members gm JOIN devices d ON d.address = gm.address
-         JOIN accounts a ON a.address = gm.address
-         LEFT JOIN queue_totals qt ON qt.recipient = gm.address AND qt.device_id = d.device_id
-         LEFT JOIN dropped_totals dt ON dt.recipient = gm.address AND dt.device_id = d.device_id
-           AND dt.sender = ? AND dt.expires_at > ?
-         WHERE gm.group_id = ? AND gm.status = 'member'
-           AND NOT (gm.address = ? AND d.device_id = ?)
-         ORDER BY gm.ord, d.device_id`,
-      ).all(
-        m.sender,
-        m.origin.thirdParty ? 1 : 0,
-        m.origin.platform,
-        m.sender,
-        m.serverTimestamp,
-        m.groupId,
-        m.sender,
-        m.senderDevice,
-      ) as Row[];
+      // queue totals, and what this sender was charged on it, come with the row. A distribution
+      // addressed to a member who blocked the sender is recorded as if delivered (GROUP-052), so
+      // that what the sender is asked to distribute never reveals the block either.
+      const devices = (
+        this.statement(
+          `SELECT gm.address AS address, d.device_id AS device_id,
+                  d.registration_id AS registration_id,
+                  COALESCE(qt.bytes, 0) AS queued_bytes, COALESCE(qt.count, 0) AS queued_count,
+                  EXISTS (SELECT 1 FROM blocks b WHERE b.address = gm.address AND b.blocked = ?)
+                    AS blocked,
+                  ${ALLOWS_SENDER} AS allowed,
+                  COALESCE(dt.bytes, 0) AS charged_bytes, COALESCE(dt.count, 0) AS charged_count
+           FROM group_members gm JOIN devices d ON d.address = gm.address
+           JOIN accounts a ON a.address = gm.address
+           LEFT JOIN queue_totals qt ON qt.recipient = gm.address AND qt.device_id = d.device_id
+           LEFT JOIN dropped_totals dt ON dt.recipient = gm.address AND dt.device_id = d.device_id
+             AND dt.sender = ? AND dt.expires_at > ?
+           WHERE gm.group_id = ? AND gm.status = 'member'
+             AND NOT (gm.address = ? AND d.device_id = ?)
+           ORDER BY gm.ord, d.device_id`,
+        ).all(
+          m.sender,
+          m.origin.thirdParty ? 1 : 0,
+          m.origin.platform,
+          m.sender,
+          m.serverTimestamp,
+          m.groupId,
+          m.sender,
+          m.senderDevice,
+        ) as Row[]
+      ).map((t): Row => ({ ...t, suppressed: t.blocked === 1 || t.allowed !== 1 ? 1 : 0 }));
       /** What the send queues, or would queue, on a device: the body and its distribution. */
       const charsFor = (t: Row): number =>
         m.body.length +
@@ -317,13 +341,28 @@ export class SqliteGroups extends SqliteQueue {
             m.serverTimestamp,
             m.serverTimestamp,
           );
-      const targets = devices.filter((t) => t.suppressed === 0);
       const put = this.statement(PUT_DELIVERY);
+      const reached = this.statement(
+        `INSERT INTO group_distributions VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO UPDATE SET registration_id = excluded.registration_id`,
+      );
       const origin: StoredOrigin = m.origin;
-      const queued: AddressedDelivery[] = targets.map((t) => {
+      const queued: AddressedDelivery[] = [];
+      for (const t of devices) {
+        if (t.allowed !== 1) continue; // GROUP-048: not a device this sender's messages are for
         const address = t.address as string;
         const deviceId = t.device_id as number;
         const dist = m.distribution.get(address)?.get(deviceId);
+        if (dist)
+          reached.run(
+            m.groupId,
+            m.sender,
+            m.senderDevice,
+            address,
+            deviceId,
+            t.registration_id as number,
+          );
+        if (t.suppressed === 1) continue;
         const seq = Number(
           put.run(
             m.messageId,
@@ -342,7 +381,7 @@ export class SqliteGroups extends SqliteQueue {
             dist?.body ?? null,
           ).lastInsertRowid,
         );
-        return {
+        queued.push({
           address,
           deviceId,
           delivery: {
@@ -357,8 +396,8 @@ export class SqliteGroups extends SqliteQueue {
             group: m.groupId,
             ...(dist ? { distribution: { type: dist.type, body: dist.body } } : {}),
           },
-        };
-      });
+        });
+      }
       return {
         messageId: m.messageId,
         serverTimestamp: m.serverTimestamp,
@@ -367,6 +406,42 @@ export class SqliteGroups extends SqliteQueue {
         queued,
       };
     });
+  }
+
+  undistributedGroupDevices(
+    groupId: string,
+    sender: string,
+    senderDevice: number,
+    origin: StoredOrigin,
+  ): UndistributedDevice[] {
+    return (
+      this.statement(
+        `SELECT gm.address AS address, d.device_id AS device_id,
+           d.registration_id AS registration_id
+         FROM group_members gm JOIN devices d ON d.address = gm.address
+         JOIN accounts a ON a.address = gm.address
+         WHERE gm.group_id = ? AND gm.status = 'member'
+           AND NOT (gm.address = ? AND d.device_id = ?)
+           AND ${ALLOWS_SENDER}
+           AND NOT EXISTS (SELECT 1 FROM group_distributions r
+             WHERE r.group_id = gm.group_id AND r.sender = ? AND r.sender_device = ?
+               AND r.recipient = d.address AND r.device_id = d.device_id
+               AND r.registration_id = d.registration_id)
+         ORDER BY gm.ord, d.device_id`,
+      ).all(
+        groupId,
+        sender,
+        senderDevice,
+        origin.thirdParty ? 1 : 0,
+        origin.platform,
+        sender,
+        senderDevice,
+      ) as Row[]
+    ).map((r) => ({
+      address: r.address as string,
+      deviceId: r.device_id as number,
+      registrationId: r.registration_id as number,
+    }));
   }
 
   shareGroup(a: string, b: string): boolean {

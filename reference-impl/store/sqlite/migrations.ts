@@ -248,6 +248,28 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    // spec/groups.md GROUP-052: which member devices hold each sending device's sender key, as far
+    // as the provider can tell: a row per device that a distribution from that sending device
+    // reached, with the registration id it had then (a re-registered device holds nothing). Rows
+    // are written in the transaction that accepts the group message and go when the recipient's
+    // member leaves or is removed, the device is removed, or the recipient unblocks the sender;
+    // a sending device's rows go when its member leaves or is removed or it is removed itself.
+    // The check of a group send reads them by primary key, once per member device.
+    version: 8,
+    name: 'sender-key distributions per member device',
+    sql: `
+      CREATE TABLE group_distributions (
+        group_id TEXT NOT NULL REFERENCES groups (group_id) ON DELETE CASCADE,
+        sender TEXT NOT NULL, sender_device INTEGER NOT NULL,
+        recipient TEXT NOT NULL, device_id INTEGER NOT NULL,
+        registration_id INTEGER NOT NULL,
+        PRIMARY KEY (group_id, sender, sender_device, recipient, device_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX group_distributions_by_recipient
+        ON group_distributions (recipient, device_id, group_id);
+    `,
+  },
+  {
     // DELIV-032 for group messages (GROUP-062): a group delivery holds the 1:1 distribution
     // ciphertext beside its body, so the queued characters of a device count both. The totals
     // are recomputed from the queue once; the triggers count both from now on.

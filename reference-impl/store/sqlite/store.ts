@@ -147,7 +147,21 @@ export class SqliteStore extends SqliteGroups implements ProviderStore {
         this.run('INSERT OR IGNORE INTO blocks VALUES (?, ?, ?)', address, blocked, now);
         this.dropQueued(address, blocked);
       } else {
-        this.run('DELETE FROM blocks WHERE address = ? AND blocked = ?', address, blocked);
+        const was = this.run(
+          'DELETE FROM blocks WHERE address = ? AND blocked = ?',
+          address,
+          blocked,
+        );
+        // Group distributions recorded during the block never arrived: the sender distributes
+        // again to the user's devices (GROUP-052).
+        if (was > 0)
+          this.run(
+            `DELETE FROM group_distributions WHERE sender = ? AND recipient = ?
+             AND group_id IN (SELECT group_id FROM group_members WHERE address = ?)`,
+            blocked,
+            address,
+            address,
+          );
       }
     });
   }

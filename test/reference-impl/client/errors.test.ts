@@ -6,6 +6,7 @@ import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
 import {
   deviceMismatchOf,
   errorFromFrame,
+  memberDevicesOf,
   ParleyError,
 } from '../../../reference-impl/client/errors.ts';
 import {
@@ -51,6 +52,32 @@ describe('client errors', () => {
       details: { missing: [2, 3], extra: [], stale: [1] },
     });
     expect(deviceMismatchOf(error)).to.deep.equal({ missing: [2, 3], extra: [], stale: [1] });
+  });
+
+  it('reads the members a group send’s DEVICE_MISMATCH names on /distribution, skipping malformed entries (GROUP-052)', () => {
+    const error = errorFromFrame({
+      v: 1,
+      type: 'error',
+      code: 'DEVICE_MISMATCH',
+      message: 'devices without the sender key',
+      pointer: '/distribution',
+      details: {
+        missing: [],
+        extra: [],
+        stale: [],
+        members: [
+          { address: 'bob@chat.example', missing: [2, 'x', 3] },
+          { missing: [1] },
+          { address: 'alice@wa.example', missing: [4] },
+        ],
+      },
+    });
+    expect(error.pointer).to.equal('/distribution');
+    expect(memberDevicesOf(error)).to.deep.equal([
+      { address: 'bob@chat.example', missing: [2, 3] },
+      { address: 'alice@wa.example', missing: [4] },
+    ]);
+    expect(deviceMismatchOf(error)).to.deep.equal({ missing: [], extra: [], stale: [] });
   });
 
   it('keeps the pointer of a SCHEMA_VIOLATION', () => {

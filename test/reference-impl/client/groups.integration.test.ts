@@ -433,4 +433,59 @@ describe('groups in the client SDK against the reference provider', function () 
       await bobStore.loadSenderKey({ name: carol.session!.address, deviceId: 1 }, distributionId),
     ).to.equal(undefined);
   });
+
+  it('bob adds a second device and alice’s next group send, with nobody gone, carries her sender key to it once the provider names it, so that it reads the group (GROUP-052)', async () => {
+    const proxy = await FrameProxy.start(world.provider.wsUrl);
+    try {
+      const refusals: unknown[] = [];
+      proxy.on('frame', (from: string, frame: ProxiedFrame) => {
+        if (from === 'provider' && frame.type === 'error') refusals.push(frame);
+      });
+      const { alice, bob, carol } = await trio('new-device', proxy.url);
+      const group = await groupOf(alice, [bob, carol]);
+      const first = nextMessage(bob, textIs(group, 'before the new device'));
+      await alice.sendGroupText(group, 'before the new device');
+      await first;
+      const bob2 = await world.thirdParty('bob-new-device', { deviceId: 2 });
+      const atBob2 = nextMessage(bob2, textIs(group, 'after the new device'));
+      const atBob = nextMessage(bob, textIs(group, 'after the new device'));
+      const sent = await alice.sendGroupText(group, 'after the new device');
+      expect(sent.distributedTo).to.have.members([
+        `${bob.session!.address}.1`,
+        `${bob.session!.address}.2`,
+      ]);
+      expect((await atBob2).from).to.equal(alice.session!.address);
+      await atBob;
+      expect(refusals).to.deep.equal([
+        {
+          ...(refusals[0] as object),
+          code: 'DEVICE_MISMATCH',
+          pointer: '/distribution',
+          details: {
+            missing: [],
+            extra: [],
+            stale: [],
+            members: [{ address: bob.session!.address, missing: [2] }],
+          },
+        },
+      ]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('alice’s own second device gets her sender key with her next group send and reads what she sends from her first (GROUP-052)', async () => {
+    const { alice, bob, carol } = await trio('own-device');
+    const group = await groupOf(alice, [bob, carol]);
+    const first = nextMessage(bob, textIs(group, 'from one device'));
+    await alice.sendGroupText(group, 'from one device');
+    await first;
+    const tablet = world.client({ store: new SqliteClientStore(join(dir, 'alice-tablet.db')) });
+    await tablet.connect({ method: 'link', link: await alice.addDevice() });
+    const atTablet = nextMessage(tablet, textIs(group, 'my tablet reads this'));
+    const sent = await alice.sendGroupText(group, 'my tablet reads this');
+    expect(sent.distributedTo).to.deep.equal([`${alice.session!.address}.2`]);
+    const got = await atTablet;
+    expect([got.from, got.fromDevice]).to.deep.equal([alice.session!.address, 1]);
+  });
 });

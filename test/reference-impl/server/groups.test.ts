@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import type { RunningProvider } from '../../../reference-impl/server/index.ts';
 import { senderKeyShapeFault } from '../../../reference-impl/server/sender-key-shape.ts';
-import type { Device } from './support/harness.ts';
+import { distributionTo, groupMessage, secondDevice, senderKeyBody } from './support/groups.ts';
 import {
   firstParty,
   makePartner,
@@ -18,33 +18,9 @@ import {
   startTestProvider,
   thirdParty,
   type AnyFrame,
+  type Device,
   type Partner,
 } from './support/harness.ts';
-
-/** A `SenderKeyMessage`-shaped body (version 3, protobuf fields 1..4, 64-byte signature). */
-function senderKeyBody(iteration = 0, ciphertext: Uint8Array = randomBytes(48)): string {
-  const varint = (n: number): number[] => {
-    const out: number[] = [];
-    do {
-      out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
-      n >>>= 7;
-    } while (n > 0);
-    return out;
-  };
-  const proto = Buffer.from([
-    0x0a,
-    16,
-    ...randomBytes(16),
-    0x10,
-    ...varint(7),
-    0x18,
-    ...varint(iteration),
-    0x22,
-    ...varint(ciphertext.length),
-    ...ciphertext,
-  ]);
-  return Buffer.concat([Buffer.from([0x33]), proto, randomBytes(64)]).toString('base64url');
-}
 
 function withoutRe(f: AnyFrame): AnyFrame {
   const rest = { ...f };
@@ -52,19 +28,8 @@ function withoutRe(f: AnyFrame): AnyFrame {
   return rest;
 }
 
-/** Adds a second device to a first-party account, connected and authenticated. */
-async function secondDevice(provider: RunningProvider, owner: Device): Promise<Device> {
-  const { device: phone } = await owner.addSibling(4242);
-  await phone.connect(provider);
-  expect((await phone.authDevice()).type).to.equal('auth.ok');
-  await phone.wire.next((f) => f.type === 'queue.empty');
-  return phone;
-}
-
 const changed = (group: string, version: number) => (f: AnyFrame) =>
   f.type === 'group.changed' && f.group === group && f.version === version;
-
-const groupMessage = (group: string) => (f: AnyFrame) => f.type === 'message' && f.group === group;
 
 describe('provider groups (spec/groups.md)', function () {
   this.timeout(30_000);
@@ -165,20 +130,7 @@ describe('provider groups (spec/groups.md)', function () {
     await carolPhone.publish(2);
     const bob = await thirdParty(provider, partner, name('bob'));
     const state = await create(alice, [carol.address, bob.address]);
-    await alice.startSessions(carol.address);
-    const distribution = [
-      {
-        to: carol.address,
-        messages: await alice.ciphertexts(
-          carol.address,
-          [
-            { deviceId: 1, registrationId: carol.registrationId },
-            { deviceId: carolPhone.deviceId, registrationId: carolPhone.registrationId },
-          ],
-          'sender key for carol',
-        ),
-      },
-    ];
+    const distribution = await distributionTo(alice, [carol, carolPhone, bob]);
     const body = senderKeyBody();
     const reply = await alice.wire.request('message.send', {
       group: state.group,
@@ -197,19 +149,18 @@ describe('provider groups (spec/groups.md)', function () {
         ciphertextType: 'senderkey',
         body,
       });
-      if (d === bob) expect(got.distribution).to.equal(undefined);
-      else {
-        const mine = distribution[0]!.messages.find((m) => m.deviceId === d.deviceId)!;
-        expect(got.distribution).to.deep.equal({ ciphertextType: mine.type, body: mine.body });
-        expect(
-          await d.open({
-            ...got.distribution,
-            ciphertextType: mine.type,
-            from: alice.address,
-            fromDevice: 1,
-          }),
-        ).to.equal('sender key for carol');
-      }
+      const mine = distribution
+        .find((e) => e.to === d.address)!
+        .messages.find((m: AnyFrame) => m.deviceId === d.deviceId);
+      expect(got.distribution).to.deep.equal({ ciphertextType: mine.type, body: mine.body });
+      expect(
+        await d.open({
+          ...got.distribution,
+          ciphertextType: mine.type,
+          from: alice.address,
+          fromDevice: 1,
+        }),
+      ).to.equal(`sender key for ${d.address}`);
     }
     expect(await alice.wire.sees(groupMessage(state.group), 300)).to.equal(false);
   });
@@ -271,6 +222,7 @@ describe('provider groups (spec/groups.md)', function () {
       groupVersion: 2,
       idempotencyKey: randomUUID(),
       body: senderKeyBody(1),
+      distribution: await distributionTo(alice, [carol]),
     });
     await carol.wire.next(groupMessage(state.group));
     expect(await bob.wire.sees(groupMessage(state.group), 300)).to.equal(false);
@@ -298,6 +250,7 @@ describe('provider groups (spec/groups.md)', function () {
       groupVersion: 1,
       idempotencyKey: randomUUID(),
       body: senderKeyBody(),
+      distribution: await distributionTo(alice, [carol]),
     };
     const first = await alice.wire.request('message.send', frame);
     expect(first.type).to.equal('message.accepted');
@@ -455,12 +408,16 @@ describe('provider groups (spec/groups.md)', function () {
     const bob = await thirdParty(provider, partner, name('bob'));
     const plain = await create(alice, [carol.address]);
     const mixed = await create(alice, [carol.address, bob.address]);
-    for (const g of [plain, mixed])
+    for (const [g, to] of [
+      [plain, [carol]],
+      [mixed, [carol, bob]],
+    ] as const)
       await alice.wire.request('message.send', {
         group: g.group,
         groupVersion: 1,
         idempotencyKey: randomUUID(),
         body: senderKeyBody(),
+        distribution: await distributionTo(alice, to),
       });
     expect((await carol.wire.next(groupMessage(plain.group))).folder).to.equal('inbox');
     expect((await carol.wire.next(groupMessage(mixed.group))).folder).to.equal('third-party');
@@ -539,11 +496,13 @@ describe('provider groups (spec/groups.md)', function () {
     await alice.wire.request('consent.set', {
       interop: { enabled: false, platforms: 'all', inbox: 'separate' },
     });
+    // alice's interop settings keep her out of bob's fan-out, so his key need not reach her.
     const sent = await bob.wire.request('message.send', {
       group: state.group,
       groupVersion: 1,
       idempotencyKey: randomUUID(),
       body: senderKeyBody(),
+      distribution: await distributionTo(bob, [carol]),
     });
     expect(sent.type, JSON.stringify(sent)).to.equal('message.accepted');
     await carol.wire.next(groupMessage(state.group));

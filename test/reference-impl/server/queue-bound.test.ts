@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { Rng } from '../../../conformance/runner/rng.ts';
 import { senderKeyBody } from '../../../conformance/transport/groups.ts';
+import { distributionTo } from './support/groups.ts';
 import { firstParty, startTestProvider, type AnyFrame } from './support/harness.ts';
 
 /** The bound of these tests, in characters of base64url bodies: about seven texts of 20 000. */
@@ -74,20 +75,26 @@ describe('a bounded queue per recipient device (DELIV-032)', function () {
       limits: { queuePerDevice: { maxBytes: BOUND_CHARS, maxMessages: 1000 } },
     });
     const alice = await firstParty(provider, 'qbg-alice', 0);
-    const carol = await firstParty(provider, 'qbg-carol', 0);
-    const bob = await firstParty(provider, 'qbg-bob', 0);
+    const carol = await firstParty(provider, 'qbg-carol');
+    const bob = await firstParty(provider, 'qbg-bob');
     const state = await alice.wire.request('group.create', {
       idempotencyKey: randomUUID(),
       members: [carol.address, bob.address],
     });
     const rng = new Rng('GROUP-062');
-    const send = (): Promise<AnyFrame> =>
-      alice.wire.request('message.send', {
+    // The first send carries alice's sender key to carol's and bob's devices (GROUP-052).
+    let distribution: AnyFrame[] | undefined = await distributionTo(alice, [carol, bob]);
+    const send = (): Promise<AnyFrame> => {
+      const frame = {
         group: state.group,
         groupVersion: state.version,
         idempotencyKey: randomUUID(),
         body: senderKeyBody(rng, 0, 15_000), // about 20 000 characters
-      });
+        ...(distribution ? { distribution } : {}),
+      };
+      distribution = undefined;
+      return alice.wire.request('message.send', frame);
+    };
     const isGroupMessage = (f: AnyFrame): boolean =>
       f.type === 'message' && f.group === state.group;
     let accepted = 0;

@@ -76,8 +76,8 @@ describe('the client cases of sender keys and groups', function () {
       'GROUP-049',
       'GROUP-050',
       'GROUP-051',
-      'GROUP-060',
       'GROUP-053',
+      'GROUP-060',
     ]);
     for (const id of must) expect(levels.get(id), id).to.equal('MUST');
     for (const id of should) expect(levels.get(id), id).to.equal('SHOULD');

@@ -1,6 +1,6 @@
 // Group fault variants of the reference client, for the suite's self-test only (CLIENT_FAULTS in
 // reference-driver.ts; test/conformance/client-faults-groups.test.ts): each breaks one rule of
-// sender keys (spec/crypto.md ENC-080..089) or group clients (spec/groups.md GROUP-049..053, 060), as a
+// sender keys (spec/crypto.md ENC-080..089) or group clients (spec/groups.md GROUP-049..054, 060), as a
 // store decorator, a session-cipher wrapper, a replacement of the SDK's group opener, or a wire
 // rewrite. No CLI flag reaches them.
 import { createDecipheriv } from 'node:crypto';
@@ -55,7 +55,8 @@ function fixedSenderKey(): SenderKeyRecord {
 
 /**
  * Store faults: a fixed "fresh" sender key (ENC-080), an own chain that never moves on (ENC-083),
- * one state kept per sender (ENC-087), no rotation after a member left (ENC-089).
+ * one state kept per sender (ENC-087), no rotation after a member left (ENC-089), no group recorded
+ * for received sender keys (GROUP-054), a name whichever arrived last (GROUP-060).
  */
 export function breakGroupStore(store: MemoryClientStore, faults: Faults): void {
   const own = async (sender: ProtocolAddress): Promise<boolean> => {
@@ -84,6 +85,9 @@ export function breakGroupStore(store: MemoryClientStore, faults: Faults): void 
     const saveGroup = store.saveGroup.bind(store);
     store.saveGroup = (record) => saveGroup({ ...record, rotate: false });
   }
+  // Every received sender key reads as one kept from before groups were recorded, so whichever
+  // group's message it comes with opens under it (GROUP-054).
+  if (faults.has('accept-messages-of-other-groups')) store.senderKeyGroup = async () => null;
   // The recorded name reads as stamped before any other, so whichever arrives last holds (GROUP-060).
   if (faults.has('group-context-last-delivered-wins')) {
     const getGroup = store.getGroup.bind(store);

@@ -159,7 +159,9 @@ export class SqliteClientStore implements ClientStore {
     this.db
       .transaction(() => {
         const made = this.db
-          .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sender_key_groups'")
+          .prepare(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sender_key_groups'",
+          )
           .get();
         if (made === undefined) this.db.exec(SENDER_KEY_GROUP_SCHEMA);
       })

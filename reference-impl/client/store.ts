@@ -176,7 +176,10 @@ export interface ClientStore extends ProtocolStores, SenderKeyStore {
    * the group message whose `distribution` carried it (GROUP-054). Undefined when never received;
    * null for a sender key stored before the store recorded groups (see bindSenderKeyGroup).
    */
-  senderKeyGroup(sender: ProtocolAddress, distributionId: string): Promise<string | null | undefined>;
+  senderKeyGroup(
+    sender: ProtocolAddress,
+    distributionId: string,
+  ): Promise<string | null | undefined>;
   /**
    * Records `group` as the group of `sender`'s sender key of `distributionId`, unless a group is
    * recorded already: the first one holds. A null record (a key older than the record) takes it.

@@ -3,7 +3,8 @@
 // device, that a member's removal or departure makes the client send under a new key the departed
 // member cannot read, that a non-member's group message is not shown, and that membership changes
 // pushed by the provider are applied and acknowledged, that a member's message of one group is
-// not shown as a message of another, that a refusal naming member devices
+// not shown as a message of another and that the client's own sender keys differ per group, that
+// a refusal naming member devices
 // without the sender key is repaired, and that the group's name and avatar come from members
 // only, the latest stamped holding.
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -259,6 +260,33 @@ export const clientGroupCases = [
           'the same message shown when delivered in A',
           got ?? 'nothing',
         ),
+      );
+    },
+  }),
+
+  defineClientCase({
+    id: 'GROUP-055-client-distribution-id-per-group',
+    title:
+      'the client’s messages to two groups it created are under sender keys of two distribution ids',
+    requirements: ['GROUP-055'],
+    level: 'MUST',
+    quote:
+      'A client MUST encrypt its messages to each group under a sender key whose distribution id it uses for no other group.',
+    sends:
+      'driver: createGroup with bob, createGroup with bob, sendGroupText to each; suite: reads the distribution id of each SenderKeyMessage',
+    async run({ client }) {
+      await client.connect();
+      const bob = client.peer('bob');
+      const ids: (string | undefined)[] = [];
+      for (const text of ['to the first group', 'to the second group']) {
+        const { group } = await client.drive('createGroup', { members: [bob.address] });
+        const send = await sendGroupText(client, group, text);
+        const [opened] = await mustOpenOnEveryDevice('GROUP-055', client, bob, send);
+        ids.push(opened?.message?.distributionId);
+      }
+      must(
+        'GROUP-055',
+        that(ids[0] !== undefined && ids[0] !== ids[1], 'a distribution id for each group', ids),
       );
     },
   }),

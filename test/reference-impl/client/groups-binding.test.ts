@@ -1,6 +1,7 @@
-// A group message stays in its group (spec/groups.md "Group clients", GROUP-054): the SDK records
-// the group each received sender key came with and opens a group message only under a key of its
-// group, against the reference provider with a relay that delivers a message as another group's.
+// A group message stays in its group (spec/groups.md "Group clients", GROUP-054, GROUP-055): the
+// SDK encrypts for each group under a distribution id of its own, records the group each received
+// sender key came with, and opens a group message only under a key of its group; against the
+// reference provider, with a relay that delivers a message as another group's.
 import { expect } from 'chai';
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -110,6 +111,15 @@ describe('group messages bound to their group in the client SDK (GROUP-054)', fu
     expect(shown.map((m) => [m.group, (m.content as { body?: string }).body])).to.deep.equal([
       [a, 'A again'],
     ]);
+  });
+
+  it('alice encrypts for groups A and B under sender keys of two distribution ids (GROUP-055)', async () => {
+    const { alice, a, b } = await twoGroups('ids');
+    const store = (alice as unknown as { store: ClientStore }).store;
+    const [idA, idB] = [(await store.getGroup(a))!, (await store.getGroup(b))!].map(
+      (g) => g.distributionId,
+    );
+    expect(idA).to.be.a('string').and.not.equal(idB);
   });
 
   it('alice’s new sender key of group A, delivered to carol with a message of group B, opens nothing in B but alice’s next message in A (GROUP-054)', async () => {

@@ -175,6 +175,10 @@ export const CLIENT_FAULTS = {
   'distribute-to-first-device-only': 'GROUP-049',
   /** Shows group messages from senders who are not members. */
   'accept-non-member-group-messages': 'GROUP-050',
+  /** Opens a group message under a sender key received for another group. */
+  'accept-messages-of-other-groups': 'GROUP-054',
+  /** Encrypts for every group under one distribution id. */
+  'one-distribution-id-for-all-groups': 'GROUP-055',
   /** Never sees `group.changed` (dropped on the wire). */
   'ignore-group-changes': 'GROUP-051',
   /** Takes a group's name and avatar from a non-member's group message (not shown). */

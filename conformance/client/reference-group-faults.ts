@@ -1,6 +1,6 @@
 // Group fault variants of the reference client, for the suite's self-test only (CLIENT_FAULTS in
 // reference-driver.ts; test/conformance/client-faults-groups.test.ts): each breaks one rule of
-// sender keys (spec/crypto.md ENC-080..089) or group clients (spec/groups.md GROUP-049..053, 060), as a
+// sender keys (spec/crypto.md ENC-080..089) or group clients (spec/groups.md GROUP-049..055, 060), as a
 // store decorator, a session-cipher wrapper, a replacement of the SDK's group opener, or a wire
 // rewrite. No CLI flag reaches them.
 import { createDecipheriv } from 'node:crypto';
@@ -39,6 +39,9 @@ const SIGNATURE_BYTES = 64;
 const isDistributionPlaintext = (plaintext: Uint8Array): boolean =>
   plaintext[0] === SENDER_KEY_VERSION_BYTE && plaintext.length % CONTENT_PADDING_BLOCK !== 0;
 
+/** The distribution id every group of the `one-distribution-id-for-all-groups` variant uses. */
+const SHARED_DISTRIBUTION_ID = '00000000-0000-4000-8000-000000000055';
+
 /** The one sender key every group of the `fixed-sender-key` variant starts from. */
 function fixedSenderKey(): SenderKeyRecord {
   const signing = IdentityKeyPair.fromPrivateKey(new Uint8Array(32).fill(0x42));
@@ -55,7 +58,8 @@ function fixedSenderKey(): SenderKeyRecord {
 
 /**
  * Store faults: a fixed "fresh" sender key (ENC-080), an own chain that never moves on (ENC-083),
- * one state kept per sender (ENC-087), no rotation after a member left (ENC-089).
+ * one state kept per sender (ENC-087), no rotation after a member left (ENC-089), no group recorded
+ * for received sender keys (GROUP-054), one distribution id for every group (GROUP-055), a name whichever arrived last (GROUP-060).
  */
 export function breakGroupStore(store: MemoryClientStore, faults: Faults): void {
   const own = async (sender: ProtocolAddress): Promise<boolean> => {
@@ -84,6 +88,13 @@ export function breakGroupStore(store: MemoryClientStore, faults: Faults): void 
     const saveGroup = store.saveGroup.bind(store);
     store.saveGroup = (record) => saveGroup({ ...record, rotate: false });
   }
+  if (faults.has('one-distribution-id-for-all-groups')) {
+    const saveGroup = store.saveGroup.bind(store);
+    store.saveGroup = (record) => saveGroup({ ...record, distributionId: SHARED_DISTRIBUTION_ID });
+  }
+  // Every received sender key reads as one kept from before groups were recorded, so whichever
+  // group's message it comes with opens under it (GROUP-054).
+  if (faults.has('accept-messages-of-other-groups')) store.senderKeyGroup = async () => null;
   // The recorded name reads as stamped before any other, so whichever arrives last holds (GROUP-060).
   if (faults.has('group-context-last-delivered-wins')) {
     const getGroup = store.getGroup.bind(store);

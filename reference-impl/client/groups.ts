@@ -1,13 +1,16 @@
 // Groups in the SDK (spec/groups.md; spec/crypto.md "Sender keys"): membership requests and the
 // pushes that report changes, the device's own sender key per group, distributed over 1:1 sessions
 // with the group send and rotated after a member leaves (ENC-081, ENC-089), and group messages
-// decrypted only from members, with distribution messages taken only from 1:1 messages (ENC-081);
+// decrypted only from members, with distribution messages taken only from 1:1 messages (ENC-081),
+// and only under a sender key received for the same group (GROUP-054);
 // the group's name and avatar, kept from the latest `group` content of a member (GROUP-060).
 import { randomUUID } from 'node:crypto';
 import {
   createSenderKeyDistributionMessage,
   groupDecrypt,
   groupEncrypt,
+  parseSenderKeyDistributionMessage,
+  parseSenderKeyMessage,
   processSenderKeyDistributionMessage,
   ProtocolError,
   rotateSenderKey,
@@ -67,7 +70,7 @@ export interface GroupSendResult {
 /** What opening a group delivery gave. */
 export type OpenedGroupMessage =
   | { ok: true; decoded: DecodedPlaintext }
-  | { ok: false; reason: 'not-member' | 'decrypt'; protocolError?: string };
+  | { ok: false; reason: 'not-member' | 'wrong-group' | 'decrypt'; protocolError?: string };
 
 /** What the group half needs from the client that owns it. */
 export interface GroupsPort {
@@ -464,8 +467,10 @@ export class Groups {
   /**
    * Opens a group delivery: refused unless the sender is a member of the group as recorded (read
    * from the provider when the group is not known yet); the 1:1 distribution ciphertext first, whose
-   * sender key is stored as that of the device that sent it (ENC-081); then the SenderKeyMessage
-   * (signature, iteration and duplicate checks in the group cipher, ENC-084..086).
+   * sender key is stored as that of the device that sent it (ENC-081) and recorded as received for
+   * this group unless it was received for another before; then the SenderKeyMessage, discarded
+   * unless its sender key was received for this group (GROUP-054), else decrypted (signature,
+   * iteration and duplicate checks in the group cipher, ENC-084..086).
    */
   async open(frame: MessageFrame): Promise<OpenedGroupMessage> {
     const group = frame.group!;
@@ -483,11 +488,17 @@ export class Groups {
     const sender = { name: frame.from, deviceId: frame.fromDevice };
     if (frame.distribution !== undefined) {
       try {
-        const skdm = await this.port.sessions.decrypt(
-          sender,
-          frame.distribution.ciphertextType,
-          frame.distribution.body,
+        const skdm = parseSenderKeyDistributionMessage(
+          await this.port.sessions.decrypt(
+            sender,
+            frame.distribution.ciphertextType,
+            frame.distribution.body,
+          ),
         );
+        // The key is the sender device's own (ENC-081) whichever group the provider delivered it
+        // with; only the first group it came with is recorded, so a key of one group that a
+        // provider hands over again with another group's message never opens messages there.
+        await this.port.store.bindSenderKeyGroup(sender, skdm.distributionId, group);
         await processSenderKeyDistributionMessage(sender, skdm, this.port.store);
       } catch (error) {
         // A distribution that does not open is dropped; the group body may still decrypt under a
@@ -497,7 +508,20 @@ export class Groups {
     }
     let plaintext: Uint8Array;
     try {
-      plaintext = await groupDecrypt(bytes(frame.body), sender, this.port.store);
+      const body = bytes(frame.body);
+      const { distributionId } = parseSenderKeyMessage(body);
+      const bound = await this.port.store.senderKeyGroup(sender, distributionId);
+      // GROUP-054: a sender key received for another group, or held without a group recorded,
+      // opens no message of this one; a key never received groupDecrypt refuses as unknown.
+      if (
+        bound === undefined
+          ? (await this.port.store.loadSenderKey(sender, distributionId)) !== undefined
+          : bound !== null && bound !== group
+      )
+        return { ok: false, reason: 'wrong-group' };
+      plaintext = await groupDecrypt(body, sender, this.port.store);
+      // A key stored before groups were recorded belongs to the group it first opens a message of.
+      if (bound === null) await this.port.store.bindSenderKeyGroup(sender, distributionId, group);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       return { ok: false, reason: 'decrypt', protocolError: error.code };

@@ -80,6 +80,19 @@ CREATE TABLE IF NOT EXISTS pending_group_sends (
   idempotency_key TEXT PRIMARY KEY, send TEXT NOT NULL, created_at INTEGER NOT NULL);
 `;
 
+/**
+ * The group each received sender key was first received for (GROUP-054), keyed as sender_keys. A
+ * file written before this table gets a row with a null group for each sender key it holds, once,
+ * when the table is made: the group message that next opens such a key records its group.
+ */
+const SENDER_KEY_GROUP_SCHEMA = `
+CREATE TABLE sender_key_groups (
+  sender TEXT NOT NULL, distribution_id TEXT NOT NULL, group_id TEXT,
+  PRIMARY KEY (sender, distribution_id)) WITHOUT ROWID;
+INSERT INTO sender_key_groups (sender, distribution_id, group_id)
+  SELECT sender, distribution_id, NULL FROM sender_keys;
+`;
+
 interface KyberRow {
   key_id: number;
   public_key: Buffer;
@@ -143,6 +156,16 @@ export class SqliteClientStore implements ClientStore {
     this.db.exec(SCHEMA);
     this.db.exec(KYBER_SCHEMA);
     this.db.exec(GROUP_SCHEMA);
+    this.db
+      .transaction(() => {
+        const made = this.db
+          .prepare(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sender_key_groups'",
+          )
+          .get();
+        if (made === undefined) this.db.exec(SENDER_KEY_GROUP_SCHEMA);
+      })
+      .immediate();
   }
 
   private getMeta<T>(key: string): T | undefined {
@@ -481,6 +504,28 @@ export class SqliteClientStore implements ClientStore {
         'INSERT OR REPLACE INTO sender_keys (sender, distribution_id, record) VALUES (?, ?, ?)',
       )
       .run(sessionKey(sender), distributionId, Buffer.from(serializeSenderKeyRecord(record)));
+  }
+
+  async senderKeyGroup(
+    sender: ProtocolAddress,
+    distributionId: string,
+  ): Promise<string | null | undefined> {
+    const row = this.db
+      .prepare('SELECT group_id FROM sender_key_groups WHERE sender = ? AND distribution_id = ?')
+      .get(sessionKey(sender), distributionId) as { group_id: string | null } | undefined;
+    return row?.group_id;
+  }
+
+  async bindSenderKeyGroup(
+    sender: ProtocolAddress,
+    distributionId: string,
+    group: string,
+  ): Promise<void> {
+    this.db
+      .prepare(
+        'INSERT INTO sender_key_groups (sender, distribution_id, group_id) VALUES (?, ?, ?) ON CONFLICT (sender, distribution_id) DO UPDATE SET group_id = excluded.group_id WHERE group_id IS NULL',
+      )
+      .run(sessionKey(sender), distributionId, group);
   }
 
   async getGroup(group: string): Promise<GroupRecord | undefined> {

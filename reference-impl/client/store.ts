@@ -171,6 +171,20 @@ export interface ClientStore extends ProtocolStores, SenderKeyStore {
   /** The groups this device is a member of (spec/groups.md). */
   getGroup(group: string): Promise<GroupRecord | undefined>;
   saveGroup(record: GroupRecord): Promise<void>;
+  /**
+   * The group for which `sender`'s sender key of `distributionId` was first received: the group of
+   * the group message whose `distribution` carried it (GROUP-054). Undefined when never received;
+   * null for a sender key stored before the store recorded groups (see bindSenderKeyGroup).
+   */
+  senderKeyGroup(
+    sender: ProtocolAddress,
+    distributionId: string,
+  ): Promise<string | null | undefined>;
+  /**
+   * Records `group` as the group of `sender`'s sender key of `distributionId`, unless a group is
+   * recorded already: the first one holds. A null record (a key older than the record) takes it.
+   */
+  bindSenderKeyGroup(sender: ProtocolAddress, distributionId: string, group: string): Promise<void>;
   /** Forgets a group the device left or was removed from; its sender keys stay until pruned. */
   deleteGroup(group: string): Promise<void>;
   listGroups(): Promise<GroupRecord[]>;
@@ -228,6 +242,7 @@ export class MemoryClientStore implements ClientStore {
   private readonly requestSenders = new Set<string>();
   private readonly inbound = new Map<string, string>();
   private readonly senderKeys = new Map<string, SenderKeyRecord>();
+  private readonly senderKeyGroups = new Map<string, string>();
   private readonly groups = new Map<string, GroupRecord>();
   private readonly pendingGroup = new Map<string, PendingGroupSend>();
 
@@ -390,6 +405,20 @@ export class MemoryClientStore implements ClientStore {
     record: SenderKeyRecord,
   ): Promise<void> {
     this.senderKeys.set(`${sessionKey(sender)}/${distributionId}`, record);
+  }
+  async senderKeyGroup(
+    sender: ProtocolAddress,
+    distributionId: string,
+  ): Promise<string | null | undefined> {
+    return this.senderKeyGroups.get(`${sessionKey(sender)}/${distributionId}`);
+  }
+  async bindSenderKeyGroup(
+    sender: ProtocolAddress,
+    distributionId: string,
+    group: string,
+  ): Promise<void> {
+    const key = `${sessionKey(sender)}/${distributionId}`;
+    if (!this.senderKeyGroups.has(key)) this.senderKeyGroups.set(key, group);
   }
   async getGroup(group: string): Promise<GroupRecord | undefined> {
     const record = this.groups.get(group);

@@ -33,10 +33,11 @@ export interface UnreadableMessage {
   /** The group, for a message sent to a group. */
   group?: string;
   /**
-   * Why: a content discard reason, `decrypt` when the Signal layer refused it, or `not-member`
-   * for a group message whose sender is not a member of the group (spec/groups.md).
+   * Why: a content discard reason, `decrypt` when the Signal layer refused it, `not-member`
+   * for a group message whose sender is not a member of the group (GROUP-050), or `wrong-group`
+   * for one under a sender key that was received for another group (GROUP-054, spec/groups.md).
    */
-  reason: DiscardReason | 'decrypt' | 'not-member';
+  reason: DiscardReason | 'decrypt' | 'not-member' | 'wrong-group';
   /** The unknown content kind, for `unknown-kind`. */
   kind?: string;
   /** The crypto core's error code, for `decrypt`. */

@@ -1,4 +1,4 @@
-// The client cases of sender keys and groups (ENC-080..089, GROUP-049..053, GROUP-060) against the reference
+// The client cases of sender keys and groups (ENC-080..089, GROUP-049..055, GROUP-060) against the reference
 // client, and against its group fault variants (conformance/client/reference-group-faults.ts):
 // green on the real client, red on the MUST requirement each variant breaks, a warning on the SHOULD one.
 import { expect } from 'chai';
@@ -33,6 +33,8 @@ const MUST_FAULTS: readonly ClientFault[] = [
   'no-sender-key-rotation',
   'distribute-to-first-device-only',
   'accept-non-member-group-messages',
+  'accept-messages-of-other-groups',
+  'one-distribution-id-for-all-groups',
   'ignore-group-changes',
   'group-context-from-non-members',
   'group-context-last-delivered-wins',
@@ -77,6 +79,8 @@ describe('the client cases of sender keys and groups', function () {
       'GROUP-050',
       'GROUP-051',
       'GROUP-053',
+      'GROUP-054',
+      'GROUP-055',
       'GROUP-060',
     ]);
     for (const id of must) expect(levels.get(id), id).to.equal('MUST');

@@ -2,14 +2,18 @@
 // the other members. It checks that the client's group sends carry its sender key to every member
 // device, that a member's removal or departure makes the client send under a new key the departed
 // member cannot read, that a non-member's group message is not shown, and that membership changes
-// pushed by the provider are applied and acknowledged, that a refusal naming member devices
+// pushed by the provider are applied and acknowledged, that a member's message of one group is
+// not shown as a message of another and that the client's own sender keys differ per group, that
+// a refusal naming member devices
 // without the sender key is repaired, and that the group's name and avatar come from members
 // only, the latest stamped holding.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { that, type Frame } from '../../assert/match.ts';
 import { must } from '../../assert/must.ts';
 import {
+  deliverGroupCiphertext,
   deliverToGroup,
+  encryptForGroup,
   openGroupSend,
   peerGroup,
   sendGroupText,
@@ -204,6 +208,85 @@ export const clientGroupCases = [
       must(
         'GROUP-050',
         that(got?.content.id === content.id, 'a member’s group message shown', got ?? 'nothing'),
+      );
+    },
+  }),
+
+  defineClientCase({
+    id: 'GROUP-054-client-keeps-messages-in-their-group',
+    title:
+      'the client does not show bob’s message of one group delivered as a message of another group he is in, and shows it in its own',
+    requirements: ['GROUP-054'],
+    level: 'MUST',
+    quote:
+      'A client MUST discard, without showing it, a group message whose SenderKeyMessage names a sender key that the client received, from that sender device, in the `distribution` of a group message of another group, or never in one of this group; a sender key it kept from before it recorded groups may count as received for the group of the first message it opens.',
+    sends:
+      'suite: bob’s groups A and B with the client; bob sends one message to each, with his sender key for it; then his next message of A, delivered first as a message of B and then in A',
+    async run({ client }) {
+      await client.connect();
+      const bob = client.peer('bob');
+      const groupA = await peerGroup(client, [bob]);
+      const groupB = await peerGroup(client, [bob]);
+      for (const [group, text] of [
+        [groupA, 'hello A'],
+        [groupB, 'hello B'],
+      ] as const) {
+        const content = client.text(text);
+        const d = await deliverToGroup(client, bob, group, content);
+        const got = await client.received(d.messageId);
+        must(
+          'GROUP-054',
+          that(
+            got?.content.id === content.id && got?.group === group,
+            `bob’s first message of ${group} shown in it`,
+            got ?? 'nothing',
+          ),
+        );
+      }
+      const content = client.text('only for A');
+      const c = await encryptForGroup(client, bob, groupA, content, { distribute: false });
+      const inB = deliverGroupCiphertext(client, bob, groupB, c);
+      const shown = (await client.outcome(inB)).received;
+      must(
+        'GROUP-054',
+        that(shown === undefined, 'bob’s message of A, delivered as one of B, not shown', shown),
+      );
+      const inA = deliverGroupCiphertext(client, bob, groupA, c);
+      const got = await client.received(inA.messageId);
+      must(
+        'GROUP-054',
+        that(
+          got?.content.id === content.id && got?.group === groupA,
+          'the same message shown when delivered in A',
+          got ?? 'nothing',
+        ),
+      );
+    },
+  }),
+
+  defineClientCase({
+    id: 'GROUP-055-client-distribution-id-per-group',
+    title:
+      'the client’s messages to two groups it created are under sender keys of two distribution ids',
+    requirements: ['GROUP-055'],
+    level: 'MUST',
+    quote:
+      'A client MUST encrypt its messages to each group under a sender key whose distribution id it uses for no other group.',
+    sends:
+      'driver: createGroup with bob, createGroup with bob, sendGroupText to each; suite: reads the distribution id of each SenderKeyMessage',
+    async run({ client }) {
+      await client.connect();
+      const bob = client.peer('bob');
+      const ids: (string | undefined)[] = [];
+      for (const text of ['to the first group', 'to the second group']) {
+        const { group } = await client.drive('createGroup', { members: [bob.address] });
+        const send = await sendGroupText(client, group, text);
+        const [opened] = await mustOpenOnEveryDevice('GROUP-055', client, bob, send);
+        ids.push(opened?.message?.distributionId);
+      }
+      must(
+        'GROUP-055',
+        that(ids[0] !== undefined && ids[0] !== ids[1], 'a distribution id for each group', ids),
       );
     },
   }),

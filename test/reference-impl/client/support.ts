@@ -157,6 +157,8 @@ export class FrameProxy extends EventEmitter {
   private readonly pairs = new Set<{ client: WebSocket; upstream: WebSocket }>();
   dropToClient: (frame: ProxiedFrame) => boolean = () => false;
   dropToProvider: (frame: ProxiedFrame) => boolean = () => false;
+  /** Rewrites a frame on its way to the client, as a provider that relays it falsely would. */
+  rewriteToClient: (frame: ProxiedFrame) => ProxiedFrame = (frame) => frame;
 
   private constructor(
     server: WebSocketServer,
@@ -191,7 +193,8 @@ export class FrameProxy extends EventEmitter {
         if (upstream.readyState === WebSocket.OPEN) upstream.send(text);
         else queued.push(text);
       } else if (!this.dropToClient(frame) && client.readyState === WebSocket.OPEN) {
-        client.send(text);
+        const rewritten = this.rewriteToClient(frame);
+        client.send(rewritten === frame ? text : JSON.stringify(rewritten));
       }
     };
     client.on('message', (data) => forward('client', data.toString()));

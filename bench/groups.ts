@@ -20,6 +20,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Rng } from '../conformance/runner/rng.ts';
+import { senderKeyBody } from '../conformance/transport/groups.ts';
 import { generateKeyPair } from '../reference-impl/crypto/curve.ts';
 import { encodeSignalMessage } from '../reference-impl/crypto/wire.ts';
 import { boundFigure, printFigures, ratioFigure, round, type Figure } from './support/figures.ts';
@@ -52,31 +54,8 @@ function whisperBody(): string {
   return Buffer.from(body).toString('base64url');
 }
 
-/** A SenderKeyMessage-shaped body (version 3, protobuf fields 1..4, 64-byte signature). */
-function senderKeyBody(iteration: number): string {
-  const varint = (n: number): number[] => {
-    const out: number[] = [];
-    do {
-      out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
-      n >>>= 7;
-    } while (n > 0);
-    return out;
-  };
-  const ciphertext = randomBytes(48);
-  const proto = [
-    0x0a,
-    16,
-    ...randomBytes(16),
-    0x10,
-    ...varint(1),
-    0x18,
-    ...varint(iteration),
-    0x22,
-    ciphertext.length,
-    ...ciphertext,
-  ];
-  return Buffer.from([0x33, ...proto, ...randomBytes(64)]).toString('base64url');
-}
+/** The seeded stream the group bodies come from (they only need the shape of a SenderKeyMessage). */
+const shapes = new Rng('bench:groups');
 
 interface Member {
   client: WireClient;
@@ -212,7 +191,7 @@ async function main(): Promise<void> {
         group: group.group,
         groupVersion: group.version,
         idempotencyKey: `${seed}.g.${i}`,
-        body: senderKeyBody(i),
+        body: senderKeyBody(shapes, i),
       }).length;
     const smallBytes = frameBytes(small, 1);
     const bigBytes = frameBytes(big, 1);
@@ -223,7 +202,7 @@ async function main(): Promise<void> {
       group: big.group,
       groupVersion: big.version,
       idempotencyKey: `${seed}.g.first`,
-      body: senderKeyBody(0),
+      body: senderKeyBody(shapes, 0),
       distribution: members.map((m, i) => ({
         to: m.address,
         messages: [
@@ -242,7 +221,7 @@ async function main(): Promise<void> {
         group: big.group,
         groupVersion: big.version,
         idempotencyKey: `${seed}.g.${i}`,
-        body: senderKeyBody(i + 1),
+        body: senderKeyBody(shapes, i + 1),
       });
       if (reply.type !== 'message.accepted')
         throw new Error(`a group send was refused: ${JSON.stringify(reply).slice(0, 300)}`);

@@ -292,37 +292,9 @@ export class SqliteGroups extends SqliteQueue {
             (t.queued_count as number) + (t.charged_count as number) * (t.suppressed as number);
           return bytes + charsFor(t) > bound.maxBytes || count + 1 > bound.maxMessages;
         });
-      if (overflows) {
-        // Nothing is written; a retry of a stored send is still answered as such (DELIV-012/014).
-        const earlier = this.findIdempotent(m.sender, m.senderDevice, m.idempotencyKey);
-        return {
-          messageId: earlier?.messageId ?? m.messageId,
-          serverTimestamp: earlier?.serverTimestamp ?? m.serverTimestamp,
-          duplicate: earlier !== undefined,
-          conflict: earlier !== undefined && earlier.requestHash !== m.requestHash,
-          queued: [],
-          ...(earlier === undefined ? { queueFull: true } : {}),
-        };
-      }
-      const fresh = this.run(
-        'INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-        m.sender,
-        m.senderDevice,
-        m.idempotencyKey,
-        m.requestHash,
-        m.messageId,
-        m.serverTimestamp,
-      );
-      if (fresh === 0) {
-        const earlier = this.findIdempotent(m.sender, m.senderDevice, m.idempotencyKey)!;
-        return {
-          messageId: earlier.messageId,
-          serverTimestamp: earlier.serverTimestamp,
-          duplicate: true,
-          conflict: earlier.requestHash !== m.requestHash,
-          queued: [],
-        };
-      }
+      if (overflows) return this.refusedForRoom(m);
+      const earlier = this.claimKey(m);
+      if (earlier) return earlier;
       const charge = this.statement(
         `INSERT INTO dropped_totals VALUES (?, ?, ?, ?, 1, ?)
          ON CONFLICT (recipient, device_id, sender) DO UPDATE SET

@@ -4,12 +4,19 @@
  */
 import type {
   AcceptResult,
+  GroupAcceptResult,
   IdempotencyRecord,
   NewMessage,
   PurgeResult,
   QueuedDelivery,
 } from '../types.ts';
 import { SqliteAccounts } from './accounts.ts';
+
+/** What identifies a send for its idempotency key (DELIV-012). */
+type SendKey = Pick<
+  NewMessage,
+  'sender' | 'senderDevice' | 'idempotencyKey' | 'requestHash' | 'messageId' | 'serverTimestamp'
+>;
 
 export class SqliteQueue extends SqliteAccounts {
   findIdempotent(sender: string, senderDevice: number, key: string): IdempotencyRecord | undefined {
@@ -62,38 +69,9 @@ export class SqliteQueue extends SqliteAccounts {
 
   acceptMessage(m: NewMessage): AcceptResult {
     return this.queueTx(() => {
-      if (this.wouldOverflow(m)) {
-        // A retry of a stored send is still answered as such (DELIV-012/014).
-        const earlier = this.findIdempotent(m.sender, m.senderDevice, m.idempotencyKey);
-        return {
-          messageId: earlier?.messageId ?? m.messageId,
-          serverTimestamp: earlier?.serverTimestamp ?? m.serverTimestamp,
-          duplicate: earlier !== undefined,
-          conflict: earlier !== undefined && earlier.requestHash !== m.requestHash,
-          queued: [],
-          ...(earlier === undefined ? { queueFull: true } : {}),
-        };
-      }
-      // The key's uniqueness check is the insert's own: a second lookup only for a used key.
-      const fresh = this.run(
-        'INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-        m.sender,
-        m.senderDevice,
-        m.idempotencyKey,
-        m.requestHash,
-        m.messageId,
-        m.serverTimestamp,
-      );
-      if (fresh === 0) {
-        const earlier = this.findIdempotent(m.sender, m.senderDevice, m.idempotencyKey)!;
-        return {
-          messageId: earlier.messageId,
-          serverTimestamp: earlier.serverTimestamp,
-          duplicate: true,
-          conflict: earlier.requestHash !== m.requestHash,
-          queued: [],
-        };
-      }
+      if (this.wouldOverflow(m)) return this.refusedForRoom(m);
+      const earlier = this.claimKey(m);
+      if (earlier) return earlier;
       const put = this.statement(
         `INSERT INTO deliveries (message_id, sender, sender_device, origin_platform, third_party,
            recipient, device_id, type, body, server_ts, expires_at)
@@ -253,6 +231,48 @@ export class SqliteQueue extends SqliteAccounts {
       );
       return { deliveries, more: Math.max(deliveries, keys, tokens, charges) >= maxRows };
     });
+  }
+
+  /**
+   * The answer to a send that would pass a queue bound (DELIV-032, GROUP-062): nothing is written,
+   * and a retry of a stored send is still answered as such (DELIV-012/014).
+   */
+  protected refusedForRoom(m: SendKey): AcceptResult & GroupAcceptResult {
+    const earlier = this.findIdempotent(m.sender, m.senderDevice, m.idempotencyKey);
+    return {
+      messageId: earlier?.messageId ?? m.messageId,
+      serverTimestamp: earlier?.serverTimestamp ?? m.serverTimestamp,
+      duplicate: earlier !== undefined,
+      conflict: earlier !== undefined && earlier.requestHash !== m.requestHash,
+      queued: [],
+      ...(earlier === undefined ? { queueFull: true } : {}),
+    };
+  }
+
+  /**
+   * Records a send's idempotency key (DELIV-012); when the key was used before, nothing is written
+   * and the earlier send's answer is returned, flagged a conflict when its content differs
+   * (DELIV-014). The key's uniqueness check is the insert's own: a lookup only for a used key.
+   */
+  protected claimKey(m: SendKey): (AcceptResult & GroupAcceptResult) | undefined {
+    const fresh = this.run(
+      'INSERT INTO idempotency VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      m.sender,
+      m.senderDevice,
+      m.idempotencyKey,
+      m.requestHash,
+      m.messageId,
+      m.serverTimestamp,
+    );
+    if (fresh !== 0) return undefined;
+    const earlier = this.findIdempotent(m.sender, m.senderDevice, m.idempotencyKey)!;
+    return {
+      messageId: earlier.messageId,
+      serverTimestamp: earlier.serverTimestamp,
+      duplicate: true,
+      conflict: earlier.requestHash !== m.requestHash,
+      queued: [],
+    };
   }
 
   protected dropQueued(recipient: string, sender: string): void {

@@ -1,34 +1,15 @@
 // Steps shared by the provider's group tests (spec/groups.md): sender-key-shaped bodies, a second
 // device, and the distribution a member's first group send carries (GROUP-052).
-import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
+import { Rng } from '../../../../conformance/runner/rng.ts';
+import { senderKeyBody as shapedBody } from '../../../../conformance/transport/groups.ts';
 import type { RunningProvider } from '../../../../reference-impl/server/index.ts';
 import type { AnyFrame, Device } from './harness.ts';
 
-/** A `SenderKeyMessage`-shaped body (version 3, protobuf fields 1..4, 64-byte signature). */
-export function senderKeyBody(iteration = 0, ciphertext: Uint8Array = randomBytes(48)): string {
-  const varint = (n: number): number[] => {
-    const out: number[] = [];
-    do {
-      out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
-      n >>>= 7;
-    } while (n > 0);
-    return out;
-  };
-  const proto = Buffer.from([
-    0x0a,
-    16,
-    ...randomBytes(16),
-    0x10,
-    ...varint(7),
-    0x18,
-    ...varint(iteration),
-    0x22,
-    ...varint(ciphertext.length),
-    ...ciphertext,
-  ]);
-  return Buffer.concat([Buffer.from([0x33]), proto, randomBytes(64)]).toString('base64url');
-}
+const bodies = new Rng('provider group tests');
+
+/** A `SenderKeyMessage`-shaped body (conformance/transport/groups.ts), from one seeded stream. */
+export const senderKeyBody = (iteration = 0): string => shapedBody(bodies, iteration);
 
 /** Adds a second device to a first-party account, connected and authenticated. */
 export async function secondDevice(provider: RunningProvider, owner: Device): Promise<Device> {

@@ -32,7 +32,13 @@ import type { ReplyTo, RequestBody } from './connection.ts';
 import { decodePlaintext, encodePlaintext } from './content.ts';
 import { deviceMismatchOf, memberDevicesOf, ParleyError } from './errors.ts';
 import { translate, type Sessions } from './sessions.ts';
-import type { ClientStore, GroupContextRecord, GroupRecord, PendingGroupSend } from './store.ts';
+import type {
+  ClientStore,
+  GroupContextRecord,
+  GroupRecord,
+  PendingGroupCreate,
+  PendingGroupSend,
+} from './store.ts';
 import type { DecodedPlaintext } from './content.ts';
 import { validator } from './validation.ts';
 
@@ -40,6 +46,12 @@ import { validator } from './validation.ts';
 export const MAX_GROUP_SEND_ROUNDS = 4;
 /** Dropped connections a group send rides out, as a 1:1 send does (outbox.ts). */
 const MAX_UNAVAILABLE_RETRIES = 10;
+/**
+ * How long an unanswered `group.create` is asked again with its key: within the provider's 24 hours
+ * of idempotency (GROUP-061), with an hour to spare; an older one is dropped unasked, since asking
+ * could make a second group.
+ */
+export const PENDING_CREATE_MAX_AGE_MS = 23 * 60 * 60 * 1000;
 
 const bytes = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64url'));
 const b64 = (data: Uint8Array): string => Buffer.from(data).toString('base64url');
@@ -124,12 +136,36 @@ export class Groups {
    * retry answers with the group the first request created (GROUP-061).
    */
   async create(members: string[] = []): Promise<GroupInfo> {
-    const state = await this.request('group.create', {
-      type: 'group.create',
-      idempotencyKey: randomUUID(),
-      ...(members.length > 0 ? { members } : {}),
-    });
-    return info(await this.apply(state));
+    // Kept until answered (GROUP-061): a create whose reply was lost, with the connection or with
+    // the app, is asked again with the same key, here or at the next connect (flushPending), and
+    // yields the group the first request made.
+    const pending = { idempotencyKey: randomUUID(), members, createdAt: Date.now() };
+    await this.port.store.savePendingGroupCreate(pending);
+    this.inFlight.add(pending.idempotencyKey);
+    try {
+      return info(await this.createPending(pending));
+    } finally {
+      this.inFlight.delete(pending.idempotencyKey);
+    }
+  }
+
+  /** Asks for a pending creation and records the group; forgets it unless the connection went. */
+  private async createPending(pending: PendingGroupCreate): Promise<GroupRecord> {
+    let state;
+    try {
+      state = await this.request('group.create', {
+        type: 'group.create',
+        idempotencyKey: pending.idempotencyKey,
+        ...(pending.members.length > 0 ? { members: pending.members } : {}),
+      });
+    } catch (error) {
+      if (!(error instanceof ParleyError && error.code === 'UNAVAILABLE'))
+        await this.port.store.deletePendingGroupCreate(pending.idempotencyKey);
+      throw error;
+    }
+    const record = await this.apply(state);
+    await this.port.store.deletePendingGroupCreate(pending.idempotencyKey);
+    return record;
   }
 
   /** Adds members (admins only); they get this device's sender key with its next group send. */
@@ -343,8 +379,29 @@ export class Groups {
     return reply;
   }
 
-  /** Sends every persisted group send not owned by a running `send` call, with its original key. */
+  /**
+   * Asks again for every persisted group creation not owned by a running `create` call, with its
+   * original key, then sends every persisted group send not owned by a running `send` call, each
+   * with its original key.
+   */
   async flushPending(): Promise<void> {
+    for (const pending of await this.port.store.listPendingGroupCreates()) {
+      if (this.inFlight.has(pending.idempotencyKey)) continue;
+      if (Date.now() - pending.createdAt > PENDING_CREATE_MAX_AGE_MS) {
+        await this.port.store.deletePendingGroupCreate(pending.idempotencyKey);
+        continue;
+      }
+      this.inFlight.add(pending.idempotencyKey);
+      try {
+        await this.createPending(pending);
+      } catch (error) {
+        this.port.problem(
+          error instanceof ParleyError ? error : translate(error, 'pending group creation failed'),
+        );
+      } finally {
+        this.inFlight.delete(pending.idempotencyKey);
+      }
+    }
     for (const pending of await this.port.store.listPendingGroupSends()) {
       if (this.inFlight.has(pending.idempotencyKey)) continue;
       this.inFlight.add(pending.idempotencyKey);

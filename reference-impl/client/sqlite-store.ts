@@ -26,6 +26,7 @@ import {
   type CounterName,
   type GroupRecord,
   type LocalIdentity,
+  type PendingGroupCreate,
   type PendingGroupSend,
   type PendingSend,
 } from './store.ts';
@@ -69,7 +70,7 @@ CREATE TABLE IF NOT EXISTS kyber_base_keys (
  * Groups (spec/groups.md) and sender keys (spec/crypto.md "Sender keys"), added to older files by
  * the same IF NOT EXISTS: one sender-key record per (sender device, distribution id), in the strict
  * format of crypto/group/record.ts, the SDK's view of each group it is a member of, and group sends
- * not yet accepted, as JSON.
+ * and creations not yet answered, as JSON.
  */
 const GROUP_SCHEMA = `
 CREATE TABLE IF NOT EXISTS sender_keys (
@@ -78,6 +79,8 @@ CREATE TABLE IF NOT EXISTS sender_keys (
 CREATE TABLE IF NOT EXISTS groups (group_id TEXT PRIMARY KEY, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pending_group_sends (
   idempotency_key TEXT PRIMARY KEY, send TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_group_creates (
+  idempotency_key TEXT PRIMARY KEY, members TEXT NOT NULL, created_at INTEGER NOT NULL);
 `;
 
 /**
@@ -570,6 +573,30 @@ export class SqliteClientStore implements ClientStore {
       .prepare('SELECT send FROM pending_group_sends ORDER BY created_at, idempotency_key')
       .all() as { send: string }[];
     return rows.map((r) => JSON.parse(r.send) as PendingGroupSend);
+  }
+  async savePendingGroupCreate(create: PendingGroupCreate): Promise<void> {
+    this.db
+      .prepare(
+        'INSERT OR REPLACE INTO pending_group_creates (idempotency_key, members, created_at) VALUES (?, ?, ?)',
+      )
+      .run(create.idempotencyKey, JSON.stringify(create.members), create.createdAt);
+  }
+  async deletePendingGroupCreate(idempotencyKey: string): Promise<void> {
+    this.db
+      .prepare('DELETE FROM pending_group_creates WHERE idempotency_key = ?')
+      .run(idempotencyKey);
+  }
+  async listPendingGroupCreates(): Promise<PendingGroupCreate[]> {
+    const rows = this.db
+      .prepare(
+        'SELECT idempotency_key, members, created_at FROM pending_group_creates ORDER BY created_at, idempotency_key',
+      )
+      .all() as { idempotency_key: string; members: string; created_at: number }[];
+    return rows.map((r) => ({
+      idempotencyKey: r.idempotency_key,
+      members: JSON.parse(r.members) as string[],
+      createdAt: r.created_at,
+    }));
   }
 
   async isRequestSender(address: string): Promise<boolean> {

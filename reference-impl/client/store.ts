@@ -114,6 +114,16 @@ export interface PendingGroupSend {
   createdAt: number;
 }
 
+/**
+ * A `group.create` not yet answered (GROUP-061): kept until its `group.state` arrives, so that a
+ * create whose reply was lost, even with the app, is asked again with the same key.
+ */
+export interface PendingGroupCreate {
+  idempotencyKey: string;
+  members: string[];
+  createdAt: number;
+}
+
 /** Numbered key ids the SDK hands out, never reused (KEYS-008). */
 export type CounterName = 'nextPreKeyId' | 'nextSignedPreKeyId' | 'nextKyberPreKeyId';
 
@@ -192,6 +202,10 @@ export interface ClientStore extends ProtocolStores, SenderKeyStore {
   deletePendingGroupSend(idempotencyKey: string): Promise<void>;
   /** Pending group sends, oldest first. */
   listPendingGroupSends(): Promise<PendingGroupSend[]>;
+  savePendingGroupCreate(create: PendingGroupCreate): Promise<void>;
+  deletePendingGroupCreate(idempotencyKey: string): Promise<void>;
+  /** Pending group creations, oldest first. */
+  listPendingGroupCreates(): Promise<PendingGroupCreate[]>;
 
   /** Senders whose message request is not yet accepted (CONSENT-017). */
   isRequestSender(address: string): Promise<boolean>;
@@ -245,6 +259,7 @@ export class MemoryClientStore implements ClientStore {
   private readonly senderKeyGroups = new Map<string, string>();
   private readonly groups = new Map<string, GroupRecord>();
   private readonly pendingGroup = new Map<string, PendingGroupSend>();
+  private readonly pendingCreates = new Map<string, PendingGroupCreate>();
 
   async getLocalIdentity(): Promise<LocalIdentity | undefined> {
     return this.identity;
@@ -443,6 +458,17 @@ export class MemoryClientStore implements ClientStore {
     return [...this.pendingGroup.values()]
       .map((p) => structuredClone(p))
       .sort((a, b) => a.createdAt - b.createdAt);
+  }
+  async savePendingGroupCreate(create: PendingGroupCreate): Promise<void> {
+    this.pendingCreates.set(create.idempotencyKey, structuredClone(create));
+  }
+  async deletePendingGroupCreate(idempotencyKey: string): Promise<void> {
+    this.pendingCreates.delete(idempotencyKey);
+  }
+  async listPendingGroupCreates(): Promise<PendingGroupCreate[]> {
+    return [...this.pendingCreates.values()]
+      .sort((a, b) => a.createdAt - b.createdAt || (a.idempotencyKey < b.idempotencyKey ? -1 : 1))
+      .map((c) => structuredClone(c));
   }
   async isRequestSender(address: string): Promise<boolean> {
     return this.requestSenders.has(address);

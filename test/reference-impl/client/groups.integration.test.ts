@@ -403,6 +403,36 @@ describe('groups in the client SDK against the reference provider', function () 
     }
   });
 
+  it('a group.create whose reply is lost with the app is asked again with its key at the next start: alice records the group it created, and carol hears of one group (GROUP-061)', async () => {
+    const proxy = await FrameProxy.start(world.provider.wsUrl);
+    try {
+      const { alice, carol, aliceStore } = await trio('create-restart', proxy.url);
+      const created: string[] = [];
+      carol.on('groupChanged', (change) => {
+        if (change.action === 'created') created.push(change.group);
+      });
+      let lost = false;
+      proxy.dropToClient = (frame) => (frame.type === 'group.state' ? (lost = true) : false);
+      const attempt = alice.createGroup([carol.session!.address]).catch((e: unknown) => e);
+      await eventually(() => lost, 'the reply to group.create dropped');
+      await alice.dispose(); // the app goes before the reply comes
+      expect(await attempt).to.have.property('code', 'UNAVAILABLE');
+      await eventually(() => created.length > 0, 'carol hears of the group');
+
+      const again = world.client({ store: new SqliteClientStore(aliceStore) });
+      await again.connect();
+      await eventually(
+        async () => (await again.knownGroup(created[0]!)) !== undefined,
+        'alice records the group at the next start',
+      );
+      await sleep(200);
+      expect(created).to.have.length(1);
+      await again.dispose();
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('a member added later gets the sender key with the next group send and reads from there on', async () => {
     const { alice, bob, carol } = await trio('join');
     const group = await groupOf(alice, [bob]);

@@ -149,6 +149,22 @@ describe('client store', () => {
       await store.close();
     });
 
+    it(`the ${name} store keeps unanswered group creations oldest first, members in order, until deleted`, async () => {
+      const store: ClientStore = make();
+      const late = {
+        idempotencyKey: 'c-2',
+        members: ['b@x.example', 'a@x.example'],
+        createdAt: 20,
+      };
+      const early = { idempotencyKey: 'c-1', members: [], createdAt: 10 };
+      await store.savePendingGroupCreate(late);
+      await store.savePendingGroupCreate(early);
+      expect(await store.listPendingGroupCreates()).to.deep.equal([early, late]);
+      await store.deletePendingGroupCreate('c-1');
+      expect(await store.listPendingGroupCreates()).to.deep.equal([late]);
+      await store.close();
+    });
+
     it(`the ${name} store consumes a one-time Kyber prekey once, keeps the last-resort one and refuses its base key twice per signed prekey (ENC-049)`, async () => {
       const store: ClientStore = make();
       const identity = await seed(store);

@@ -14,6 +14,7 @@ import type {
   Sha256Digest,
   TimestampMs,
 } from './common.ts';
+import type { GroupId } from './frames/groups.ts';
 
 /**
  * A client message id: a UUID the sending client assigns, naming the content for replies, receipts, edits and deletes.
@@ -132,6 +133,11 @@ export interface ContentBase {
   id: ClientMessageId;
   /** When the sender sent it, by the sender's clock. */
   sentAt: TimestampMs;
+  /**
+   * The group a group message is sent to, inside the encryption and so under the sender key's
+   * signature (GROUP-056); absent from a 1:1 message.
+   */
+  group?: GroupId;
 }
 
 /** A text message, optionally a reply. */

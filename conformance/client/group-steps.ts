@@ -55,6 +55,11 @@ export interface GroupDeliveryOptions {
   as?: SuitePeer;
   /** The provider's `serverTimestamp` on the delivery; now when absent. */
   serverTimestamp?: number;
+  /**
+   * The group the Content names in `group` (GROUP-056): the group encrypted for when absent, none
+   * when null. Raw-byte contents are encrypted as given.
+   */
+  names?: string | null;
 }
 
 /** A peer's group message, encrypted and ready to deliver (or deliver again). */
@@ -66,8 +71,9 @@ export interface GroupCiphertext {
 }
 
 /**
- * Encrypts `content` (a Content, padded; or raw bytes) with `peer`'s sender key for `group`, and
- * the peer's distribution message for the client in a 1:1 ciphertext unless `distribute` is false.
+ * Encrypts `content` (a Content, padded, naming `group` as GROUP-056 has it unless `names` says
+ * otherwise; or raw bytes) with `peer`'s sender key for `group`, and the peer's distribution
+ * message for the client in a 1:1 ciphertext unless `distribute` is false.
  */
 export async function encryptForGroup(
   client: ClientWorld,
@@ -81,7 +87,11 @@ export async function encryptForGroup(
   const store = peer.device(device).senderKeys;
   const distributionId = distributionIdOf(peer, group);
   const skdm = await createSenderKeyDistributionMessage(me, distributionId, store);
-  const plain = content instanceof Uint8Array ? content : padContent(content);
+  const names = options.names === undefined ? group : options.names;
+  const plain =
+    content instanceof Uint8Array
+      ? content
+      : padContent({ ...content, ...(names === null ? {} : { group: names }) });
   const message = await groupEncrypt(me, distributionId, plain, store);
   const body = Buffer.from(message.serialized);
   const out: GroupCiphertext = {

@@ -21,6 +21,7 @@ import {
 import {
   breakDistribution,
   breakGroupContext,
+  breakGroupNaming,
   breakGroupOpening,
   breakGroupStore,
 } from './reference-group-faults.ts';
@@ -175,10 +176,14 @@ export const CLIENT_FAULTS = {
   'distribute-to-first-device-only': 'GROUP-049',
   /** Shows group messages from senders who are not members. */
   'accept-non-member-group-messages': 'GROUP-050',
-  /** Opens a group message under a sender key received for another group. */
+  /** Opens a group message under a sender key that opened a message of another group. */
   'accept-messages-of-other-groups': 'GROUP-054',
   /** Encrypts for every group under one distribution id. */
   'one-distribution-id-for-all-groups': 'GROUP-055',
+  /** Sends group messages whose Content names no group. */
+  'no-group-in-content': 'GROUP-056',
+  /** Shows a group message whose Content names another group, in the group it was delivered for. */
+  'accept-content-of-other-groups': 'GROUP-056',
   /** Never sees `group.changed` (dropped on the wire). */
   'ignore-group-changes': 'GROUP-051',
   /** Takes a group's name and avatar from a non-member's group message (not shown). */
@@ -473,6 +478,7 @@ class ReferenceDriver {
     breakDistribution(client, this.faults);
     breakGroupOpening(client, this.faults);
     breakGroupContext(client, this.faults);
+    breakGroupNaming(client, this.faults);
     client.on('message', (m) => {
       this.chats.add(m);
       this.onContent(client, m);

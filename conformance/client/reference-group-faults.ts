@@ -1,10 +1,11 @@
 // Group fault variants of the reference client, for the suite's self-test only (CLIENT_FAULTS in
 // reference-driver.ts; test/conformance/client-faults-groups.test.ts): each breaks one rule of
-// sender keys (spec/crypto.md ENC-080..089) or group clients (spec/groups.md GROUP-049..055, 060), as a
+// sender keys (spec/crypto.md ENC-080..089) or group clients (spec/groups.md GROUP-049..056, 060), as a
 // store decorator, a session-cipher wrapper, a replacement of the SDK's group opener, or a wire
 // rewrite. No CLI flag reaches them.
 import { createDecipheriv } from 'node:crypto';
 import {
+  groupDecrypt,
   IdentityKeyPair,
   parseSenderKeyMessage,
   processSenderKeyDistributionMessage,
@@ -22,6 +23,7 @@ import {
 import { verifySenderKeyMessage } from '../../reference-impl/crypto/group/wire.ts';
 import type { MemoryClientStore, ParleyClient } from '../../reference-impl/client/index.ts';
 import { decodePlaintext } from '../../reference-impl/client/content.ts';
+import type { Content } from '../../schemas/content.ts';
 import type { Groups, OpenedGroupMessage } from '../../reference-impl/client/groups.ts';
 import type { Sessions } from '../../reference-impl/client/sessions.ts';
 
@@ -134,6 +136,41 @@ export function breakGroupContext(client: ParleyClient, faults: Faults): void {
       });
     }
     return { ok: false, reason: 'not-member' };
+  };
+}
+
+/**
+ * GROUP-056 faults, through the SDK's group half (its private members, in this test-only path):
+ * group sends whose Content names no group, and group messages shown whatever group their Content
+ * names. The latter opens what the SDK discarded as of another group when its sender key is not
+ * recorded for another (GROUP-054 still holds), records the key for the group it came in, and
+ * shows it, as a client without the check does.
+ */
+export function breakGroupNaming(client: ParleyClient, faults: Faults): void {
+  const inner = client as unknown as { groups: Groups; store: MemoryClientStore };
+  if (faults.has('no-group-in-content')) {
+    const groups = inner.groups as unknown as { naming: (group: string, c: Content) => Content };
+    groups.naming = (_group, content) => content;
+  }
+  if (!faults.has('accept-content-of-other-groups')) return;
+  const original = inner.groups.open.bind(inner.groups);
+  inner.groups.open = async (frame): Promise<OpenedGroupMessage> => {
+    const opened = await original(frame);
+    if (opened.ok || opened.reason !== 'wrong-group') return opened;
+    const sender = { name: frame.from, deviceId: frame.fromDevice };
+    const body = new Uint8Array(Buffer.from(frame.body, 'base64url'));
+    const { distributionId } = parseSenderKeyMessage(body);
+    const bound = await inner.store.senderKeyGroup(sender, distributionId);
+    if (typeof bound === 'string' && bound !== frame.group) return opened;
+    let plaintext: Uint8Array;
+    try {
+      plaintext = await groupDecrypt(body, sender, inner.store);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      return opened;
+    }
+    await inner.store.bindSenderKeyGroup(sender, distributionId, frame.group!);
+    return { ok: true, decoded: decodePlaintext(plaintext) };
   };
 }
 

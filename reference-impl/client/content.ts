@@ -41,7 +41,7 @@ export type DiscardReason = 'padding' | 'json' | 'version' | 'schema' | 'unknown
 /** A decoded plaintext: the Content, or why it is not shown. */
 export type DecodedPlaintext =
   | { ok: true; content: Content }
-  | { ok: false; reason: DiscardReason; kind?: string; detail?: string };
+  | { ok: false; reason: DiscardReason; kind?: string; group?: string; detail?: string };
 
 /** Removes the padding: trailing 0x00 bytes, then exactly one 0x80 (ENC-037). Null when malformed. */
 export function unpad(plaintext: Uint8Array): Uint8Array | null {
@@ -70,7 +70,13 @@ export function decodePlaintext(plaintext: Uint8Array): DecodedPlaintext {
   const object = value as Record<string, unknown>;
   if (object.v !== 1) return { ok: false, reason: 'version' };
   if (typeof object.kind === 'string' && !(KINDS as readonly string[]).includes(object.kind)) {
-    return { ok: false, reason: 'unknown-kind', kind: object.kind };
+    // Still read for its group: a group message of a kind unknown here names one too (GROUP-056).
+    return {
+      ok: false,
+      reason: 'unknown-kind',
+      kind: object.kind,
+      ...(typeof object.group === 'string' ? { group: object.group } : {}),
+    };
   }
   const result = validator().validateAs('Content', value);
   if (!result.ok) return { ok: false, reason: 'schema', detail: result.message };

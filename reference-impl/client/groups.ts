@@ -276,7 +276,8 @@ export class Groups {
    * repairs that member's sessions, and one naming members without an entry (GROUP-052) builds
    * sessions with the devices it names and distributes to them. Throws ParleyError: NOT_FOUND (not a member), FORBIDDEN, ...
    */
-  async send(group: string, content: Content): Promise<GroupSendResult> {
+  async send(group: string, given: Content): Promise<GroupSendResult> {
+    const content = this.naming(group, given);
     const check = validator().validateAs('Content', content);
     if (!check.ok) {
       throw new ParleyError('SCHEMA_VIOLATION', `not a valid Content: ${check.message}`, {
@@ -354,6 +355,11 @@ export class Groups {
         this.inFlight.delete(pending.idempotencyKey);
       }
     }
+  }
+
+  /** GROUP-056: the group goes inside, under the sender key's signature, whatever the caller set. */
+  private naming(group: string, content: Content): Content {
+    return { ...content, group };
   }
 
   /**
@@ -524,10 +530,11 @@ export class Groups {
   /**
    * Opens a group delivery: refused unless the sender is a member of the group as recorded (read
    * from the provider when the group is not known yet); the 1:1 distribution ciphertext first, whose
-   * sender key is stored as that of the device that sent it (ENC-081) and recorded as received for
-   * this group unless it was received for another before; then the SenderKeyMessage, discarded
-   * unless its sender key was received for this group (GROUP-054), else decrypted (signature,
-   * iteration and duplicate checks in the group cipher, ENC-084..086).
+   * sender key is stored as that of the device that sent it (ENC-081); then the SenderKeyMessage,
+   * discarded if its sender key opened a message of another group (GROUP-054), else decrypted
+   * (signature, iteration and duplicate checks in the group cipher, ENC-084..086), and discarded
+   * unless its Content names this group (GROUP-056), with the sender key's state put back as it
+   * was. Only a message that passes records its key's group.
    */
   async open(frame: MessageFrame): Promise<OpenedGroupMessage> {
     const group = frame.group!;
@@ -553,9 +560,8 @@ export class Groups {
           ),
         );
         // The key is the sender device's own (ENC-081) whichever group the provider delivered it
-        // with; only the first group it came with is recorded, so a key of one group that a
-        // provider hands over again with another group's message never opens messages there.
-        await this.port.store.bindSenderKeyGroup(sender, skdm.distributionId, group);
+        // with; its group is recorded only once a message under it opens with a Content naming
+        // the group it came in (below), so a provider cannot choose it by relaying (GROUP-056).
         await processSenderKeyDistributionMessage(sender, skdm, this.port.store);
       } catch (error) {
         // A distribution that does not open is dropped; the group body may still decrypt under a
@@ -564,26 +570,35 @@ export class Groups {
       }
     }
     let plaintext: Uint8Array;
+    let distributionId: string;
+    let before;
     try {
       const body = bytes(frame.body);
-      const { distributionId } = parseSenderKeyMessage(body);
+      distributionId = parseSenderKeyMessage(body).distributionId;
       const bound = await this.port.store.senderKeyGroup(sender, distributionId);
-      // GROUP-054: a sender key received for another group, or held without a group recorded,
-      // opens no message of this one; a key never received groupDecrypt refuses as unknown.
-      if (
-        bound === undefined
-          ? (await this.port.store.loadSenderKey(sender, distributionId)) !== undefined
-          : bound !== null && bound !== group
-      )
-        return { ok: false, reason: 'wrong-group' };
+      // GROUP-054: a sender key that opened a message of another group opens none of this one.
+      if (typeof bound === 'string' && bound !== group) return { ok: false, reason: 'wrong-group' };
+      before = await this.port.store.loadSenderKey(sender, distributionId);
       plaintext = await groupDecrypt(body, sender, this.port.store);
-      // A key stored before groups were recorded belongs to the group it first opens a message of.
-      if (bound === null) await this.port.store.bindSenderKeyGroup(sender, distributionId, group);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       return { ok: false, reason: 'decrypt', protocolError: error.code };
     }
     const decoded = decodePlaintext(plaintext);
+    // GROUP-056: the Content names the group the sender sent it to. Another group, or none, and
+    // the message was relayed out of its group: discarded, the key's state put back (so the
+    // message still opens where it belongs) and its group not recorded. A plaintext discarded
+    // for its form (ENC-037, ENC-038) names nothing and records nothing either.
+    const named = decoded.ok ? decoded.content.group : decoded.group;
+    if (decoded.ok || decoded.reason === 'unknown-kind') {
+      if (named !== group) {
+        if (before !== undefined)
+          await this.port.store.storeSenderKey(sender, distributionId, before);
+        return { ok: false, reason: 'wrong-group' };
+      }
+      // The first group a key opens a message of is its group from now on (GROUP-054).
+      await this.port.store.bindSenderKeyGroup(sender, distributionId, group);
+    }
     if (decoded.ok && decoded.content.kind === 'group') {
       const { name, avatar } = decoded.content;
       await this.keepContext(group, frame.from, frame, name, avatar);

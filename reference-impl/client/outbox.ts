@@ -56,6 +56,12 @@ export class Outbox {
         pointer: check.pointer,
       });
     }
+    // spec/content.md: only a group message's Content names a group (GROUP-056).
+    if (content.group !== undefined) {
+      throw new ParleyError('SCHEMA_VIOLATION', 'a 1:1 Content carries no group', {
+        pointer: '/group',
+      });
+    }
     if (
       (content.kind === 'receipt' || content.kind === 'typing') &&
       (await this.port.store.isRequestSender(to))

@@ -182,9 +182,10 @@ export interface ClientStore extends ProtocolStores, SenderKeyStore {
   getGroup(group: string): Promise<GroupRecord | undefined>;
   saveGroup(record: GroupRecord): Promise<void>;
   /**
-   * The group for which `sender`'s sender key of `distributionId` was first received: the group of
-   * the group message whose `distribution` carried it (GROUP-054). Undefined when never received;
-   * null for a sender key stored before the store recorded groups (see bindSenderKeyGroup).
+   * The group of `sender`'s sender key of `distributionId`: the group of the first message that
+   * opened under it with a Content naming the group it was delivered for (GROUP-054, GROUP-056).
+   * Undefined when none opened yet; null for a sender key stored before the store recorded groups
+   * (see bindSenderKeyGroup).
    */
   senderKeyGroup(
     sender: ProtocolAddress,

@@ -1,4 +1,4 @@
-// The client cases of sender keys and groups (ENC-080..089, GROUP-049..055, GROUP-060) against the reference
+// The client cases of sender keys and groups (ENC-080..089, GROUP-049..056, GROUP-060) against the reference
 // client, and against its group fault variants (conformance/client/reference-group-faults.ts):
 // green on the real client, red on the MUST requirement each variant breaks, a warning on the SHOULD one.
 import { expect } from 'chai';
@@ -35,6 +35,8 @@ const MUST_FAULTS: readonly ClientFault[] = [
   'accept-non-member-group-messages',
   'accept-messages-of-other-groups',
   'one-distribution-id-for-all-groups',
+  'no-group-in-content',
+  'accept-content-of-other-groups',
   'ignore-group-changes',
   'group-context-from-non-members',
   'group-context-last-delivered-wins',
@@ -81,6 +83,7 @@ describe('the client cases of sender keys and groups', function () {
       'GROUP-053',
       'GROUP-054',
       'GROUP-055',
+      'GROUP-056',
       'GROUP-060',
     ]);
     for (const id of must) expect(levels.get(id), id).to.equal('MUST');

@@ -3,7 +3,9 @@
 // device, that a member's removal or departure makes the client send under a new key the departed
 // member cannot read, that a non-member's group message is not shown, and that membership changes
 // pushed by the provider are applied and acknowledged, that a member's message of one group is
-// not shown as a message of another and that the client's own sender keys differ per group, that
+// not shown as a message of another (by its sender key, GROUP-054, and by the group its Content
+// names, GROUP-056), that the client's group Contents name their group, and that the client's own
+// sender keys differ per group, that
 // a refusal naming member devices
 // without the sender key is repaired, and that the group's name and avatar come from members
 // only, the latest stamped holding.
@@ -215,13 +217,13 @@ export const clientGroupCases = [
   defineClientCase({
     id: 'GROUP-054-client-keeps-messages-in-their-group',
     title:
-      'the client does not show bob’s message of one group delivered as a message of another group he is in, and shows it in its own',
+      'the client does not show a message of group B under the sender key bob’s messages of group A opened under, and shows his next message of A',
     requirements: ['GROUP-054'],
     level: 'MUST',
     quote:
-      'A client MUST discard, without showing it, a group message whose SenderKeyMessage names a sender key that the client received, from that sender device, in the `distribution` of a group message of another group, or never in one of this group; a sender key it kept from before it recorded groups may count as received for the group of the first message it opens.',
+      'A client MUST discard, without showing it, a group message whose SenderKeyMessage names a sender key under which it has opened, from that sender device, a message of another group.',
     sends:
-      'suite: bob’s groups A and B with the client; bob sends one message to each, with his sender key for it; then his next message of A, delivered first as a message of B and then in A',
+      'suite: bob’s groups A and B with the client; bob sends one message to each, with his sender key for it; then a message naming B in its Content under his key of A, delivered in B; then his next message of A, in A',
     async run({ client }) {
       await client.connect();
       const bob = client.peer('bob');
@@ -243,24 +245,102 @@ export const clientGroupCases = [
           ),
         );
       }
-      const content = client.text('only for A');
-      const c = await encryptForGroup(client, bob, groupA, content, { distribute: false });
+      // Under A's key, yet naming B inside: only the key's group can tell it is not B's.
+      const c = await encryptForGroup(client, bob, groupA, client.text('B, under the key of A'), {
+        distribute: false,
+        names: groupB,
+      });
       const inB = deliverGroupCiphertext(client, bob, groupB, c);
       const shown = (await client.outcome(inB)).received;
       must(
         'GROUP-054',
-        that(shown === undefined, 'bob’s message of A, delivered as one of B, not shown', shown),
+        that(shown === undefined, 'a message under bob’s key of A not shown in B', shown),
       );
-      const inA = deliverGroupCiphertext(client, bob, groupA, c);
+      const content = client.text('A again');
+      const inA = await deliverToGroup(client, bob, groupA, content, { distribute: false });
       const got = await client.received(inA.messageId);
       must(
         'GROUP-054',
         that(
           got?.content.id === content.id && got?.group === groupA,
-          'the same message shown when delivered in A',
+          'bob’s next message of A shown in A',
           got ?? 'nothing',
         ),
       );
+    },
+  }),
+
+  defineClientCase({
+    id: 'GROUP-056-client-refuses-content-of-another-group',
+    title:
+      'the client does not show bob’s message whose Content names group A, delivered with his first sender key as a message of group B, and shows his next message of A',
+    requirements: ['GROUP-056'],
+    level: 'MUST',
+    quote:
+      'A client MUST put the id of the group in the `group` of the `Content` of every group message it sends, and MUST discard, without showing it, a group message whose `Content` does not name the group it was delivered for.',
+    sends:
+      'suite: bob’s groups A and B with the client; bob’s first message of A, with his sender key, delivered as a message of B; his next message of A, with his key, in A; a message of A whose Content names no group, in A',
+    async run({ client }) {
+      await client.connect();
+      const bob = client.peer('bob');
+      const groupA = await peerGroup(client, [bob]);
+      const groupB = await peerGroup(client, [bob]);
+      const c = await encryptForGroup(client, bob, groupA, client.text('only for A'));
+      const inB = deliverGroupCiphertext(client, bob, groupB, c);
+      const shown = (await client.outcome(inB)).received;
+      must(
+        'GROUP-056',
+        that(shown === undefined, 'bob’s message of A, delivered as one of B, not shown', shown),
+      );
+      const content = client.text('A again');
+      const inA = await deliverToGroup(client, bob, groupA, content);
+      const got = await client.received(inA.messageId);
+      must(
+        'GROUP-056',
+        that(
+          got?.content.id === content.id && got?.group === groupA,
+          'bob’s next message of A shown in A',
+          got ?? 'nothing',
+        ),
+      );
+      const unnamed = await deliverToGroup(client, bob, groupA, client.text('no group named'), {
+        distribute: false,
+        names: null,
+      });
+      const noName = (await client.outcome(unnamed)).received;
+      must(
+        'GROUP-056',
+        that(noName === undefined, 'bob’s message of A naming no group not shown', noName),
+      );
+    },
+  }),
+
+  defineClientCase({
+    id: 'GROUP-056-client-names-the-group',
+    title: 'the client’s group messages name their group in their Content',
+    requirements: ['GROUP-056'],
+    level: 'MUST',
+    quote:
+      'A client MUST put the id of the group in the `group` of the `Content` of every group message it sends, and MUST discard, without showing it, a group message whose `Content` does not name the group it was delivered for.',
+    sends:
+      'driver: createGroup with bob, sendGroupText, createGroup with bob, sendGroupText; suite: bob decrypts each and reads its Content’s group',
+    async run({ client }) {
+      await client.connect();
+      const bob = client.peer('bob');
+      for (const text of ['to the first group', 'to the second group']) {
+        const { group } = await client.drive('createGroup', { members: [bob.address] });
+        const send = await sendGroupText(client, group, text);
+        const [opened] = await mustOpenOnEveryDevice('GROUP-056', client, bob, send);
+        const content = opened?.plaintext ? client.contentOf(opened.plaintext) : undefined;
+        must(
+          'GROUP-056',
+          that(
+            content?.group === group,
+            `the Content of the message to ${group} names it`,
+            content ?? 'no Content',
+          ),
+        );
+      }
     },
   }),
 

@@ -1,7 +1,9 @@
-// A group message stays in its group (spec/groups.md "Group clients", GROUP-054, GROUP-055): the
-// SDK encrypts for each group under a distribution id of its own, records the group each received
-// sender key came with, and opens a group message only under a key of its group; against the
-// reference provider, with a relay that delivers a message as another group's.
+// A group message stays in its group (spec/groups.md "Group clients", GROUP-054..056): the SDK
+// encrypts for each group under a distribution id of its own and names the group in the Content,
+// shows a group message only when its Content names the group it came in, records for each
+// received sender key the group of the first message that so opened under it, and opens no
+// message of another group under that key; against the reference provider, with a relay that
+// delivers a message as another group's.
 import { expect } from 'chai';
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   MemoryClientStore,
+  ParleyError,
   SqliteClientStore,
+  textContent,
   type ClientStore,
   type IncomingMessage,
   type ParleyClient,
@@ -36,7 +40,7 @@ const GROUP_A = 'g_A';
 const GROUP_B = 'g_B';
 const KEY = '6f2f8a3e-1b7c-4c2a-9d51-0b7f3c2e8a11';
 
-describe('group messages bound to their group in the client SDK (GROUP-054)', function () {
+describe('group messages bound to their group in the client SDK (GROUP-054, GROUP-056)', function () {
   this.timeout(30000);
   let world: World;
   let proxy: FrameProxy;
@@ -83,14 +87,20 @@ describe('group messages bound to their group in the client SDK (GROUP-054)', fu
     return { alice, bob, carol, carolDb, a, b };
   }
 
-  /** Has the relay deliver carol the next group message of `from` as one of `to`. */
-  function misroute(from: string, to: string): void {
-    let done = false;
-    proxy.rewriteToClient = (frame: ProxiedFrame) => {
-      if (done || frame.type !== 'message' || frame.group !== from) return frame;
-      done = true;
-      return { ...frame, group: to };
-    };
+  /**
+   * Has the relay deliver carol the next group message of `from` as one of `to`; resolves to the
+   * frame as the provider sent it.
+   */
+  function misroute(from: string, to: string): Promise<ProxiedFrame> {
+    return new Promise((resolve) => {
+      let done = false;
+      proxy.rewriteToClient = (frame: ProxiedFrame) => {
+        if (done || frame.type !== 'message' || frame.group !== from) return frame;
+        done = true;
+        resolve(frame);
+        return { ...frame, group: to };
+      };
+    });
   }
 
   const wrongGroup = (carol: ParleyClient, group: string): Promise<UnreadableMessage> =>
@@ -99,7 +109,7 @@ describe('group messages bound to their group in the client SDK (GROUP-054)', fu
   it('carol does not show alice’s message of group A that the provider delivers as one of group B, is told why, and reads alice’s next message in A (GROUP-054)', async () => {
     const { alice, bob, carol, a, b } = await twoGroups('misroute');
     const shown = collect(carol);
-    misroute(a, b);
+    void misroute(a, b);
     const refused = wrongGroup(carol, b);
     const atBob = nextMessage(bob, textIs(a, 'only for A'));
     await alice.sendGroupText(a, 'only for A');
@@ -111,6 +121,64 @@ describe('group messages bound to their group in the client SDK (GROUP-054)', fu
     expect(shown.map((m) => [m.group, (m.content as { body?: string }).body])).to.deep.equal([
       [a, 'A again'],
     ]);
+  });
+
+  it('carol does not show alice’s first message of group A, which carries her sender key, delivered as one of group B; the same message opens in A, and alice’s later messages of A open in A only (GROUP-056)', async () => {
+    const alice = await world.firstParty('alice-first');
+    const carol = world.client({ url: proxy.url, store: new MemoryClientStore() });
+    await carol.connect({
+      method: 'register',
+      registrationToken: REGISTRATION_TOKEN,
+      name: 'carol-first',
+    });
+    const a = (await alice.createGroup([carol.session!.address])).group;
+    const b = (await alice.createGroup([carol.session!.address])).group;
+    const shown = collect(carol);
+    const original = misroute(a, b);
+    const refused = wrongGroup(carol, b);
+    const first = await alice.sendGroupText(a, 'first of A');
+    expect(first.distributedTo).to.deep.equal([`${carol.session!.address}.1`]);
+    expect(await refused).to.include({ reason: 'wrong-group' });
+    // The same ciphertext, delivered in its own group (under a delivery id of its own), opens:
+    // the discard put the sender key's state back and recorded no group for it.
+    const frame = await original;
+    const inA = nextMessage(carol, textIs(a, 'first of A'));
+    proxy.toClients({
+      ...frame,
+      id: `${String(frame.id)}-again`,
+      messageId: `${String(frame.messageId)}-again`,
+    });
+    await inA;
+    const next = nextMessage(carol, textIs(a, 'A again'));
+    const again = await alice.sendGroupText(a, 'A again');
+    expect(again.distributedTo).to.deep.equal([]);
+    await next;
+    void misroute(a, b);
+    const later = wrongGroup(carol, b);
+    await alice.sendGroupText(a, 'A, delivered as B');
+    expect(await later).to.include({ reason: 'wrong-group' });
+    expect(shown.map((m) => [m.group, (m.content as { body?: string }).body])).to.deep.equal([
+      [a, 'first of A'],
+      [a, 'A again'],
+    ]);
+  });
+
+  it('alice’s group sends name their group in the Content, whatever group the content she passes names, and her 1:1 sends refuse a Content that names one (GROUP-056)', async () => {
+    const { alice, carol, a, b } = await twoGroups('names');
+    const got = nextMessage(carol, textIs(a, 'named'));
+    const sent = await alice.sendToGroup(a, { ...textContent('named'), group: b });
+    expect(sent.content.group).to.equal(a);
+    expect((await got).content.group).to.equal(a);
+    const refusal = await alice
+      .send(carol.session!.address, { ...textContent('not a group'), group: a })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(refusal).to.be.instanceOf(ParleyError).and.include({
+      code: 'SCHEMA_VIOLATION',
+      pointer: '/group',
+    });
   });
 
   it('alice encrypts for groups A and B under sender keys of two distribution ids (GROUP-055)', async () => {
@@ -126,7 +194,7 @@ describe('group messages bound to their group in the client SDK (GROUP-054)', fu
     const { alice, bob, carol, a, b } = await twoGroups('rotated');
     await alice.removeFromGroup(a, [bob.session!.address]);
     const shown = collect(carol);
-    misroute(a, b);
+    void misroute(a, b);
     const refused = wrongGroup(carol, b);
     const sent = await alice.sendGroupText(a, 'new key, for A');
     expect(sent.distributedTo).to.deep.equal([`${carol.session!.address}.1`]);
@@ -149,7 +217,7 @@ describe('group messages bound to their group in the client SDK (GROUP-054)', fu
     const inA = nextMessage(again, textIs(a, 'A after the upgrade'));
     await alice.sendGroupText(a, 'A after the upgrade');
     await inA;
-    misroute(a, b);
+    void misroute(a, b);
     const refused = wrongGroup(again, b);
     await alice.sendGroupText(a, 'A, delivered as B');
     expect(await refused).to.include({ reason: 'wrong-group' });

@@ -210,6 +210,12 @@ export class FrameProxy extends EventEmitter {
     upstream.on('error', end);
   }
 
+  /** Sends `frame` to every proxied client, as a provider that makes up a delivery would. */
+  toClients(frame: ProxiedFrame): void {
+    for (const { client } of this.pairs)
+      if (client.readyState === WebSocket.OPEN) client.send(JSON.stringify(frame));
+  }
+
   /** Drops every proxied connection at once, as a provider crash or network cut would. */
   dropConnections(): void {
     for (const { client, upstream } of [...this.pairs]) {

@@ -814,7 +814,8 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
 
   /**
    * Sends any Content to a group (text, attachments, reactions, replies, edits, deletes, receipts),
-   * encrypted once with this device's sender key; see Groups.send.
+   * encrypted once with this device's sender key, its `group` set to `group` (GROUP-056); see
+   * Groups.send.
    */
   sendToGroup(group: string, content: Content): Promise<GroupSendResult> {
     return this.groups.send(group, content);

@@ -2,7 +2,8 @@
 // pushes that report changes, the device's own sender key per group, distributed over 1:1 sessions
 // with the group send and rotated after a member leaves (ENC-081, ENC-089), and group messages
 // decrypted only from members, with distribution messages taken only from 1:1 messages (ENC-081),
-// and only under a sender key received for the same group (GROUP-054);
+// shown only when their Content names the group they came in (GROUP-056), and only under a sender
+// key that opened no message of another group (GROUP-054);
 // the group's name and avatar, kept from the latest `group` content of a member (GROUP-060).
 import { randomUUID } from 'node:crypto';
 import {

@@ -35,7 +35,8 @@ export interface UnreadableMessage {
   /**
    * Why: a content discard reason, `decrypt` when the Signal layer refused it, `not-member`
    * for a group message whose sender is not a member of the group (GROUP-050), or `wrong-group`
-   * for one under a sender key that was received for another group (GROUP-054, spec/groups.md).
+   * for one whose Content names another group or none (GROUP-056), or under a sender key that
+   * opened a message of another group (GROUP-054, spec/groups.md).
    */
   reason: DiscardReason | 'decrypt' | 'not-member' | 'wrong-group';
   /** The unknown content kind, for `unknown-kind`. */

@@ -14,8 +14,6 @@ import type { AttachmentKind } from '../../schemas/common.ts';
 import { base64UrlLength, SCHEMA_LIMITS } from '../../schemas/limits.ts';
 import type {
   AttachmentSlottedFrame,
-  GroupChangedFrame,
-  GroupInvitedFrame,
   GroupRole,
   InteropSettings,
   KeysBundleFrame,
@@ -714,62 +712,39 @@ export class ParleyClient extends EventEmitter<ClientEvents> {
 
   private onPush(connection: Connection, frame: PushFrame): void {
     if (frame.type === 'message') {
-      this.inbound = this.inbound
-        .then(() => this.inbox.receive(connection, frame))
-        .catch((error: unknown) => {
-          this.emit(
-            'problem',
-            error instanceof ParleyError ? error : translate(error, 'receive failed'),
-          );
-        });
+      this.inOrder(() => this.inbox.receive(connection, frame), 'receive failed');
     } else if (frame.type === 'keys.low') {
-      this.onKeysLow(frame).catch((error: unknown) =>
-        this.emit(
-          'problem',
-          error instanceof ParleyError ? error : translate(error, 'replenish failed'),
-        ),
-      );
+      this.onKeysLow(frame).catch((error: unknown) => this.problem(error, 'replenish failed'));
     } else if (frame.type === 'group.changed') {
-      this.inbound = this.inbound
-        .then(() => this.onGroupChanged(connection, frame))
-        .catch((error: unknown) => {
-          this.emit(
-            'problem',
-            error instanceof ParleyError ? error : translate(error, 'group change failed'),
-          );
-        });
+      this.inOrder(async () => {
+        await this.groups.onChanged(frame);
+        await this.ack(connection, frame.id); // GROUP-013, GROUP-051
+      }, 'group change failed');
     } else if (frame.type === 'group.invited') {
-      this.inbound = this.inbound
-        .then(() => this.onGroupInvited(connection, frame))
-        .catch((error: unknown) => {
-          this.emit(
-            'problem',
-            error instanceof ParleyError ? error : translate(error, 'group invitation failed'),
-          );
-        });
+      this.inOrder(async () => {
+        this.emit('groupInvited', frame);
+        await this.ack(connection, frame.id); // GROUP-025
+      }, 'group invitation failed');
     } else if (frame.type === 'queue.empty') {
       this.inbound = this.inbound.then(() => void this.emit('queueEmpty'));
     }
   }
 
-  /** Applies a `group.changed` push, then acks it as a `message` push is acked (GROUP-013). */
-  private async onGroupChanged(connection: Connection, frame: GroupChangedFrame): Promise<void> {
-    await this.groups.onChanged(frame);
-    if (connection.isOpen) {
-      await connection
-        .request('message.ack', { type: 'message.ack', deliveryIds: [frame.id] })
-        .catch(() => undefined);
-    }
+  /** Runs `task` after every push before it, reporting its failure as a problem. */
+  private inOrder(task: () => Promise<void>, what: string): void {
+    this.inbound = this.inbound.then(task).catch((error: unknown) => this.problem(error, what));
   }
 
-  /** Tells of a group invitation, then acks it as a `message` push is acked (GROUP-025). */
-  private async onGroupInvited(connection: Connection, frame: GroupInvitedFrame): Promise<void> {
-    this.emit('groupInvited', frame);
-    if (connection.isOpen) {
+  private problem(error: unknown, what: string): void {
+    this.emit('problem', error instanceof ParleyError ? error : translate(error, what));
+  }
+
+  /** Acknowledges a push that is not a `message` as a `message` is acknowledged. */
+  private async ack(connection: Connection, deliveryId: string): Promise<void> {
+    if (connection.isOpen)
       await connection
-        .request('message.ack', { type: 'message.ack', deliveryIds: [frame.id] })
+        .request('message.ack', { type: 'message.ack', deliveryIds: [deliveryId] })
         .catch(() => undefined);
-    }
   }
 
   // ---- groups (spec/groups.md) ---------------------------------------------------------------
